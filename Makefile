@@ -1,0 +1,100 @@
+# mlrun - build, demo, test, install. `make demo` and `make test` install the
+# Debian packages they need first, so a fresh clone needs nothing else.
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= gcc
+OPT      ?= -O3 -march=native
+SAN      ?=
+DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev \
+                  libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
+
+PKGS     = lua5.4 openblas libpng zlib libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN) $(PKG_CFLAGS) -I$(BUILD) -Ibindings
+LDFLAGS  += -fopenmp $(SAN)
+LIBS      = $(PKG_LIBS) -lm
+
+RUNTIME_SRC  = $(sort $(wildcard runtime/*.c runtime/*/*.c))
+BINDINGS_SRC = $(sort $(filter-out bindings/main.c,$(wildcard bindings/*.c)))
+STDLIB_LUA   = $(sort $(shell find stdlib -name '*.lua' 2>/dev/null))
+RUNTIME_OBJ  = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+BINDINGS_OBJ = $(BINDINGS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/stdlib_embed.o
+LIB_OBJ      = $(RUNTIME_OBJ) $(BINDINGS_OBJ)
+
+.PHONY: all deps demo test asan bench install clean check-layout
+
+all: $(BUILD)/mlrun $(BUILD)/ml.so $(BUILD)/libmlrun.a $(BUILD)/libmlrun.so $(BUILD)/mlrun.pc
+
+# Installs the Debian packages that are missing (as root, or through sudo).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/%.o: %.c $(wildcard runtime/*.h runtime/*/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/stdlib_embed.c: bindings/embed_stdlib.lua $(STDLIB_LUA)
+	@mkdir -p $(BUILD)
+	lua5.4 bindings/embed_stdlib.lua $@ $(STDLIB_LUA)
+
+$(BUILD)/stdlib_embed.o: $(BUILD)/stdlib_embed.c bindings/stdlib_embed.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmlrun.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libmlrun.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The Lua C module: same objects, Lua symbols resolved by the host.
+$(BUILD)/ml.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(filter-out -llua5.4,$(LIBS))
+
+$(BUILD)/mlrun: $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(LIBS)
+
+$(BUILD)/mlrun.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib libedit\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -lm\n' \
+	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
+
+demo: deps
+	$(MAKE) all
+	sh scripts/demo.sh $(BUILD)/mlrun
+
+test: deps
+	$(MAKE) all
+	sh tests/run.sh $(BUILD)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build-asan
+
+bench: deps
+	$(MAKE) all
+	sh scripts/bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mlrun \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -m 755 $(BUILD)/mlrun $(DESTDIR)$(PREFIX)/bin/mlrun
+	install -m 644 $(BUILD)/libmlrun.a $(DESTDIR)$(PREFIX)/lib/libmlrun.a
+	install -m 755 $(BUILD)/libmlrun.so $(DESTDIR)$(PREFIX)/lib/libmlrun.so
+	install -m 755 $(BUILD)/ml.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/ml.so
+	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
+	[ ! -f runtime/mlrun.h ] || install -m 644 runtime/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
+	install -m 644 $(BUILD)/mlrun.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+
+clean:
+	rm -rf build build-asan

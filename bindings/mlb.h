@@ -1,0 +1,49 @@
+/* mlb.h - shared helpers of the Lua bindings (the only C that sees Lua).
+ *
+ * Conventions: every binding checks its arguments with luaL_check*, calls the
+ * runtime, and turns a runtime failure into a Lua error with mlb_fail (the
+ * runtime's message already names the function, the expected and given
+ * values). Dimensions and positions are 1-based on the Lua side. */
+#ifndef MLB_H
+#define MLB_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include "../runtime/ml.h"
+
+#define MLB_TENSOR "ml.Tensor"
+
+/* The engine context of this Lua state (created by luaopen_ml). */
+ml_ctx *mlb_ctx(lua_State *L);
+/* Raises ctx->err as a Lua error. Never returns. */
+int mlb_fail(lua_State *L);
+/* Runtime status check: raises on ML_ERR. */
+#define MLB_CHECK(L, call) do { if ((call) != ML_OK) mlb_fail(L); } while (0)
+
+/* Tensor userdata. */
+ml_tensor *mlb_checktensor(lua_State *L, int idx);
+ml_tensor *mlb_totensor(lua_State *L, int idx);          /* NULL if not a tensor */
+/* Pushes a userdata taking over t's reference (t is emptied). */
+ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t);
+/* A tensor from argument idx: a tensor (new reference), a number (scalar
+ * tensor), or a nested table. The caller releases it. */
+void mlb_astensor(lua_State *L, int idx, ml_tensor *out);
+/* 1-based Lua dimension (negative counts from the end) to 0-based C. */
+int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra);
+/* A shape from varargs (ml.zeros(2, 3)) or one table (ml.zeros{2, 3}). */
+int mlb_checkshape(lua_State *L, int first, int64_t *shape);
+
+/* Option tables: mlb_opts_check raises on any key not in `allowed`
+ * (NULL-terminated), naming the function and the unknown option. */
+void mlb_opts_check(lua_State *L, int idx, const char *who, const char *const *allowed);
+double mlb_opt_number(lua_State *L, int idx, const char *who, const char *key, double def);
+int64_t mlb_opt_integer(lua_State *L, int idx, const char *who, const char *key, int64_t def);
+int mlb_opt_boolean(lua_State *L, int idx, const char *who, const char *key, int def);
+const char *mlb_opt_string(lua_State *L, int idx, const char *who, const char *key,
+                           const char *def);
+
+/* Families of bindings: each adds its functions to the table on top. */
+void mlb_open_tensor(lua_State *L);
+void mlb_open_tensor_ops(lua_State *L);
+
+#endif

@@ -1,0 +1,553 @@
+/* tensor.c - the ml.Tensor userdata: creation, conversion from and to Lua
+ * tables, 1-based indexing and Torch7-style range slicing as views. */
+#include "mlb.h"
+#include <math.h>
+#include <string.h>
+
+/* ---- userdata ---- */
+
+/* A closed tensor (after __close) has no storage: using it is an error. */
+static ml_tensor *alive(lua_State *L, ml_tensor *t) {
+  if (t && !t->storage) luaL_error(L, "attempt to use a closed tensor");
+  return t;
+}
+
+ml_tensor *mlb_totensor(lua_State *L, int idx) {
+  return alive(L, (ml_tensor *)luaL_testudata(L, idx, MLB_TENSOR));
+}
+
+ml_tensor *mlb_checktensor(lua_State *L, int idx) {
+  return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR));
+}
+
+/* Collect garbage when tensor memory has doubled since the last collection:
+ * tensor payloads live outside Lua's heap, so the collector alone would not
+ * know to run (the same rule Torch7 used). */
+static void gc_pressure(lua_State *L, ml_ctx *ctx) {
+  static const char key = 0;   /* address used as a registry key only */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &key);
+  lua_Integer threshold = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (64 << 20);
+  lua_pop(L, 1);
+  if ((lua_Integer)ctx->mem_in_use > threshold) {
+    lua_gc(L, LUA_GCCOLLECT);
+    lua_Integer next = 2 * (lua_Integer)ctx->mem_in_use;
+    if (next < (64 << 20)) next = 64 << 20;
+    lua_pushinteger(L, next);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+  }
+}
+
+ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
+  ml_tensor *u = (ml_tensor *)lua_newuserdatauv(L, sizeof(ml_tensor), 1);
+  *u = *t;
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, MLB_TENSOR);
+  if (u->storage && u->storage->ctx && u->storage->nbytes >= (1 << 16))
+    gc_pressure(L, u->storage->ctx);
+  return u;
+}
+
+static int tensor_gc(lua_State *L) {
+  ml_tensor *t = (ml_tensor *)luaL_checkudata(L, 1, MLB_TENSOR);
+  ml_tensor_release(t);
+  return 0;
+}
+
+/* ---- shapes and dimensions ---- */
+
+int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra) {
+  lua_Integer d = luaL_checkinteger(L, idx);
+  int nd = t->ndim + extra;
+  if (d < 0) d += nd + 1;
+  if (d < 1 || d > nd)
+    return luaL_error(L, "dimension %d out of range for a %d-dimensional tensor",
+                      (int)luaL_checkinteger(L, idx), t->ndim), 0;
+  return (int)d - 1;
+}
+
+int mlb_checkshape(lua_State *L, int first, int64_t *shape) {
+  int n = 0;
+  if (lua_istable(L, first)) {
+    n = (int)lua_rawlen(L, first);
+    if (n > ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions, got %d", ML_MAX_DIMS, n);
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, first, i + 1);
+      if (!lua_isinteger(L, -1))
+        luaL_error(L, "shape entry %d: expected an integer, got %s", i + 1, luaL_typename(L, -1));
+      shape[i] = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+  } else {
+    int top = lua_gettop(L);
+    for (int i = first; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
+      if (n >= ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions", ML_MAX_DIMS);
+      shape[n++] = luaL_checkinteger(L, i);
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (shape[i] < 0) luaL_error(L, "dimension %d has negative size %d", i + 1, (int)shape[i]);
+  return n;
+}
+
+static ml_dtype checkdtype(lua_State *L, int idx, ml_dtype def) {
+  const char *s = luaL_optstring(L, idx, NULL);
+  if (!s) return def;
+  if (!strcmp(s, "float32") || !strcmp(s, "float")) return ML_F32;
+  if (!strcmp(s, "int64") || !strcmp(s, "int") || !strcmp(s, "long")) return ML_I64;
+  return luaL_error(L, "unknown dtype '%s' (expected 'float32' or 'int64')", s), ML_F32;
+}
+
+/* ---- from nested tables ---- */
+
+static void table_shape(lua_State *L, int idx, int *ndim, int64_t *shape) {
+  *ndim = 0;
+  lua_pushvalue(L, idx);
+  while (lua_istable(L, -1)) {
+    if (*ndim >= ML_MAX_DIMS) luaL_error(L, "tensor: nested deeper than %d levels", ML_MAX_DIMS);
+    shape[(*ndim)++] = (int64_t)lua_rawlen(L, -1);
+    if (lua_rawlen(L, -1) == 0) break;
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+}
+
+static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t *shape,
+                       ml_tensor *t, int64_t *pos) {
+  if ((int64_t)lua_rawlen(L, idx) != shape[depth])
+    luaL_error(L, "tensor: ragged nested table: expected %d entries at depth %d, got %d",
+               (int)shape[depth], depth + 1, (int)lua_rawlen(L, idx));
+  for (int64_t i = 1; i <= shape[depth]; i++) {
+    lua_rawgeti(L, idx, i);
+    if (depth + 1 < ndim) {
+      if (!lua_istable(L, -1))
+        luaL_error(L, "tensor: ragged nested table: expected a table at depth %d, got %s",
+                   depth + 2, luaL_typename(L, -1));
+      table_fill(L, lua_gettop(L), depth + 1, ndim, shape, t, pos);
+    } else {
+      int isnum;
+      lua_Number v = lua_tonumberx(L, -1, &isnum);
+      if (!isnum) {
+        if (lua_isboolean(L, -1)) v = lua_toboolean(L, -1);
+        else luaL_error(L, "tensor: expected numbers in the table, got %s", luaL_typename(L, -1));
+      }
+      if (t->dtype == ML_F32) ml_f32(t)[(*pos)++] = (float)v;
+      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (int64_t)v;
+    }
+    lua_pop(L, 1);
+  }
+}
+
+void mlb_astensor(lua_State *L, int idx, ml_tensor *out) {
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor *t = mlb_totensor(L, idx);
+  if (t) { *out = *t; ml_tensor_retain(t); return; }
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    MLB_CHECK(L, ml_tensor_new(ctx, out, ML_F32, 0, NULL, false));
+    ml_f32(out)[0] = (float)lua_tonumber(L, idx);
+    return;
+  }
+  if (lua_istable(L, idx)) {
+    int ndim;
+    int64_t shape[ML_MAX_DIMS], pos = 0;
+    idx = lua_absindex(L, idx);
+    table_shape(L, idx, &ndim, shape);
+    ml_tensor tmp;
+    MLB_CHECK(L, ml_tensor_new(ctx, &tmp, ML_F32, ndim, shape, false));
+    ml_tensor *u = mlb_pushtensor(L, &tmp);   /* anchored: freed if fill raises */
+    if (ml_numel(u) > 0) table_fill(L, idx, 0, ndim, shape, u, &pos);
+    *out = *u;
+    ml_tensor_retain(u);
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_typeerror(L, idx, "ml.Tensor, number or table");
+}
+
+/* ml.tensor(table | number | tensor [, dtype]) */
+static int l_tensor(lua_State *L) {
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_dtype dt = checkdtype(L, 2, ML_F32);
+  ml_tensor src, out;
+  if (lua_istable(L, 1) && !mlb_totensor(L, 1) && dt == ML_I64) {
+    int ndim;
+    int64_t shape[ML_MAX_DIMS], pos = 0;
+    table_shape(L, 1, &ndim, shape);
+    MLB_CHECK(L, ml_tensor_new(ctx, &out, ML_I64, ndim, shape, false));
+    ml_tensor *u = mlb_pushtensor(L, &out);
+    if (ml_numel(u) > 0) table_fill(L, 1, 0, ndim, shape, u, &pos);
+    return 1;
+  }
+  mlb_astensor(L, 1, &src);
+  int rc = mlb_totensor(L, 1) || src.dtype != dt ? ml_to_dtype(ctx, &out, &src, dt) : ML_OK;
+  if (rc == ML_OK && mlb_totensor(L, 1) && out.storage == src.storage) {
+    ml_tensor c;
+    rc = ml_clone(ctx, &c, &out);
+    ml_tensor_release(&out);
+    out = c;
+  } else if (rc == ML_OK && !mlb_totensor(L, 1) && src.dtype == dt) {
+    out = src;
+    ml_tensor_retain(&src);
+  }
+  ml_tensor_release(&src);
+  if (rc) return mlb_fail(L);
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+static int filled(lua_State *L, double v, int zero) {
+  int64_t shape[ML_MAX_DIMS];
+  int n = mlb_checkshape(L, 1, shape);
+  ml_dtype dt = checkdtype(L, lua_istable(L, 1) ? 2 : n + 1, ML_F32);
+  ml_tensor t;
+  MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, dt, n, shape, zero));
+  if (!zero) ml_fill(&t, v);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+static int l_zeros(lua_State *L) { return filled(L, 0, 1); }
+static int l_ones(lua_State *L) { return filled(L, 1, 0); }
+static int l_empty(lua_State *L) { return filled(L, 0, 1); }
+
+/* ml.full(shape, value [, dtype]) */
+static int l_full(lua_State *L) {
+  int64_t shape[ML_MAX_DIMS];
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = mlb_checkshape(L, 1, shape);
+  double v = luaL_checknumber(L, 2);
+  ml_tensor t;
+  MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, checkdtype(L, 3, ML_F32), n, shape, false));
+  ml_fill(&t, v);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+static int random_fill(lua_State *L, int normal) {
+  int64_t shape[ML_MAX_DIMS];
+  int n = mlb_checkshape(L, 1, shape);
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor t;
+  MLB_CHECK(L, ml_tensor_new(ctx, &t, ML_F32, n, shape, false));
+  if (normal) ml_fill_normal(ctx, &t, 0, 1);
+  else ml_fill_uniform(ctx, &t, 0, 1);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+static int l_rand(lua_State *L) { return random_fill(L, 0); }
+static int l_randn(lua_State *L) { return random_fill(L, 1); }
+
+static int l_eye(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1), m = luaL_optinteger(L, 2, n);
+  ml_tensor t;
+  MLB_CHECK(L, n < 0 || m < 0 ? ml_error(mlb_ctx(L), "eye: expected sizes >= 0, got %d, %d",
+                                         (int)n, (int)m)
+                              : ml_eye(mlb_ctx(L), &t, n, m));
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+/* ml.arange(stop) | ml.arange(start, stop [, step]) -- stop excluded, as NumPy */
+static int l_arange(lua_State *L) {
+  double a = 0, b, s = 1;
+  if (lua_gettop(L) == 1) b = luaL_checknumber(L, 1);
+  else { a = luaL_checknumber(L, 1); b = luaL_checknumber(L, 2); s = luaL_optnumber(L, 3, 1); }
+  ml_tensor t;
+  MLB_CHECK(L, ml_arange(mlb_ctx(L), &t, a, b, s));
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+static int l_linspace(lua_State *L) {
+  ml_tensor t;
+  MLB_CHECK(L, ml_linspace(mlb_ctx(L), &t, luaL_checknumber(L, 1), luaL_checknumber(L, 2),
+                           luaL_optinteger(L, 3, 50)));
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+/* ml.randperm(n): a permutation of 1..n (1-based positions, int64) */
+static int l_randperm(lua_State *L) {
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor t;
+  MLB_CHECK(L, ml_randperm(ctx, &t, luaL_checkinteger(L, 1)));
+  int64_t n = ml_numel(&t), *p = ml_i64(&t);
+  for (int64_t i = 0; i < n; i++) p[i] += 1;
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+static int l_seed(lua_State *L) {
+  ml_rng_seed(&mlb_ctx(L)->rng, (uint64_t)luaL_checkinteger(L, 1));
+  return 0;
+}
+
+static int l_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1 || n > 1024) return luaL_error(L, "set_num_threads: expected 1 to 1024, got %d", (int)n);
+  ml_set_threads(mlb_ctx(L), (int)n);
+  return 0;
+}
+
+static int l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, mlb_ctx(L)->threads);
+  return 1;
+}
+
+static int l_set_memory_limit(lua_State *L) {
+  lua_Number n = luaL_checknumber(L, 1);
+  if (n < 0) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
+  mlb_ctx(L)->mem_limit = (size_t)n;
+  return 0;
+}
+
+static int l_memory_info(lua_State *L) {
+  ml_ctx *ctx = mlb_ctx(L);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)ctx->mem_in_use); lua_setfield(L, -2, "in_use");
+  lua_pushinteger(L, (lua_Integer)ctx->mem_peak); lua_setfield(L, -2, "peak");
+  lua_pushinteger(L, (lua_Integer)ctx->mem_limit); lua_setfield(L, -2, "limit");
+  return 1;
+}
+
+/* ---- to Lua ---- */
+
+static void push_elem(lua_State *L, const ml_tensor *t, int64_t off) {
+  if (t->dtype == ML_F32) lua_pushnumber(L, ((float *)t->storage->data)[off]);
+  else lua_pushinteger(L, ((int64_t *)t->storage->data)[off]);
+}
+
+static void totable_rec(lua_State *L, const ml_tensor *t, int d, int64_t off) {
+  lua_createtable(L, (int)t->shape[d], 0);
+  for (int64_t i = 0; i < t->shape[d]; i++) {
+    if (d + 1 < t->ndim) totable_rec(L, t, d + 1, off + i * t->stride[d]);
+    else push_elem(L, t, off + i * t->stride[d]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int m_totable(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  luaL_checkstack(L, t->ndim + 4, "totable");
+  if (t->ndim == 0) push_elem(L, t, t->offset);
+  else totable_rec(L, t, 0, t->offset);
+  return 1;
+}
+
+static int m_item(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  if (ml_numel(t) != 1) {
+    char b[160];
+    return luaL_error(L, "item: expected a tensor with one element, got shape %s",
+                      ml_shape_str(b, sizeof b, t->ndim, t->shape));
+  }
+  push_elem(L, t, ml_offset_of(t, 0));
+  return 1;
+}
+
+static int push_shape(lua_State *L, const ml_tensor *t) {
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* x:size() -> shape table; x:size(d) -> size of dimension d */
+static int m_size(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) return push_shape(L, t);
+  lua_pushinteger(L, t->shape[mlb_checkdim(L, 2, t, 0)]);
+  return 1;
+}
+
+static int m_dim(lua_State *L) { lua_pushinteger(L, mlb_checktensor(L, 1)->ndim); return 1; }
+static int m_numel(lua_State *L) { lua_pushinteger(L, ml_numel(mlb_checktensor(L, 1))); return 1; }
+static int m_len(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  lua_pushinteger(L, t->ndim ? t->shape[0] : 1);
+  return 1;
+}
+
+static int m_is_contiguous(lua_State *L) {
+  lua_pushboolean(L, ml_is_contiguous(mlb_checktensor(L, 1)));
+  return 1;
+}
+
+/* ---- indexing ---- */
+
+static int64_t checkpos(lua_State *L, lua_Integer i, int64_t size, int dim) {
+  lua_Integer j = i < 0 ? i + size + 1 : i;
+  if (j < 1 || j > size)
+    luaL_error(L, "index %d out of range for dimension %d of size %d", (int)i, dim + 1, (int)size);
+  return (int64_t)j - 1;
+}
+
+/* Applies a Torch7-style index table to t, producing a view. */
+static void slice_view(lua_State *L, int tbl, const ml_tensor *t, ml_tensor *out) {
+  ml_ctx *ctx = mlb_ctx(L);
+  int n = (int)lua_rawlen(L, tbl);
+  if (n > t->ndim)
+    luaL_error(L, "index table has %d entries for a %d-dimensional tensor", n, t->ndim);
+  ml_tensor cur = *t, next;
+  ml_tensor_retain(t);
+  int d = 0;
+  for (int k = 1; k <= n; k++) {
+    lua_rawgeti(L, tbl, k);
+    int rc = ML_OK;
+    if (lua_isinteger(L, -1)) {
+      int64_t i = checkpos(L, lua_tointeger(L, -1), cur.shape[d], k - 1);
+      rc = ml_view_select(ctx, &next, &cur, d, i);
+    } else if (lua_istable(L, -1)) {
+      int m = (int)lua_rawlen(L, -1);
+      int64_t a = 0, b = cur.shape[d] - 1;
+      if (m >= 1) {
+        lua_rawgeti(L, -1, 1);
+        a = checkpos(L, luaL_checkinteger(L, -1), cur.shape[d], k - 1);
+        lua_pop(L, 1);
+        b = a;
+      }
+      if (m >= 2) {
+        lua_rawgeti(L, -1, 2);
+        b = checkpos(L, luaL_checkinteger(L, -1), cur.shape[d], k - 1);
+        lua_pop(L, 1);
+      }
+      if (b < a - 1)
+        luaL_error(L, "range {%d, %d} is reversed for dimension %d", (int)a + 1, (int)b + 1, k);
+      rc = ml_view_narrow(ctx, &next, &cur, d, a, b - a + 1);
+      d++;
+    } else {
+      ml_tensor_release(&cur);
+      luaL_error(L, "index entry %d: expected an integer or a range table, got %s", k,
+                 luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    ml_tensor_release(&cur);
+    if (rc) mlb_fail(L);
+    cur = next;
+  }
+  *out = cur;
+}
+
+static int tensor_index(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor v;
+  switch (lua_type(L, 2)) {
+    case LUA_TSTRING: {
+      lua_pushvalue(L, 2);
+      if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+      const char *k = lua_tostring(L, 2);
+      if (!strcmp(k, "shape")) return push_shape(L, t);
+      if (!strcmp(k, "dtype")) { lua_pushstring(L, ml_dtype_name(t->dtype)); return 1; }
+      if (!strcmp(k, "ndim")) { lua_pushinteger(L, t->ndim); return 1; }
+      return 0;
+    }
+    case LUA_TNUMBER: {
+      if (!lua_isinteger(L, 2)) return luaL_error(L, "tensor index must be an integer, got %f",
+                                                  lua_tonumber(L, 2));
+      if (t->ndim == 0) return luaL_error(L, "cannot index a 0-dimensional tensor");
+      int64_t i = checkpos(L, lua_tointeger(L, 2), t->shape[0], 0);
+      if (t->ndim == 1) { push_elem(L, t, t->offset + i * t->stride[0]); return 1; }
+      MLB_CHECK(L, ml_view_select(ctx, &v, t, 0, i));
+      mlb_pushtensor(L, &v);
+      return 1;
+    }
+    case LUA_TTABLE:
+      slice_view(L, 2, t, &v);
+      if (v.ndim == 0) { push_elem(L, &v, v.offset); ml_tensor_release(&v); return 1; }
+      mlb_pushtensor(L, &v);
+      return 1;
+    case LUA_TUSERDATA: {
+      ml_tensor *mask = mlb_checktensor(L, 2);
+      MLB_CHECK(L, ml_masked_select(ctx, &v, t, mask));
+      mlb_pushtensor(L, &v);
+      return 1;
+    }
+    default:
+      return luaL_error(L, "tensor index: expected an integer, a range table or a mask, got %s",
+                        luaL_typename(L, 2));
+  }
+}
+
+/* Assigns value (number or tensor) into the view dst. */
+static void assign(lua_State *L, ml_tensor *dst, int vidx) {
+  ml_tensor *src = mlb_totensor(L, vidx);
+  if (src) MLB_CHECK(L, ml_copy(mlb_ctx(L), dst, src));
+  else if (lua_type(L, vidx) == LUA_TNUMBER) ml_fill(dst, lua_tonumber(L, vidx));
+  else if (lua_type(L, vidx) == LUA_TBOOLEAN) ml_fill(dst, lua_toboolean(L, vidx));
+  else luaL_error(L, "tensor assignment: expected a number or a tensor, got %s",
+                  luaL_typename(L, vidx));
+}
+
+static int tensor_newindex(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor v;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    if (!lua_isinteger(L, 2)) return luaL_error(L, "tensor index must be an integer");
+    if (t->ndim == 0) return luaL_error(L, "cannot index a 0-dimensional tensor");
+    int64_t i = checkpos(L, lua_tointeger(L, 2), t->shape[0], 0);
+    MLB_CHECK(L, ml_view_select(ctx, &v, t, 0, i));
+  } else if (lua_istable(L, 2)) {
+    slice_view(L, 2, t, &v);
+  } else if (mlb_totensor(L, 2)) {
+    /* x[mask] = value: masked fill */
+    ml_tensor *mask = mlb_totensor(L, 2), m;
+    MLB_CHECK(L, ml_view_expand(ctx, &m, mask, t->ndim, t->shape));
+    double val = luaL_checknumber(L, 3);
+    int64_t n = ml_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t mo = ml_offset_of(&m, i), o = ml_offset_of(t, i);
+      bool on = m.dtype == ML_F32 ? ((float *)m.storage->data)[mo] != 0
+                                  : ((int64_t *)m.storage->data)[mo] != 0;
+      if (!on) continue;
+      if (t->dtype == ML_F32) ((float *)t->storage->data)[o] = (float)val;
+      else ((int64_t *)t->storage->data)[o] = (int64_t)val;
+    }
+    ml_tensor_release(&m);
+    return 0;
+  } else {
+    return luaL_error(L, "tensor assignment: cannot set field '%s' of a tensor",
+                      lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2));
+  }
+  /* anchor v so an error in assign does not leak it */
+  ml_tensor *u = mlb_pushtensor(L, &v);
+  assign(L, u, 3);
+  return 0;
+}
+
+static const luaL_Reg tensor_methods[] = {
+  {"totable", m_totable}, {"item", m_item}, {"size", m_size}, {"dim", m_dim},
+  {"numel", m_numel}, {"nelement", m_numel}, {"is_contiguous", m_is_contiguous},
+  {NULL, NULL}};
+
+static const luaL_Reg tensor_functions[] = {
+  {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones}, {"empty", l_empty},
+  {"full", l_full}, {"rand", l_rand}, {"randn", l_randn}, {"eye", l_eye},
+  {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
+  {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
+  {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
+  {"memory_info", l_memory_info}, {NULL, NULL}};
+
+/* Creates the metatable and the methods table (core.Tensor); other binding
+ * families and the Lua stdlib add methods to core.Tensor afterwards. */
+void mlb_open_tensor(lua_State *L) {
+  luaL_setfuncs(L, tensor_functions, 0);
+  lua_newtable(L);                          /* methods */
+  luaL_setfuncs(L, tensor_methods, 0);
+  luaL_newmetatable(L, MLB_TENSOR);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, tensor_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, tensor_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, tensor_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, tensor_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, m_len);
+  lua_setfield(L, -2, "__len");
+  lua_setfield(L, -3, "tensor_mt");         /* core.tensor_mt */
+  lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods */
+}

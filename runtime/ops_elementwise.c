@@ -1,0 +1,340 @@
+/* ops_elementwise.c - unary and binary elementwise kernels with NumPy
+ * broadcasting. Work is cut into tasks of (outer row, inner chunk) so both
+ * contiguous and strided tensors split evenly across threads. */
+#include "ml.h"
+#include "iter.h"
+#include <math.h>
+#include <string.h>
+
+#define CHUNK 16384
+
+static const char *binop_names[ML_BINOP_COUNT] = {
+  "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+  "eq", "ne", "gt", "ge", "lt", "le"};
+static const char *unop_names[ML_UNOP_COUNT] = {
+  "neg", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "sign", "floor",
+  "ceil", "round", "square", "reciprocal", "log1p", "expm1", "sin", "cos"};
+
+const char *ml_binop_name(ml_binop op) { return binop_names[op]; }
+const char *ml_unop_name(ml_unop op) { return unop_names[op]; }
+
+static inline double binop_d(ml_binop op, double x, double y) {
+  switch (op) {
+    case ML_ADD: return x + y;
+    case ML_SUB: return x - y;
+    case ML_MUL: return x * y;
+    case ML_DIV: return x / y;
+    case ML_POW: return pow(x, y);
+    case ML_MAXIMUM: return x > y || isnan(x) ? x : y;
+    case ML_MINIMUM: return x < y || isnan(x) ? x : y;
+    case ML_EQ: return x == y;
+    case ML_NE: return x != y;
+    case ML_GT: return x > y;
+    case ML_GE: return x >= y;
+    case ML_LT: return x < y;
+    case ML_LE: return x <= y;
+    default: return 0;
+  }
+}
+
+static inline float binop_f(ml_binop op, float x, float y) {
+  switch (op) {
+    case ML_ADD: return x + y;
+    case ML_SUB: return x - y;
+    case ML_MUL: return x * y;
+    case ML_DIV: return x / y;
+    case ML_POW: return y == 2.0f ? x * x : powf(x, y);
+    case ML_MAXIMUM: return x > y || isnan(x) ? x : y;
+    case ML_MINIMUM: return x < y || isnan(x) ? x : y;
+    case ML_EQ: return x == y;
+    case ML_NE: return x != y;
+    case ML_GT: return x > y;
+    case ML_GE: return x >= y;
+    case ML_LT: return x < y;
+    case ML_LE: return x <= y;
+    default: return 0;
+  }
+}
+
+/* The hot loops: unit strides and scalar-broadcast get their own loops so the
+ * compiler vectorises them. */
+static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const float *a,
+                           int64_t sa, const float *b, int64_t sb, int64_t n) {
+  if (so == 1 && sa == 1 && sb == 1) {
+    switch (op) {
+      case ML_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j] + b[j]; return;
+      case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - b[j]; return;
+      case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * b[j]; return;
+      case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / b[j]; return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], b[j]); return;
+    }
+  }
+  if (so == 1 && sa == 1 && sb == 0) {
+    float y = b[0];
+    switch (op) {
+      case ML_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j] + y; return;
+      case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - y; return;
+      case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * y; return;
+      case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / y; return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], y); return;
+    }
+  }
+  for (int64_t j = 0; j < n; j++) o[j * so] = binop_f(op, a[j * sa], b[j * sb]);
+}
+
+static inline double load_d(const ml_tensor *t, int64_t off) {
+  return t->dtype == ML_F32 ? ((const float *)t->storage->data)[off]
+                            : (double)((const int64_t *)t->storage->data)[off];
+}
+static inline void store_d(ml_tensor *t, int64_t off, double v) {
+  if (t->dtype == ML_F32) ((float *)t->storage->data)[off] = (float)v;
+  else ((int64_t *)t->storage->data)[off] = (int64_t)v;
+}
+
+/* o = a op b where all three already have o's shape through strides. */
+static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const int64_t *sa,
+                         const ml_tensor *b, const int64_t *sb, ml_binop op) {
+  int64_t n = ml_numel(o);
+  if (n == 0) return;
+  ml_iter it;
+  const int64_t *strides[3] = {o->stride, sa, sb};
+  int64_t base[3] = {o->offset, a->offset, b->offset};
+  ml_iter_init(&it, o->ndim, o->shape, 3, strides, base);
+  int64_t chunks = (it.inner + CHUNK - 1) / CHUNK, tasks = it.outer * chunks;
+  int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1],
+          s2 = it.stride[2][it.ndim - 1];
+  bool all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
+  int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t t = 0; t < tasks; t++) {
+    int64_t off[3], r = t / chunks, c = t % chunks;
+    ml_iter_offsets(&it, r, off);
+    int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
+    if (all_f32) {
+      binary_run_f32(op, (float *)o->storage->data + off[0] + j0 * s0, s0,
+                     (const float *)a->storage->data + off[1] + j0 * s1, s1,
+                     (const float *)b->storage->data + off[2] + j0 * s2, s2, len);
+    } else {
+      for (int64_t j = j0; j < j0 + len; j++)
+        store_d(o, off[0] + j * s0,
+                binop_d(op, load_d(a, off[1] + j * s1), load_d(b, off[2] + j * s2)));
+    }
+  }
+}
+
+int ml_broadcast_shape(ml_ctx *ctx, const char *who, int *ndim, int64_t *shape,
+                       const ml_tensor *a, const ml_tensor *b) {
+  int n = a->ndim > b->ndim ? a->ndim : b->ndim;
+  for (int i = 0; i < n; i++) {
+    int ia = i - (n - a->ndim), ib = i - (n - b->ndim);
+    int64_t da = ia < 0 ? 1 : a->shape[ia], db = ib < 0 ? 1 : b->shape[ib];
+    if (da != db && da != 1 && db != 1) {
+      char b1[160], b2[160];
+      return ml_error(ctx, "%s: shapes %s and %s cannot be broadcast together", who,
+                      ml_shape_str(b1, sizeof b1, a->ndim, a->shape),
+                      ml_shape_str(b2, sizeof b2, b->ndim, b->shape));
+    }
+    shape[i] = da == 1 ? db : da;
+  }
+  *ndim = n;
+  return ML_OK;
+}
+
+static ml_dtype result_dtype(ml_binop op, ml_dtype a, ml_dtype b) {
+  if (a == ML_I64 && b == ML_I64 &&
+      (op == ML_ADD || op == ML_SUB || op == ML_MUL || op == ML_MAXIMUM || op == ML_MINIMUM))
+    return ML_I64;
+  return ML_F32;
+}
+
+int ml_binary(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_binop op) {
+  int ndim;
+  int64_t shape[ML_MAX_DIMS], sa[ML_MAX_DIMS], sb[ML_MAX_DIMS];
+  if (ml_broadcast_shape(ctx, binop_names[op], &ndim, shape, a, b)) return ML_ERR;
+  if (ml_tensor_new(ctx, out, result_dtype(op, a->dtype, b->dtype), ndim, shape, false))
+    return ML_ERR;
+  ml_broadcast_strides(sa, a, ndim, shape);
+  ml_broadcast_strides(sb, b, ndim, shape);
+  binary_apply(ctx, out, a, sa, b, sb, op);
+  return ML_OK;
+}
+
+int ml_binary_(ml_ctx *ctx, ml_tensor *a, const ml_tensor *b, ml_binop op) {
+  int ndim;
+  int64_t shape[ML_MAX_DIMS], sb[ML_MAX_DIMS];
+  if (ml_broadcast_shape(ctx, binop_names[op], &ndim, shape, a, b)) return ML_ERR;
+  bool same = ndim == a->ndim;
+  for (int i = 0; same && i < ndim; i++) same = shape[i] == a->shape[i];
+  if (!same) {
+    char b1[160], b2[160];
+    return ml_error(ctx, "%s_: shape %s cannot be broadcast into the in-place target %s",
+                    binop_names[op], ml_shape_str(b1, sizeof b1, b->ndim, b->shape),
+                    ml_shape_str(b2, sizeof b2, a->ndim, a->shape));
+  }
+  ml_broadcast_strides(sb, b, ndim, shape);
+  binary_apply(ctx, a, a, a->stride, b, sb, op);
+  return ML_OK;
+}
+
+int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s, ml_binop op,
+                     bool scalar_left) {
+  float sv = (float)s;
+  ml_tensor st;
+  int64_t one = 1;
+  ml_tensor_wrap(ctx, &st, &sv, ML_F32, 0, &one, NULL, NULL);
+  int rc;
+  if (a->dtype == ML_I64 && s == floor(s) && fabs(s) < 9e15) {
+    int64_t iv = (int64_t)s;
+    ml_tensor_release(&st);
+    ml_tensor_wrap(ctx, &st, &iv, ML_I64, 0, &one, NULL, NULL);
+    rc = scalar_left ? ml_binary(ctx, out, &st, a, op) : ml_binary(ctx, out, a, &st, op);
+  } else {
+    rc = scalar_left ? ml_binary(ctx, out, &st, a, op) : ml_binary(ctx, out, a, &st, op);
+  }
+  ml_tensor_release(&st);
+  return rc;
+}
+
+int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op) {
+  float sv = (float)s;
+  int64_t iv = (int64_t)s, one = 1;
+  ml_tensor st;
+  if (a->dtype == ML_I64) ml_tensor_wrap(ctx, &st, &iv, ML_I64, 0, &one, NULL, NULL);
+  else ml_tensor_wrap(ctx, &st, &sv, ML_F32, 0, &one, NULL, NULL);
+  int rc = ml_binary_(ctx, a, &st, op);
+  ml_tensor_release(&st);
+  return rc;
+}
+
+/* ---- unary ---- */
+
+static inline float unop_f(ml_unop op, float x) {
+  switch (op) {
+    case ML_NEG: return -x;
+    case ML_EXP: return expf(x);
+    case ML_LOG: return logf(x);
+    case ML_SQRT: return sqrtf(x);
+    case ML_ABS: return fabsf(x);
+    case ML_SIGMOID: return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+    case ML_TANH: return tanhf(x);
+    case ML_RELU: return x > 0 ? x : 0.0f;
+    case ML_SIGN: return (float)((x > 0) - (x < 0));
+    case ML_FLOOR: return floorf(x);
+    case ML_CEIL: return ceilf(x);
+    case ML_ROUND: return nearbyintf(x);
+    case ML_SQUARE: return x * x;
+    case ML_RECIP: return 1.0f / x;
+    case ML_LOG1P: return log1pf(x);
+    case ML_EXPM1: return expm1f(x);
+    case ML_SIN: return sinf(x);
+    case ML_COS: return cosf(x);
+    default: return 0;
+  }
+}
+
+static void unary_run_f32(ml_unop op, float *restrict o, int64_t so, const float *a, int64_t sa,
+                          int64_t n) {
+  if (so == 1 && sa == 1) {
+    switch (op) {
+      case ML_NEG: for (int64_t j = 0; j < n; j++) o[j] = -a[j]; return;
+      case ML_RELU: for (int64_t j = 0; j < n; j++) o[j] = a[j] > 0 ? a[j] : 0.0f; return;
+      case ML_SQUARE: for (int64_t j = 0; j < n; j++) o[j] = a[j] * a[j]; return;
+      case ML_ABS: for (int64_t j = 0; j < n; j++) o[j] = fabsf(a[j]); return;
+      case ML_EXP: for (int64_t j = 0; j < n; j++) o[j] = expf(a[j]); return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = unop_f(op, a[j]); return;
+    }
+  }
+  for (int64_t j = 0; j < n; j++) o[j * so] = unop_f(op, a[j * sa]);
+}
+
+static void unary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, ml_unop op) {
+  int64_t n = ml_numel(o);
+  if (n == 0) return;
+  ml_iter it;
+  const int64_t *strides[2] = {o->stride, a->stride};
+  int64_t base[2] = {o->offset, a->offset};
+  ml_iter_init(&it, o->ndim, o->shape, 2, strides, base);
+  int64_t chunks = (it.inner + CHUNK - 1) / CHUNK, tasks = it.outer * chunks;
+  int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1];
+  int nt = n >= ML_PAR_MIN / 4 ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t t = 0; t < tasks; t++) {
+    int64_t off[2], r = t / chunks, c = t % chunks;
+    ml_iter_offsets(&it, r, off);
+    int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
+    unary_run_f32(op, ml_f32(o) - o->offset + off[0] + j0 * s0, s0,
+                  (const float *)a->storage->data + off[1] + j0 * s1, s1, len);
+  }
+}
+
+int ml_unary(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, ml_unop op) {
+  ml_tensor af;
+  if (ml_to_dtype(ctx, &af, a, ML_F32)) return ML_ERR;
+  int rc = ml_tensor_new(ctx, out, ML_F32, a->ndim, a->shape, false);
+  if (rc == ML_OK) unary_apply(ctx, out, &af, op);
+  ml_tensor_release(&af);
+  return rc;
+}
+
+int ml_unary_(ml_ctx *ctx, ml_tensor *a, ml_unop op) {
+  if (a->dtype != ML_F32)
+    return ml_error(ctx, "%s_: in-place needs a float32 tensor, got %s", unop_names[op],
+                    ml_dtype_name(a->dtype));
+  unary_apply(ctx, a, a, op);
+  return ML_OK;
+}
+
+int ml_clamp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double lo, double hi) {
+  if (lo > hi) return ml_error(ctx, "clamp: lower bound %g is above upper bound %g", lo, hi);
+  if (ml_to_dtype(ctx, out, a, ML_F32)) return ML_ERR;
+  ml_tensor c;
+  int rc = ml_clone(ctx, &c, out);
+  ml_tensor_release(out);
+  if (rc) return ML_ERR;
+  float *p = ml_f32(&c), l = (float)lo, h = (float)hi;
+  int64_t n = ml_numel(&c);
+  for (int64_t i = 0; i < n; i++) p[i] = p[i] < l ? l : (p[i] > h ? h : p[i]);
+  *out = c;
+  return ML_OK;
+}
+
+int ml_where(ml_ctx *ctx, ml_tensor *out, const ml_tensor *cond, const ml_tensor *a,
+             const ml_tensor *b) {
+  int n1, n2;
+  int64_t s1[ML_MAX_DIMS], s2[ML_MAX_DIMS];
+  ml_tensor tmp;
+  if (ml_broadcast_shape(ctx, "where", &n1, s1, a, b)) return ML_ERR;
+  tmp.ndim = n1;
+  memcpy(tmp.shape, s1, sizeof s1);
+  if (ml_broadcast_shape(ctx, "where", &n2, s2, cond, &tmp)) return ML_ERR;
+  ml_tensor c, x, y;
+  if (ml_view_expand(ctx, &c, cond, n2, s2)) return ML_ERR;
+  if (ml_view_expand(ctx, &x, a, n2, s2)) { ml_tensor_release(&c); return ML_ERR; }
+  if (ml_view_expand(ctx, &y, b, n2, s2)) {
+    ml_tensor_release(&c); ml_tensor_release(&x); return ML_ERR;
+  }
+  ml_dtype dt = (a->dtype == ML_I64 && b->dtype == ML_I64) ? ML_I64 : ML_F32;
+  int rc = ml_tensor_new(ctx, out, dt, n2, s2, false);
+  if (rc == ML_OK) {
+    int64_t n = ml_numel(out);
+    for (int64_t i = 0; i < n; i++) {
+      double cv = load_d(&c, ml_offset_of(&c, i));
+      store_d(out, i, cv != 0 ? load_d(&x, ml_offset_of(&x, i)) : load_d(&y, ml_offset_of(&y, i)));
+    }
+  }
+  ml_tensor_release(&c); ml_tensor_release(&x); ml_tensor_release(&y);
+  return rc;
+}
+
+int ml_axpy(ml_ctx *ctx, float a, const ml_tensor *x, ml_tensor *y) {
+  int64_t n = ml_numel(y);
+  if (ml_numel(x) != n || !ml_is_contiguous(x) || !ml_is_contiguous(y) ||
+      x->dtype != ML_F32 || y->dtype != ML_F32)
+    return ml_error(ctx, "axpy: expected two contiguous float32 tensors of equal size");
+  float *restrict yp = ml_f32(y);
+  const float *xp = ml_f32(x);
+  int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; i++) yp[i] += a * xp[i];
+  return ML_OK;
+}

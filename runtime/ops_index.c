@@ -1,0 +1,182 @@
+/* ops_index.c - joining, gathering and filling tensors. */
+#include "ml.h"
+#include <math.h>
+#include <string.h>
+
+int ml_cat(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
+  char b1[160], b2[160];
+  if (n < 1) return ml_error(ctx, "cat: expected at least one tensor");
+  const ml_tensor *f = &ts[0];
+  if (dim < 0 || dim >= f->ndim)
+    return ml_error(ctx, "cat: dimension %d out of range for %d-dimensional tensors", dim + 1,
+                    f->ndim);
+  int64_t shape[ML_MAX_DIMS];
+  memcpy(shape, f->shape, sizeof shape);
+  ml_dtype dt = f->dtype;
+  shape[dim] = 0;
+  for (int i = 0; i < n; i++) {
+    const ml_tensor *t = &ts[i];
+    bool ok = t->ndim == f->ndim;
+    for (int d = 0; ok && d < f->ndim; d++) ok = d == dim || t->shape[d] == f->shape[d];
+    if (!ok)
+      return ml_error(ctx, "cat: tensor %d has shape %s, expected %s except in dimension %d",
+                      i + 1, ml_shape_str(b1, sizeof b1, t->ndim, t->shape),
+                      ml_shape_str(b2, sizeof b2, f->ndim, f->shape), dim + 1);
+    if (t->dtype != dt) dt = ML_F32;
+    shape[dim] += t->shape[dim];
+  }
+  if (ml_tensor_new(ctx, out, dt, f->ndim, shape, false)) return ML_ERR;
+  int64_t at = 0;
+  for (int i = 0; i < n; i++) {
+    ml_tensor part;
+    ml_view_narrow(ctx, &part, out, dim, at, ts[i].shape[dim]);
+    int rc = ml_copy(ctx, &part, &ts[i]);
+    ml_tensor_release(&part);
+    if (rc) { ml_tensor_release(out); return ML_ERR; }
+    at += ts[i].shape[dim];
+  }
+  return ML_OK;
+}
+
+int ml_stack(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
+  char b1[160], b2[160];
+  if (n < 1) return ml_error(ctx, "stack: expected at least one tensor");
+  const ml_tensor *f = &ts[0];
+  if (dim < 0 || dim > f->ndim || f->ndim + 1 > ML_MAX_DIMS)
+    return ml_error(ctx, "stack: dimension %d out of range", dim + 1);
+  int64_t shape[ML_MAX_DIMS];
+  ml_dtype dt = f->dtype;
+  for (int i = 0; i < n; i++) {
+    bool ok = ts[i].ndim == f->ndim;
+    for (int d = 0; ok && d < f->ndim; d++) ok = ts[i].shape[d] == f->shape[d];
+    if (!ok)
+      return ml_error(ctx, "stack: tensor %d has shape %s, expected %s", i + 1,
+                      ml_shape_str(b1, sizeof b1, ts[i].ndim, ts[i].shape),
+                      ml_shape_str(b2, sizeof b2, f->ndim, f->shape));
+    if (ts[i].dtype != dt) dt = ML_F32;
+  }
+  for (int d = 0, k = 0; d <= f->ndim; d++) shape[d] = d == dim ? n : f->shape[k++];
+  if (ml_tensor_new(ctx, out, dt, f->ndim + 1, shape, false)) return ML_ERR;
+  for (int i = 0; i < n; i++) {
+    ml_tensor part;
+    ml_view_select(ctx, &part, out, dim, i);
+    ml_copy(ctx, &part, &ts[i]);
+    ml_tensor_release(&part);
+  }
+  return ML_OK;
+}
+
+static int64_t index_at(const ml_tensor *idx, int64_t i) {
+  int64_t off = ml_offset_of(idx, i);
+  return idx->dtype == ML_I64 ? ((int64_t *)idx->storage->data)[off]
+                              : (int64_t)((float *)idx->storage->data)[off];
+}
+
+int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
+                    const ml_tensor *idx) {
+  if (dim < 0 || dim >= t->ndim)
+    return ml_error(ctx, "index_select: dimension %d out of range for a %d-dimensional tensor",
+                    dim + 1, t->ndim);
+  if (idx->ndim != 1)
+    return ml_error(ctx, "index_select: expected a 1-dimensional index, got %d dimensions",
+                    idx->ndim);
+  int64_t k = idx->shape[0];
+  for (int64_t i = 0; i < k; i++) {
+    int64_t j = index_at(idx, i);
+    if (j < 0 || j >= t->shape[dim])
+      return ml_error(ctx, "index_select: index %lld out of range for dimension %d of size %lld",
+                      (long long)j + 1, dim + 1, (long long)t->shape[dim]);
+  }
+  int64_t shape[ML_MAX_DIMS];
+  memcpy(shape, t->shape, sizeof shape);
+  shape[dim] = k;
+  if (ml_tensor_new(ctx, out, t->dtype, t->ndim, shape, false)) return ML_ERR;
+  for (int64_t i = 0; i < k; i++) {
+    ml_tensor src, dst;
+    ml_view_select(ctx, &src, t, dim, index_at(idx, i));
+    ml_view_select(ctx, &dst, out, dim, i);
+    ml_copy(ctx, &dst, &src);
+    ml_tensor_release(&src);
+    ml_tensor_release(&dst);
+  }
+  return ML_OK;
+}
+
+int ml_masked_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tensor *mask) {
+  ml_tensor m;
+  if (ml_view_expand(ctx, &m, mask, t->ndim, t->shape)) {
+    char b1[160], b2[160];
+    return ml_error(ctx, "masked_select: mask shape %s does not fit tensor shape %s",
+                    ml_shape_str(b1, sizeof b1, mask->ndim, mask->shape),
+                    ml_shape_str(b2, sizeof b2, t->ndim, t->shape));
+  }
+  int64_t n = ml_numel(t), cnt = 0;
+  for (int64_t i = 0; i < n; i++) cnt += index_at(&m, i) != 0 || (m.dtype == ML_F32 &&
+      ((float *)m.storage->data)[ml_offset_of(&m, i)] != 0);
+  if (ml_tensor_new(ctx, out, t->dtype, 1, &cnt, false)) { ml_tensor_release(&m); return ML_ERR; }
+  int64_t w = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t mo = ml_offset_of(&m, i);
+    bool on = m.dtype == ML_F32 ? ((float *)m.storage->data)[mo] != 0
+                                : ((int64_t *)m.storage->data)[mo] != 0;
+    if (!on) continue;
+    int64_t so = ml_offset_of(t, i);
+    if (t->dtype == ML_F32) ml_f32(out)[w++] = ((float *)t->storage->data)[so];
+    else ml_i64(out)[w++] = ((int64_t *)t->storage->data)[so];
+  }
+  ml_tensor_release(&m);
+  return ML_OK;
+}
+
+int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step) {
+  if (step == 0 || !isfinite(step) || !isfinite(start) || !isfinite(stop))
+    return ml_error(ctx, "arange: expected finite bounds and a non-zero step, got %g, %g, %g",
+                    start, stop, step);
+  double cnt = ceil((stop - start) / step);
+  if (cnt < 0) cnt = 0;
+  if (cnt > 1e12) return ml_error(ctx, "arange: %g elements is too many", cnt);
+  int64_t n = (int64_t)cnt;
+  if (ml_tensor_new(ctx, out, ML_F32, 1, &n, false)) return ML_ERR;
+  float *p = ml_f32(out);
+  for (int64_t i = 0; i < n; i++) p[i] = (float)(start + (double)i * step);
+  return ML_OK;
+}
+
+int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n) {
+  if (n < 0) return ml_error(ctx, "linspace: expected a count >= 0, got %lld", (long long)n);
+  if (ml_tensor_new(ctx, out, ML_F32, 1, &n, false)) return ML_ERR;
+  float *p = ml_f32(out);
+  for (int64_t i = 0; i < n; i++)
+    p[i] = (float)(n == 1 ? a : a + (b - a) * (double)i / (double)(n - 1));
+  return ML_OK;
+}
+
+int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m) {
+  int64_t shape[2] = {n, m};
+  if (ml_tensor_new(ctx, out, ML_F32, 2, shape, true)) return ML_ERR;
+  for (int64_t i = 0; i < n && i < m; i++) ml_f32(out)[i * m + i] = 1;
+  return ML_OK;
+}
+
+int ml_randperm(ml_ctx *ctx, ml_tensor *out, int64_t n) {
+  if (n < 0) return ml_error(ctx, "randperm: expected n >= 0, got %lld", (long long)n);
+  if (ml_tensor_new(ctx, out, ML_I64, 1, &n, false)) return ML_ERR;
+  int64_t *p = ml_i64(out);
+  for (int64_t i = 0; i < n; i++) p[i] = i;
+  ml_rng_shuffle_i64(&ctx->rng, p, n);
+  return ML_OK;
+}
+
+/* Random fills run on one thread in row-major order: the stream, and so the
+ * numbers, never depend on the thread count. t must be contiguous float32. */
+void ml_fill_uniform(ml_ctx *ctx, ml_tensor *t, double lo, double hi) {
+  int64_t n = ml_numel(t);
+  float *p = ml_f32(t);
+  for (int64_t i = 0; i < n; i++) p[i] = (float)(lo + (hi - lo) * ml_rng_uniform(&ctx->rng));
+}
+
+void ml_fill_normal(ml_ctx *ctx, ml_tensor *t, double mean, double sd) {
+  int64_t n = ml_numel(t);
+  float *p = ml_f32(t);
+  for (int64_t i = 0; i < n; i++) p[i] = (float)(mean + sd * ml_rng_normal(&ctx->rng));
+}

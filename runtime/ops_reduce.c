@@ -1,0 +1,191 @@
+/* ops_reduce.c - reductions and softmax along one dimension or all of them.
+ * A tensor is seen as [outer, R, inner] with R the reduced dimension. Each
+ * output is reduced by one thread in a fixed order (double accumulators), and
+ * whole-tensor sums add fixed-size blocks in order, so results are the same
+ * for any thread count. */
+#include "ml.h"
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 65536
+
+static const char *redop_names[] = {"sum", "mean", "prod", "max", "min", "var", "std",
+                                    "norm", "argmax", "argmin"};
+
+double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
+  ml_tensor c;
+  if (ml_contiguous(ctx, &c, t)) return NAN;
+  int64_t n = ml_numel(&c), nb = (n + BLOCK - 1) / BLOCK;
+  double total = 0;
+  if (c.dtype == ML_I64) {
+    const int64_t *p = ml_i64(&c);
+    for (int64_t i = 0; i < n; i++) total += (double)p[i];
+  } else if (nb <= 1) {
+    const float *p = ml_f32(&c);
+    for (int64_t i = 0; i < n; i++) total += p[i];
+  } else {
+    double *part = malloc((size_t)nb * sizeof *part);
+    const float *p = ml_f32(&c);
+    if (!part) { ml_tensor_release(&c); return NAN; }
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+      double s = 0;
+      for (int64_t i = lo; i < hi; i++) s += p[i];
+      part[b] = s;
+    }
+    for (int64_t b = 0; b < nb; b++) total += part[b];
+    free(part);
+  }
+  ml_tensor_release(&c);
+  return total;
+}
+
+static inline double at(const ml_tensor *c, int64_t i) {
+  return c->dtype == ML_F32 ? (double)ml_f32(c)[i] : (double)ml_i64(c)[i];
+}
+
+/* Reduce R values starting at index base with stride `inner`. */
+static double reduce_one(const ml_tensor *c, int64_t base, int64_t R, int64_t inner,
+                         ml_redop op, int ddof, int64_t *pos) {
+  double acc, v;
+  int64_t best = 0;
+  switch (op) {
+    case ML_SUM: case ML_MEAN:
+      acc = 0;
+      if (c->dtype == ML_F32 && inner == 1) {
+        const float *p = ml_f32(c) + base;
+        for (int64_t r = 0; r < R; r++) acc += p[r];
+      } else {
+        for (int64_t r = 0; r < R; r++) acc += at(c, base + r * inner);
+      }
+      return op == ML_MEAN ? (R ? acc / (double)R : NAN) : acc;
+    case ML_PROD:
+      acc = 1;
+      for (int64_t r = 0; r < R; r++) acc *= at(c, base + r * inner);
+      return acc;
+    case ML_NORM:
+      acc = 0;
+      for (int64_t r = 0; r < R; r++) { v = at(c, base + r * inner); acc += v * v; }
+      return sqrt(acc);
+    case ML_VAR: case ML_STD: {
+      double mean = 0, ss = 0;
+      for (int64_t r = 0; r < R; r++) mean += at(c, base + r * inner);
+      mean /= (double)R;
+      for (int64_t r = 0; r < R; r++) { v = at(c, base + r * inner) - mean; ss += v * v; }
+      v = R - ddof > 0 ? ss / (double)(R - ddof) : NAN;
+      return op == ML_STD ? sqrt(v) : v;
+    }
+    case ML_MAX: case ML_ARGMAX: case ML_MIN: case ML_ARGMIN: {
+      bool mx = op == ML_MAX || op == ML_ARGMAX;
+      acc = at(c, base);
+      for (int64_t r = 1; r < R && !isnan(acc); r++) {
+        v = at(c, base + r * inner);
+        if (isnan(v) || (mx ? v > acc : v < acc)) { acc = v; best = r; }
+      }
+      if (pos) *pos = best;
+      return acc;
+    }
+  }
+  return 0;
+}
+
+int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, int dim,
+              bool keepdim, ml_redop op, int ddof) {
+  const char *who = redop_names[op];
+  if (dim >= t->ndim)
+    return ml_error(ctx, "%s: dimension %d out of range for a %d-dimensional tensor", who,
+                    dim + 1, t->ndim);
+  int64_t n = ml_numel(t);
+  int64_t R = dim < 0 ? n : t->shape[dim];
+  bool needs_value = op == ML_MAX || op == ML_MIN || op == ML_ARGMAX || op == ML_ARGMIN;
+  if (needs_value && R == 0)
+    return ml_error(ctx, "%s: cannot reduce an empty dimension", who);
+  int64_t outer = 1, inner = 1;
+  if (dim >= 0) {
+    for (int i = 0; i < dim; i++) outer *= t->shape[i];
+    for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];
+  }
+  int ond = 0;
+  int64_t oshape[ML_MAX_DIMS];
+  if (dim >= 0)
+    for (int i = 0; i < t->ndim; i++) {
+      if (i != dim) oshape[ond++] = t->shape[i];
+      else if (keepdim) oshape[ond++] = 1;
+    }
+  else if (keepdim)
+    for (int i = 0; i < t->ndim; i++) oshape[ond++] = 1;
+  bool arg = op == ML_ARGMAX || op == ML_ARGMIN;
+  ml_tensor c;
+  if (ml_contiguous(ctx, &c, t)) return ML_ERR;
+  if (ml_tensor_new(ctx, out, arg ? ML_I64 : ML_F32, ond, oshape, false)) {
+    ml_tensor_release(&c);
+    return ML_ERR;
+  }
+  if (pos && !arg && ml_tensor_new(ctx, pos, ML_I64, ond, oshape, false)) {
+    ml_tensor_release(&c);
+    ml_tensor_release(out);
+    return ML_ERR;
+  }
+  if (dim < 0 && (op == ML_SUM || op == ML_MEAN)) {
+    double s = ml_sum_all(ctx, &c);
+    ml_f32(out)[0] = (float)(op == ML_MEAN ? (n ? s / (double)n : NAN) : s);
+    ml_tensor_release(&c);
+    return ML_OK;
+  }
+  int64_t nout = outer * inner;
+  int nt = n >= 32768 && nout > 1 ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t k = 0; k < nout; k++) {
+    int64_t o = k / inner, i = k % inner, p = 0;
+    double v = reduce_one(&c, o * R * inner + i, R, inner, op, ddof, &p);
+    if (arg) ml_i64(out)[k] = p;
+    else ml_f32(out)[k] = (float)v;
+    if (pos && !arg) ml_i64(pos)[k] = p;
+  }
+  ml_tensor_release(&c);
+  return ML_OK;
+}
+
+int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log_) {
+  if (dim < 0 || dim >= t->ndim)
+    return ml_error(ctx, "softmax: dimension %d out of range for a %d-dimensional tensor",
+                    dim + 1, t->ndim);
+  ml_tensor c;
+  if (ml_to_dtype(ctx, &c, t, ML_F32)) return ML_ERR;
+  ml_tensor cc;
+  int rc = ml_contiguous(ctx, &cc, &c);
+  ml_tensor_release(&c);
+  if (rc) return ML_ERR;
+  if (ml_tensor_new(ctx, out, ML_F32, t->ndim, t->shape, false)) {
+    ml_tensor_release(&cc);
+    return ML_ERR;
+  }
+  int64_t outer = 1, inner = 1, R = t->shape[dim];
+  for (int i = 0; i < dim; i++) outer *= t->shape[i];
+  for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];
+  const float *x = ml_f32(&cc);
+  float *y = ml_f32(out);
+  int64_t nout = outer * inner;
+  int nt = ml_numel(t) >= 32768 ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t k = 0; k < nout; k++) {
+    int64_t base = (k / inner) * R * inner + k % inner;
+    float mx = -INFINITY;
+    for (int64_t r = 0; r < R; r++) if (x[base + r * inner] > mx) mx = x[base + r * inner];
+    if (!isfinite(mx)) mx = 0;   /* all -inf (or inf): keep the arithmetic defined */
+    double s = 0;
+    for (int64_t r = 0; r < R; r++) s += exp((double)x[base + r * inner] - mx);
+    if (log_) {
+      float ls = (float)log(s);
+      for (int64_t r = 0; r < R; r++) y[base + r * inner] = x[base + r * inner] - mx - ls;
+    } else {
+      float inv = (float)(1.0 / s);
+      for (int64_t r = 0; r < R; r++) y[base + r * inner] = expf(x[base + r * inner] - mx) * inv;
+    }
+  }
+  ml_tensor_release(&cc);
+  return ML_OK;
+}

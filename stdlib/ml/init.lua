@@ -1,0 +1,48 @@
+-- ml: the facade users require. C functions come from ml.core (bindings/);
+-- everything Keras- or scikit-learn-shaped is Lua, loaded on first use.
+local core = require "ml.core"
+
+local ml = {}
+for k, v in pairs(core) do ml[k] = v end
+ml.core = core
+ml.Tensor = core.Tensor
+
+require "ml.tensor"   -- printing and Lua-side tensor methods
+
+-- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
+-- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.
+local submodules = {
+  nn = "ml.nn", optim = "ml.optim", callbacks = "ml.callbacks", data = "ml.data",
+  datasets = "ml.datasets", utils = "ml.utils", image = "ml.image", plot = "ml.plot",
+  metrics = "ml.metrics", model_selection = "ml.model_selection",
+  feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
+  dist = "ml.dist", io = "ml.io",
+}
+-- name -> module that defines it (the module returns a table holding the name)
+local exported = {}
+ml._exported = exported
+
+setmetatable(ml, {
+  __index = function(t, k)
+    local mod = submodules[k]
+    if mod then
+      local m = require(mod)
+      rawset(t, k, m)
+      return m
+    end
+    mod = exported[k]
+    if mod then
+      local v = require(mod)[k]
+      rawset(t, k, v)
+      return v
+    end
+    return nil
+  end,
+})
+
+--- Declares that module `mod` defines the top-level names in `names`.
+function ml._export(mod, names)
+  for _, n in ipairs(names) do exported[n] = mod end
+end
+
+return ml

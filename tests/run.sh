@@ -1,0 +1,74 @@
+#!/bin/sh
+# tests/run.sh BUILD - runs every test against the build in BUILD and ends with
+# one line "N passed, N failed". Each part prints TAP ("ok"/"not ok" lines),
+# which this script counts; a part that dies without reporting counts as failed.
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
+CC=${CC:-gcc}
+CFLAGS_T="-std=c11 -D_DEFAULT_SOURCE -O1 -g -fopenmp -Iruntime -Ibindings $(pkg-config --cflags lua5.4 openblas)"
+LIBS_T="$(pkg-config --libs lua5.4 openblas libpng zlib libedit) -fopenmp -lm"
+case "$BUILD" in *asan*) CFLAGS_T="$CFLAGS_T -fsanitize=address,undefined"; LIBS_T="$LIBS_T -fsanitize=address,undefined";; esac
+MLRUN="$BUILD/mlrun"
+export MLRUN ML_TEST_BUILD="$BUILD"
+failed_parts=0
+
+part() {  # part NAME COMMAND... : runs a command whose stdout is TAP
+  name=$1; shift
+  echo "== $name"
+  "$@" > "$LOG/$name.tap" 2> "$LOG/$name.err"
+  rc=$?
+  grep -E '^(not )?ok ' "$LOG/$name.tap" | grep '^not ok' | head -50
+  if [ $rc -ne 0 ] && ! grep -q '^not ok' "$LOG/$name.tap"; then
+    echo "not ok - $name exited with status $rc" >> "$LOG/$name.tap"
+    echo "   $name exited with status $rc:"; tail -20 "$LOG/$name.err"
+  fi
+  grep -q '^not ok' "$LOG/$name.tap" && { echo "--- stderr of $name:"; tail -30 "$LOG/$name.err"; }
+  echo "   $(grep -c '^ok ' "$LOG/$name.tap") passed, $(grep -c '^not ok' "$LOG/$name.tap") failed"
+}
+
+# 1. layering: the runtime never sees Lua
+layering() {
+  if grep -rlE '#include *[<"](lua|lauxlib|lualib)\.h' runtime/ ; then
+    echo "not ok 1 - runtime/ includes Lua headers"
+  else
+    echo "ok 1 - runtime/ does not include Lua headers"
+  fi
+}
+part layering layering
+
+# 2. C unit tests of the runtime, one binary per file
+for src in tests/c/test_*.c; do
+  [ -f "$src" ] || continue
+  name=$(basename "$src" .c)
+  if $CC $CFLAGS_T "$src" -o "$LOG/$name" "$BUILD/libmlrun.a" $LIBS_T 2> "$LOG/$name.cc"; then
+    part "$name" "$LOG/$name"
+  else
+    echo "not ok - $name does not compile" > "$LOG/$name.tap"; cat "$LOG/$name.cc"
+  fi
+done
+
+# 3. the embedding example (tests/embed/*.c), built like a user would
+for src in tests/embed/*.c; do
+  [ -f "$src" ] || continue
+  name=embed_$(basename "$src" .c)
+  if $CC $CFLAGS_T "$src" -o "$LOG/$name" "$BUILD/libmlrun.a" $LIBS_T 2> "$LOG/$name.cc"; then
+    part "$name" "$LOG/$name"
+  else
+    echo "not ok - $name does not compile" > "$LOG/$name.tap"; cat "$LOG/$name.cc"
+  fi
+done
+
+# 4. busted specs, inside the engine
+part busted "$MLRUN" /usr/bin/busted -o TAP tests/spec
+
+# 5. the same module from stock lua5.4 (package.cpath only)
+part plain_lua lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
+
+passed=$(cat "$LOG"/*.tap | grep -c '^ok ')
+failed=$(cat "$LOG"/*.tap | grep -c '^not ok')
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

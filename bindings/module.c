@@ -91,8 +91,9 @@ int luaopen_ml(lua_State *L) {
   lua_pop(L, 1);
   if (fresh) open_ctx(L);
   lua_newtable(L);                         /* ml.core */
-  mlb_open_tensor(L);
-  mlb_open_tensor_ops(L);
+#define MLB_FAMILY(name) mlb_open_##name(L);
+#include "families.h"
+#undef MLB_FAMILY
   lua_pushstring(L, ML_VERSION);
   lua_setfield(L, -2, "version");
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -16,7 +16,7 @@ local submodules = {
   datasets = "ml.datasets", utils = "ml.utils", image = "ml.image", plot = "ml.plot",
   metrics = "ml.metrics", model_selection = "ml.model_selection",
   feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
-  dist = "ml.dist", io = "ml.io",
+  dist = "ml.dist", io = "ml.io", base = "ml.base",
 }
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}
@@ -44,5 +44,7 @@ setmetatable(ml, {
 function ml._export(mod, names)
   for _, n in ipairs(names) do exported[n] = mod end
 end
+
+ml._export("ml.base", {"clone"})
 
 return ml

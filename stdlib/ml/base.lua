@@ -1,0 +1,266 @@
+-- ml.base: classes, checked option tables, and the estimator protocol every
+-- scikit-learn-style model shares (fit/predict/score, get_params/set_params,
+-- clone, save/load state). Estimators subclass base.Estimator via
+-- base.estimator(...).
+local ml = require "ml"
+
+local base = {}
+
+--- Lua class: `local C = base.class("Name", Parent)`; `C(...)` calls C.init.
+function base.class(name, parent)
+  local cls = {}
+  cls.__index = cls
+  cls.__name = name
+  cls.__tostring = function(self)
+    return self.__repr and self:__repr() or name .. "()"
+  end
+  return setmetatable(cls, {
+    __index = parent,
+    __call = function(c, ...)
+      local obj = setmetatable({}, c)
+      if c.init then c.init(obj, ...) end
+      return obj
+    end,
+  })
+end
+
+--- Is value v of kind `kind`? Kinds: "number", "integer", "string", "boolean",
+--- "table", "function", "tensor", "any", alternatives joined by "|" ("number|string"),
+--- "nil" allowed as an alternative, or a list of allowed strings.
+local function kind_ok(v, kind)
+  if type(kind) == "table" then
+    for _, s in ipairs(kind) do if v == s then return true end end
+    return false
+  end
+  for k in kind:gmatch("[^|]+") do
+    if k == "any" then return true
+    elseif k == "nil" then if v == nil then return true end
+    elseif k == "integer" then if math.type(v) == "integer" or
+      (type(v) == "number" and v == math.floor(v) and v == v) then return true end
+    elseif k == "tensor" then if getmetatable(v) == ml.core.tensor_mt then return true end
+    elseif k == "table" then if type(v) == "table" and getmetatable(v) ~= ml.core.tensor_mt
+      then return true end
+    elseif type(v) == k then return true end
+  end
+  return false
+end
+base.kind_ok = kind_ok
+
+local function kind_str(kind)
+  if type(kind) == "table" then
+    local q = {}
+    for i, s in ipairs(kind) do q[i] = string.format("%q", s) end
+    return "one of " .. table.concat(q, ", ")
+  end
+  return kind:gsub("|", " or ")
+end
+
+local function typename(v)
+  if getmetatable(v) == ml.core.tensor_mt then return "tensor" end
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "number" then return tostring(v) end
+  return type(v)
+end
+
+--- Checks an options table against a spec and returns a new table with the
+--- defaults filled in. spec: list of {name, default, kind}. Unknown names and
+--- wrong kinds raise an error naming `who`, the option and what was expected.
+function base.options(who, opts, spec)
+  opts = opts or {}
+  if type(opts) ~= "table" or getmetatable(opts) == ml.core.tensor_mt then
+    error(string.format("%s: expected an options table, got %s", who, typename(opts)), 0)
+  end
+  local known, out = {}, {}
+  for _, s in ipairs(spec) do known[s[1]] = s end
+  for k, v in pairs(opts) do
+    local s = known[k]
+    if not s then
+      local names = {}
+      for _, e in ipairs(spec) do names[#names + 1] = e[1] end
+      table.sort(names)
+      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")), 0)
+    end
+    if not kind_ok(v, s[3] or "any") then
+      error(string.format("%s: option '%s' expected %s, got %s", who, k, kind_str(s[3]),
+        typename(v)), 0)
+    end
+    out[k] = v
+  end
+  for _, s in ipairs(spec) do
+    if out[s[1]] == nil then out[s[1]] = s[2] end
+  end
+  return out
+end
+
+--- Checks one positional argument.
+function base.check_arg(who, i, v, kind)
+  if not kind_ok(v, kind) then
+    error(string.format("%s: argument %d expected %s, got %s", who, i, kind_str(kind),
+      typename(v)), 0)
+  end
+  return v
+end
+
+local function as_tensor(who, what, x)
+  if getmetatable(x) == ml.core.tensor_mt then return x end
+  if type(x) == "table" then
+    local ok, t = pcall(ml.tensor, x)
+    if ok then return t end
+    error(string.format("%s: %s could not be read as a tensor: %s", who, what, t), 0)
+  end
+  error(string.format("%s: %s expected a tensor, got %s", who, what, typename(x)), 0)
+end
+
+--- X as a 2-D float32 tensor (tables are converted); errors name `who`.
+function base.check_X(who, X, n_features)
+  X = as_tensor(who, "X", X)
+  if X:dim() ~= 2 then
+    error(string.format("%s: X must be 2-dimensional (samples x features), got shape %s",
+      who, table.concat(X.shape, "x")), 0)
+  end
+  if n_features and X.shape[2] ~= n_features then
+    error(string.format("%s: X has %d features, but the estimator was fitted with %d",
+      who, X.shape[2], n_features), 0)
+  end
+  if X.dtype ~= "float32" then X = X:float() end
+  return X
+end
+
+--- X (2-D) and y (1-D; an N x 1 tensor is flattened) with matching rows.
+function base.check_Xy(who, X, y)
+  X = base.check_X(who, X)
+  y = as_tensor(who, "y", y)
+  if y:dim() == 2 and y.shape[2] == 1 then y = y:reshape(-1) end
+  if y:dim() ~= 1 then
+    error(string.format("%s: y must be 1-dimensional, got shape %s", who,
+      table.concat(y.shape, "x")), 0)
+  end
+  if y.shape[1] ~= X.shape[1] then
+    error(string.format("%s: X has %d rows but y has %d", who, X.shape[1], y.shape[1]), 0)
+  end
+  if X.shape[1] == 0 then error(who .. ": X and y are empty", 0) end
+  return X, y
+end
+
+--- Sorted distinct values of y (as a float32 tensor) and y encoded as
+--- 0-based class ids (int64).
+function base.encode_classes(y)
+  local vals = y:totable()
+  local seen, classes = {}, {}
+  for _, v in ipairs(vals) do
+    if not seen[v] then seen[v] = true; classes[#classes + 1] = v end
+  end
+  table.sort(classes)
+  local id = {}
+  for i, v in ipairs(classes) do id[v] = i - 1 end
+  local ids = {}
+  for i, v in ipairs(vals) do ids[i] = id[v] end
+  return ml.tensor(classes), ml.tensor(ids, "int64")
+end
+
+-- ---------------------------------------------------------------------------
+-- Estimators
+
+local Estimator = base.class("Estimator")
+base.Estimator = Estimator
+
+--- Defines an estimator class.
+---   name:   scikit-learn's class name ("LogisticRegression")
+---   module: the stdlib module that exports it ("ml.linear_model"); ml.load
+---           requires this module to rebuild a saved estimator
+---   spec:   list of {param, default, kind} (scikit-learn names and defaults)
+---   kind:   "classifier", "regressor", "clusterer" or "transformer"
+function base.estimator(name, module, spec, kind, parent)
+  local cls = base.class(name, parent or Estimator)
+  cls._spec = spec
+  cls._module = module
+  cls._estimator_type = kind
+  cls.init = function(self, opts)
+    local o = base.options(name, opts, spec)
+    for _, s in ipairs(spec) do self[s[1]] = o[s[1]] end
+  end
+  return cls
+end
+
+function Estimator:get_params()
+  local p = {}
+  for _, s in ipairs(self._spec) do p[s[1]] = self[s[1]] end
+  return p
+end
+
+function Estimator:set_params(opts)
+  local o = base.options(self.__name .. ":set_params", opts, self._spec)
+  for k in pairs(opts) do self[k] = o[k] end
+  return self
+end
+
+function Estimator:__repr()
+  local parts = {}
+  for _, s in ipairs(self._spec) do
+    local v = self[s[1]]
+    if v ~= s[2] and type(v) ~= "table" then
+      parts[#parts + 1] = s[1] .. " = " .. (type(v) == "string" and string.format("%q", v)
+        or tostring(v))
+    end
+  end
+  return self.__name .. "{" .. table.concat(parts, ", ") .. "}"
+end
+
+--- Raises unless fit has run (attr: a fitted attribute such as "coef_").
+function Estimator:check_fitted(who, attr)
+  if self[attr] == nil then
+    error(string.format("%s:%s: this %s is not fitted yet; call fit first", self.__name, who,
+      self.__name), 0)
+  end
+end
+
+function Estimator:score(X, y)
+  local M = require "ml.metrics"
+  if self._estimator_type == "regressor" then return M.r2_score(y, self:predict(X)) end
+  return M.accuracy_score(y, self:predict(X))
+end
+
+function Estimator:fit_transform(X, y)
+  return self:fit(X, y):transform(X)
+end
+
+function Estimator:fit_predict(X, y)
+  self:fit(X, y)
+  return self.labels_ or self:predict(X)
+end
+
+--- Saved form: parameters plus every fitted attribute (names ending in "_")
+--- that is a tensor, number, string, boolean or plain table. Estimators whose
+--- fitted state lives in C override state()/from_state().
+function Estimator:state()
+  local fitted = {}
+  for k, v in pairs(self) do
+    if type(k) == "string" and k:sub(-1) == "_" and type(v) ~= "function" and
+       (type(v) ~= "userdata" or getmetatable(v) == ml.core.tensor_mt) then
+      fitted[k] = v
+    end
+  end
+  return {params = self:get_params(), fitted = fitted}
+end
+
+--- Rebuilds an estimator from state(); `cls.from_state(state)`.
+function Estimator.from_state(cls, state)
+  local obj = cls(state.params)
+  for k, v in pairs(state.fitted or {}) do obj[k] = v end
+  return obj
+end
+
+--- ml.clone(est): a new unfitted estimator with the same parameters.
+function base.clone(est)
+  if type(est) ~= "table" or not est.get_params then
+    error("clone: expected an estimator, got " .. typename(est), 2)
+  end
+  local p = est:get_params()
+  for k, v in pairs(p) do
+    if type(v) == "table" and v.get_params then p[k] = base.clone(v) end
+  end
+  return getmetatable(est)(p)
+end
+
+return base

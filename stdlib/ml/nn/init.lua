@@ -1,0 +1,35 @@
+-- ml.nn: layers (ml.nn.layers), losses, activations, initializers, and the
+-- containers Sequential / Model / Input (ml.nn.model). Names load lazily.
+local nn = {}
+
+local where = {
+  -- containers and graph nodes
+  Sequential = "ml.nn.model", Model = "ml.nn.model", Input = "ml.nn.model",
+  -- layers
+  Dense = "ml.nn.layers", Conv2D = "ml.nn.layers", MaxPooling2D = "ml.nn.layers",
+  AveragePooling2D = "ml.nn.layers", GlobalAveragePooling2D = "ml.nn.layers",
+  Flatten = "ml.nn.layers", Reshape = "ml.nn.layers", Dropout = "ml.nn.layers",
+  BatchNormalization = "ml.nn.layers", Activation = "ml.nn.layers", Layer = "ml.nn.layers",
+}
+local submodules = {
+  layers = "ml.nn.layers", losses = "ml.nn.losses", activations = "ml.nn.activations",
+  initializers = "ml.nn.initializers", model = "ml.nn.model",
+}
+
+return setmetatable(nn, {
+  __index = function(t, k)
+    local mod = submodules[k]
+    if mod then
+      local m = require(mod)
+      rawset(t, k, m)
+      return m
+    end
+    mod = where[k]
+    if mod then
+      local v = require(mod)[k]
+      rawset(t, k, v)
+      return v
+    end
+    return nil
+  end,
+})

@@ -93,8 +93,8 @@ install: all
 	install -m 755 $(BUILD)/libmlrun.so $(DESTDIR)$(PREFIX)/lib/libmlrun.so
 	install -m 755 $(BUILD)/ml.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/ml.so
 	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
-	[ ! -f runtime/mlrun.h ] || install -m 644 runtime/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
-	install -m 644 $(BUILD)/mlrun.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
+	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
 
 clean:
 	rm -rf build build-asan

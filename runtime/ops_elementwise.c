@@ -66,6 +66,12 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - b[j]; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * b[j]; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / b[j]; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == b[j]; return;
+      case ML_NE: for (int64_t j = 0; j < n; j++) o[j] = a[j] != b[j]; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > b[j]; return;
+      case ML_GE: for (int64_t j = 0; j < n; j++) o[j] = a[j] >= b[j]; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < b[j]; return;
+      case ML_LE: for (int64_t j = 0; j < n; j++) o[j] = a[j] <= b[j]; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], b[j]); return;
     }
   }
@@ -76,7 +82,18 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - y; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * y; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / y; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > y; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < y; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == y; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], y); return;
+    }
+  }
+  if (so == 1 && sa == 0 && sb == 1) {   /* scalar on the left: 1 - x, 1 / x */
+    float x = a[0];
+    switch (op) {
+      case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = x - b[j]; return;
+      case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = x / b[j]; return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, x, b[j]); return;
     }
   }
   for (int64_t j = 0; j < n; j++) o[j * so] = binop_f(op, a[j * sa], b[j * sb]);

@@ -1,0 +1,42 @@
+-- ml.dist: single-rank behaviour here, and a 2-rank job under mpirun.
+local ml = require "ml"
+
+local mlrun = os.getenv("MLRUN") or "build/mlrun"
+
+describe("ml.dist outside mpirun", function()
+  it("is rank 0 of 1", function()
+    assert.equal(0, ml.dist.rank())
+    assert.equal(1, ml.dist.size())
+    assert.is_false(ml.dist.is_distributed())
+  end)
+  it("reduces and broadcasts as the identity", function()
+    local t = ml.tensor{1, 2, 3}
+    assert.equal(t, ml.dist.allreduce(t, "mean"))
+    assert.same({1, 2, 3}, t:totable())
+    assert.same({1, 2, 3}, ml.dist.broadcast(t, 0):totable())
+    assert.same({4}, ml.dist.allreduce_numbers({4}))
+  end)
+  it("rejects bad operations and buffers", function()
+    assert.has_error(function() ml.dist.allreduce(ml.ones(2), "avg") end,
+      "allreduce: unknown operation 'avg' (expected sum, mean, max or min)")
+    assert.has_error(function() ml.dist.allreduce(ml.ones(2, 2):t()) end)
+    assert.has_error(function() ml.dist.broadcast(ml.ones(2), 3) end)
+  end)
+end)
+
+describe("ml.dist under mpirun -np 2", function()
+  local has_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
+  it("sums, averages, broadcasts and sends between ranks", function()
+    if not has_mpirun then pending("mpirun is not installed") return end
+    local out = os.tmpname()
+    local cmd = ("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " ..
+      "OMPI_MCA_btl=self,vader " ..
+      "timeout 60 mpirun --oversubscribe -np 2 %s tests/mpi/collectives.lua > %s 2>&1")
+      :format(mlrun, out)
+    local ok = os.execute(cmd)
+    local f = io.open(out); local text = f:read("a"); f:close(); os.remove(out)
+    assert.is_true(ok, text)
+    assert.matches("rank 0 of 2: sum 3,3,3 mean 1.5 max 2 bcast 7,7 msg hello from 1", text, 1, true)
+    assert.matches("rank 1 of 2: sum 3,3,3 mean 1.5 max 2 bcast 7,7", text, 1, true)
+  end)
+end)

@@ -3,11 +3,19 @@
  * without loading MPI. */
 #include "mlb.h"
 #include "../runtime/dist/dist.h"
+#include <stdlib.h>
 #include <string.h>
 
 static const char dist_key = 0;
 
 /* The per-state ml_dist, initialised on first use. */
+static int dist_gc(lua_State *L) {
+  ml_dist *d = (ml_dist *)lua_touserdata(L, 1);
+  free(d->pack);   /* MPI itself is finalised at process exit */
+  d->pack = NULL;
+  return 0;
+}
+
 static ml_dist *get_dist(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dist_key);
   ml_dist *d = (ml_dist *)lua_touserdata(L, -1);
@@ -15,6 +23,10 @@ static ml_dist *get_dist(lua_State *L) {
   if (d) return d;
   d = (ml_dist *)lua_newuserdatauv(L, sizeof(ml_dist), 0);
   memset(d, 0, sizeof *d);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, dist_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &dist_key);
   MLB_CHECK(L, ml_dist_init(mlb_ctx(L), d));
   return d;
@@ -78,6 +90,21 @@ static int l_allreduce_numbers(lua_State *L) {
   return 1;
 }
 
+/* dist_allreduce_many({t1, t2, ...}, scale): t = sum over ranks of scale * t. */
+static int l_allreduce_many(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  float scale = (float)luaL_optnumber(L, 2, 1.0);
+  int n = (int)lua_rawlen(L, 1);
+  ml_tensor **ts = (ml_tensor **)lua_newuserdatauv(L, sizeof(ml_tensor *) * (n ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    ts[i] = mlb_checktensor(L, -1);   /* kept alive by the list */
+    lua_pop(L, 1);
+  }
+  MLB_CHECK(L, ml_dist_allreduce_many(mlb_ctx(L), get_dist(L), ts, n, scale));
+  return 0;
+}
+
 static int l_broadcast(lua_State *L) {
   ml_tensor *t = mlb_checktensor(L, 1);
   if (!ml_is_contiguous(t)) return luaL_error(L, "broadcast: expected a contiguous tensor");
@@ -139,7 +166,7 @@ static int l_barrier(lua_State *L) {
 static const luaL_Reg functions[] = {
   {"dist_rank", l_rank}, {"dist_size", l_size}, {"dist_launched", l_launched},
   {"dist_allreduce", l_allreduce}, {"dist_allreduce_numbers", l_allreduce_numbers},
-  {"dist_broadcast", l_broadcast}, {"dist_broadcast_string", l_broadcast_string},
+  {"dist_allreduce_many", l_allreduce_many}, {"dist_broadcast", l_broadcast}, {"dist_broadcast_string", l_broadcast_string},
   {"dist_send", l_send}, {"dist_recv", l_recv}, {"dist_barrier", l_barrier},
   {NULL, NULL}};
 

@@ -101,6 +101,47 @@ int ml_dist_recv(ml_ctx *ctx, ml_dist *d, void *buf, int64_t cap, int source, in
   return check(ctx, "recv", d->ops->recv_bytes(buf, cap, source, tag, len));
 }
 
+int ml_dist_allreduce_many(ml_ctx *ctx, ml_dist *d, ml_tensor *const *ts, int n, float scale) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    if (ts[i]->dtype != ML_F32 || !ml_is_contiguous(ts[i]))
+      return ml_error(ctx, "allreduce: tensor %d is not a contiguous float32 tensor", i + 1);
+    total += ml_numel(ts[i]);
+  }
+  if (!d->ops || d->size == 1) {
+    if (scale != 1.0f)
+      for (int i = 0; i < n; i++) {
+        float *p = ml_f32(ts[i]);
+        int64_t m = ml_numel(ts[i]);
+        for (int64_t j = 0; j < m; j++) p[j] *= scale;
+      }
+    return ML_OK;
+  }
+  if (total > d->pack_cap) {
+    float *p = realloc(d->pack, (size_t)total * sizeof(float));
+    if (!p) return ml_error(ctx, "allreduce: out of memory packing %lld floats", (long long)total);
+    d->pack = p;
+    d->pack_cap = total;
+  }
+  int64_t at = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t m = ml_numel(ts[i]);
+    const float *p = ml_f32(ts[i]);
+    for (int64_t j = 0; j < m; j++) d->pack[at + j] = p[j] * scale;
+    at += m;
+  }
+  int rc = d->ops->allreduce_f32(d->pack, total, ML_DIST_SUM);
+  if (rc) return ml_error(ctx, "dist: allreduce failed (MPI error %d)", rc);
+  at = 0;
+  for (int i = 0; i < n; i++) {
+    float *p = ml_f32(ts[i]);
+    int64_t m = ml_numel(ts[i]);
+    memcpy(p, d->pack + at, (size_t)m * sizeof(float));
+    at += m;
+  }
+  return ML_OK;
+}
+
 int ml_dist_barrier(ml_ctx *ctx, ml_dist *d) {
   if (!d->ops || d->size == 1) return ML_OK;
   return check(ctx, "barrier", d->ops->barrier());
@@ -109,4 +150,7 @@ int ml_dist_barrier(ml_ctx *ctx, ml_dist *d) {
 void ml_dist_finalize(ml_dist *d) {
   if (d->ops) d->ops->finalize();
   d->ops = NULL;
+  free(d->pack);
+  d->pack = NULL;
+  d->pack_cap = 0;
 }

@@ -33,6 +33,8 @@ typedef struct ml_dist {
   bool launched;          /* started under mpirun: MPI is (or will be) in use */
   const ml_dist_ops *ops; /* NULL until MPI is loaded */
   void *lib;
+  float *pack;            /* reused buffer for ml_dist_allreduce_many */
+  int64_t pack_cap;
 } ml_dist;
 
 /* Whether the environment says a launcher started us (OMPI/PMI variables). */
@@ -48,6 +50,11 @@ int ml_dist_send(ml_ctx *ctx, ml_dist *d, const void *buf, int64_t n, int dest, 
  * one is there, 0 when not (non-blocking), ML_ERR on failure. */
 int ml_dist_probe(ml_ctx *ctx, ml_dist *d, int source, int tag, int *src, int64_t *len, bool block);
 int ml_dist_recv(ml_ctx *ctx, ml_dist *d, void *buf, int64_t cap, int source, int tag, int64_t *len);
+/* Replaces each of n float32 tensors by the sum over ranks of scale * tensor,
+ * in one message (packed into a reused buffer): with scale = local rows /
+ * global rows this averages gradients exactly.
+ * Every tensor must be contiguous float32. */
+int ml_dist_allreduce_many(ml_ctx *ctx, ml_dist *d, ml_tensor *const *ts, int n, float scale);
 int ml_dist_barrier(ml_ctx *ctx, ml_dist *d);
-void ml_dist_finalize(ml_dist *d);
+void ml_dist_finalize(ml_dist *d);   /* also frees the pack buffer */
 #endif

@@ -26,4 +26,29 @@ function dist.send(s, dest, tag) return core.dist_send(s, dest, tag or 0) end
 function dist.recv(source, tag, block) return core.dist_recv(source or -1, tag or 0, block) end
 function dist.barrier() return core.dist_barrier() end
 
+-- Data-parallel training helpers (model:fit{distributed = true} uses them).
+
+--- Rows [first, last] (1-based, inclusive) of an n-row batch that this rank
+--- takes: contiguous shards whose sizes differ by at most one.
+function dist.shard(n, rank, size)
+  rank, size = rank or dist.rank(), size or dist.size()
+  local base, extra = n // size, n % size
+  local first = rank * base + math.min(rank, extra) + 1
+  local count = base + (rank < extra and 1 or 0)
+  return first, first + count - 1
+end
+
+--- Turns per-rank mean gradients over `local_n` rows into the gradient of
+--- the mean over all ranks' rows: sum of grad * local_n / global_n, in one
+--- packed allreduce. Same result on every rank.
+function dist.average_gradients(grads, local_n, global_n)
+  core.dist_allreduce_many(grads, local_n / global_n)
+end
+
+--- Makes every rank hold rank 0's parameter values.
+function dist.sync_parameters(params)
+  if dist.size() == 1 then return end
+  for _, p in ipairs(params) do core.dist_broadcast(p, 0) end
+end
+
 return dist

@@ -58,3 +58,24 @@ describe("data-parallel helpers", function()
     assert.same({2, 4}, g:totable())
   end)
 end)
+
+describe("ml.sweep under mpirun -np 2", function()
+  local has_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
+  it("shares trials across ranks; rank 0 logs all of them", function()
+    if not has_mpirun then pending("mpirun is not installed") return end
+    local out, log = os.tmpname(), os.tmpname()
+    os.remove(log)
+    local cmd = ("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader " ..
+      "timeout 120 mpirun --oversubscribe -np 2 %s tests/mpi/sweep.lua %s > %s 2>&1")
+      :format(mlrun, log, out)
+    local ok = os.execute(cmd)
+    local f = io.open(out); local text = f:read("a"); f:close(); os.remove(out)
+    assert.is_true(ok, text)
+    assert.matches("rank 0 sees 6 trials, best 6, ran on 010101", text, 1, true)
+    assert.matches("rank 1 sees 6 trials, best 6, ran on 010101", text, 1, true)
+    local n = 0
+    for _ in io.lines(log) do n = n + 1 end
+    os.remove(log)
+    assert.equal(6, n)
+  end)
+end)

@@ -101,8 +101,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/mlrun
 	install -m 755 $(BUILD)/ml_mpi.so $(DESTDIR)$(PREFIX)/lib/mlrun/ml_mpi.so
 	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
-	[ ! -f runtime/mlrun.h ] || install -m 644 runtime/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
-	install -m 644 $(BUILD)/mlrun.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
+	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
 
 clean:
 	rm -rf build build-asan

@@ -47,5 +47,6 @@ end
 
 ml._export("ml.base", {"clone"})
 ml._export("ml.sweep", {"sweep"})
+ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 
 return ml

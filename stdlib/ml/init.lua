@@ -46,5 +46,6 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

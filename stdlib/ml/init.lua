@@ -46,6 +46,8 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",
+  "Pipeline"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

@@ -48,5 +48,8 @@ end
 ml._export("ml.base", {"clone"})
 ml._export("ml.sweep", {"sweep"})
 ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
+ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",
+  "Pipeline"})
+ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

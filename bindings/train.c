@@ -16,7 +16,7 @@ static int l_gather_rows(lua_State *L) {
   if (start < 1 || n < 0 || start - 1 + n > idx->shape[0])
     return luaL_error(L, "gather_rows: rows %d..%d outside the %d indices", (int)start,
                       (int)(start + n - 1), (int)idx->shape[0]);
-  MLB_CHECK(L, ml_gather_rows(mlb_ctx(L), dst, src, ml_i64(idx) + start - 1, n));
+  MLB_CHECK(L, ml_train_gather(mlb_ctx(L), dst, src, ml_i64(idx) + start - 1, n));
   return 0;
 }
 
@@ -26,7 +26,7 @@ static int l_softmax_xent(lua_State *L) {
   ml_tensor *g = lua_isnoneornil(L, 3) ? NULL : mlb_checktensor(L, 3);
   double loss;
   int64_t correct;
-  MLB_CHECK(L, ml_softmax_xent(mlb_ctx(L), g, p, y, &loss, &correct));
+  MLB_CHECK(L, ml_train_xent(mlb_ctx(L), g, p, y, &loss, &correct));
   lua_pushnumber(L, loss);
   lua_pushinteger(L, (lua_Integer)correct);
   return 2;
@@ -35,19 +35,19 @@ static int l_softmax_xent(lua_State *L) {
 /* count_correct(p, y) -> rows predicted right */
 static int l_count_correct(lua_State *L) {
   int64_t c;
-  MLB_CHECK(L, ml_count_correct(mlb_ctx(L), mlb_checktensor(L, 1), mlb_checktensor(L, 2), &c));
+  MLB_CHECK(L, ml_train_correct(mlb_ctx(L), mlb_checktensor(L, 1), mlb_checktensor(L, 2), &c));
   lua_pushinteger(L, (lua_Integer)c);
   return 1;
 }
 
 /* count_nonfinite(t) -> number of NaN / Inf values */
 static int l_count_nonfinite(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)ml_count_nonfinite(mlb_checktensor(L, 1)));
+  lua_pushinteger(L, (lua_Integer)ml_train_nonfinite(mlb_checktensor(L, 1)));
   return 1;
 }
 
 static const luaL_Reg functions[] = {
-  {"gather_rows", l_gather_rows}, {"softmax_xent", l_softmax_xent},
-  {"count_correct", l_count_correct}, {"count_nonfinite", l_count_nonfinite}, {NULL, NULL}};
+  {"train_gather", l_gather_rows}, {"train_xent", l_softmax_xent},
+  {"train_correct", l_count_correct}, {"train_nonfinite", l_count_nonfinite}, {NULL, NULL}};
 
 void mlb_open_train(lua_State *L) { luaL_setfuncs(L, functions, 0); }

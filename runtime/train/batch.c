@@ -2,7 +2,7 @@
 #include "train.h"
 #include <string.h>
 
-int ml_gather_rows(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
+int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
                    int64_t n) {
   char a[64], b[64];
   if (!ml_is_contiguous(dst) || !ml_is_contiguous(src))

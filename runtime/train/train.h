@@ -13,7 +13,7 @@
 
 /* dst[i] = src[idx[i]] for i < n (rows along dim 0). dst and src contiguous,
  * same dtype and row size; dst has at least n rows. idx holds 0-based rows. */
-int ml_gather_rows(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
+int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
                    int64_t n);
 
 /* Softmax outputs p (N x K, rows sum to 1) against targets y:
@@ -22,14 +22,14 @@ int ml_gather_rows(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int6
  *             N x K contiguous float32)
  *   correct = rows whose argmax p equals the label (argmax y for rows of y).
  * Class ids outside 0..K-1 are an error naming the row. */
-int ml_softmax_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_tensor *y,
+int ml_train_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_tensor *y,
                     double *loss, int64_t *correct);
 
 /* Rows of predictions p (N x K, or N / N x 1 for one sigmoid output) that
  * match y: argmax for K > 1, the 0.5 threshold for one output. */
-int ml_count_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_t *correct);
+int ml_train_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_t *correct);
 
 /* Number of non-finite values (NaN or +-Inf) in a float32 tensor. */
-int64_t ml_count_nonfinite(const ml_tensor *t);
+int64_t ml_train_nonfinite(const ml_tensor *t);
 
 #endif

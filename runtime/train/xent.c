@@ -46,7 +46,7 @@ static int check_preds(ml_ctx *ctx, const char *who, const ml_tensor *p) {
   return ML_OK;
 }
 
-int ml_softmax_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_tensor *y,
+int ml_train_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_tensor *y,
                     double *loss, int64_t *correct) {
   if (check_preds(ctx, "softmax_crossentropy", p)) return ML_ERR;
   int kind = target_kind(ctx, "softmax_crossentropy", p, y);
@@ -98,7 +98,7 @@ int ml_softmax_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_t
   return ML_OK;
 }
 
-int ml_count_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_t *correct) {
+int ml_train_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_t *correct) {
   char a[64], b[64];
   if (p->dtype != ML_F32 || !ml_is_contiguous(p) || p->ndim < 1 || p->ndim > 2)
     return ml_error(ctx, "accuracy: predictions must be a contiguous float32 N or N x K tensor");
@@ -128,7 +128,7 @@ int ml_count_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_
   return ML_OK;
 }
 
-int64_t ml_count_nonfinite(const ml_tensor *t) {
+int64_t ml_train_nonfinite(const ml_tensor *t) {
   if (t->dtype != ML_F32) return 0;
   int64_t n = ml_numel(t), bad = 0;
   if (ml_is_contiguous(t)) {

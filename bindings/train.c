@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 /* gather_rows(dst, src, idx, start, n): dst[1..n] = src[idx[start] .. idx[start+n-1]]
- * with idx an int64 tensor of 0-based rows (a permutation, as ml.randperm gives). */
+ * with idx an int64 tensor of 1-based rows (a permutation, as ml.randperm gives). */
 static int l_gather_rows(lua_State *L) {
   ml_tensor *dst = mlb_checktensor(L, 1), *src = mlb_checktensor(L, 2);
   ml_tensor *idx = mlb_checktensor(L, 3);
@@ -16,7 +16,7 @@ static int l_gather_rows(lua_State *L) {
   if (start < 1 || n < 0 || start - 1 + n > idx->shape[0])
     return luaL_error(L, "gather_rows: rows %d..%d outside the %d indices", (int)start,
                       (int)(start + n - 1), (int)idx->shape[0]);
-  MLB_CHECK(L, ml_train_gather(mlb_ctx(L), dst, src, ml_i64(idx) + start - 1, n));
+  MLB_CHECK(L, ml_train_gather(mlb_ctx(L), dst, src, ml_i64(idx) + start - 1, n, 1));
   return 0;
 }
 

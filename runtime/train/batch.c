@@ -3,7 +3,7 @@
 #include <string.h>
 
 int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
-                   int64_t n) {
+                    int64_t n, int64_t origin) {
   char a[64], b[64];
   if (!ml_is_contiguous(dst) || !ml_is_contiguous(src))
     return ml_error(ctx, "gather_rows: tensors must be contiguous");
@@ -23,15 +23,15 @@ int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int
     return ml_error(ctx, "gather_rows: %lld rows do not fit a buffer of %lld", (long long)n,
                     (long long)dst->shape[0]);
   for (int64_t i = 0; i < n; i++)
-    if (idx[i] < 0 || idx[i] >= src->shape[0])
-      return ml_error(ctx, "gather_rows: row %lld out of range 1..%lld", (long long)idx[i] + 1,
-                      (long long)src->shape[0]);
+    if (idx[i] - origin < 0 || idx[i] - origin >= src->shape[0])
+      return ml_error(ctx, "gather_rows: row %lld out of range %lld..%lld", (long long)idx[i],
+                      (long long)origin, (long long)(src->shape[0] - 1 + origin));
   size_t row = ml_dtype_size(src->dtype);
   for (int d = 1; d < src->ndim; d++) row *= (size_t)src->shape[d];
   char *pd = (char *)dst->storage->data + dst->offset * ml_dtype_size(dst->dtype);
   const char *ps = (const char *)src->storage->data + src->offset * ml_dtype_size(src->dtype);
   int nt = (size_t)n * row >= (1u << 20) ? ctx->threads : 1;
   #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; i++) memcpy(pd + (size_t)i * row, ps + (size_t)idx[i] * row, row);
+  for (int64_t i = 0; i < n; i++) memcpy(pd + (size_t)i * row, ps + (size_t)(idx[i] - origin) * row, row);
   return ML_OK;
 }

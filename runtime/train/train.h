@@ -11,10 +11,11 @@
 
 #include "../ml.h"
 
-/* dst[i] = src[idx[i]] for i < n (rows along dim 0). dst and src contiguous,
- * same dtype and row size; dst has at least n rows. idx holds 0-based rows. */
+/* dst[i] = src[idx[i] - origin] for i < n (rows along dim 0). dst and src
+ * contiguous, same dtype and row size; dst has at least n rows. origin is 0
+ * for 0-based row numbers, 1 for Lua's 1-based positions. */
 int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int64_t *idx,
-                   int64_t n);
+                    int64_t n, int64_t origin);
 
 /* Softmax outputs p (N x K, rows sum to 1) against targets y:
  *   loss    = mean_i -sum_k y_ik log(clip(p_ik, 1e-7, 1 - 1e-7))   (Keras's clip)

@@ -46,5 +46,6 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 
 return ml

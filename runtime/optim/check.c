@@ -11,7 +11,9 @@ int ml_optim_check(ml_ctx *ctx, const char *who, const ml_tensor *param,
     if (!t) continue;
     if (t->dtype != ML_F32 || !ml_is_contiguous(t))
       return ml_error(ctx, "%s: %s must be a contiguous float32 tensor", who, names[i]);
-    if (ml_numel(t) != ml_numel(param))
+    bool same = t->ndim == param->ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == param->shape[d];
+    if (!same)
       return ml_error(ctx, "%s: %s has shape %s but the parameter has shape %s", who,
                       names[i], ml_shape_str(a, sizeof a, t->ndim, t->shape),
                       ml_shape_str(b, sizeof b, param->ndim, param->shape));

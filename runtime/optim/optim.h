@@ -7,7 +7,7 @@
  * are elementwise, so results never depend on the thread count.
  * Formulas follow Keras 3 (the API's reference), except SGD's weight decay,
  * which is PyTorch's L2 term added to the gradient; each is spelled out above
- * its kernel. All tensors of one call must have the same number of elements.
+ * its kernel. All tensors of one call must have the parameter's shape.
  */
 #ifndef ML_OPTIM_H
 #define ML_OPTIM_H
@@ -50,7 +50,7 @@ int ml_adagrad_step(ml_ctx *ctx, ml_tensor *param, const ml_tensor *grad, ml_ten
                     double lr, double eps);
 
 /* Shared argument check: every non-NULL tensor float32, contiguous, with
- * param's element count. `who` names the kernel in the message. */
+ * param's shape. `who` names the kernel in the message. */
 int ml_optim_check(ml_ctx *ctx, const char *who, const ml_tensor *param,
                    const ml_tensor *const *others, const char *const *names, int n);
 

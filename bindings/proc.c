@@ -1,7 +1,7 @@
 /* proc.c - worker processes for sweeps and n_jobs: fork a child that runs a
  * Lua function in its own copy of the state and sends back one string; poll
- * many children with a timeout; kill and reap them. Plus the small OS
- * services the same code needs (monotonic clock, durable log appends, tty).
+ * many children with a timeout; kill and reap them. Plus durable log
+ * appends (the clock and isatty are in term.c).
  *
  * Children run with one thread: GNU OpenMP cannot start a thread team in a
  * forked child once the parent has used one (the child hangs), so a worker
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -148,13 +147,6 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
-  return 1;
-}
-
 /* append_line(path, text): one write with O_APPEND, then fsync, so a crash
  * leaves either the whole line or none of it (a torn tail is ignored by
  * readers that require the final newline). */
@@ -172,11 +164,6 @@ static int l_append_line(lua_State *L) {
   return 0;
 }
 
-static int l_isatty(lua_State *L) {
-  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
-  return 1;
-}
-
 static int l_cpu_count(lua_State *L) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   lua_pushinteger(L, n > 0 ? n : 1);
@@ -185,7 +172,7 @@ static int l_cpu_count(lua_State *L) {
 
 static const luaL_Reg functions[] = {
   {"proc_fork", l_fork}, {"proc_poll", l_poll}, {"proc_reap", l_reap}, {"proc_kill", l_kill},
-  {"proc_close", l_close}, {"now", l_now}, {"append_line", l_append_line},
-  {"isatty", l_isatty}, {"cpu_count", l_cpu_count}, {NULL, NULL}};
+  {"proc_close", l_close}, {"append_line", l_append_line}, {"cpu_count", l_cpu_count},
+  {NULL, NULL}};
 
 void mlb_open_proc(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -307,7 +307,7 @@ local function trial_body(o, t)
 end
 
 local function finish(t, status, payload, t0)
-  t.seconds = core.now() - t0
+  t.seconds = core.clock() - t0
   if status == "ok" then
     t.status, t.metrics = "ok", json.decode(payload)
   else
@@ -321,7 +321,7 @@ end
 local function run_local(o, todo, on_done, poll_extra)
   if o.workers == 0 then
     for _, t in ipairs(todo) do
-      local t0 = core.now()
+      local t0 = core.clock()
       local ok, payload = pcall(trial_body(o, t))
       on_done(finish(t, ok and "ok" or "failed", payload, t0))
       if poll_extra then poll_extra(0) end
@@ -343,10 +343,10 @@ local function run_local(o, todo, on_done, poll_extra)
         local t = todo[next_i]
         next_i = next_i + 1
         local pid, fd = core.proc_fork(trial_body(o, t))
-        running[#running + 1] = {pid = pid, fd = fd, t = t, t0 = core.now(), chunks = {}}
+        running[#running + 1] = {pid = pid, fd = fd, t = t, t0 = core.clock(), chunks = {}}
       end
       local fds, wait = {}, 0.5
-      local now = core.now()
+      local now = core.clock()
       for i, w in ipairs(running) do
         fds[i] = w.fd
         if o.timeout then wait = math.min(wait, math.max(0, w.t0 + o.timeout - now)) end
@@ -366,7 +366,7 @@ local function run_local(o, todo, on_done, poll_extra)
           elseif tag == "E" then on_done(finish(w.t, "failed", payload, w.t0))
           else on_done(finish(w.t, "failed", "worker died without a result (" .. how .. ")",
                               w.t0)) end
-        elseif o.timeout and core.now() - w.t0 > o.timeout then
+        elseif o.timeout and core.clock() - w.t0 > o.timeout then
           core.proc_kill(w.pid)
           core.proc_reap(w.pid)
           core.proc_close(w.fd)
@@ -385,7 +385,7 @@ end
 local function progress_line(o, st)
   local best = st.best and ("best %s %s"):format(o.metric, fmt_value(st.best.metrics[o.metric]))
     or "no result yet"
-  local elapsed = core.now() - st.t0
+  local elapsed = core.clock() - st.t0
   local eta = ""
   if st.done > 0 and st.done < st.total then
     eta = (" ETA %ds"):format(math.floor(elapsed / st.done * (st.total - st.done) + 0.5))
@@ -433,7 +433,7 @@ function sweep.sweep(opts)
     end
   end
   local st = {done = 0, failed = 0, running = 0, total = #todo, skipped = #all - #todo,
-              t0 = core.now()}
+              t0 = core.clock()}
   local tty = core.isatty(1) and o.verbose > 0 and root
   local metric_of = function(t)
     if not o.metric and t.status == "ok" then

@@ -106,3 +106,5 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+include tests/fuzz/fuzz.mk

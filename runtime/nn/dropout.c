@@ -1,7 +1,9 @@
 /* dropout.c - inverted dropout: in training each element is kept with
  * probability 1 - rate and scaled by 1 / (1 - rate), so inference is the
- * identity. The mask comes from the engine's RNG, drawn in element order:
- * the same seed gives the same mask whatever the thread count. */
+ * identity. Each call draws one 64-bit key from the engine's RNG; element
+ * pair i gets the 64-bit hash splitmix64(key + i), two 24-bit uniforms. So
+ * the mask depends only on the seed (not on the thread count) and blocks
+ * of it are made in parallel. */
 #include "nn.h"
 
 int ml_dropout_forward(ml_ctx *ctx, ml_tensor *y, ml_tensor *mask, const ml_tensor *x,
@@ -17,16 +19,26 @@ int ml_dropout_forward(ml_ctx *ctx, ml_tensor *y, ml_tensor *mask, const ml_tens
   const float *xp = ml_f32(x);
   float *yp = ml_f32(y), *mp = ml_f32(mask);
   float scale = (float)(1.0 / (1.0 - rate));
-  /* 24-bit uniforms, two per 64-bit draw */
   uint32_t thresh = (uint32_t)(rate * 16777216.0);
-  int64_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    uint64_t r = ml_rng_next(&ctx->rng);
-    mp[i] = (uint32_t)(r >> 40) >= thresh ? scale : 0.0f;
-    mp[i + 1] = (uint32_t)((r >> 8) & 0xffffff) >= thresh ? scale : 0.0f;
+  uint64_t key = ml_rng_next(&ctx->rng);
+  int64_t pairs = (n + 1) / 2;
+  int nt = n >= (1 << 16) ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t p = 0; p < pairs; p++) {
+    uint64_t z = key + (uint64_t)p * 0x9e3779b97f4a7c15ULL;   /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    int64_t i = 2 * p;
+    float m0 = (uint32_t)(z >> 40) >= thresh ? scale : 0.0f;
+    mp[i] = m0;
+    yp[i] = xp[i] * m0;
+    if (i + 1 < n) {
+      float m1 = (uint32_t)((z >> 8) & 0xffffff) >= thresh ? scale : 0.0f;
+      mp[i + 1] = m1;
+      yp[i + 1] = xp[i + 1] * m1;
+    }
   }
-  if (i < n) mp[i] = (uint32_t)(ml_rng_next(&ctx->rng) >> 40) >= thresh ? scale : 0.0f;
-  for (i = 0; i < n; i++) yp[i] = xp[i] * mp[i];
   return ML_OK;
 }
 
@@ -39,6 +51,8 @@ int ml_dropout_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy, const m
   int64_t n = ml_numel(mask);
   const float *gyp = ml_f32(gy), *mp = ml_f32(mask);
   float *gxp = ml_f32(gx);
+  int nt = n >= (1 << 16) ? ctx->threads : 1;
+  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t i = 0; i < n; i++) gxp[i] = gyp[i] * mp[i];
   return ML_OK;
 }

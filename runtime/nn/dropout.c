@@ -1,7 +1,7 @@
 /* dropout.c - inverted dropout: in training each element is kept with
  * probability 1 - rate and scaled by 1 / (1 - rate), so inference is the
  * identity. Each call draws one 64-bit key from the engine's RNG; element
- * pair i gets the 64-bit hash splitmix64(key + i), two 24-bit uniforms. So
+ * i keeps when a 24-bit hash of (key, i) is >= rate * 2^24. So
  * the mask depends only on the seed (not on the thread count) and blocks
  * of it are made in parallel. */
 #include "nn.h"
@@ -21,23 +21,16 @@ int ml_dropout_forward(ml_ctx *ctx, ml_tensor *y, ml_tensor *mask, const ml_tens
   float scale = (float)(1.0 / (1.0 - rate));
   uint32_t thresh = (uint32_t)(rate * 16777216.0);
   uint64_t key = ml_rng_next(&ctx->rng);
-  int64_t pairs = (n + 1) / 2;
+  uint32_t k1 = (uint32_t)key, k2 = (uint32_t)(key >> 32) | 1u;
   int nt = n >= (1 << 16) ? ctx->threads : 1;
   #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t p = 0; p < pairs; p++) {
-    uint64_t z = key + (uint64_t)p * 0x9e3779b97f4a7c15ULL;   /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    int64_t i = 2 * p;
-    float m0 = (uint32_t)(z >> 40) >= thresh ? scale : 0.0f;
-    mp[i] = m0;
-    yp[i] = xp[i] * m0;
-    if (i + 1 < n) {
-      float m1 = (uint32_t)((z >> 8) & 0xffffff) >= thresh ? scale : 0.0f;
-      mp[i + 1] = m1;
-      yp[i + 1] = xp[i + 1] * m1;
-    }
+  for (int64_t i = 0; i < n; i++) {
+    /* murmur3's finaliser over a Weyl sequence: 32 vectorisable bits per element */
+    uint32_t z = (uint32_t)i * 0x9e3779b9u + k1 + (uint32_t)((uint64_t)i >> 32) * k2;
+    z ^= z >> 16; z *= 0x85ebca6bu; z ^= z >> 13; z *= 0xc2b2ae35u; z ^= z >> 16;
+    float m = (z >> 8) >= thresh ? scale : 0.0f;
+    mp[i] = m;
+    yp[i] = xp[i] * m;
   }
   return ML_OK;
 }

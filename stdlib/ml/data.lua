@@ -123,10 +123,11 @@ end
 
 -- Random flips, rotations, shifts and noise, drawn per image from the engine RNG.
 function DataLoader:_augment(xb)
-  local a, image = self.augment, ml.image
+  local a = self.augment
   local n = xb.shape[1]
   local h, w = xb.shape[2], xb.shape[3]
-  for i = 1, n do
+  local image = (a.flip or a.rotate > 0 or a.shift > 0) and ml.image
+  for i = 1, image and n or 0 do
     local img = xb[i]
     local out = img
     if a.flip and ml.rand(1):item() < 0.5 then out = image.flip(out) end

@@ -3,7 +3,10 @@
  * the ml.core table on top of the stack. Order matters only for tensor. */
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
+MLB_FAMILY(dist)
+MLB_FAMILY(proc)
 MLB_FAMILY(optim)
 MLB_FAMILY(train)
 MLB_FAMILY(term)
 MLB_FAMILY(io)
+MLB_FAMILY(csv)

@@ -116,3 +116,23 @@ bad:
                   ml_shape_str(b1, sizeof b1, an, a->shape),
                   ml_shape_str(b2, sizeof b2, bn, b->shape));
 }
+
+/* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
+#include "linalg.h"
+
+void ml_blas_threads(ml_ctx *ctx) {
+  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
+}
+
+void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

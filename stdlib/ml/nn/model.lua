@@ -398,6 +398,10 @@ function Model:summary(opts)
   local o = base.options("summary", opts, {{"print", true, "boolean"}})
   ensure_built(self, nil, "summary")
   local W1, W2, W3 = 29, 26, 10
+  for i, l in ipairs(self.layers) do   -- widen the columns for long names and shapes
+    W1 = math.max(W1, #tostring(l.name) + #(l.__name or "Layer") + 5)
+    W2 = math.max(W2, #table.concat(self.output_shapes[i], ", ") + 10)
+  end
   local lines = {}
   local function row(a, b, c)
     lines[#lines + 1] = string.format(" %-" .. (W1 - 1) .. "s %-" .. (W2 - 1) .. "s %s", a, b, c)

@@ -3,6 +3,7 @@
 #include "mlb.h"
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- userdata ---- */
 
@@ -20,21 +21,31 @@ ml_tensor *mlb_checktensor(lua_State *L, int idx) {
   return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR));
 }
 
-/* Collect garbage when tensor memory has doubled since the last collection:
- * tensor payloads live outside Lua's heap, so the collector alone would not
- * know to run (the same rule Torch7 used). */
-static void gc_pressure(lua_State *L, ml_ctx *ctx) {
+/* Tensor payloads live outside Lua's heap, so the collector alone would not
+ * know to run: temporaries of `a * b + c` would pile up, and every new tensor
+ * would take fresh pages from the system (page faults cost more than the
+ * arithmetic). So a full collection runs whenever new tensor storage since the
+ * last one passes a budget that grows with the memory in use and with the Lua
+ * heap (whose size is what a collection costs). Freed buffers go to the
+ * context's pool and serve the next tensors of the same size. */
+typedef struct { size_t since; size_t budget; } gc_state;
+
+static void gc_pressure(lua_State *L, ml_ctx *ctx, size_t nbytes) {
   static const char key = 0;   /* address used as a registry key only */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &key);
-  lua_Integer threshold = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (64 << 20);
+  gc_state *g = (gc_state *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  if ((lua_Integer)ctx->mem_in_use > threshold) {
-    lua_gc(L, LUA_GCCOLLECT);
-    lua_Integer next = 2 * (lua_Integer)ctx->mem_in_use;
-    if (next < (64 << 20)) next = 64 << 20;
-    lua_pushinteger(L, next);
+  if (!g) {
+    g = (gc_state *)lua_newuserdatauv(L, sizeof *g, 0);
+    g->since = 0;
+    g->budget = (size_t)4 << 20;
     lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
   }
+  g->since += nbytes;
+  if (g->since < g->budget) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  g->since = 0;
+  g->budget = ((size_t)4 << 20) + ctx->mem_in_use / 2 + (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 2048;
 }
 
 ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
@@ -42,8 +53,10 @@ ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
   *u = *t;
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, MLB_TENSOR);
-  if (u->storage && u->storage->ctx && u->storage->nbytes >= (1 << 16))
-    gc_pressure(L, u->storage->ctx);
+  /* fresh storage only (refcount 1): pushing views allocates nothing */
+  if (u->storage && u->storage->ctx && u->storage->refcount == 1 &&
+      u->storage->nbytes >= (1 << 16))
+    gc_pressure(L, u->storage->ctx, u->storage->nbytes);
   return u;
 }
 
@@ -300,6 +313,15 @@ static int l_set_memory_limit(lua_State *L) {
   return 0;
 }
 
+/* ml.time() -> seconds from a monotonic wall clock (for timing code: unlike
+ * os.clock it does not add up the CPU time of every thread). */
+static int l_time(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
 static int l_memory_info(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   lua_createtable(L, 0, 3);
@@ -528,7 +550,7 @@ static const luaL_Reg tensor_functions[] = {
   {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
   {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
   {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
-  {"memory_info", l_memory_info}, {NULL, NULL}};
+  {"memory_info", l_memory_info}, {"time", l_time}, {NULL, NULL}};
 
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Buffers at least this large go back to the pool instead of free(). */
-#define ML_POOL_MIN (1u << 20)
+#define ML_POOL_MIN (1u << 16)
 #define ML_POOL_MAX_BYTES ((size_t)512 << 20)
 
 void ml_ctx_init(ml_ctx *ctx) {

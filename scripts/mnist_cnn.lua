@@ -46,6 +46,11 @@ print(string.format("test loss %.4f, test accuracy %.2f%% (%.1f s of training, %
   loss, 100 * acc, dt, dt / #history.loss))
 
 os.execute(string.format("mkdir -p '%s'", opts.out))
-ml.plot.history(history, opts.out .. "/mnist_cnn_curves.svg")
 model:save(opts.out .. "/mnist_cnn.mlm")
-print("wrote " .. opts.out .. "/mnist_cnn_curves.svg and " .. opts.out .. "/mnist_cnn.mlm")
+print("wrote " .. opts.out .. "/mnist_cnn.mlm")
+if pcall(require, "ml.plot") then
+  ml.plot.history(history, opts.out .. "/mnist_cnn_curves.svg")
+  print("wrote " .. opts.out .. "/mnist_cnn_curves.svg")
+else
+  print("ml.plot is not part of this build: no training curves written")
+end

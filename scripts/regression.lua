@@ -47,7 +47,8 @@ local base_mse = (base * base):mean()
 print(string.format("test (%d flowers): RMSE %.3f cm, MAE %.3f cm, R^2 %.3f", n - n_train,
   math.sqrt(mse), mae, 1 - mse / base_mse))
 print(string.format("predicting the mean petal width instead: RMSE %.3f cm", math.sqrt(base_mse)))
+local rows, truth, guess = te:totable(), y_test:totable(), pred:totable()
 for i = 1, 5 do
-  print(string.format("  flower %3d: petal width %.1f cm, predicted %.2f cm", te[i]:item(),
-    y_test[i][1]:item(), pred[i][1]:item()))
+  print(string.format("  flower %3d: petal width %.1f cm, predicted %.2f cm", rows[i], truth[i][1],
+    guess[i][1]))
 end

@@ -202,9 +202,10 @@ function Sequential:add(layer)
   check_layer("Sequential:add", layer, #self.layers + 1)
   self.layers[#self.layers + 1] = layer
   if self.built then
-    local s = self.output_shapes[#self.output_shapes]
+    local s = #self.layers > 1 and self.output_shapes[#self.layers - 1] or self.input_shape
     if not layer.built then layer:build(copy_list(s)) end
     self.output_shapes[#self.layers] = layer:output_shape(copy_list(s))
+    self.output_shape = self.output_shapes[#self.layers]
   elseif self.input_shape then
     self:build(self.input_shape)
   end

@@ -46,5 +46,8 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.tree", {"DecisionTreeClassifier", "DecisionTreeRegressor"})
+ml._export("ml.ensemble", {"RandomForestClassifier", "RandomForestRegressor",
+  "GradientBoostingClassifier", "IsolationForest"})
 
 return ml

@@ -165,7 +165,7 @@ static int l_tree_fit(lua_State *L) {
   return 1;
 }
 
-/* core.forest_fit(X, y, opts) -> ensemble, oob (n x n_values tensor or nil).
+/* core.forest_fit(X, y, opts) -> ensemble [, oob (n x n_values), oob counts (n)].
  * opts: the tree options plus n_estimators, bootstrap, n_bootstrap,
  * random_state, n_jobs (threads; <= 0 or above the engine's: all), oob. */
 static int l_forest_fit(lua_State *L) {
@@ -196,15 +196,20 @@ static int l_forest_fit(lua_State *L) {
     int64_t sh[2] = {D.n, nv};
     MLB_CHECK(L, ml_tensor_new(ctx, &t, ML_F32, 2, sh, false));
     oob = mlb_pushtensor(L, &t);
-    lua_replace(L, 1);                                /* X stays referenced below */
-    lua_pushvalue(L, 1);
+    lua_replace(L, 1);                                /* the pushed copy keeps X */
     counts = scratch(L, (size_t)D.n * sizeof *counts);
   }
   if (ml_forest_fit(ctx, e, &D, w, &p, threads, oob ? ml_f32(oob) : NULL, counts) != ML_OK)
     return luaL_error(L, "%s: %s", who, ctx->err);
   lua_pushvalue(L, 4);
-  if (p.oob) lua_pushvalue(L, 1); else lua_pushnil(L);
-  return 2;
+  if (!p.oob) return 1;
+  lua_pushvalue(L, 1);
+  ml_tensor c;
+  int64_t sc[1] = {D.n};
+  MLB_CHECK(L, ml_tensor_new(ctx, &c, ML_F32, 1, sc, false));
+  for (int64_t i = 0; i < D.n; i++) ml_f32(&c)[i] = (float)counts[i];
+  mlb_pushtensor(L, &c);
+  return 3;
 }
 
 /* core.gbm_fit(X, y_ids, opts) -> ensemble, baseline tensor.

@@ -156,7 +156,7 @@ int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *D, const do
   if (oob_acc) {
     for (int64_t i = 0; i < n; i++)
       for (int k = 0; k < nv; k++)
-        oob_out[i * nv + k] = oob_count[i] ? (float)(oob_acc[i * nv + k] / oob_count[i]) : NAN;
+        oob_out[i * nv + k] = oob_count[i] ? (float)(oob_acc[i * nv + k] / oob_count[i]) : 0.0f;
     free(oob_acc);
   }
   return ML_OK;

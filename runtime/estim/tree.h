@@ -140,7 +140,8 @@ typedef struct ml_forest_params {
  * Seeds and bootstraps are drawn as scikit-learn draws them from
  * random_state, so results do not depend on the thread count. w: base sample
  * weights (class_weight) or NULL. oob_out[n x n_values] (when p->oob) gets
- * the mean out-of-bag prediction, oob_count[n] how many trees left it out. */
+ * the mean out-of-bag prediction (zeros when no tree left the sample out),
+ * oob_count[n] how many trees left it out. */
 int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *data, const double *w,
                   const ml_forest_params *p, int threads, float *oob_out, int32_t *oob_count);
 

@@ -68,7 +68,7 @@ static inline uint8_t bin_of(const float *thr, int nt, float x) {
 
 static void build_hist(hbin *hist, const uint8_t *B, int64_t n, int d, const int32_t *rows,
                        int64_t start, int64_t end, const float *g, const float *h, int threads) {
-  #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if ((end - start) * d > 50000)
+  #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if ((end - start) * d > 400000)
   for (int f = 0; f < d; f++) {
     hbin *hf = hist + (int64_t)f * 256;
     memset(hf, 0, 256 * sizeof *hf);
@@ -278,7 +278,7 @@ int ml_gbm_fit(ml_ctx *ctx, ml_ensemble *out, double *baseline, const float *X, 
   for (int64_t i = 0; i < n; i++) perm[i] = i;
   for (int r = 0; r < p->n_estimators; r++) {
     /* probabilities from the current raw scores */
-    #pragma omp parallel for num_threads(threads) schedule(static)
+    #pragma omp parallel for num_threads(threads) schedule(static) if (n * K > 200000)
     for (int64_t i = 0; i < n; i++) {
       if (Kt == 1) {
         prob[i] = (float)(1.0 / (1.0 + exp(-(double)raw[i])));
@@ -308,7 +308,7 @@ int ml_gbm_fit(ml_ctx *ctx, ml_ensemble *out, double *baseline, const float *X, 
       if (grow(t, B, n, d, nbins, thr, rows, m, g, h, p, threads, pool, pool_n) != ML_OK)
         goto oom;
       {
-        #pragma omp parallel for num_threads(threads) schedule(static)
+        #pragma omp parallel for num_threads(threads) schedule(static) if (n > 50000)
         for (int64_t i = 0; i < n; i++)
           raw[i * Kt + k] += t->value[ml_tree_leaf(t, X + i * d)];
       }

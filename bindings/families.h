@@ -3,6 +3,7 @@
  * the ml.core table on top of the stack. Order matters only for tensor. */
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
+MLB_FAMILY(trees)
 MLB_FAMILY(dist)
 MLB_FAMILY(proc)
 MLB_FAMILY(optim)

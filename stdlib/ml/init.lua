@@ -46,5 +46,9 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.neighbors", {"KNeighborsClassifier", "KNeighborsRegressor"})
+ml._export("ml.cluster", {"KMeans"})
+ml._export("ml.decomposition", {"PCA", "NMF"})
+ml._export("ml.naive_bayes", {"GaussianNB"})
 
 return ml

@@ -100,20 +100,25 @@ static int l_sqdist(lua_State *L) {
 
 static const char *const pca_solvers[] = {"auto", "full", "covariance_eigh", NULL};
 
-/* pca_fit(X, m, solver) -> mean, components, explained_variance, singular_values, total_var */
+/* pca_fit(X, m, solver) -> mean, components, explained_variance, singular_values,
+ * total_var, {explained variances as doubles} */
 static int l_pca_fit(lua_State *L) {
   ml_tensor *X = mlb_checktensor(L, 1);
   int64_t m = luaL_checkinteger(L, 2);
   int s = pick(L, 3, "PCA: svd_solver", pca_solvers);
+  if (m < 1 || m > (1 << 24)) return luaL_error(L, "PCA: n_components=%d out of range", (int)m);
+  double *evd = lua_newuserdatauv(L, sizeof(double) * (size_t)m, 0);
   ml_tensor mean, comp, ev, sv;
   double tot;
-  MLB_CHECK(L, ml_pca_fit(mlb_ctx(L), &mean, &comp, &ev, &sv, &tot, X, m, (ml_pca_solver)s));
+  MLB_CHECK(L, ml_pca_fit(mlb_ctx(L), &mean, &comp, &ev, &sv, &tot, evd, X, m, (ml_pca_solver)s));
   mlb_pushtensor(L, &mean);
   mlb_pushtensor(L, &comp);
   mlb_pushtensor(L, &ev);
   mlb_pushtensor(L, &sv);
   lua_pushnumber(L, tot);
-  return 5;
+  lua_createtable(L, (int)m, 0);
+  for (int64_t j = 0; j < m; j++) { lua_pushnumber(L, evd[j]); lua_rawseti(L, -2, j + 1); }
+  return 6;
 }
 
 /* nmf_init(X, k, mode, seed) -> W, H */

@@ -1,6 +1,7 @@
 /* kmeans.c - Lloyd's k-means with k-means++ seeding (see kmeans.h). */
 #include "kmeans.h"
 #include "../linalg.h"
+#include "threads.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ static int plusplus(ml_ctx *ctx, km_work *w, ml_rng *rng, float *C) {
   return ML_OK;
 }
 
-int ml_kmeans_fit(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels, double *inertia,
+static int ml_kmeans_fit_impl(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels, double *inertia,
                   int *n_iter, const ml_tensor *X, const ml_kmeans_params *p,
                   const ml_tensor *init_centers) {
   char b1[128], b2[128];
@@ -343,7 +344,7 @@ static int check_pair(ml_ctx *ctx, const char *who, const ml_tensor *X, const ml
   return ML_OK;
 }
 
-int ml_kmeans_assign(ml_ctx *ctx, ml_tensor *labels, ml_tensor *mind2, const ml_tensor *X,
+static int ml_kmeans_assign_impl(ml_ctx *ctx, ml_tensor *labels, ml_tensor *mind2, const ml_tensor *X,
                      const ml_tensor *centers) {
   if (check_pair(ctx, "kmeans_assign", X, centers)) return ML_ERR;
   ml_tensor D;
@@ -375,7 +376,7 @@ int ml_kmeans_assign(ml_ctx *ctx, ml_tensor *labels, ml_tensor *mind2, const ml_
   return rc;
 }
 
-int ml_sqdist(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const ml_tensor *C) {
+static int ml_sqdist_impl(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const ml_tensor *C) {
   if (check_pair(ctx, "sqdist", X, C)) return ML_ERR;
   ml_tensor xc, cc;
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
@@ -408,4 +409,22 @@ int ml_sqdist(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const ml_tensor *
   }
   ml_tensor_release(&xc); ml_tensor_release(&cc);
   return rc;
+}
+
+int ml_kmeans_fit(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels, double *inertia,
+                  int *n_iter, const ml_tensor *X, const ml_kmeans_params *p,
+                  const ml_tensor *init_centers) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)p->n_clusters * 4);
+  return ml_threads_pop(ctx, saved, ml_kmeans_fit_impl(ctx, centers, labels, inertia, n_iter, X, p, init_centers));
+}
+
+int ml_kmeans_assign(ml_ctx *ctx, ml_tensor *labels, ml_tensor *mind2, const ml_tensor *X,
+                     const ml_tensor *centers) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(centers->ndim == 2 ? centers->shape[0] : 1));
+  return ml_threads_pop(ctx, saved, ml_kmeans_assign_impl(ctx, labels, mind2, X, centers));
+}
+
+int ml_sqdist(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const ml_tensor *C) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(C->ndim == 2 ? C->shape[0] : 1));
+  return ml_threads_pop(ctx, saved, ml_sqdist_impl(ctx, out, X, C));
 }

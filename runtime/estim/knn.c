@@ -2,6 +2,7 @@
  * selection per query, exact re-ranking, and the vote / mean on top. */
 #include "knn.h"
 #include "../linalg.h"
+#include "threads.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,7 @@ static int check_2d(ml_ctx *ctx, const char *who, const char *what, const ml_ten
   return ML_OK;
 }
 
-int ml_knn_kneighbors(ml_ctx *ctx, ml_tensor *dist, ml_tensor *idx, const ml_tensor *train,
+static int ml_knn_kneighbors_impl(ml_ctx *ctx, ml_tensor *dist, ml_tensor *idx, const ml_tensor *train,
                       const ml_tensor *query, int64_t k, ml_knn_metric metric, double p) {
   const char *who = "kneighbors";
   if (check_2d(ctx, who, "training data", train) || check_2d(ctx, who, "X", query)) return ML_ERR;
@@ -262,4 +263,10 @@ int ml_knn_regress(ml_ctx *ctx, ml_tensor *pred, const ml_tensor *dist, const ml
   }
   ml_tensor_release(&dc); ml_tensor_release(&ic); ml_tensor_release(&yc);
   return rc;
+}
+
+int ml_knn_kneighbors(ml_ctx *ctx, ml_tensor *dist, ml_tensor *idx, const ml_tensor *train,
+                      const ml_tensor *query, int64_t k, ml_knn_metric metric, double p) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(train) * (double)(query->ndim == 2 ? query->shape[0] : 1));
+  return ml_threads_pop(ctx, saved, ml_knn_kneighbors_impl(ctx, dist, idx, train, query, k, metric, p));
 }

@@ -1,5 +1,6 @@
 /* naive_bayes.c - Gaussian naive Bayes fit and joint log-likelihood. */
 #include "naive_bayes.h"
+#include "threads.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ done:
   return rc;
 }
 
-int ml_gnb_jll(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, const ml_tensor *X,
+static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, const ml_tensor *X,
                const ml_tensor *theta,
                const ml_tensor *var, const ml_tensor *log_prior) {
   char b1[64], b2[64];
@@ -130,4 +131,10 @@ int ml_gnb_jll(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, const ml_tenso
   free(base); free(iv);
   ml_tensor_release(&xc); ml_tensor_release(&tc); ml_tensor_release(&vc); ml_tensor_release(&lc);
   return rc;
+}
+
+int ml_gnb_jll(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, const ml_tensor *X,
+               const ml_tensor *theta, const ml_tensor *var, const ml_tensor *log_prior) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(theta->ndim == 2 ? theta->shape[0] : 1));
+  return ml_threads_pop(ctx, saved, ml_gnb_jll_impl(ctx, jll, log_proba, X, theta, var, log_prior));
 }

@@ -2,6 +2,7 @@
 #include "nmf.h"
 #include "pca.h"
 #include "../linalg.h"
+#include "threads.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static int check_x(ml_ctx *ctx, const char *who, const ml_tensor *X, ml_tensor *
   return ML_OK;
 }
 
-int ml_nmf_init_wh(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X, int64_t k,
+static int ml_nmf_init_wh_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X, int64_t k,
                    ml_nmf_init mode, uint64_t seed) {
   ml_tensor xc;
   if (check_x(ctx, "NMF", X, &xc)) return ML_ERR;
@@ -133,7 +134,7 @@ static void gram_f(ml_ctx *ctx, double *G, const float *B, int64_t m, int64_t k,
   for (int64_t e = 0; e < k * k; e++) G[e] = tmp[e];
 }
 
-int ml_nmf_error(ml_ctx *ctx, double *err, const ml_tensor *X, const ml_tensor *W,
+static int ml_nmf_error_impl(ml_ctx *ctx, double *err, const ml_tensor *X, const ml_tensor *W,
                  const ml_tensor *H) {
   char b1[64], b2[64], b3[64];
   if (X->ndim != 2 || W->ndim != 2 || H->ndim != 2 || W->shape[0] != X->shape[0] ||
@@ -166,7 +167,7 @@ int ml_nmf_error(ml_ctx *ctx, double *err, const ml_tensor *X, const ml_tensor *
   return rc;
 }
 
-int ml_nmf_solve(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X,
+static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X,
                  const ml_nmf_params *pr, int *n_iter) {
   char b1[64], b2[64], b3[64];
   if (pr->max_iter < 1) return ml_error(ctx, "NMF: max_iter must be >= 1, got %d", pr->max_iter);
@@ -262,4 +263,22 @@ done:
   free(Ht); free(P); free(Q); free(tmp); free(G); free(Pd);
   ml_tensor_release(&xc);
   return rc;
+}
+
+int ml_nmf_init_wh(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X, int64_t k,
+                   ml_nmf_init mode, uint64_t seed) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(X->ndim == 2 ? (X->shape[0] < X->shape[1] ? X->shape[0] : X->shape[1]) : 1));
+  return ml_threads_pop(ctx, saved, ml_nmf_init_wh_impl(ctx, W, H, X, k, mode, seed));
+}
+
+int ml_nmf_solve(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X,
+                 const ml_nmf_params *pr, int *n_iter) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(W->ndim == 2 ? W->shape[1] : 1) * 2);
+  return ml_threads_pop(ctx, saved, ml_nmf_solve_impl(ctx, W, H, X, pr, n_iter));
+}
+
+int ml_nmf_error(ml_ctx *ctx, double *err, const ml_tensor *X, const ml_tensor *W,
+                 const ml_tensor *H) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(W->ndim == 2 ? W->shape[1] : 1));
+  return ml_threads_pop(ctx, saved, ml_nmf_error_impl(ctx, err, X, W, H));
 }

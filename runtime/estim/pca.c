@@ -1,6 +1,7 @@
 /* pca.c - truncated SVD (Gram eigenvectors or gesdd) and PCA on top. */
 #include "pca.h"
 #include "../linalg.h"
+#include "threads.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +80,9 @@ int ml_svd_truncated(ml_ctx *ctx, const double *a, int64_t n, int64_t p, int64_t
   return rc;
 }
 
-int ml_pca_fit(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, ml_tensor *explained_var,
-               ml_tensor *singular_values, double *total_var, const ml_tensor *X, int64_t m,
-               ml_pca_solver solver) {
+static int ml_pca_fit_impl(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, ml_tensor *explained_var,
+               ml_tensor *singular_values, double *total_var, double *ev_d, const ml_tensor *X,
+               int64_t m, ml_pca_solver solver) {
   char b[128];
   if (X->ndim != 2 || X->dtype != ML_F32)
     return ml_error(ctx, "PCA: X must be a 2-D float32 tensor, got %s",
@@ -135,10 +136,18 @@ int ml_pca_fit(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, ml_tensor *e
   for (int64_t j = 0; j < m; j++) {
     ml_f32(explained_var)[j] = (float)(S[j] * S[j] / (double)(n - 1));
     ml_f32(singular_values)[j] = (float)S[j];
+    if (ev_d) ev_d[j] = S[j] * S[j] / (double)(n - 1);
   }
   *total_var = tot / (double)(n - 1);
 done:
   free(mu); free(A); free(U); free(S); free(Vt);
   ml_tensor_release(&xc);
   return rc;
+}
+
+int ml_pca_fit(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, ml_tensor *explained_var,
+               ml_tensor *singular_values, double *total_var, double *ev_d, const ml_tensor *X,
+               int64_t m, ml_pca_solver solver) {
+  int saved = ml_threads_push(ctx, (double)ml_numel(X) * (double)(X->ndim == 2 ? (X->shape[0] < X->shape[1] ? X->shape[0] : X->shape[1]) : 1));
+  return ml_threads_pop(ctx, saved, ml_pca_fit_impl(ctx, mean, components, explained_var, singular_values, total_var, ev_d, X, m, solver));
 }

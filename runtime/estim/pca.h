@@ -17,8 +17,9 @@ int ml_svd_truncated(ml_ctx *ctx, const double *a, int64_t n, int64_t p, int64_t
 
 /* PCA of X[n x p] float32 (n >= 2) keeping m components (1 <= m <= min(n, p)):
  * mean[p], components[m x p], explained_variance[m] (S^2 / (n - 1)),
- * singular_values[m], and *total_var, the summed per-feature variance (ddof 1). */
+ * singular_values[m], and *total_var, the summed per-feature variance (ddof 1).
+ * ev_d (NULL or m doubles) receives the explained variances unrounded. */
 int ml_pca_fit(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, ml_tensor *explained_var,
-               ml_tensor *singular_values, double *total_var, const ml_tensor *X, int64_t m,
-               ml_pca_solver solver);
+               ml_tensor *singular_values, double *total_var, double *ev_d, const ml_tensor *X,
+               int64_t m, ml_pca_solver solver);
 #endif

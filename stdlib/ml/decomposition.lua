@@ -57,13 +57,13 @@ function PCA:fit(X, y)
   if n < 2 then error(who .. ": needs at least 2 samples, got " .. n, 0) end
   local solver = self.svd_solver
   if solver == "randomized" or solver == "arpack" then solver = "auto" end
-  local mean, comp, ev, sv, total = core.pca_fit(X, m, solver)
+  local mean, comp, ev, sv, total, evd = core.pca_fit(X, m, solver)
   local ratio = ev / total
   if frac then
+    -- scikit-learn: searchsorted(cumsum(ratio), frac, side="right") + 1
     local cum, keep = 0, m
-    local rt = ratio:totable()
-    for i = 1, #rt do
-      cum = cum + rt[i]
+    for i = 1, #evd do
+      cum = cum + evd[i] / total
       if cum > frac then keep = i; break end
     end
     m = keep
@@ -78,7 +78,9 @@ function PCA:fit(X, y)
   self.n_components_ = m
   self.n_features_in_ = p
   self.n_samples_ = n
-  self.noise_variance_ = m < r and math.max(0, (total - ev:sum()) / (r - m)) or 0.0
+  local kept = 0
+  for i = 1, m do kept = kept + evd[i] end
+  self.noise_variance_ = m < r and math.max(0, (total - kept) / (r - m)) or 0.0
   return self
 end
 

@@ -16,7 +16,7 @@ local submodules = {
   datasets = "ml.datasets", utils = "ml.utils", image = "ml.image", plot = "ml.plot",
   metrics = "ml.metrics", model_selection = "ml.model_selection",
   feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
-  dist = "ml.dist", io = "ml.io", base = "ml.base",
+  dist = "ml.dist", io = "ml.io", base = "ml.base", json = "ml.json",
 }
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}
@@ -50,5 +50,10 @@ ml._export("ml.neighbors", {"KNeighborsClassifier", "KNeighborsRegressor"})
 ml._export("ml.cluster", {"KMeans"})
 ml._export("ml.decomposition", {"PCA", "NMF"})
 ml._export("ml.naive_bayes", {"GaussianNB"})
+ml._export("ml.sweep", {"sweep"})
+ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
+ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",
+  "Pipeline"})
+ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

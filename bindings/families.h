@@ -4,6 +4,7 @@
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
 MLB_FAMILY(trees)
+MLB_FAMILY(cluster)
 MLB_FAMILY(dist)
 MLB_FAMILY(proc)
 MLB_FAMILY(optim)

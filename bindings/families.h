@@ -4,3 +4,4 @@
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
 MLB_FAMILY(csv)
+MLB_FAMILY(workers)

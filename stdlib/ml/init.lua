@@ -49,6 +49,9 @@ end
 ml._export("ml.base", {"clone"})
 ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",
   "Pipeline"})
+ml._export("ml.distributions", {"uniform", "loguniform", "randint", "choice"})
+ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold", "cross_val_score",
+  "GridSearchCV", "RandomizedSearchCV"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

@@ -52,6 +52,7 @@ ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder"
 ml._export("ml.distributions", {"uniform", "loguniform", "randint", "choice"})
 ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold", "cross_val_score",
   "GridSearchCV", "RandomizedSearchCV"})
+ml._export("ml.feature_selection", {"SelectKBest", "RFE", "SequentialFeatureSelector"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
 
 return ml

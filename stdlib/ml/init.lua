@@ -54,5 +54,6 @@ ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold"
   "GridSearchCV", "RandomizedSearchCV"})
 ml._export("ml.feature_selection", {"SelectKBest", "RFE", "SequentialFeatureSelector"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
+ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 
 return ml

@@ -1,6 +1,6 @@
 /* workers.c - family `workers`: the process primitives ml.parallel builds on
  * (stdlib/ml/parallel.lua): fork, pipes carrying length-prefixed messages,
- * poll, wait, kill, _exit, and raw tensor bytes for the message serializer.
+ * poll, wait, kill and _exit.
  * POSIX only. Each worker is a forked copy of the Lua state, so a child runs
  * the caller's function on its own state with no sharing. */
 #include "mlb.h"
@@ -189,49 +189,12 @@ static int l_getpid(lua_State *L) {
   return 1;
 }
 
-/* tensor_bytes(t): raw contiguous bytes, dtype name, shape list. */
-static int l_tensor_bytes(lua_State *L) {
-  ml_tensor *t = mlb_checktensor(L, 1), c;
-  MLB_CHECK(L, ml_contiguous(mlb_ctx(L), &c, t));
-  size_t n = (size_t)ml_numel(&c) * ml_dtype_size(c.dtype);
-  lua_pushlstring(L, (const char *)c.storage->data + (size_t)c.offset * ml_dtype_size(c.dtype), n);
-  ml_tensor_release(&c);
-  lua_pushstring(L, ml_dtype_name(t->dtype));
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->shape[i]); lua_rawseti(L, -2, i + 1); }
-  return 3;
-}
-
-/* tensor_from_bytes(s, dtype, shape) -> tensor (a copy of the bytes). */
-static int l_tensor_from_bytes(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  const char *dt = luaL_checkstring(L, 2);
-  ml_dtype d;
-  if (!strcmp(dt, ml_dtype_name(ML_F32))) d = ML_F32;
-  else if (!strcmp(dt, ml_dtype_name(ML_I64))) d = ML_I64;
-  else return luaL_error(L, "tensor_from_bytes: unknown dtype '%s'", dt);
-  int64_t shape[ML_MAX_DIMS];
-  int nd = mlb_checkshape(L, 3, shape);
-  int64_t numel = 1;
-  for (int i = 0; i < nd; i++) numel *= shape[i];
-  if ((size_t)numel * ml_dtype_size(d) != n)
-    return luaL_error(L, "tensor_from_bytes: %zu bytes do not hold %lld %s values", n,
-                      (long long)numel, dt);
-  ml_tensor t;
-  MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, d, nd, shape, false));
-  if (n) memcpy(t.storage->data, s, n);
-  mlb_pushtensor(L, &t);
-  return 1;
-}
-
 static const luaL_Reg functions[] = {
   {"workers_fork", l_fork}, {"workers_pipe", l_pipe}, {"workers_send", l_send},
   {"workers_recv", l_recv}, {"workers_poll", l_poll}, {"workers_close", l_close},
   {"workers_wait", l_wait}, {"workers_kill", l_kill}, {"workers_exit", l_exit},
   {"workers_sigpipe", l_sigpipe}, {"workers_ncpu", l_ncpu}, {"workers_getpid", l_getpid},
   {"workers_now", l_now},
-  {"tensor_bytes", l_tensor_bytes}, {"tensor_from_bytes", l_tensor_from_bytes},
   {NULL, NULL}};
 
 void mlb_open_workers(lua_State *L) { luaL_setfuncs(L, functions, 0); }

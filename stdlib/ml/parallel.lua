@@ -7,8 +7,8 @@
 -- the whole Lua state (data, estimators, upvalues) and shares nothing after.
 -- Workers run with one thread each (2 jobs x 1 thread keep 2 cores busy),
 -- take item numbers from the parent one at a time (the slow items do not
--- hold up the rest), and send results back over pipes, serialized (numbers,
--- strings, booleans, tables, tensors, and estimators through state()).
+-- hold up the rest), and send results back over pipes, serialized with
+-- ml.io.serialize (numbers, strings, booleans, tables, tensors, estimators).
 -- Results keep the items' order. An error in fn(item) becomes an error in
 -- the parent naming the item; a worker that dies (a crash, a kill) does too.
 -- Every child is waited for, whatever happens: no zombies. n_jobs = 1 (or a
@@ -18,91 +18,18 @@ local base = require "ml.base"
 local core = ml.core
 
 local parallel = {}
-local is_tensor = function(v) return getmetatable(v) == core.tensor_mt end
 
 -- ---------------------------------------------------------------------------
--- Serializer (the io branch's ml.io.serialize is used when present)
+-- Messages: ml.io's encoding (uncompressed), the value wrapped so nil and
+-- plain numbers travel too.
 
-local function ser(v, out, depth)
-  if depth > 100 then error("serialize: nesting deeper than 100 (a cycle?)", 0) end
-  local t = type(v)
-  if v == nil then out[#out + 1] = "z"
-  elseif t == "boolean" then out[#out + 1] = v and "T" or "F"
-  elseif math.type(v) == "integer" then out[#out + 1] = "i" .. string.pack("<j", v)
-  elseif t == "number" then out[#out + 1] = "n" .. string.pack("<n", v)
-  elseif t == "string" then out[#out + 1] = "s" .. string.pack("<s4", v)
-  elseif is_tensor(v) then
-    local bytes, dtype, shape = core.tensor_bytes(v)
-    out[#out + 1] = "t" .. string.pack("<s1B", dtype, #shape)
-    for _, d in ipairs(shape) do out[#out + 1] = string.pack("<j", d) end
-    out[#out + 1] = string.pack("<s4", bytes)
-  elseif t == "table" then
-    local mt = getmetatable(v)
-    if mt ~= nil then
-      if type(v.state) == "function" and type(v._module) == "string" and v.__name then
-        out[#out + 1] = "o" .. string.pack("<s4s4", v._module, v.__name)
-        ser(v:state(), out, depth + 1)
-        return
-      end
-      error("serialize: cannot send a table with a metatable (" ..
-        tostring(mt.__name or "?") .. ")", 0)
-    end
-    out[#out + 1] = "{"
-    for k, x in pairs(v) do ser(k, out, depth + 1); ser(x, out, depth + 1) end
-    out[#out + 1] = "}"
-  else
-    error("serialize: cannot send a " .. t, 0)
-  end
-end
-
-local function deser(s, pos)
-  local tag = s:sub(pos, pos)
-  pos = pos + 1
-  if tag == "z" then return nil, pos
-  elseif tag == "T" then return true, pos
-  elseif tag == "F" then return false, pos
-  elseif tag == "i" then return string.unpack("<j", s, pos)
-  elseif tag == "n" then return string.unpack("<n", s, pos)
-  elseif tag == "s" then return string.unpack("<s4", s, pos)
-  elseif tag == "t" then
-    local dtype, nd
-    dtype, nd, pos = string.unpack("<s1B", s, pos)
-    local shape = {}
-    for i = 1, nd do shape[i], pos = string.unpack("<j", s, pos) end
-    local bytes
-    bytes, pos = string.unpack("<s4", s, pos)
-    return core.tensor_from_bytes(bytes, dtype, shape), pos
-  elseif tag == "o" then
-    local mod, cls
-    mod, cls, pos = string.unpack("<s4s4", s, pos)
-    local state
-    state, pos = deser(s, pos)
-    if mod:sub(1, 3) ~= "ml." then error("deserialize: module " .. mod .. " is not ml.*", 0) end
-    local C = require(mod)[cls]
-    return C.from_state(C, state), pos
-  elseif tag == "{" then
-    local t = {}
-    while s:sub(pos, pos) ~= "}" do
-      local k, v
-      k, pos = deser(s, pos)
-      v, pos = deser(s, pos)
-      t[k] = v
-    end
-    return t, pos + 1
-  end
-  error("deserialize: corrupt data at byte " .. (pos - 1), 0)
-end
-
---- value -> string (own format; see ml.io.serialize for files).
+--- value -> string (ml.io.serialize at zlib level 0).
 function parallel.serialize(v)
-  local out = {}
-  ser(v, out, 0)
-  return table.concat(out)
+  return require("ml.io").serialize({v = v}, {level = 0})
 end
 
 function parallel.deserialize(s)
-  local v = deser(s, 1)
-  return v
+  return require("ml.io").deserialize(s).v
 end
 
 -- ---------------------------------------------------------------------------

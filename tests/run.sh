@@ -61,6 +61,9 @@ for src in tests/embed/*.c; do
   fi
 done
 
+# 3b. make install into a temporary prefix, then the example against it
+part install sh tests/embed/install_check.sh "$BUILD"
+
 # 4. busted specs, inside the engine
 part busted "$MLRUN" /usr/bin/busted -o TAP tests/spec
 

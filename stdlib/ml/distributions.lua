@@ -7,7 +7,8 @@
 --   ml.randint(low, high)      integers low..high-1        (upper bound exclusive,
 --                              as scipy.stats.randint)
 --   ml.choice{a, b, c}         one of the values, equally likely
--- Each has :rvs(rng) -> one draw; rng comes from distributions.rng(seed).
+-- Each has :rvs(rng) (alias :sample) -> one draw; rng is distributions.rng(seed)
+-- or a function returning uniform numbers in [0, 1).
 local ml = require "ml"
 
 local Dist = {}
@@ -48,10 +49,17 @@ function Rng:permutation(n)
   return self:shuffle(t)
 end
 
+-- A draw in [0, 1) from an Rng or from a plain function (ml.sweep passes one).
+local function U(rng)
+  if type(rng) == "function" then return rng() end
+  return rng:random()
+end
+
 local function class(name, rvs, repr)
   local c = {__name = name, _distribution = true}
   c.__index = c
   c.rvs = rvs
+  c.sample = rvs
   c.__tostring = repr
   return c
 end
@@ -63,7 +71,7 @@ local function check_bounds(who, a, b)
   if not (a < b) then error(string.format("%s: low (%g) must be below high (%g)", who, a, b), 3) end
 end
 
-local Uniform = class("uniform", function(d, rng) return d.low + (d.high - d.low) * rng:random() end,
+local Uniform = class("uniform", function(d, rng) return d.low + (d.high - d.low) * U(rng) end,
   function(d) return string.format("uniform(%g, %g)", d.low, d.high) end)
 function Dist.uniform(low, high)
   check_bounds("uniform", low, high)
@@ -71,7 +79,7 @@ function Dist.uniform(low, high)
 end
 
 local LogUniform = class("loguniform", function(d, rng)
-  return math.exp(math.log(d.low) + (math.log(d.high) - math.log(d.low)) * rng:random())
+  return math.exp(math.log(d.low) + (math.log(d.high) - math.log(d.low)) * U(rng))
 end, function(d) return string.format("loguniform(%g, %g)", d.low, d.high) end)
 function Dist.loguniform(low, high)
   check_bounds("loguniform", low, high)
@@ -79,7 +87,7 @@ function Dist.loguniform(low, high)
   return setmetatable({low = low, high = high}, LogUniform)
 end
 
-local RandInt = class("randint", function(d, rng) return d.low + rng:below(d.high - d.low) end,
+local RandInt = class("randint", function(d, rng) return d.low + math.floor(U(rng) * (d.high - d.low)) end,
   function(d) return string.format("randint(%d, %d)", d.low, d.high) end)
 function Dist.randint(low, high)
   check_bounds("randint", low, high)
@@ -89,7 +97,7 @@ function Dist.randint(low, high)
   return setmetatable({low = math.tointeger(low), high = math.tointeger(high)}, RandInt)
 end
 
-local Choice = class("choice", function(d, rng) return d.values[rng:below(#d.values) + 1] end,
+local Choice = class("choice", function(d, rng) return d.values[math.floor(U(rng) * #d.values) + 1] end,
   function(d)
     local s = {}
     for i, v in ipairs(d.values) do s[i] = tostring(v) end

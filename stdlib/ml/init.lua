@@ -47,6 +47,9 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.tree", {"DecisionTreeClassifier", "DecisionTreeRegressor"})
+ml._export("ml.ensemble", {"RandomForestClassifier", "RandomForestRegressor",
+  "GradientBoostingClassifier", "IsolationForest"})
 ml._export("ml.sweep", {"sweep"})
 ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",

@@ -50,6 +50,10 @@ ml._export("ml.base", {"clone"})
 ml._export("ml.tree", {"DecisionTreeClassifier", "DecisionTreeRegressor"})
 ml._export("ml.ensemble", {"RandomForestClassifier", "RandomForestRegressor",
   "GradientBoostingClassifier", "IsolationForest"})
+ml._export("ml.neighbors", {"KNeighborsClassifier", "KNeighborsRegressor"})
+ml._export("ml.cluster", {"KMeans"})
+ml._export("ml.decomposition", {"PCA", "NMF"})
+ml._export("ml.naive_bayes", {"GaussianNB"})
 ml._export("ml.sweep", {"sweep"})
 ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",

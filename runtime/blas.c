@@ -73,6 +73,8 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   ml_tensor a2, b2t;
   int an = a->ndim, bn = b->ndim;
   if (an < 1 || bn < 1 || an > 3 || bn > 3) goto bad;
+  for (int i = 0; i < an; i++) if (a->shape[i] > INT32_MAX) goto big;
+  for (int i = 0; i < bn; i++) if (b->shape[i] > INT32_MAX) goto big;
   if (an == 3 || bn == 3) {
     /* batched: 3-D @ 3-D with equal batch, or 3-D @ 2-D */
     if (an != 3 || (bn == 3 && b->shape[0] != a->shape[0]) || bn == 1) goto bad;
@@ -111,6 +113,10 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   ml_tensor_release(&a2);
   ml_tensor_release(&b2t);
   return rc;
+big:
+  return ml_error(ctx, "matmul: shapes %s and %s: sizes above 2^31-1 are not supported",
+                  ml_shape_str(b1, sizeof b1, an, a->shape),
+                  ml_shape_str(b2, sizeof b2, bn, b->shape));
 bad:
   return ml_error(ctx, "matmul: shapes %s and %s do not match",
                   ml_shape_str(b1, sizeof b1, an, a->shape),

@@ -3,7 +3,6 @@
 #include "mlb.h"
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 /* double -> int64 without undefined behaviour (saturating, NaN -> 0). */
 static int64_t d2i(double v) {
@@ -325,15 +324,6 @@ static int l_set_memory_limit(lua_State *L) {
   return 0;
 }
 
-/* ml.time() -> seconds from a monotonic wall clock (for timing code: unlike
- * os.clock it does not add up the CPU time of every thread). */
-static int l_time(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
-  return 1;
-}
-
 static int l_memory_info(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   lua_createtable(L, 0, 3);
@@ -566,7 +556,7 @@ static const luaL_Reg tensor_functions[] = {
   {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
   {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
   {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
-  {"memory_info", l_memory_info}, {"time", l_time}, {NULL, NULL}};
+  {"memory_info", l_memory_info}, {NULL, NULL}};
 
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */

@@ -63,9 +63,10 @@ ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
   *u = *t;
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, MLB_TENSOR);
-  /* fresh storage only (refcount 1): pushing views allocates nothing */
+  /* fresh storage only (refcount 1): pushing views allocates nothing; tiny
+   * tensors are left to the collector's own pace */
   if (u->storage && u->storage->ctx && u->storage->refcount == 1 &&
-      u->storage->nbytes >= (1 << 16))
+      u->storage->nbytes >= 1024)
     gc_pressure(L, u->storage->ctx, u->storage->nbytes);
   return u;
 }

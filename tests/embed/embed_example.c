@@ -72,13 +72,13 @@ int main(void) {
   /* run a file */
   char path[] = "/tmp/mlrun_embed_XXXXXX";
   int fd = mkstemp(path);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (f) {
-    fputs("from_file = ml.arange(4):sum()\n", f);
-    fclose(f);
+  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (fp) {
+    fputs("from_file = ml.arange(4):sum()\n", fp);
+    fclose(fp);
   }
   double d = 0;
-  CHECK(f && mlrun_run_file(e, path) == MLRUN_OK && mlrun_get_number(e, "from_file", &d) == MLRUN_OK &&
+  CHECK(fp && mlrun_run_file(e, path) == MLRUN_OK && mlrun_get_number(e, "from_file", &d) == MLRUN_OK &&
         d == 6, "run_file runs a script (from_file = %g)", d);
   remove(path);
 

@@ -98,10 +98,12 @@ test: deps
 	$(MAKE) all
 	sh tests/run.sh $(BUILD)
 
+ASAN_OPT = -O1 -g -fno-omit-frame-pointer
+ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
-	ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build-asan
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" all
+	ASAN_OPTIONS=detect_leaks=0 OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" sh tests/run.sh build-asan
 
 bench: deps
 	$(MAKE) all
@@ -124,3 +126,5 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+include tests/fuzz/fuzz.mk

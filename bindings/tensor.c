@@ -3,22 +3,30 @@
 #include "mlb.h"
 #include <math.h>
 #include <string.h>
-#include <time.h>
+
+/* double -> int64 without undefined behaviour (saturating, NaN -> 0). */
+static int64_t d2i(double v) {
+  if (v != v) return 0;
+  if (v >= 9223372036854775807.0) return INT64_MAX;
+  if (v <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
 
 /* ---- userdata ---- */
 
-/* A closed tensor (after __close) has no storage: using it is an error. */
-static ml_tensor *alive(lua_State *L, ml_tensor *t) {
-  if (t && !t->storage) luaL_error(L, "attempt to use a closed tensor");
+/* A closed tensor (after __close) has no storage: using it is an error
+ * that names the function ("bad argument #1 to 'sum' (tensor is closed)"). */
+static ml_tensor *alive(lua_State *L, ml_tensor *t, int idx) {
+  if (t && !t->storage) luaL_argerror(L, idx, "tensor is closed");
   return t;
 }
 
 ml_tensor *mlb_totensor(lua_State *L, int idx) {
-  return alive(L, (ml_tensor *)luaL_testudata(L, idx, MLB_TENSOR));
+  return alive(L, (ml_tensor *)luaL_testudata(L, idx, MLB_TENSOR), idx);
 }
 
 ml_tensor *mlb_checktensor(lua_State *L, int idx) {
-  return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR));
+  return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR), idx);
 }
 
 /* Tensor payloads live outside Lua's heap, so the collector alone would not
@@ -42,7 +50,9 @@ static void gc_pressure(lua_State *L, ml_ctx *ctx, size_t nbytes) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
   }
   g->since += nbytes;
-  if (g->since < g->budget) return;
+  /* collect one allocation early, so the next tensor of this size finds a
+   * freed buffer in the pool instead of fresh pages */
+  if (g->since + nbytes < g->budget) return;
   lua_gc(L, LUA_GCCOLLECT);
   g->since = 0;
   g->budget = ((size_t)4 << 20) + ctx->mem_in_use / 2 + (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 2048;
@@ -73,8 +83,9 @@ int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra) {
   int nd = t->ndim + extra;
   if (d < 0) d += nd + 1;
   if (d < 1 || d > nd)
-    return luaL_error(L, "dimension %d out of range for a %d-dimensional tensor",
-                      (int)luaL_checkinteger(L, idx), t->ndim), 0;
+    return luaL_argerror(L, idx, lua_pushfstring(L,
+             "dimension %I out of range for a %d-dimensional tensor",
+             luaL_checkinteger(L, idx), t->ndim)), 0;
   return (int)d - 1;
 }
 
@@ -145,7 +156,7 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
         else luaL_error(L, "tensor: expected numbers in the table, got %s", luaL_typename(L, -1));
       }
       if (t->dtype == ML_F32) ml_f32(t)[(*pos)++] = (float)v;
-      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (int64_t)v;
+      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(v);
     }
     lua_pop(L, 1);
   }
@@ -308,18 +319,9 @@ static int l_get_num_threads(lua_State *L) {
 
 static int l_set_memory_limit(lua_State *L) {
   lua_Number n = luaL_checknumber(L, 1);
-  if (n < 0) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
-  mlb_ctx(L)->mem_limit = (size_t)n;
+  if (!(n >= 0)) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
+  mlb_ctx(L)->mem_limit = n >= 1.8e19 ? SIZE_MAX : (size_t)n;
   return 0;
-}
-
-/* ml.time() -> seconds from a monotonic wall clock (for timing code: unlike
- * os.clock it does not add up the CPU time of every thread). */
-static int l_time(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
-  return 1;
 }
 
 static int l_memory_info(lua_State *L) {
@@ -328,6 +330,7 @@ static int l_memory_info(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ctx->mem_in_use); lua_setfield(L, -2, "in_use");
   lua_pushinteger(L, (lua_Integer)ctx->mem_peak); lua_setfield(L, -2, "peak");
   lua_pushinteger(L, (lua_Integer)ctx->mem_limit); lua_setfield(L, -2, "limit");
+  lua_pushinteger(L, (lua_Integer)ctx->pool.bytes); lua_setfield(L, -2, "pooled");
   return 1;
 }
 
@@ -452,13 +455,16 @@ static void slice_view(lua_State *L, int tbl, const ml_tensor *t, ml_tensor *out
 }
 
 static int tensor_index(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {   /* methods resolve even on a closed tensor */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    lua_pop(L, 1);
+  }
   ml_tensor *t = mlb_checktensor(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
   ml_tensor v;
   switch (lua_type(L, 2)) {
     case LUA_TSTRING: {
-      lua_pushvalue(L, 2);
-      if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
       const char *k = lua_tostring(L, 2);
       if (!strcmp(k, "shape")) return push_shape(L, t);
       if (!strcmp(k, "dtype")) { lua_pushstring(L, ml_dtype_name(t->dtype)); return 1; }
@@ -525,7 +531,7 @@ static int tensor_newindex(lua_State *L) {
                                   : ((int64_t *)m.storage->data)[mo] != 0;
       if (!on) continue;
       if (t->dtype == ML_F32) ((float *)t->storage->data)[o] = (float)val;
-      else ((int64_t *)t->storage->data)[o] = (int64_t)val;
+      else ((int64_t *)t->storage->data)[o] = d2i(val);
     }
     ml_tensor_release(&m);
     return 0;
@@ -550,7 +556,7 @@ static const luaL_Reg tensor_functions[] = {
   {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
   {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
   {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
-  {"memory_info", l_memory_info}, {"time", l_time}, {NULL, NULL}};
+  {"memory_info", l_memory_info}, {NULL, NULL}};
 
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */

@@ -102,13 +102,16 @@ static bool direct(const ml_window *g) {   /* a 1x1 stride-1 kernel: x is its ow
 }
 
 /* Images per chunk: about 256K floats of im2col per thread (fits L2 with
- * the GEMM's panels), at least one image, and enough chunks for every thread. */
+ * the GEMM's panels), at least one image, and a number of chunks that is a
+ * multiple of the thread count so static scheduling stays balanced. */
 static int64_t chunk_images(const ml_window *g, int threads) {
   int64_t per = g->oh * g->ow * g->kh * g->kw * g->c;
   int64_t ci = per > 0 ? (1 << 18) / per : 1;
   if (ci < 1) ci = 1;
-  int64_t fair = (g->n + threads - 1) / (threads > 0 ? threads : 1);
-  if (ci > fair) ci = fair;
+  if (threads < 1) threads = 1;
+  int64_t nchunks = (g->n + ci - 1) / ci;
+  nchunks = (nchunks + threads - 1) / threads * threads;
+  ci = nchunks > 0 ? (g->n + nchunks - 1) / nchunks : 1;
   return ci < 1 ? 1 : ci;
 }
 

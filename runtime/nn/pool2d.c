@@ -30,7 +30,7 @@ int ml_maxpool2d_forward(ml_ctx *ctx, ml_tensor *y, int32_t *arg, const ml_tenso
         int64_t o = n * oimg + (oy * g.ow + ox) * c;
         float *yo = yp + o;
         int32_t *ao = arg + o;
-        for (int64_t ch = 0; ch < c; ch++) { yo[ch] = -INFINITY; ao[ch] = -1; }
+        bool first = true;
         for (int64_t ki = 0; ki < g.kh; ki++) {
           int64_t iy = oy * g.sh - g.pt + ki;
           if (iy < 0 || iy >= g.h) continue;
@@ -39,10 +39,20 @@ int ml_maxpool2d_forward(ml_ctx *ctx, ml_tensor *y, int32_t *arg, const ml_tenso
             if (ix < 0 || ix >= g.w) continue;
             int32_t base = (int32_t)((iy * g.w + ix) * c);
             const float *s = xi + base;
-            for (int64_t ch = 0; ch < c; ch++)
-              if (s[ch] > yo[ch] || ao[ch] < 0) { yo[ch] = s[ch]; ao[ch] = base + (int32_t)ch; }
+            if (first) {   /* the first real input starts the maximum */
+              for (int64_t ch = 0; ch < c; ch++) { yo[ch] = s[ch]; ao[ch] = base + (int32_t)ch; }
+              first = false;
+              continue;
+            }
+            for (int64_t ch = 0; ch < c; ch++) {
+              bool gt = s[ch] > yo[ch];
+              yo[ch] = gt ? s[ch] : yo[ch];
+              ao[ch] = gt ? base + (int32_t)ch : ao[ch];
+            }
           }
         }
+        if (first)   /* a window of padding only (cannot happen with TF padding) */
+          for (int64_t ch = 0; ch < c; ch++) { yo[ch] = 0; ao[ch] = -1; }
       }
   }
   return ML_OK;

@@ -1,13 +1,13 @@
 -- ops.lua - the engine side of the engine benchmark: ml.matmul GFLOP/s and
--- a * b + c on 1e7 floats, timed with ml.time (wall clock), best of N.
+-- a * b + c on 1e7 floats, timed with ml.clock (wall clock), best of N.
 local ml = require "ml"
 
 local function best(reps, f)
   local b = math.huge
   for _ = 1, reps do
-    local t = ml.time()
+    local t = ml.clock()
     f()
-    t = ml.time() - t
+    t = ml.clock() - t
     if t < b then b = t end
   end
   return b

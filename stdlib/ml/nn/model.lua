@@ -27,7 +27,9 @@ M.Node = Node
 -- Nodes are recognised by this mark, not by their metatable: a second copy of
 -- this module (busted reloads modules per spec file) must accept them too.
 Node._ml_node = true
-local function is_node(v) return type(v) == "table" and rawget(v, "shape") ~= nil and v._ml_node == true end
+local function is_node(v)
+  return type(v) == "table" and rawget(v, "shape") ~= nil and v._ml_node == true
+end
 
 local function check_shape(who, shape)
   if type(shape) ~= "table" or #shape == 0 then
@@ -476,7 +478,9 @@ function Model:compile(opts)
   self.metrics = {}
   for i, m in ipairs(o.metrics) do
     if m == "accuracy" or m == "acc" then self.metrics[i] = "accuracy"
-    else error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0) end
+    else
+      error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0)
+    end
   end
   self._has_acc = #self.metrics > 0
   self.compiled = true
@@ -660,12 +664,14 @@ function Model:fit(x, y, opts)
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
   local data = require "ml.data"
   local loader
-  if type(x) == "table" and not is_tensor(x) and x.batches and x.get then   -- fit(loader, nil, opts): its batches as given
-    loader = x
+  if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
+    loader = x                            -- fit(loader, nil, opts): its batches as given
     if y ~= nil or not loader.y then
       error("fit: with a DataLoader, pass nil for y and give the loader targets", 0)
     end
-    if o.validation_split > 0 then error("fit: validation_split needs tensors, not a DataLoader", 0) end
+    if o.validation_split > 0 then
+      error("fit: validation_split needs tensors, not a DataLoader", 0)
+    end
     x, y = loader.X, loader.y
   else
     x, y = check_xy("fit", x, y)
@@ -680,8 +686,8 @@ function Model:fit(x, y, opts)
     local n = x.shape[1]
     local split = math.floor(n * (1 - o.validation_split))
     if split < 1 or split >= n then
-      error(string.format("fit: validation_split %g leaves no training or validation rows (%d samples)",
-        o.validation_split, n), 0)
+      error(string.format("fit: validation_split %g leaves no training or validation rows "
+        .. "(%d samples)", o.validation_split, n), 0)
     end
     xv, yv = x:narrow(1, split + 1, n - split), y:narrow(1, split + 1, n - split)
     x, y = x:narrow(1, 1, split), y:narrow(1, 1, split)

@@ -11,6 +11,7 @@ scripts/regression.lua
 scripts/mnist_mlp.lua --epochs 3
 scripts/mnist_cnn.lua
 scripts/transfer.lua
+scripts/filters.lua
 "
 failed=0
 echo "$DEMOS" | while IFS= read -r demo; do

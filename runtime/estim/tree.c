@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define FEATURE_THRESHOLD 1e-7
-#define PAR_MIN_WORK 20000      /* node samples x candidates before threads help */
+#define PAR_MIN_WORK 250000     /* node samples x features before threads pay off */
 
 /* ---- node storage ---- */
 
@@ -94,6 +94,8 @@ const char *ml_tree_check_params(const ml_tree_params *p, int d) {
 
 typedef struct {          /* one thread's scratch for evaluating a feature */
   uint64_t *keys, *tmp;   /* [n_samples] */
+  float *vals;            /* [n_samples] the feature's values in node order */
+  double *lanes;          /* [4 x n_classes] partial sums */
   double *sum_left;       /* [n_classes] */
 } scratch;
 
@@ -108,6 +110,9 @@ typedef struct {
   int32_t *features, *constant_features;   /* [d] */
   uint32_t rand_r;
   double *sum_total;      /* [K] of the current node */
+  int32_t *yn;            /* [m] class of the node's i-th sample (classification) */
+  float *yrn;             /* [m] its target (regression) */
+  double *wn;             /* [m] its weight */
   int nt;
   scratch *sc;            /* [nt] */
   int *cand;              /* [d] features to evaluate, in visiting order */
@@ -125,7 +130,13 @@ static inline double wt(const builder *b, int32_t s) { return b->w ? b->w[s] : 1
 
 static double log2_(double x) { return log(x) / log(2.0); }
 
-/* Impurity from class weights (or regression sums). */
+static inline float key_float(uint32_t k) {
+  union { uint32_t u; float f; } v;
+  v.u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+  return v.f;
+}
+
+/* Impurity from class weights. */
 static double class_impurity(const builder *b, const double *cnt, double wn) {
   double v = 0;
   if (b->p->criterion == ML_CRIT_GINI) {
@@ -166,81 +177,151 @@ static double node_sums(const builder *b, int64_t start, int64_t end, double *su
   return wn;
 }
 
-/* Best split of samples[start, end) on feature f; returns proxy (or -inf). */
-static void eval_feature(const builder *b, scratch *sc, int f, int64_t start, int64_t end,
-                         double wnn, split *best) {
+/* scikit-learn's proxy_impurity_improvement for left sums sl (classes) or
+ * syl (regression) of weight wnl. */
+static inline double proxy_of(const builder *b, const double *sl, double syl, double wnl,
+                              double wnn) {
+  const double *st = b->sum_total;
+  double wnr = wnn - wnl;
+  if (!b->D->y) {
+    double syr = st[0] - syl;
+    return syl * syl / wnl + syr * syr / wnr;
+  }
+  if (b->p->criterion == ML_CRIT_GINI) {
+    double sql = 0, sqr = 0;
+    for (int c = 0; c < b->K; c++) {
+      double cl = sl[c], cr = st[c] - sl[c];
+      sql += cl * cl;
+      sqr += cr * cr;
+    }
+    return -wnr * (1.0 - sqr / (wnr * wnr)) - wnl * (1.0 - sql / (wnl * wnl));
+  }
+  double el = 0, er = 0;
+  for (int c = 0; c < b->K; c++) {
+    double cl = sl[c], cr = st[c] - sl[c];
+    if (cl > 0) { cl /= wnl; el -= cl * log2_(cl); }
+    if (cr > 0) { cr /= wnr; er -= cr * log2_(cr); }
+  }
+  return -wnr * er - wnl * el;
+}
+
+/* Threshold between neighbours xa < xb, as scikit-learn computes it. */
+static inline double midpoint(float xa, float xb) {
+  double th = xa / 2.0 + xb / 2.0;
+  if (th == (double)xb || isinf(th)) th = xa;
+  return th;
+}
+
+/* Best split of samples[start, end) on feature f into *best (proxy -inf
+ * when no position satisfies min_samples_leaf). Returns 0 when the feature
+ * is constant in the node. Two-valued columns (one-hot) need no sort. */
+static int eval_feature(const builder *b, scratch *sc, int f, int64_t start, int64_t end,
+                        double wnn, split *best) {
   const float *xf = b->D->Xt + (size_t)f * (size_t)b->D->n;
   int64_t m = end - start;
   const int32_t *smp = b->samples + start;
-  uint64_t *keys = sc->keys;
-  for (int64_t i = 0; i < m; i++)
-    keys[i] = ((uint64_t)ml_float_key(xf[smp[i]]) << 32) | (uint64_t)i;
-  ml_sort_u64(keys, sc->tmp, m);
-  int64_t msl = b->p->min_samples_leaf;
-  int K = b->K;
-  double *sl = sc->sum_left, wnl = 0;
-  const double *st = b->sum_total;
-  memset(sl, 0, (size_t)K * sizeof *sl);
-  double syl = 0;
+  float *v = sc->vals;
+  float lo = xf[smp[0]], hi = lo;
+  for (int64_t i = 0; i < m; i++) {
+    float x = xf[smp[i]];
+    v[i] = x;
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+  }
   best->proxy = -INFINITY;
   best->pos = end;
-  int cls = b->D->y != NULL;
-  int crit = b->p->criterion;
+  best->feature = f;
+  if ((double)hi <= (double)lo + FEATURE_THRESHOLD) return 0;
+  int64_t msl = b->p->min_samples_leaf;
+  int K = b->K, cls = b->D->y != NULL;
+  const int32_t *yn = b->yn;
+  const float *yrn = b->yrn;
+  const double *wn = b->wn;
+  double *sl = sc->sum_left, wnl = 0, syl = 0;
+  memset(sl, 0, (size_t)K * sizeof *sl);
+  /* two values? then the one boundary is between lo and hi; sums over the
+   * lo side run in four lanes so the += chains do not wait on each other */
+  int64_t nlo = 0, i2 = 0;
+  for (; i2 < m; i2++) {
+    nlo += v[i2] == lo;
+    if (v[i2] != lo && v[i2] != hi) break;
+  }
+  if (i2 == m) {
+    double *acc = sc->lanes, wl[4] = {0, 0, 0, 0};
+    int L = cls ? K : 1;
+    memset(acc, 0, 4 * (size_t)L * sizeof *acc);
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4)
+      for (int q = 0; q < 4; q++) {
+        double ww = v[i + q] == lo ? wn[i + q] : 0.0;
+        wl[q] += ww;
+        acc[q * L + (cls ? yn[i + q] : 0)] += cls ? ww : ww * yrn[i + q];
+      }
+    for (; i < m; i++) {
+      double ww = v[i] == lo ? wn[i] : 0.0;
+      wl[0] += ww;
+      acc[cls ? yn[i] : 0] += cls ? ww : ww * yrn[i];
+    }
+    wnl = (wl[0] + wl[1]) + (wl[2] + wl[3]);
+    for (int c = 0; c < L; c++) sl[c] = (acc[c] + acc[L + c]) + (acc[2 * L + c] + acc[3 * L + c]);
+    syl = sl[0];
+    if (nlo >= msl && m - nlo >= msl) {
+      best->proxy = proxy_of(b, sl, syl, wnl, wnn);
+      best->pos = start + nlo;
+      best->threshold = midpoint(lo, hi);
+    }
+    return 1;
+  }
+  uint64_t *keys = sc->keys;
+  for (int64_t i = 0; i < m; i++) keys[i] = ((uint64_t)ml_float_key(v[i]) << 32) | (uint64_t)i;
+  ml_sort_u64(keys, sc->tmp, m);
+  memset(sl, 0, (size_t)K * sizeof *sl);
+  wnl = 0;
+  syl = 0;
   for (int64_t p = 0; p < m - 1; p++) {
-    int32_t s = smp[(uint32_t)keys[p]];
-    double ws = wt(b, s);
-    if (cls) sl[b->D->y[s]] += ws; else syl += ws * b->D->yr[s];
+    uint32_t i = (uint32_t)keys[p];
+    double ws = wn[i];
+    if (cls) sl[yn[i]] += ws; else syl += ws * yrn[i];
     wnl += ws;
-    float xa = xf[s], xb = xf[smp[(uint32_t)keys[p + 1]]];
+    float xa = key_float((uint32_t)(keys[p] >> 32)), xb = key_float((uint32_t)(keys[p + 1] >> 32));
     if ((double)xb <= (double)xa + FEATURE_THRESHOLD) continue;
     int64_t pos = p + 1;
     if (pos < msl || m - pos < msl) continue;
-    double wnr = wnn - wnl, proxy;
-    if (!cls) {
-      double syr = st[0] - syl;
-      proxy = syl * syl / wnl + syr * syr / wnr;
-    } else if (crit == ML_CRIT_GINI) {
-      double sql = 0, sqr = 0;
-      for (int c = 0; c < K; c++) {
-        double cl = sl[c], cr = st[c] - sl[c];
-        sql += cl * cl;
-        sqr += cr * cr;
-      }
-      proxy = -wnr * (1.0 - sqr / (wnr * wnr)) - wnl * (1.0 - sql / (wnl * wnl));
-    } else {
-      double el = 0, er = 0;
-      for (int c = 0; c < K; c++) {
-        double cl = sl[c], cr = st[c] - sl[c];
-        if (cl > 0) { cl /= wnl; el -= cl * log2_(cl); }
-        if (cr > 0) { cr /= wnr; er -= cr * log2_(cr); }
-      }
-      proxy = -wnr * er - wnl * el;
-    }
+    double proxy = proxy_of(b, sl, syl, wnl, wnn);
     if (proxy > best->proxy) {
       best->proxy = proxy;
       best->pos = start + pos;
-      double th = xa / 2.0 + xb / 2.0;
-      if (th == (double)xb || isinf(th)) th = xa;
-      best->threshold = th;
-      best->feature = f;
+      best->threshold = midpoint(xa, xb);
     }
   }
+  return 1;
 }
 
 /* scikit-learn's BestSplitter.node_split. *n_constants: known constant
- * features in (from the parent), all constants found out. */
+ * features in (from the parent), all constants found out. Large nodes on
+ * several threads: the draw loop only detects constants (min/max), the
+ * drawn features are evaluated in parallel and reduced in visiting order. */
 static void node_split(builder *b, int64_t start, int64_t end, double impurity, double wnn,
                        int *n_constants, split *best) {
   int d = b->D->d;
   int32_t *features = b->features, *constant_features = b->constant_features;
   const float *Xt = b->D->Xt;
-  int64_t n = b->D->n;
+  int64_t n = b->D->n, m = end - start;
+  for (int64_t i = 0; i < m; i++) {
+    int32_t s = b->samples[start + i];
+    b->wn[i] = wt(b, s);
+    if (b->D->y) b->yn[i] = b->D->y[s]; else b->yrn[i] = b->D->yr[s];
+  }
+  int mf = b->p->max_features;
+  bool par = b->nt > 1 && m * (mf < d ? mf : d) >= PAR_MIN_WORK;
   int n_known_constants = *n_constants, n_total_constants = n_known_constants;
   int n_found_constants = 0, n_drawn_constants = 0, n_visited = 0, n_cand = 0;
+  best->proxy = -INFINITY;
+  best->pos = end;
+  best->feature = -1;
   int f_i = d;
   while (f_i > n_total_constants &&
-         (n_visited < b->p->max_features ||
-          n_visited <= n_found_constants + n_drawn_constants)) {
+         (n_visited < mf || n_visited <= n_found_constants + n_drawn_constants)) {
     n_visited++;
     int f_j = (int)ml_sk_rand_int(n_drawn_constants, f_i - n_found_constants, &b->rand_r);
     if (f_j < n_known_constants) {
@@ -252,14 +333,23 @@ static void node_split(builder *b, int64_t start, int64_t end, double impurity, 
     }
     f_j += n_found_constants;
     int f = features[f_j];
-    const float *xf = Xt + (size_t)f * (size_t)n;
-    float lo = xf[b->samples[start]], hi = lo;
-    for (int64_t i = start + 1; i < end; i++) {
-      float v = xf[b->samples[i]];
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
+    bool constant;
+    if (par) {
+      const float *xf = Xt + (size_t)f * (size_t)n;
+      float lo = xf[b->samples[start]], hi = lo;
+      for (int64_t i = start + 1; i < end; i++) {
+        float v = xf[b->samples[i]];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+      constant = (double)hi <= (double)lo + FEATURE_THRESHOLD;
+      if (!constant) b->cand[n_cand++] = f;
+    } else {
+      split r;
+      constant = !eval_feature(b, &b->sc[0], f, start, end, wnn, &r);
+      if (!constant && r.proxy > best->proxy) *best = r;
     }
-    if ((double)hi <= (double)lo + FEATURE_THRESHOLD) {
+    if (constant) {
       features[f_j] = features[n_total_constants];
       features[n_total_constants] = f;
       n_found_constants++;
@@ -269,30 +359,14 @@ static void node_split(builder *b, int64_t start, int64_t end, double impurity, 
     f_i--;
     features[f_j] = features[f_i];
     features[f_i] = f;
-    b->cand[n_cand++] = f;
   }
-  /* evaluate the drawn features; reduce in visiting order with strict > */
-  best->proxy = -INFINITY;
-  best->pos = end;
-  best->feature = -1;
-  int64_t m = end - start;
   if (n_cand > 0) {
-    int nt = b->nt;
-    if (nt > 1 && m * n_cand >= PAR_MIN_WORK && n_cand > 1) {
-      split res[n_cand];
-      #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-      for (int c = 0; c < n_cand; c++) {
-        eval_feature(b, &b->sc[omp_get_thread_num()], b->cand[c], start, end, wnn, &res[c]);
-      }
-      for (int c = 0; c < n_cand; c++)
-        if (res[c].proxy > best->proxy) *best = res[c];
-    } else {
-      for (int c = 0; c < n_cand; c++) {
-        split r;
-        eval_feature(b, &b->sc[0], b->cand[c], start, end, wnn, &r);
-        if (r.proxy > best->proxy) *best = r;
-      }
-    }
+    split res[n_cand];
+    #pragma omp parallel for num_threads(b->nt) schedule(dynamic, 1)
+    for (int c = 0; c < n_cand; c++)
+      eval_feature(b, &b->sc[omp_get_thread_num()], b->cand[c], start, end, wnn, &res[c]);
+    for (int c = 0; c < n_cand; c++)
+      if (res[c].proxy > best->proxy) *best = res[c];
   }
   if (best->pos < end) {
     /* partition: x <= threshold first */
@@ -358,11 +432,16 @@ int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *
   b.constant_features = malloc((size_t)D->d * sizeof *b.constant_features);
   b.cand = malloc((size_t)D->d * sizeof *b.cand);
   b.sum_total = malloc((size_t)b.K * sizeof *b.sum_total);
+  size_t nm = (size_t)(D->n > 0 ? D->n : 1);
+  b.yn = malloc(nm * sizeof *b.yn);
+  b.yrn = malloc(nm * sizeof *b.yrn);
+  b.wn = malloc(nm * sizeof *b.wn);
   b.sc = calloc((size_t)b.nt, sizeof *b.sc);
   int64_t stack_cap = 64, sp = 0;
   entry *stack = malloc((size_t)stack_cap * sizeof *stack);
   int rc = ML_ERR;
   if (!b.samples || !b.features || !b.constant_features || !b.cand || !b.sum_total || !b.sc ||
+      !b.yn || !b.yrn || !b.wn ||
       !stack || ml_tree_init(out, nv, 64) != ML_OK) goto oom;
   for (int j = 0; j < D->d; j++) b.features[j] = j;
   for (int64_t i = 0; i < D->n; i++)
@@ -371,8 +450,11 @@ int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *
   for (int t = 0; t < b.nt; t++) {
     b.sc[t].keys = malloc((size_t)b.m * sizeof(uint64_t));
     b.sc[t].tmp = malloc((size_t)b.m * sizeof(uint64_t));
+    b.sc[t].vals = malloc((size_t)b.m * sizeof(float));
+    b.sc[t].lanes = malloc(4 * (size_t)b.K * sizeof(double));
     b.sc[t].sum_left = malloc((size_t)b.K * sizeof(double));
-    if (!b.sc[t].keys || !b.sc[t].tmp || !b.sc[t].sum_left) goto oom;
+    if (!b.sc[t].keys || !b.sc[t].tmp || !b.sc[t].vals || !b.sc[t].lanes ||
+        !b.sc[t].sum_left) goto oom;
   }
   int max_depth = p->max_depth < 0 ? 0x7fffffff : p->max_depth;
   stack[sp++] = (entry){0, b.m, 0, -1, 0, 0, INFINITY};
@@ -430,10 +512,11 @@ oom:
                 (long long)D->n, D->d);
 done:
   if (b.sc) for (int t = 0; t < b.nt; t++) {
-    free(b.sc[t].keys); free(b.sc[t].tmp); free(b.sc[t].sum_left);
+    free(b.sc[t].keys); free(b.sc[t].tmp); free(b.sc[t].vals); free(b.sc[t].lanes);
+    free(b.sc[t].sum_left);
   }
   free(b.sc); free(b.samples); free(b.features); free(b.constant_features); free(b.cand);
-  free(b.sum_total); free(stack);
+  free(b.sum_total); free(b.yn); free(b.yrn); free(b.wn); free(stack);
   if (rc != ML_OK) ml_tree_free(out);
   return rc;
 }

@@ -239,53 +239,55 @@ static int eval_feature(const builder *b, scratch *sc, int f, int64_t start, int
   const double *wn = b->wn;
   double *sl = sc->sum_left, wnl = 0, syl = 0;
   memset(sl, 0, (size_t)K * sizeof *sl);
-  /* two values? then the one boundary is between lo and hi; sums over the
-   * lo side run in four lanes so the += chains do not wait on each other */
-  int64_t nlo = 0, i2 = 0;
-  for (; i2 < m; i2++) {
-    nlo += v[i2] == lo;
-    if (v[i2] != lo && v[i2] != hi) break;
-  }
-  if (i2 == m) {
-    double *acc = sc->lanes, wl[4] = {0, 0, 0, 0};
-    int L = cls ? K : 1;
-    memset(acc, 0, 4 * (size_t)L * sizeof *acc);
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4)
-      for (int q = 0; q < 4; q++) {
-        double ww = v[i + q] == lo ? wn[i + q] : 0.0;
-        wl[q] += ww;
-        acc[q * L + (cls ? yn[i + q] : 0)] += cls ? ww : ww * yrn[i + q];
-      }
-    for (; i < m; i++) {
-      double ww = v[i] == lo ? wn[i] : 0.0;
-      wl[0] += ww;
-      acc[cls ? yn[i] : 0] += cls ? ww : ww * yrn[i];
-    }
-    wnl = (wl[0] + wl[1]) + (wl[2] + wl[3]);
-    for (int c = 0; c < L; c++) sl[c] = (acc[c] + acc[L + c]) + (acc[2 * L + c] + acc[3 * L + c]);
-    syl = sl[0];
-    if (nlo >= msl && m - nlo >= msl) {
-      best->proxy = proxy_of(b, sl, syl, wnl, wnn);
-      best->pos = start + nlo;
-      best->threshold = midpoint(lo, hi);
-    }
-    return 1;
-  }
+  /* The samples at the minimum (zeros of sparse or one-hot columns) form the
+   * first run of the sorted order: sum them in four lanes (so the += chains
+   * do not wait on each other) and sort only the others. */
   uint64_t *keys = sc->keys;
-  for (int64_t i = 0; i < m; i++) keys[i] = ((uint64_t)ml_float_key(v[i]) << 32) | (uint64_t)i;
-  ml_sort_u64(keys, sc->tmp, m);
-  memset(sl, 0, (size_t)K * sizeof *sl);
-  wnl = 0;
-  syl = 0;
-  for (int64_t p = 0; p < m - 1; p++) {
-    uint32_t i = (uint32_t)keys[p];
-    double ws = wn[i];
-    if (cls) sl[yn[i]] += ws; else syl += ws * yrn[i];
+  int64_t nk = 0;
+  bool two = true;
+  double *acc = sc->lanes, wl[4] = {0, 0, 0, 0};
+  int L = cls ? K : 1;
+  memset(acc, 0, 4 * (size_t)L * sizeof *acc);
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    for (int q = 0; q < 4; q++) {
+      float x = v[i + q];
+      double ww = x == lo ? wn[i + q] : 0.0;
+      wl[q] += ww;
+      acc[q * L + (cls ? yn[i + q] : 0)] += cls ? ww : ww * yrn[i + q];
+      if (x != lo) { keys[nk++] = ((uint64_t)ml_float_key(x) << 32) | (uint64_t)(i + q); two &= x == hi; }
+    }
+  for (; i < m; i++) {
+    float x = v[i];
+    double ww = x == lo ? wn[i] : 0.0;
+    wl[0] += ww;
+    acc[cls ? yn[i] : 0] += cls ? ww : ww * yrn[i];
+    if (x != lo) { keys[nk++] = ((uint64_t)ml_float_key(x) << 32) | (uint64_t)i; two &= x == hi; }
+  }
+  wnl = (wl[0] + wl[1]) + (wl[2] + wl[3]);
+  for (int c = 0; c < L; c++) sl[c] = (acc[c] + acc[L + c]) + (acc[2 * L + c] + acc[3 * L + c]);
+  syl = sl[0];
+  int64_t nlo = m - nk;
+  /* the boundary after the minimum run */
+  float first = two ? hi : 0;
+  if (!two) {
+    ml_sort_u64(keys, sc->tmp, nk);
+    first = key_float((uint32_t)(keys[0] >> 32));
+  }
+  if ((double)first > (double)lo + FEATURE_THRESHOLD && nlo >= msl && m - nlo >= msl) {
+    best->proxy = proxy_of(b, sl, syl, wnl, wnn);
+    best->pos = start + nlo;
+    best->threshold = midpoint(lo, first);
+  }
+  if (two) return 1;
+  for (int64_t p = 0; p < nk - 1; p++) {
+    uint32_t j = (uint32_t)keys[p];
+    double ws = wn[j];
+    if (cls) sl[yn[j]] += ws; else syl += ws * yrn[j];
     wnl += ws;
     float xa = key_float((uint32_t)(keys[p] >> 32)), xb = key_float((uint32_t)(keys[p + 1] >> 32));
     if ((double)xb <= (double)xa + FEATURE_THRESHOLD) continue;
-    int64_t pos = p + 1;
+    int64_t pos = nlo + p + 1;
     if (pos < msl || m - pos < msl) continue;
     double proxy = proxy_of(b, sl, syl, wnl, wnn);
     if (proxy > best->proxy) {

@@ -110,6 +110,7 @@ typedef struct {
   int32_t *features, *constant_features;   /* [d] */
   uint32_t rand_r;
   double *sum_total;      /* [K] of the current node */
+  double sq_total;        /* sum of w*y*y of the current node (regression) */
   int32_t *yn;            /* [m] class of the node's i-th sample (classification) */
   float *yrn;             /* [m] its target (regression) */
   double *wn;             /* [m] its weight */
@@ -151,16 +152,19 @@ static double class_impurity(const builder *b, const double *cnt, double wn) {
 }
 
 /* Sums over samples[start, end): class weights (or sum w*y and sum w*y*y in
- * sums[0], *sq), returns the weight. */
-static double node_sums(const builder *b, int64_t start, int64_t end, double *sums, double *sq) {
+ * sums[0], *sq), returns the weight. With gather, also fills the node-local
+ * yn / yrn / wn arrays the split search reads. */
+static double node_sums(const builder *b, int64_t start, int64_t end, double *sums, double *sq,
+                        bool gather) {
   double wn = 0;
   if (b->D->y) {
     memset(sums, 0, (size_t)b->K * sizeof *sums);
     for (int64_t i = start; i < end; i++) {
-      int32_t s = b->samples[i];
+      int32_t s = b->samples[i], c = b->D->y[s];
       double ws = wt(b, s);
-      sums[b->D->y[s]] += ws;
+      sums[c] += ws;
       wn += ws;
+      if (gather) { b->yn[i - start] = c; b->wn[i - start] = ws; }
     }
   } else {
     double sy = 0, syy = 0;
@@ -170,6 +174,7 @@ static double node_sums(const builder *b, int64_t start, int64_t end, double *su
       sy += ws * yv;
       syy += ws * yv * yv;
       wn += ws;
+      if (gather) { b->yrn[i - start] = (float)yv; b->wn[i - start] = ws; }
     }
     sums[0] = sy;
     *sq = syy;
@@ -309,11 +314,6 @@ static void node_split(builder *b, int64_t start, int64_t end, double impurity, 
   int32_t *features = b->features, *constant_features = b->constant_features;
   const float *Xt = b->D->Xt;
   int64_t n = b->D->n, m = end - start;
-  for (int64_t i = 0; i < m; i++) {
-    int32_t s = b->samples[start + i];
-    b->wn[i] = wt(b, s);
-    if (b->D->y) b->yn[i] = b->D->y[s]; else b->yrn[i] = b->D->yr[s];
-  }
   int mf = b->p->max_features;
   bool par = b->nt > 1 && m * (mf < d ? mf : d) >= PAR_MIN_WORK;
   int n_known_constants = *n_constants, n_total_constants = n_known_constants;
@@ -382,15 +382,15 @@ static void node_split(builder *b, int64_t start, int64_t end, double impurity, 
     double *tmp = b->sc[0].sum_left, sq_l = 0, sq_all = 0;
     double wnl;
     if (b->D->y) {
-      wnl = node_sums(b, start, lo, tmp, &sq_l);
+      wnl = node_sums(b, start, lo, tmp, &sq_l, false);
       double wnr = wnn - wnl;
       best->imp_left = class_impurity(b, tmp, wnl);
       for (int c = 0; c < b->K; c++) tmp[c] = b->sum_total[c] - tmp[c];
       best->imp_right = class_impurity(b, tmp, wnr);
     } else {
-      double sums[1], sr[1];
-      wnl = node_sums(b, start, lo, sums, &sq_l);
-      node_sums(b, start, end, sr, &sq_all);
+      double sums[1];
+      wnl = node_sums(b, start, lo, sums, &sq_l, false);
+      sq_all = b->sq_total;
       double wnr = wnn - wnl, syr = b->sum_total[0] - sums[0], sq_r = sq_all - sq_l;
       best->imp_left = sq_l / wnl - (sums[0] / wnl) * (sums[0] / wnl);
       best->imp_right = sq_r / wnr - (syr / wnr) * (syr / wnr);
@@ -465,7 +465,8 @@ int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *
     entry e = stack[--sp];
     int64_t nn = e.end - e.start;
     double sq = 0;
-    double wnn = node_sums(&b, e.start, e.end, b.sum_total, &sq);
+    double wnn = node_sums(&b, e.start, e.end, b.sum_total, &sq, true);
+    b.sq_total = sq;
     int is_leaf = e.depth >= max_depth || nn < p->min_samples_split ||
                   nn < 2 * p->min_samples_leaf;
     double impurity = e.impurity;

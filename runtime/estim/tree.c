@@ -416,8 +416,51 @@ static float round_down(double v) {
 
 typedef struct { int64_t start, end; int depth, parent, is_left, n_constants; double impurity; } entry;
 
+void ml_tree_ws_free(ml_tree_ws *ws) {
+  free(ws->mem);
+  ws->mem = NULL;
+  ws->cap = 0;
+}
+
+/* Carves n bytes (64-byte aligned) from the workspace block at *off. */
+static void *carve(char *base, size_t *off, size_t n) {
+  void *p = base ? base + *off : NULL;
+  *off += (n + 63) & ~(size_t)63;
+  return p;
+}
+
+/* Lays the builder's arrays out in one block (base NULL: only sizes it). */
+static size_t layout(builder *b, char *base, int64_t n, int d, int K, int nt, scratch *sc) {
+  size_t off = 0, nm = (size_t)(n > 0 ? n : 1);
+  b->samples = carve(base, &off, nm * sizeof(int32_t));
+  b->yn = carve(base, &off, nm * sizeof(int32_t));
+  b->yrn = carve(base, &off, nm * sizeof(float));
+  b->wn = carve(base, &off, nm * sizeof(double));
+  b->features = carve(base, &off, (size_t)d * sizeof(int32_t));
+  b->constant_features = carve(base, &off, (size_t)d * sizeof(int32_t));
+  b->cand = carve(base, &off, (size_t)d * sizeof(int));
+  b->sum_total = carve(base, &off, (size_t)K * sizeof(double));
+  for (int t = 0; t < nt; t++) {
+    scratch *c = sc + t;
+    c->keys = carve(base, &off, nm * sizeof(uint64_t));
+    c->tmp = carve(base, &off, nm * sizeof(uint64_t));
+    c->vals = carve(base, &off, nm * sizeof(float));
+    c->lanes = carve(base, &off, 4 * (size_t)K * sizeof(double));
+    c->sum_left = carve(base, &off, (size_t)K * sizeof(double));
+  }
+  return off;
+}
+
 int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *w,
                 const ml_tree_params *p, int threads) {
+  ml_tree_ws ws = {NULL, 0};
+  int rc = ml_tree_fit_ws(ctx, out, D, w, p, threads, &ws);
+  ml_tree_ws_free(&ws);
+  return rc;
+}
+
+int ml_tree_fit_ws(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *w,
+                   const ml_tree_params *p, int threads, ml_tree_ws *ws) {
   memset(out, 0, sizeof *out);
   const char *msg = ml_tree_check_params(p, D->d);
   if (msg) return ml_error(ctx, "tree_fit: %s", msg);
@@ -429,35 +472,23 @@ int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *D, const double *
   b.nt = threads < 1 ? 1 : threads;
   b.rand_r = p->seed;
   int nv = D->y ? D->n_classes : 1;
-  b.samples = malloc((size_t)(D->n > 0 ? D->n : 1) * sizeof *b.samples);
-  b.features = malloc((size_t)D->d * sizeof *b.features);
-  b.constant_features = malloc((size_t)D->d * sizeof *b.constant_features);
-  b.cand = malloc((size_t)D->d * sizeof *b.cand);
-  b.sum_total = malloc((size_t)b.K * sizeof *b.sum_total);
-  size_t nm = (size_t)(D->n > 0 ? D->n : 1);
-  b.yn = malloc(nm * sizeof *b.yn);
-  b.yrn = malloc(nm * sizeof *b.yrn);
-  b.wn = malloc(nm * sizeof *b.wn);
-  b.sc = calloc((size_t)b.nt, sizeof *b.sc);
+  scratch sc[b.nt];
+  b.sc = sc;
+  size_t need = layout(&b, NULL, D->n, D->d, b.K, b.nt, sc);
+  if (need > ws->cap) {
+    free(ws->mem);
+    ws->mem = malloc(need);
+    ws->cap = ws->mem ? need : 0;
+  }
+  layout(&b, ws->mem, D->n, D->d, b.K, b.nt, sc);
   int64_t stack_cap = 64, sp = 0;
   entry *stack = malloc((size_t)stack_cap * sizeof *stack);
   int rc = ML_ERR;
-  if (!b.samples || !b.features || !b.constant_features || !b.cand || !b.sum_total || !b.sc ||
-      !b.yn || !b.yrn || !b.wn ||
-      !stack || ml_tree_init(out, nv, 64) != ML_OK) goto oom;
+  if (!ws->mem || !stack || ml_tree_init(out, nv, 64) != ML_OK) goto oom;
   for (int j = 0; j < D->d; j++) b.features[j] = j;
   for (int64_t i = 0; i < D->n; i++)
     if (!w || w[i] != 0.0) { b.samples[b.m++] = (int32_t)i; b.w_total += wt(&b, (int32_t)i); }
   if (b.m == 0) { rc = ml_error(ctx, "tree_fit: no samples with nonzero weight"); goto done; }
-  for (int t = 0; t < b.nt; t++) {
-    b.sc[t].keys = malloc((size_t)b.m * sizeof(uint64_t));
-    b.sc[t].tmp = malloc((size_t)b.m * sizeof(uint64_t));
-    b.sc[t].vals = malloc((size_t)b.m * sizeof(float));
-    b.sc[t].lanes = malloc(4 * (size_t)b.K * sizeof(double));
-    b.sc[t].sum_left = malloc((size_t)b.K * sizeof(double));
-    if (!b.sc[t].keys || !b.sc[t].tmp || !b.sc[t].vals || !b.sc[t].lanes ||
-        !b.sc[t].sum_left) goto oom;
-  }
   int max_depth = p->max_depth < 0 ? 0x7fffffff : p->max_depth;
   stack[sp++] = (entry){0, b.m, 0, -1, 0, 0, INFINITY};
   int first = 1;
@@ -514,12 +545,7 @@ oom:
   rc = ml_error(ctx, "tree_fit: out of memory (%lld samples x %d features)",
                 (long long)D->n, D->d);
 done:
-  if (b.sc) for (int t = 0; t < b.nt; t++) {
-    free(b.sc[t].keys); free(b.sc[t].tmp); free(b.sc[t].vals); free(b.sc[t].lanes);
-    free(b.sc[t].sum_left);
-  }
-  free(b.sc); free(b.samples); free(b.features); free(b.constant_features); free(b.cand);
-  free(b.sum_total); free(b.yn); free(b.yrn); free(b.wn); free(stack);
+  free(stack);
   if (rc != ML_OK) ml_tree_free(out);
   return rc;
 }

@@ -3,3 +3,5 @@
  * the ml.core table on top of the stack. Order matters only for tensor. */
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
+MLB_FAMILY(linear)
+MLB_FAMILY(svm)

@@ -46,5 +46,7 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.linear_model", {"LinearRegression", "Ridge", "LogisticRegression"})
+ml._export("ml.svm", {"SVC", "LinearSVC"})
 
 return ml

@@ -151,6 +151,14 @@ void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, doub
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
+              const double *x, double beta, double *y) {
+  if (m <= 0 || n <= 0) return;
+  blas_threads(ctx);
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
 void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
               const float *x, float beta, float *y) {
   if (m <= 0 || n <= 0) return;

@@ -13,6 +13,9 @@ void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, doub
  * (OpenBLAS then runs serially, and the thread count is left alone). */
 void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
               const float *x, float beta, float *y);
+/* The same in double. */
+void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
+              const double *x, double beta, double *y);
 /* ml_sgemm that is also safe inside an OpenMP region. */
 void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta, float *c,

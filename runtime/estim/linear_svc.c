@@ -14,8 +14,35 @@ const char *ml_linsvc_check(const ml_linsvc_params *p) {
   return NULL;
 }
 
+/* X without its zeros (CSR): images and one-hot tables are mostly zeros, and
+ * every step of the solver is a sparse dot product and a sparse update. */
+typedef struct {
+  int64_t *row;     /* n + 1 offsets */
+  int32_t *col;
+  float *val;
+} csr;
+
+static int csr_build(csr *m, const float *X, int64_t n, int64_t f) {
+  int64_t nnz = 0;
+  for (int64_t i = 0; i < n * f; i++) nnz += X[i] != 0;
+  m->row = malloc(sizeof(int64_t) * (size_t)(n + 1));
+  m->col = malloc(sizeof(int32_t) * (size_t)(nnz + 1));
+  m->val = malloc(sizeof(float) * (size_t)(nnz + 1));
+  if (!m->row || !m->col || !m->val) return -1;
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; i++) {
+    m->row[i] = k;
+    for (int64_t c = 0; c < f; c++)
+      if (X[i * f + c] != 0) { m->col[k] = (int32_t)c; m->val[k] = X[i * f + c]; k++; }
+  }
+  m->row[n] = k;
+  return 0;
+}
+
+static void csr_free(csr *m) { free(m->row); free(m->col); free(m->val); }
+
 /* One binary problem: y +1/-1, Cp/Cn the boxes. w: f (+1 for the bias). */
-static int solve_binary(const ml_linsvc_params *p, const float *X, const int8_t *y, int64_t n,
+static int solve_binary(const ml_linsvc_params *p, const csr *X, const int8_t *y, int64_t n,
                         int64_t f, double Cp, double Cn, uint64_t seed, double *w, int *iters) {
   double bias = p->fit_intercept ? p->intercept_scaling : 0;
   int64_t fw = f + (p->fit_intercept ? 1 : 0);
@@ -28,9 +55,8 @@ static int solve_binary(const ml_linsvc_params *p, const float *X, const int8_t 
   upper[0] = p->squared_hinge ? INFINITY : Cn; upper[1] = p->squared_hinge ? INFINITY : Cp;
   memset(w, 0, sizeof(double) * (size_t)fw);
   for (int64_t i = 0; i < n; i++) {
-    const float *x = X + i * f;
     double q = bias * bias;
-    for (int64_t c = 0; c < f; c++) q += (double)x[c] * x[c];
+    for (int64_t k = X->row[i]; k < X->row[i + 1]; k++) q += (double)X->val[k] * X->val[k];
     QD[i] = diag[y[i] > 0] + q;
     index[i] = i;
   }
@@ -48,9 +74,11 @@ static int solve_binary(const ml_linsvc_params *p, const float *X, const int8_t 
     for (int64_t s = 0; s < active; s++) {
       int64_t i = index[s];
       int yi = y[i] > 0 ? 1 : -1;
-      const float *x = X + i * f;
+      int64_t k0 = X->row[i], k1 = X->row[i + 1];
+      const int32_t *col = X->col;
+      const float *val = X->val;
       double G = 0;
-      for (int64_t c = 0; c < f; c++) G += w[c] * x[c];
+      for (int64_t k = k0; k < k1; k++) G += w[col[k]] * val[k];
       if (bias != 0) G += w[f] * bias;
       G = G * yi - 1 + alpha[i] * diag[yi > 0];
       double C = upper[yi > 0], PG = 0;
@@ -75,7 +103,7 @@ static int solve_binary(const ml_linsvc_params *p, const float *X, const int8_t 
         double old = alpha[i];
         alpha[i] = fmin(fmax(alpha[i] - G / QD[i], 0.0), C);
         double d = (alpha[i] - old) * yi;
-        for (int64_t c = 0; c < f; c++) w[c] += d * x[c];
+        for (int64_t k = k0; k < k1; k++) w[col[k]] += d * val[k];
         if (bias != 0) w[f] += d * bias;
       }
     }
@@ -115,6 +143,11 @@ int ml_linsvc_fit(ml_ctx *ctx, const ml_linsvc_params *p, const float *X, const 
     free(W); free(yb); free(its);
     return ml_error(ctx, "LinearSVC: out of memory for %lldx%lld", (long long)n, (long long)f);
   }
+  csr S;
+  if (csr_build(&S, X, n, f)) {
+    csr_free(&S); free(W); free(yb); free(its);
+    return ml_error(ctx, "LinearSVC: out of memory for %lldx%lld", (long long)n, (long long)f);
+  }
   int failed = 0;
   #pragma omp parallel for num_threads(ctx->threads) schedule(dynamic) if (R > 1)
   for (int r = 0; r < R; r++) {
@@ -125,9 +158,10 @@ int ml_linsvc_fit(ml_ctx *ctx, const ml_linsvc_params *p, const float *X, const 
      * one-vs-rest the negatives keep the weight of "the rest" = 1 */
     double Cp = p->C * (p->class_weight ? p->class_weight[pos] : 1);
     double Cn = p->C * (p->class_weight && K == 2 ? p->class_weight[0] : 1);
-    if (solve_binary(p, X, yr, n, f, Cp, Cn, p->seed + (uint64_t)r * 7919, W + r * fw, &its[r]))
+    if (solve_binary(p, &S, yr, n, f, Cp, Cn, p->seed + (uint64_t)r * 7919, W + r * fw, &its[r]))
       failed = 1;
   }
+  csr_free(&S);
   if (failed) {
     free(W); free(yb); free(its);
     return ml_error(ctx, "LinearSVC: out of memory in the solver");

@@ -22,15 +22,14 @@ typedef struct {
   int evals;
 } problem;
 
-static double log1pexp(double t) { return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t)); }
-
 /* Loss at w (R rows of f weights then R intercepts) and its gradient g. */
 static double evaluate(problem *P, const double *w, double *g) {
   int64_t n = P->n, f = P->f;
   int R = P->R;
   const double *b = w + (int64_t)R * f;
   P->evals++;
-  ml_dgemm(P->ctx, false, true, (int)n, R, (int)f, 1.0, P->X, (int)f, w, (int)f, 0.0, P->Z, R);
+  if (R == 1) ml_dgemv(P->ctx, false, (int)n, (int)f, 1.0, P->X, (int)f, w, 0.0, P->Z);
+  else ml_dgemm(P->ctx, false, true, (int)n, R, (int)f, 1.0, P->X, (int)f, w, (int)f, 0.0, P->Z, R);
   double loss = 0;
   double *Z = P->Z;
   #pragma omp parallel for num_threads(P->ctx->threads) reduction(+:loss) schedule(static) if (n * R > 20000)
@@ -38,9 +37,11 @@ static double evaluate(problem *P, const double *w, double *g) {
     double s = P->sw ? P->sw[i] : 1.0;
     double *z = Z + i * R;
     if (R == 1) {
+      /* one exp and one log1p: softplus(u) = max(u, 0) + log1p(e^-|u|) */
       double t = z[0] + b[0], yy = P->y[i] == 1 ? 1.0 : 0.0;
-      loss += s * log1pexp(yy > 0 ? -t : t);
-      double p = t >= 0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t));
+      double e = exp(-fabs(t)), u = yy > 0 ? -t : t;
+      loss += s * ((u > 0 ? u : 0) + log1p(e));
+      double p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
       z[0] = s * (p - yy);
     } else {
       double m = -INFINITY;
@@ -52,7 +53,8 @@ static double evaluate(problem *P, const double *w, double *g) {
       for (int k = 0; k < R; k++) z[k] = s * (exp(z[k] - lse) - (k == P->y[i] ? 1.0 : 0.0));
     }
   }
-  ml_dgemm(P->ctx, true, false, R, (int)f, (int)n, 1.0, Z, R, P->X, (int)f, 0.0, g, (int)f);
+  if (R == 1) ml_dgemv(P->ctx, true, (int)n, (int)f, 1.0, P->X, (int)f, Z, 0.0, g);
+  else ml_dgemm(P->ctx, true, false, R, (int)f, (int)n, 1.0, Z, R, P->X, (int)f, 0.0, g, (int)f);
   double *gb = g + (int64_t)R * f;
   for (int k = 0; k < R; k++) gb[k] = 0;
   if (P->intercept)

@@ -14,9 +14,21 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN) $(PKG_CFLAGS) -I$(BUILD) -Ibindings
 LDFLAGS  += -fopenmp $(SAN)
-LIBS      = $(PKG_LIBS) -lm
+LIBS      = $(PKG_LIBS) -ldl -lm
 
-RUNTIME_SRC  = $(sort $(wildcard runtime/*.c runtime/*/*.c))
+# The mlrun executable links OpenBLAS statically when libopenblas.a is there:
+# the shared library's ~10k symbol relocations cost several ms at every start.
+# Both builds use the same OpenMP runtime (libgomp). STATIC_BLAS=0 links it shared.
+STATIC_BLAS ?= 1
+BLAS_A   := $(shell pkg-config --variable=libdir openblas 2>/dev/null)libopenblas.a
+GFORTRAN := $(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran)
+ifeq ($(STATIC_BLAS)$(wildcard $(BLAS_A)),1$(BLAS_A))
+MLRUN_LIBS = $(filter-out -lopenblas,$(LIBS)) $(BLAS_A) -Wl,--as-needed $(GFORTRAN) -Wl,--no-as-needed
+else
+MLRUN_LIBS = $(LIBS)
+endif
+
+RUNTIME_SRC  = $(sort $(filter-out runtime/dist/mpi_plugin.c,$(wildcard runtime/*.c runtime/*/*.c)))
 BINDINGS_SRC = $(sort $(filter-out bindings/main.c,$(wildcard bindings/*.c)))
 STDLIB_LUA   = $(sort $(shell find stdlib -name '*.lua' 2>/dev/null))
 RUNTIME_OBJ  = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
@@ -25,7 +37,7 @@ LIB_OBJ      = $(RUNTIME_OBJ) $(BINDINGS_OBJ)
 
 .PHONY: all deps demo test asan bench install clean check-layout
 
-all: $(BUILD)/mlrun $(BUILD)/ml.so $(BUILD)/libmlrun.a $(BUILD)/libmlrun.so $(BUILD)/mlrun.pc
+all: $(BUILD)/mlrun $(BUILD)/ml.so $(BUILD)/libmlrun.a $(BUILD)/libmlrun.so $(BUILD)/mlrun.pc $(BUILD)/ml_mpi.so
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:
@@ -61,12 +73,22 @@ $(BUILD)/ml.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(filter-out -llua5.4,$(LIBS))
 
 $(BUILD)/mlrun: $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(MLRUN_LIBS)
+
+# MPI lives in a plugin loaded only under mpirun, so plain runs never pay
+# libmpi's start-up cost (runtime/dist/dist.h).
+$(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -shared $(OPT) $(SAN) $(shell pkg-config --cflags ompi-c) -o $@ $< $(shell pkg-config --libs ompi-c)
 
 $(BUILD)/mlrun.pc: Makefile
 	@mkdir -p $(BUILD)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib libedit\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
+
+# Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.
+$(BUILD)/bindings/io.o: CFLAGS += -DMLRUN_DATA_DIRS='"$(PREFIX)/share/mlrun/data:$(CURDIR)/data"'
+$(BUILD)/bindings/io.o: Makefile
 
 demo: deps
 	$(MAKE) all
@@ -76,10 +98,12 @@ test: deps
 	$(MAKE) all
 	sh tests/run.sh $(BUILD)
 
+ASAN_OPT = -O1 -g -fno-omit-frame-pointer
+ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
-	ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build-asan
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" all
+	ASAN_OPTIONS=detect_leaks=0 OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" sh tests/run.sh build-asan
 
 bench: deps
 	$(MAKE) all
@@ -92,9 +116,15 @@ install: all
 	install -m 644 $(BUILD)/libmlrun.a $(DESTDIR)$(PREFIX)/lib/libmlrun.a
 	install -m 755 $(BUILD)/libmlrun.so $(DESTDIR)$(PREFIX)/lib/libmlrun.so
 	install -m 755 $(BUILD)/ml.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/ml.so
+	install -d $(DESTDIR)$(PREFIX)/lib/mlrun
+	install -m 755 $(BUILD)/ml_mpi.so $(DESTDIR)$(PREFIX)/lib/mlrun/ml_mpi.so
 	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
-	[ ! -f runtime/mlrun.h ] || install -m 644 runtime/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
-	install -m 644 $(BUILD)/mlrun.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
+	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -d $(DESTDIR)$(PREFIX)/share/mlrun/data
+	cp -R data/classic data/mnist-10k $(DESTDIR)$(PREFIX)/share/mlrun/data/
 
 clean:
 	rm -rf build build-asan
+
+include tests/fuzz/fuzz.mk

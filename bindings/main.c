@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int luaopen_ml(lua_State *L);
 
@@ -56,7 +57,7 @@ static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
-  int status = lua_pcall(L, narg, nres, base);
+  int status = mlb_pcall_interruptible(L, narg, nres, base);
   lua_remove(L, base);
   return status;
 }
@@ -134,11 +135,17 @@ static int run_args(lua_State *L, options *o) {
       if (dochunk(L, luaL_loadbuffer(L, chunk, strlen(chunk), "=(command line)")) != LUA_OK)
         return 0;
     } else if (!strcmp(a, "-l")) {
-      const char *mod = o->argv[++i];
+      /* -l mod, or -l g=mod (as lua 5.4): require mod into global g */
+      const char *spec = o->argv[++i], *eq = strchr(spec, '=');
+      const char *mod = eq ? eq + 1 : spec;
       lua_getglobal(L, "require");
       lua_pushstring(L, mod);
       if (report(L, docall(L, 1, 1)) != LUA_OK) return 0;
-      lua_setglobal(L, mod);
+      if (eq) lua_pushlstring(L, spec, (size_t)(eq - spec));
+      else lua_pushstring(L, mod);
+      lua_insert(L, -2);
+      lua_setglobal(L, lua_tostring(L, -2));
+      lua_pop(L, 1);
     } else if (!strcmp(a, "--threads") || !strcmp(a, "--seed")) {
       i++;
     }
@@ -182,7 +189,12 @@ static int pmain(lua_State *L) {
   bool ran_e = false;
   for (int i = 1; i < (o->script ? o->script : o->argc); i++)
     if (!strcmp(o->argv[i], "-e")) ran_e = true;
-  if (o->interactive || (!o->script && !ran_e && !o->version)) mlb_repl(L);
+  if (o->interactive) mlb_repl(L);
+  else if (!o->script && !ran_e && !o->version) {
+    /* as lua: a terminal gets the REPL, piped input runs as a script */
+    if (isatty(STDIN_FILENO)) mlb_repl(L);
+    else if (dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) return 0;
+  }
   lua_pushboolean(L, 1);
   return 1;
 }

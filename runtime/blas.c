@@ -74,6 +74,8 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   ml_tensor a2, b2t;
   int an = a->ndim, bn = b->ndim;
   if (an < 1 || bn < 1 || an > 3 || bn > 3) goto bad;
+  for (int i = 0; i < an; i++) if (a->shape[i] > INT32_MAX) goto big;
+  for (int i = 0; i < bn; i++) if (b->shape[i] > INT32_MAX) goto big;
   if (an == 3 || bn == 3) {
     /* batched: 3-D @ 3-D with equal batch, or 3-D @ 2-D */
     if (an != 3 || (bn == 3 && b->shape[0] != a->shape[0]) || bn == 1) goto bad;
@@ -112,10 +114,116 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   ml_tensor_release(&a2);
   ml_tensor_release(&b2t);
   return rc;
+big:
+  return ml_error(ctx, "matmul: shapes %s and %s: sizes above 2^31-1 are not supported",
+                  ml_shape_str(b1, sizeof b1, an, a->shape),
+                  ml_shape_str(b2, sizeof b2, bn, b->shape));
 bad:
   return ml_error(ctx, "matmul: shapes %s and %s do not match",
                   ml_shape_str(b1, sizeof b1, an, a->shape),
                   ml_shape_str(b2, sizeof b2, bn, b->shape));
+}
+
+/* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
+#include "linalg.h"
+
+void ml_blas_threads(ml_ctx *ctx) {
+  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
+}
+
+void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- cluster-decomp: symmetric rank-k updates, double GEMM, eigen and SVD ---- */
+#include <stdlib.h>
+
+/* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed);
+ * gfortran passes the lengths of character arguments after the others. */
+extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
+                    double *a, const int *lda, const double *vl, const double *vu,
+                    const int *il, const int *iu, const double *abstol, int *m, double *w,
+                    double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
+                    int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
+extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
+                    double *s, double *u, const int *ldu, double *vt, const int *ldvt,
+                    double *work, const int *lwork, int *iwork, int *info, size_t);
+
+/* Fills the upper triangle of a row-major symmetric matrix from the lower. */
+static void mirror_lower_d(int n, double *c, int ldc) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
+              double beta, double *c, int ldc) {
+  if (n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_dsyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
+              lda, beta, c, ldc);
+  mirror_lower_d(n, c, ldc);
+}
+
+void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+              const double *a, int lda, const double *b, int ldb, double beta, double *c,
+              int ldc) {
+  ml_blas_threads(ctx);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
+  if (n <= 0 || m <= 0 || m > n) return -1;
+  ml_blas_threads(ctx);
+  /* a symmetric matrix reads the same in either order; ask for indices
+   * n-m+1..n (ascending), then reverse to decreasing order */
+  int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
+  double vl = 0, vu = 0, abstol = 0, wq = 0;
+  int *isuppz = malloc(sizeof(int) * 2 * (size_t)n);
+  double *wa = malloc(sizeof(double) * (size_t)n);
+  double *za = malloc(sizeof(double) * (size_t)n * m);
+  if (!isuppz || !wa || !za) { free(isuppz); free(wa); free(za); return -1; }
+  dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n, isuppz,
+          &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
+  lwork = (int)wq; liwork = iwq;
+  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
+  int *iwork = malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1));
+  if (!work || !iwork) info = -1;
+  else dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n,
+               isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
+  if (info == 0 && found != m) info = -2;
+  if (info == 0)
+    for (int i = 0; i < m; i++) {   /* column-major column i = eigenvector, ascending */
+      w[i] = wa[m - 1 - i];
+      memcpy(z + (size_t)i * n, za + (size_t)(m - 1 - i) * n, sizeof(double) * (size_t)n);
+    }
+  free(work); free(iwork); free(isuppz); free(wa); free(za);
+  return info;
+}
+
+int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double *vt) {
+  if (m <= 0 || n <= 0) return -1;
+  ml_blas_threads(ctx);
+  /* The row-major m x n buffer is the column-major n x m matrix A^T = V S U^T:
+   * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
+  int r = m < n ? m : n, info = 0, lwork = -1;
+  double wq = 0;
+  int *iwork = malloc(sizeof(int) * 8 * (size_t)r);
+  if (!iwork) return -1;
+  dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, &wq, &lwork, iwork, &info, 1);
+  lwork = (int)wq;
+  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
+  if (!work) { free(iwork); return -1; }
+  dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, work, &lwork, iwork, &info, 1);
+  free(work); free(iwork);
+  return info;
 }
 
 /* ---- linear-svm: double-precision products and LAPACK solvers ----
@@ -135,20 +243,6 @@ void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const in
 static void blas_threads(ml_ctx *ctx) {
   if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
     openblas_set_num_threads(ctx->threads);
-}
-
-void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-              const double *a, int lda, const double *b, int ldb, double beta, double *c,
-              int ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-    return;
-  }
-  blas_threads(ctx);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,

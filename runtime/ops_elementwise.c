@@ -66,6 +66,12 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - b[j]; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * b[j]; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / b[j]; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == b[j]; return;
+      case ML_NE: for (int64_t j = 0; j < n; j++) o[j] = a[j] != b[j]; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > b[j]; return;
+      case ML_GE: for (int64_t j = 0; j < n; j++) o[j] = a[j] >= b[j]; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < b[j]; return;
+      case ML_LE: for (int64_t j = 0; j < n; j++) o[j] = a[j] <= b[j]; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], b[j]); return;
     }
   }
@@ -76,10 +82,34 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - y; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * y; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / y; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > y; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < y; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == y; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], y); return;
     }
   }
+  if (so == 1 && sa == 0 && sb == 1) {   /* scalar on the left: 1 - x, 1 / x */
+    float x = a[0];
+    switch (op) {
+      case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = x - b[j]; return;
+      case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = x / b[j]; return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, x, b[j]); return;
+    }
+  }
   for (int64_t j = 0; j < n; j++) o[j * so] = binop_f(op, a[j * sa], b[j * sb]);
+}
+
+/* int64 results (add, sub, mul, maximum, minimum of two int64 tensors) are
+ * computed in integers, wrapping on overflow as two's complement. */
+static inline int64_t binop_i(ml_binop op, int64_t x, int64_t y) {
+  switch (op) {
+    case ML_ADD: return (int64_t)((uint64_t)x + (uint64_t)y);
+    case ML_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
+    case ML_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
+    case ML_MAXIMUM: return x > y ? x : y;
+    case ML_MINIMUM: return x < y ? x : y;
+    default: return 0;
+  }
 }
 
 static inline double load_d(const ml_tensor *t, int64_t off) {
@@ -88,7 +118,7 @@ static inline double load_d(const ml_tensor *t, int64_t off) {
 }
 static inline void store_d(ml_tensor *t, int64_t off, double v) {
   if (t->dtype == ML_F32) ((float *)t->storage->data)[off] = (float)v;
-  else ((int64_t *)t->storage->data)[off] = (int64_t)v;
+  else ((int64_t *)t->storage->data)[off] = ml_d2i(v);
 }
 
 /* o = a op b where all three already have o's shape through strides. */
@@ -104,6 +134,7 @@ static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const in
   int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1],
           s2 = it.stride[2][it.ndim - 1];
   bool all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
+  bool all_i64 = o->dtype == ML_I64 && a->dtype == ML_I64 && b->dtype == ML_I64;
   int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t t = 0; t < tasks; t++) {
@@ -114,6 +145,11 @@ static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const in
       binary_run_f32(op, (float *)o->storage->data + off[0] + j0 * s0, s0,
                      (const float *)a->storage->data + off[1] + j0 * s1, s1,
                      (const float *)b->storage->data + off[2] + j0 * s2, s2, len);
+    } else if (all_i64) {
+      int64_t *po = (int64_t *)o->storage->data + off[0];
+      const int64_t *pa = (const int64_t *)a->storage->data + off[1],
+                    *pb = (const int64_t *)b->storage->data + off[2];
+      for (int64_t j = j0; j < j0 + len; j++) po[j * s0] = binop_i(op, pa[j * s1], pb[j * s2]);
     } else {
       for (int64_t j = j0; j < j0 + len; j++)
         store_d(o, off[0] + j * s0,
@@ -197,7 +233,7 @@ int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s, 
 
 int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op) {
   float sv = (float)s;
-  int64_t iv = (int64_t)s, one = 1;
+  int64_t iv = ml_d2i(s), one = 1;
   ml_tensor st;
   if (a->dtype == ML_I64) ml_tensor_wrap(ctx, &st, &iv, ML_I64, 0, &one, NULL, NULL);
   else ml_tensor_wrap(ctx, &st, &sv, ML_F32, 0, &one, NULL, NULL);

@@ -1,0 +1,178 @@
+/* csv.c (bindings) - family `csv`: ml.core.csv_read(path, opts) and
+ * ml.core.csv_parse(text, opts) over runtime/data/csv.c. Both return
+ *   {nrows = N, sep = ";", names = {...}, columns = {{name =, kind = "number",
+ *    values = float32 tensor (NaN = missing)} | {name =, kind = "string",
+ *    codes = int64 tensor (0-based, -1 = missing), categories = {...}}}}
+ * The DataFrame (stdlib/ml/dataframe.lua) is built on that table. */
+#include "mlb.h"
+#include "../runtime/data/csv.h"
+#include <string.h>
+
+#define CSV_BOX "ml.csv_table"
+
+static int box_gc(lua_State *L) {
+  ml_csv_table *t = (ml_csv_table *)luaL_checkudata(L, 1, CSV_BOX);
+  ml_csv_free(t);
+  return 0;
+}
+
+/* A list of strings opts[key] (or nil) as a C array kept alive by a userdata
+ * left on the stack. */
+static const char *const *string_list(lua_State *L, int opts, const char *key, int *n) {
+  *n = 0;
+  if (lua_isnoneornil(L, opts)) { lua_pushnil(L); return NULL; }
+  int t = lua_getfield(L, opts, key);
+  if (t == LUA_TNIL) return NULL;
+  if (t == LUA_TSTRING) {
+    const char **a = lua_newuserdatauv(L, sizeof(char *), 1);
+    lua_pushvalue(L, -2);
+    lua_setiuservalue(L, -2, 1);
+    a[0] = lua_tostring(L, -2);
+    *n = 1;
+    lua_remove(L, -2);
+    return a;
+  }
+  if (t != LUA_TTABLE)
+    luaL_error(L, "read_csv: option '%s' expected a string or a list of strings, got %s", key,
+               lua_typename(L, t));
+  int m = (int)lua_rawlen(L, -1);
+  const char **a = lua_newuserdatauv(L, sizeof(char *) * (size_t)(m ? m : 1), 1);
+  lua_pushvalue(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  for (int i = 0; i < m; i++) {
+    lua_rawgeti(L, -2, i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+      luaL_error(L, "read_csv: option '%s' entry %d expected a string, got %s", key, i + 1,
+                 luaL_typename(L, -1));
+    a[i] = lua_tostring(L, -1);   /* numbers become strings in the table's slot? no: keep */
+    lua_pop(L, 1);
+  }
+  *n = m;
+  lua_remove(L, -2);
+  return a;
+}
+
+/* dtype = {col = "string"|"number", ...} split into two name lists (pushed
+ * as two userdata on the stack). */
+static void dtype_lists(lua_State *L, int opts, ml_csv_opts *o) {
+  int t = lua_isnoneornil(L, opts) ? LUA_TNIL : lua_getfield(L, opts, "dtype");
+  if (t == LUA_TNIL) {
+    if (!lua_isnoneornil(L, opts)) lua_pop(L, 1);
+    lua_pushnil(L); lua_pushnil(L);
+    return;
+  }
+  if (t != LUA_TTABLE)
+    luaL_error(L, "read_csv: option 'dtype' expected a table {column = \"string\"|\"number\"}, "
+               "got %s", lua_typename(L, t));
+  int dt = lua_gettop(L), n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, dt)) { n++; lua_pop(L, 1); }
+  const char **s = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+  const char **f = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+  int ns = 0, nf = 0;
+  lua_pushnil(L);
+  while (lua_next(L, dt)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "read_csv: option 'dtype' keys must be column names");
+    const char *kind = lua_tostring(L, -1);
+    if (lua_type(L, -1) != LUA_TSTRING || (strcmp(kind, "string") && strcmp(kind, "number")))
+      luaL_error(L, "read_csv: dtype of column '%s' must be \"string\" or \"number\"",
+                 lua_tostring(L, -2));
+    if (!strcmp(kind, "string")) s[ns++] = lua_tostring(L, -2);
+    else f[nf++] = lua_tostring(L, -2);
+    lua_pop(L, 1);
+  }
+  o->force_string = s; o->n_force_string = ns;
+  o->force_number = f; o->n_force_number = nf;
+  lua_remove(L, dt);   /* the dtype table stays referenced by opts */
+}
+
+static int push_table(lua_State *L, ml_csv_table *t) {
+  ml_ctx *ctx = mlb_ctx(L);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, t->nrows); lua_setfield(L, -2, "nrows");
+  lua_pushlstring(L, &t->sep, 1); lua_setfield(L, -2, "sep");
+  lua_createtable(L, t->ncols, 0);
+  for (int c = 0; c < t->ncols; c++) {
+    lua_pushstring(L, t->cols[c].name); lua_rawseti(L, -2, c + 1);
+  }
+  lua_setfield(L, -2, "names");
+  lua_createtable(L, t->ncols, 0);
+  for (int c = 0; c < t->ncols; c++) {
+    ml_csv_column *col = &t->cols[c];
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, col->name); lua_setfield(L, -2, "name");
+    lua_pushinteger(L, col->nmissing); lua_setfield(L, -2, "nmissing");
+    ml_tensor v;
+    int64_t n = t->nrows;
+    if (col->is_string) {
+      MLB_CHECK(L, ml_tensor_new(ctx, &v, ML_I64, 1, &n, false));
+      int64_t *d = ml_i64(&v);
+      for (int64_t r = 0; r < n; r++) d[r] = col->codes[r];
+      mlb_pushtensor(L, &v); lua_setfield(L, -2, "codes");
+      lua_createtable(L, (int)col->ncats, 0);
+      for (int64_t k = 0; k < col->ncats; k++) {
+        lua_pushstring(L, col->cats[k]); lua_rawseti(L, -2, (lua_Integer)k + 1);
+      }
+      lua_setfield(L, -2, "categories");
+      lua_pushliteral(L, "string");
+    } else {
+      MLB_CHECK(L, ml_tensor_new(ctx, &v, ML_F32, 1, &n, false));
+      float *d = ml_f32(&v);
+      for (int64_t r = 0; r < n; r++) d[r] = (float)col->num[r];
+      mlb_pushtensor(L, &v); lua_setfield(L, -2, "values");
+      lua_pushliteral(L, "number");
+    }
+    lua_setfield(L, -2, "kind");
+    lua_rawseti(L, -2, c + 1);
+  }
+  lua_setfield(L, -2, "columns");
+  return 1;
+}
+
+static const char *const csv_opts[] = {"sep", "header", "na_values", "keep_default_na",
+                                       "dtype", "max_field", NULL};
+
+static int read_common(lua_State *L, int from_file) {
+  const char *src = luaL_checkstring(L, 1);
+  size_t len = 0;
+  if (!from_file) src = lua_tolstring(L, 1, &len);
+  mlb_opts_check(L, 2, "read_csv", csv_opts);
+  ml_csv_opts o;
+  ml_csv_opts_init(&o);
+  const char *sep = mlb_opt_string(L, 2, "read_csv", "sep", NULL);
+  if (sep) {
+    if (!strcmp(sep, "\\t")) sep = "\t";
+    if (strlen(sep) != 1)
+      luaL_error(L, "read_csv: option 'sep' expected one character, got \"%s\"", sep);
+    o.sep = sep[0];
+  }
+  o.header = mlb_opt_boolean(L, 2, "read_csv", "header", 1);
+  o.keep_default_na = mlb_opt_boolean(L, 2, "read_csv", "keep_default_na", 1);
+  int64_t mf = mlb_opt_integer(L, 2, "read_csv", "max_field", 0);
+  if (mf < 0) luaL_error(L, "read_csv: option 'max_field' must be positive");
+  o.max_field = (size_t)mf;
+  o.na_values = string_list(L, 2, "na_values", &o.n_na);
+  dtype_lists(L, 2, &o);
+  ml_csv_table *t = (ml_csv_table *)lua_newuserdatauv(L, sizeof(ml_csv_table), 0);
+  memset(t, 0, sizeof *t);
+  if (luaL_newmetatable(L, CSV_BOX)) {
+    lua_pushcfunction(L, box_gc); lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  ml_ctx *ctx = mlb_ctx(L);
+  int rc = from_file ? ml_csv_read_file(ctx, t, src, &o)
+                     : ml_csv_read_buffer(ctx, t, src, len, "<string>", &o);
+  if (rc != ML_OK) mlb_fail(L);
+  push_table(L, t);
+  ml_csv_free(t);
+  return 1;
+}
+
+static int l_csv_read(lua_State *L) { return read_common(L, 1); }
+static int l_csv_parse(lua_State *L) { return read_common(L, 0); }
+
+static const luaL_Reg functions[] = {
+  {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {NULL, NULL}};
+
+void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -1,0 +1,173 @@
+/* dist.c - ml.core.dist_*: ranks, collectives and byte messages between the
+ * processes of an MPI job. Outside a launcher every call acts on one rank
+ * without loading MPI. */
+#include "mlb.h"
+#include "../runtime/dist/dist.h"
+#include <stdlib.h>
+#include <string.h>
+
+static const char dist_key = 0;
+
+/* The per-state ml_dist, initialised on first use. */
+static int dist_gc(lua_State *L) {
+  ml_dist *d = (ml_dist *)lua_touserdata(L, 1);
+  free(d->pack);   /* MPI itself is finalised at process exit */
+  d->pack = NULL;
+  return 0;
+}
+
+static ml_dist *get_dist(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &dist_key);
+  ml_dist *d = (ml_dist *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (d) return d;
+  d = (ml_dist *)lua_newuserdatauv(L, sizeof(ml_dist), 0);
+  memset(d, 0, sizeof *d);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, dist_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &dist_key);
+  MLB_CHECK(L, ml_dist_init(mlb_ctx(L), d));
+  return d;
+}
+
+static int l_rank(lua_State *L) { lua_pushinteger(L, get_dist(L)->rank); return 1; }
+static int l_size(lua_State *L) { lua_pushinteger(L, get_dist(L)->size); return 1; }
+static int l_launched(lua_State *L) { lua_pushboolean(L, ml_dist_launched()); return 1; }
+
+static ml_dist_op checkop(lua_State *L, int idx, int *mean) {
+  const char *s = luaL_optstring(L, idx, "sum");
+  *mean = 0;
+  if (!strcmp(s, "sum")) return ML_DIST_SUM;
+  if (!strcmp(s, "mean")) { *mean = 1; return ML_DIST_SUM; }
+  if (!strcmp(s, "max")) return ML_DIST_MAX;
+  if (!strcmp(s, "min")) return ML_DIST_MIN;
+  return luaL_error(L, "allreduce: unknown operation '%s' (expected sum, mean, max or min)", s),
+         ML_DIST_SUM;
+}
+
+static ml_tensor *check_buffer(lua_State *L, int idx, const char *who) {
+  ml_tensor *t = mlb_checktensor(L, idx);
+  if (t->dtype != ML_F32 || !ml_is_contiguous(t))
+    luaL_error(L, "%s: expected a contiguous float32 tensor, got a %s%s tensor", who,
+               ml_is_contiguous(t) ? "" : "non-contiguous ", ml_dtype_name(t->dtype));
+  return t;
+}
+
+/* dist_allreduce(t [, op]): in place over every rank; returns t. */
+static int l_allreduce(lua_State *L) {
+  ml_tensor *t = check_buffer(L, 1, "allreduce");
+  int mean;
+  ml_dist_op op = checkop(L, 2, &mean);
+  ml_dist *d = get_dist(L);
+  ml_ctx *ctx = mlb_ctx(L);
+  MLB_CHECK(L, ml_dist_allreduce(ctx, d, ml_f32(t), ml_numel(t), op));
+  if (mean && d->size > 1) MLB_CHECK(L, ml_binary_scalar_(ctx, t, 1.0 / d->size, ML_MUL));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* dist_allreduce_numbers({...} [, op]) -> table: sums of Lua numbers (double). */
+static int l_allreduce_numbers(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int mean;
+  ml_dist_op op = checkop(L, 2, &mean);
+  int n = (int)lua_rawlen(L, 1);
+  double *v = (double *)lua_newuserdatauv(L, sizeof(double) * (n ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    v[i] = luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+  }
+  ml_dist *d = get_dist(L);
+  MLB_CHECK(L, ml_dist_allreduce_f64(mlb_ctx(L), d, v, n, op));
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushnumber(L, mean ? v[i] / d->size : v[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* dist_allreduce_many({t1, t2, ...}, scale): t = sum over ranks of scale * t. */
+static int l_allreduce_many(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  float scale = (float)luaL_optnumber(L, 2, 1.0);
+  int n = (int)lua_rawlen(L, 1);
+  ml_tensor **ts = (ml_tensor **)lua_newuserdatauv(L, sizeof(ml_tensor *) * (n ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    ts[i] = mlb_checktensor(L, -1);   /* kept alive by the list */
+    lua_pop(L, 1);
+  }
+  MLB_CHECK(L, ml_dist_allreduce_many(mlb_ctx(L), get_dist(L), ts, n, scale));
+  return 0;
+}
+
+static int l_broadcast(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  if (!ml_is_contiguous(t)) return luaL_error(L, "broadcast: expected a contiguous tensor");
+  int root = (int)luaL_optinteger(L, 2, 0);
+  MLB_CHECK(L, ml_dist_broadcast(mlb_ctx(L), get_dist(L), ml_f32(t),
+                                 ml_numel(t) * (int64_t)ml_dtype_size(t->dtype), root));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* dist_broadcast_string(s_or_nil, root) -> s: the root's string on every rank. */
+static int l_broadcast_string(lua_State *L) {
+  int root = (int)luaL_optinteger(L, 2, 0);
+  ml_dist *d = get_dist(L);
+  ml_ctx *ctx = mlb_ctx(L);
+  if (d->size == 1) { lua_settop(L, 1); return 1; }
+  size_t n = 0;
+  const char *s = d->rank == root ? luaL_checklstring(L, 1, &n) : NULL;
+  int64_t len = (int64_t)n;
+  MLB_CHECK(L, ml_dist_broadcast(ctx, d, &len, sizeof len, root));
+  char *buf = (char *)lua_newuserdatauv(L, len ? (size_t)len : 1, 0);
+  if (s) memcpy(buf, s, n);
+  MLB_CHECK(L, ml_dist_broadcast(ctx, d, buf, len, root));
+  lua_pushlstring(L, buf, (size_t)len);
+  return 1;
+}
+
+static int l_send(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  int dest = (int)luaL_checkinteger(L, 2), tag = (int)luaL_optinteger(L, 3, 0);
+  MLB_CHECK(L, ml_dist_send(mlb_ctx(L), get_dist(L), s, (int64_t)n, dest, tag));
+  return 0;
+}
+
+/* dist_recv([source [, tag [, block]]]) -> string, source | nil when nothing waits */
+static int l_recv(lua_State *L) {
+  int source = (int)luaL_optinteger(L, 1, -1), tag = (int)luaL_optinteger(L, 2, 0);
+  bool block = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
+  ml_dist *d = get_dist(L);
+  ml_ctx *ctx = mlb_ctx(L);
+  int src;
+  int64_t len;
+  int rc = ml_dist_probe(ctx, d, source, tag, &src, &len, block);
+  if (rc == ML_ERR) return mlb_fail(L);
+  if (rc == 0) return 0;
+  char *buf = (char *)lua_newuserdatauv(L, len ? (size_t)len : 1, 0);
+  MLB_CHECK(L, ml_dist_recv(ctx, d, buf, len, src, tag, &len));
+  lua_pushlstring(L, buf, (size_t)len);
+  lua_pushinteger(L, src);
+  return 2;
+}
+
+static int l_barrier(lua_State *L) {
+  MLB_CHECK(L, ml_dist_barrier(mlb_ctx(L), get_dist(L)));
+  return 0;
+}
+
+static const luaL_Reg functions[] = {
+  {"dist_rank", l_rank}, {"dist_size", l_size}, {"dist_launched", l_launched},
+  {"dist_allreduce", l_allreduce}, {"dist_allreduce_numbers", l_allreduce_numbers},
+  {"dist_allreduce_many", l_allreduce_many}, {"dist_broadcast", l_broadcast}, {"dist_broadcast_string", l_broadcast_string},
+  {"dist_send", l_send}, {"dist_recv", l_recv}, {"dist_barrier", l_barrier},
+  {NULL, NULL}};
+
+void mlb_open_dist(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -1,0 +1,490 @@
+/* csv.c - the streaming CSV reader of csv.h: a byte-at-a-time state machine
+ * over a zlib-buffered source, cells kept in one arena, then per-column typing
+ * (numbers, or sorted categories with int32 codes). */
+#include "csv.h"
+#include <zlib.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSV_BUF (1 << 18)
+
+static const char *const default_na[] = {"", "NA", "N/A", "NaN", "nan", "null", "NULL",
+                                         "#N/A", "None"};
+
+typedef struct source {
+  gzFile gz;                    /* NULL when reading memory */
+  const unsigned char *mem;
+  size_t memlen, mempos;
+  unsigned char *buf;
+  size_t len, pos;
+} source;
+
+/* Refills src->buf; returns bytes available (0 at end), -1 on a read error. */
+static long src_fill(ml_ctx *ctx, source *s, const char *name) {
+  s->pos = 0;
+  if (!s->gz) {
+    size_t n = s->memlen - s->mempos;
+    if (n > CSV_BUF) n = CSV_BUF;
+    memcpy(s->buf, s->mem + s->mempos, n);
+    s->mempos += n;
+    s->len = n;
+    return (long)n;
+  }
+  int n = gzread(s->gz, s->buf, CSV_BUF);
+  if (n < 0) {
+    int errnum;
+    const char *msg = gzerror(s->gz, &errnum);
+    ml_error(ctx, "read_csv: %s: read error: %s", name, msg ? msg : "unknown");
+    s->len = 0;
+    return -1;
+  }
+  s->len = (size_t)n;
+  return n;
+}
+
+typedef struct parser {
+  ml_ctx *ctx;
+  const char *name;
+  const ml_csv_opts *o;
+  char *arena; size_t alen, acap;          /* cell bytes, each NUL-terminated */
+  uint64_t *rec; int nrec, crec;           /* offsets of the current record's cells */
+  uint64_t *offs; size_t noffs, coffs;     /* all data cells, row-major */
+  char **names; int ncols;                 /* -1 until the first record */
+  int64_t nrows;
+} parser;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  size_t c = *cap ? *cap : 1024;
+  while (c < need) c *= 2;
+  void *q = realloc(*p, c * elem);
+  if (!q) return -1;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+static int oom(parser *P) {
+  return ml_error(P->ctx, "read_csv: %s: out of memory", P->name);
+}
+
+/* Valid UTF-8 without NUL bytes? On failure *bad is the offending offset. */
+static int utf8_ok(const unsigned char *s, size_t n, size_t *bad, int *nul) {
+  size_t i = 0;
+  *nul = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      if (c == 0) { *bad = i; *nul = 1; return 0; }
+      i++; continue;
+    }
+    int k; unsigned int cp, min;
+    if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+    else { *bad = i; return 0; }
+    for (int j = 1; j <= k; j++) {
+      if (i + (size_t)j >= n || (s[i + j] & 0xC0) != 0x80) { *bad = i; return 0; }
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { *bad = i; return 0; }
+    i += (size_t)k + 1;
+  }
+  return 1;
+}
+
+/* Closes the current cell (arena bytes from `start`). */
+static int end_field(parser *P, size_t start, int64_t line) {
+  size_t n = P->alen - start, bad;
+  int nul;
+  if (grow((void **)&P->arena, &P->acap, P->alen + 1, 1)) return oom(P);
+  P->arena[P->alen++] = 0;
+  if (!utf8_ok((const unsigned char *)P->arena + start, n, &bad, &nul))
+    return ml_error(P->ctx, nul ? "read_csv: %s: line %lld, field %d: NUL byte in the data "
+                                  "(is this a binary file?)"
+                                : "read_csv: %s: line %lld, field %d: invalid UTF-8 (byte 0x%02x "
+                                  "at offset %zu of the field)", P->name, (long long)line,
+                    P->nrec + 1, (unsigned char)P->arena[start + bad], bad);
+  if (P->nrec == P->crec) {
+    size_t c = (size_t)P->crec;
+    if (grow((void **)&P->rec, &c, (size_t)P->nrec + 1, sizeof(uint64_t))) return oom(P);
+    P->crec = (int)c;
+  }
+  P->rec[P->nrec++] = start;
+  return ML_OK;
+}
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* The header record: names, with pandas' rules for blanks ("Unnamed: 3",
+ * 0-based) and duplicates ("x", "x.1", "x.2"). */
+static int take_header(parser *P) {
+  P->ncols = P->nrec;
+  P->names = calloc((size_t)P->ncols, sizeof(char *));
+  if (!P->names) return oom(P);
+  for (int c = 0; c < P->ncols; c++) {
+    const char *s = P->arena + P->rec[c];
+    char tmp[64];
+    if (P->o->header) {
+      if (!*s) { snprintf(tmp, sizeof tmp, "Unnamed: %d", c); s = tmp; }
+    } else {
+      snprintf(tmp, sizeof tmp, "col%d", c + 1);
+      s = tmp;
+    }
+    char *name = xstrdup(s);
+    if (!name) return oom(P);
+    for (int dup = 1;; dup++) {
+      int clash = 0;
+      for (int j = 0; j < c; j++) if (!strcmp(P->names[j], name)) { clash = 1; break; }
+      if (!clash) break;
+      size_t L = strlen(s) + 24;
+      char *m = malloc(L);
+      if (!m) { free(name); return oom(P); }
+      snprintf(m, L, "%s.%d", s, dup);
+      free(name);
+      name = m;
+    }
+    P->names[c] = name;
+  }
+  if (P->o->header) P->alen = 0;   /* header cells are no longer needed */
+  return ML_OK;
+}
+
+/* Closes a record ending on physical line `line` (started at `first`). */
+static int end_record(parser *P, int64_t first, int64_t line) {
+  if (P->ncols < 0) {
+    if (take_header(P)) return ML_ERR;
+    if (P->o->header) { P->nrec = 0; return ML_OK; }
+  }
+  if (P->nrec != P->ncols) {
+    char where[64];
+    if (first == line) snprintf(where, sizeof where, "line %lld", (long long)line);
+    else snprintf(where, sizeof where, "lines %lld-%lld", (long long)first, (long long)line);
+    return ml_error(P->ctx, "read_csv: %s: %s: expected %d fields (%s), got %d", P->name, where,
+                    P->ncols, P->o->header ? "as in the header" : "as in the first row",
+                    P->nrec);
+  }
+  if (grow((void **)&P->offs, &P->coffs, P->noffs + (size_t)P->nrec, sizeof(uint64_t)))
+    return oom(P);
+  memcpy(P->offs + P->noffs, P->rec, (size_t)P->nrec * sizeof(uint64_t));
+  P->noffs += (size_t)P->nrec;
+  P->nrows++;
+  P->nrec = 0;
+  return ML_OK;
+}
+
+/* The separator among , ; TAB | that occurs most often (outside quotes) in
+ * the first record of buf; ',' when none does. */
+static char detect_sep(const unsigned char *b, size_t n) {
+  const char cand[4] = {',', ';', '\t', '|'};
+  long count[4] = {0, 0, 0, 0};
+  int q = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = b[i];
+    if (c == '"') q = !q;
+    else if (!q && (c == '\n' || c == '\r')) break;
+    else if (!q) for (int k = 0; k < 4; k++) if (c == (unsigned char)cand[k]) count[k]++;
+  }
+  int best = 0;
+  for (int k = 1; k < 4; k++) if (count[k] > count[best]) best = k;
+  return count[best] ? cand[best] : ',';
+}
+
+enum { ST_START, ST_FIELD, ST_QUOTED, ST_QUOTE_END };
+
+static int parse(parser *P, source *S, char *sep_out) {
+  ml_ctx *ctx = P->ctx;
+  size_t maxf = P->o->max_field ? P->o->max_field : ((size_t)16 << 20);
+  if (src_fill(ctx, S, P->name) < 0) return ML_ERR;
+  if (S->len >= 3 && S->buf[0] == 0xEF && S->buf[1] == 0xBB && S->buf[2] == 0xBF) S->pos = 3;
+  char sep = P->o->sep ? P->o->sep : detect_sep(S->buf + S->pos, S->len - S->pos);
+  *sep_out = sep;
+  int st = ST_START, skip_lf = 0, any = 0;
+  int64_t line = 1, rec_line = 1, quote_line = 0;
+  size_t start = 0;
+  for (;;) {
+    if (S->pos == S->len) {
+      long got = src_fill(ctx, S, P->name);
+      if (got < 0) return ML_ERR;
+      if (got == 0) break;
+    }
+    unsigned char c = S->buf[S->pos++];
+    if (skip_lf) { skip_lf = 0; if (c == '\n') continue; }
+    switch (st) {
+    case ST_START:
+      if (c == '"') { st = ST_QUOTED; start = P->alen; quote_line = line; any = 1; continue; }
+      start = P->alen;
+      st = ST_FIELD;
+      /* fall through */
+    case ST_FIELD:
+      if (c == (unsigned char)sep) {
+        if (end_field(P, start, line)) return ML_ERR;
+        st = ST_START; any = 1;
+      } else if (c == '\n' || c == '\r') {
+        if (any || P->alen > start) {
+          if (end_field(P, start, line) || end_record(P, rec_line, line)) return ML_ERR;
+        }
+        if (c == '\r') skip_lf = 1;
+        line++; rec_line = line; any = 0; st = ST_START;
+      } else {
+        if (P->alen - start >= maxf)
+          return ml_error(ctx, "read_csv: %s: line %lld: field %d is longer than %zu bytes",
+                          P->name, (long long)line, P->nrec + 1, maxf);
+        if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+          return oom(P);
+        P->arena[P->alen++] = (char)c;
+        any = 1;
+      }
+      break;
+    case ST_QUOTED:
+      if (c == '"') { st = ST_QUOTE_END; break; }
+      if (c == '\n') line++;
+      else if (c == '\r' && (S->pos < S->len ? S->buf[S->pos] != '\n' : 1)) line++;
+      if (P->alen - start >= maxf)
+        return ml_error(ctx, "read_csv: %s: line %lld: quoted field %d is longer than %zu bytes",
+                        P->name, (long long)quote_line, P->nrec + 1, maxf);
+      if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+        return oom(P);
+      P->arena[P->alen++] = (char)c;
+      break;
+    case ST_QUOTE_END:
+      if (c == '"') {        /* doubled quote inside a quoted field */
+        if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+          return oom(P);
+        P->arena[P->alen++] = '"';
+        st = ST_QUOTED;
+      } else if (c == (unsigned char)sep) {
+        if (end_field(P, start, line)) return ML_ERR;
+        st = ST_START;
+      } else if (c == '\n' || c == '\r') {
+        if (end_field(P, start, line) || end_record(P, rec_line, line)) return ML_ERR;
+        if (c == '\r') skip_lf = 1;
+        line++; rec_line = line; any = 0; st = ST_START;
+      } else {
+        char shown[8];
+        if (c >= 32 && c < 127) snprintf(shown, sizeof shown, "'%c'", c);
+        else snprintf(shown, sizeof shown, "0x%02x", c);
+        return ml_error(ctx, "read_csv: %s: line %lld, field %d: unexpected character %s after "
+                        "a closing quote (a quote inside a quoted field must be doubled)",
+                        P->name, (long long)line, P->nrec + 1, shown);
+      }
+      break;
+    }
+  }
+  /* end of input */
+  if (st == ST_QUOTED)
+    return ml_error(ctx, "read_csv: %s: line %lld: quoted field %d is never closed (end of file "
+                    "reached)", P->name, (long long)quote_line, P->nrec + 1);
+  if (st == ST_QUOTE_END || st == ST_FIELD || (st == ST_START && any)) {
+    if (end_field(P, start, line) || end_record(P, rec_line, line)) return ML_ERR;
+  }
+  if (P->ncols < 0) return ml_error(ctx, "read_csv: %s: no data (empty file)", P->name);
+  return ML_OK;
+}
+
+static int is_na(const char *s, const ml_csv_opts *o) {
+  if (o->keep_default_na)
+    for (size_t i = 0; i < sizeof default_na / sizeof *default_na; i++)
+      if (!strcmp(s, default_na[i])) return 1;
+  for (int i = 0; i < o->n_na; i++) if (!strcmp(s, o->na_values[i])) return 1;
+  return 0;
+}
+
+/* A decimal number with optional surrounding blanks ("inf" allowed, hex not). */
+static int parse_number(const char *s, double *v) {
+  while (*s == ' ' || *s == '\t') s++;
+  if (!*s) return 0;
+  const char *p = s;
+  if (*p == '+' || *p == '-') p++;
+  if (!(isdigit((unsigned char)*p) || *p == '.' || *p == 'i' || *p == 'I')) return 0;
+  for (const char *q = p; *q; q++) if (*q == 'x' || *q == 'X' || *q == 'n' || *q == 'N') {
+    /* "nan" is handled as missing; reject hex and nan-with-payload */
+    if (!(q > p && (*q == 'n' || *q == 'N') && (p[0] == 'i' || p[0] == 'I'))) return 0;
+  }
+  char *end;
+  errno = 0;
+  double d = strtod(s, &end);
+  if (end == s) return 0;
+  while (*end == ' ' || *end == '\t') end++;
+  if (*end) return 0;
+  *v = d;
+  return 1;
+}
+
+static int in_list(const char *name, const char *const *list, int n) {
+  for (int i = 0; i < n; i++) if (!strcmp(name, list[i])) return 1;
+  return 0;
+}
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  while (*s) { h ^= (unsigned char)*s++; h *= 1099511628211ull; }
+  return h;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Categories of a string column: codes in first-seen order through an open
+ * hash table, then sorted and remapped. */
+static int type_string(parser *P, ml_csv_column *col, int c) {
+  int64_t n = P->nrows;
+  col->is_string = true;
+  col->codes = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+  size_t cap = 64;
+  while (cap < (size_t)n * 2 + 64 && cap < ((size_t)1 << 31)) cap *= 2;
+  int32_t *table = malloc(cap * sizeof(int32_t));
+  const char **uniq = NULL; size_t nu = 0, cu = 0;
+  if (!col->codes || !table) { free(table); return oom(P); }
+  memset(table, 0xff, cap * sizeof(int32_t));
+  for (int64_t r = 0; r < n; r++) {
+    const char *s = P->arena + P->offs[(size_t)r * (size_t)P->ncols + (size_t)c];
+    if (is_na(s, P->o)) { col->codes[r] = -1; col->nmissing++; continue; }
+    size_t h = (size_t)hash_str(s) & (cap - 1);
+    while (table[h] >= 0 && strcmp(uniq[table[h]], s)) h = (h + 1) & (cap - 1);
+    if (table[h] < 0) {
+      if (nu >= (size_t)INT32_MAX - 1 ||
+          grow((void **)&uniq, &cu, nu + 1, sizeof(char *))) { free(table); free(uniq); return oom(P); }
+      uniq[nu] = s;
+      table[h] = (int32_t)nu++;
+    }
+    col->codes[r] = table[h];
+  }
+  free(table);
+  /* sort categories; remap codes */
+  const char **sorted = malloc((nu ? nu : 1) * sizeof(char *));
+  int32_t *remap = malloc((nu ? nu : 1) * sizeof(int32_t));
+  col->cats = calloc(nu ? nu : 1, sizeof(char *));
+  if (!sorted || !remap || !col->cats) { free(sorted); free(remap); free(uniq); return oom(P); }
+  memcpy(sorted, uniq, nu * sizeof(char *));
+  qsort(sorted, nu, sizeof(char *), cmp_str);
+  /* position of each first-seen id in sorted order: search by pointer identity */
+  for (size_t k = 0; k < nu; k++) {
+    const char **hit = bsearch(&uniq[k], sorted, nu, sizeof(char *), cmp_str);
+    remap[k] = (int32_t)(hit - sorted);
+  }
+  for (size_t k = 0; k < nu; k++) {
+    col->cats[k] = xstrdup(sorted[k]);
+    if (!col->cats[k]) { free(sorted); free(remap); free(uniq); col->ncats = (int64_t)k; return oom(P); }
+  }
+  col->ncats = (int64_t)nu;
+  for (int64_t r = 0; r < n; r++) if (col->codes[r] >= 0) col->codes[r] = remap[col->codes[r]];
+  free(sorted); free(remap); free(uniq);
+  return ML_OK;
+}
+
+static int type_columns(parser *P, ml_csv_table *out) {
+  const ml_csv_opts *o = P->o;
+  int64_t n = P->nrows;
+  out->ncols = P->ncols;
+  out->nrows = n;
+  out->cols = calloc((size_t)P->ncols, sizeof(ml_csv_column));
+  if (!out->cols) return oom(P);
+  for (int c = 0; c < P->ncols; c++) {
+    ml_csv_column *col = &out->cols[c];
+    col->name = P->names[c];
+    P->names[c] = NULL;
+    int want_string = in_list(col->name, o->force_string, o->n_force_string);
+    int want_number = in_list(col->name, o->force_number, o->n_force_number);
+    if (!want_string) {
+      col->num = malloc((size_t)(n ? n : 1) * sizeof(double));
+      if (!col->num) return oom(P);
+      int ok = 1;
+      int64_t miss = 0;
+      for (int64_t r = 0; r < n; r++) {
+        const char *s = P->arena + P->offs[(size_t)r * (size_t)P->ncols + (size_t)c];
+        if (is_na(s, o)) { col->num[r] = NAN; miss++; continue; }
+        if (!parse_number(s, &col->num[r])) {
+          if (want_number)
+            return ml_error(P->ctx, "read_csv: %s: column '%s' was declared a number, but data "
+                            "row %lld holds \"%.40s\"", P->name, col->name, (long long)r + 1, s);
+          ok = 0;
+          break;
+        }
+      }
+      if (ok) { col->nmissing = miss; continue; }
+      free(col->num);
+      col->num = NULL;
+    }
+    if (type_string(P, col, c)) return ML_ERR;
+  }
+  return ML_OK;
+}
+
+static void parser_free(parser *P) {
+  free(P->arena); free(P->rec); free(P->offs);
+  if (P->names) for (int c = 0; c < P->ncols; c++) free(P->names[c]);
+  free(P->names);
+}
+
+static int run(ml_ctx *ctx, ml_csv_table *out, source *S, const char *name, const ml_csv_opts *o) {
+  ml_csv_opts def;
+  if (!o) { ml_csv_opts_init(&def); o = &def; }
+  memset(out, 0, sizeof *out);
+  if (o->sep == '"' || o->sep == '\n' || o->sep == '\r')
+    return ml_error(ctx, "read_csv: separator cannot be a quote or a newline");
+  parser P = {0};
+  P.ctx = ctx; P.name = name; P.o = o; P.ncols = -1;
+  S->buf = malloc(CSV_BUF);
+  if (!S->buf) return oom(&P);
+  int rc = parse(&P, S, &out->sep);
+  free(S->buf);
+  S->buf = NULL;
+  if (rc == ML_OK) {
+    char sep = out->sep;
+    rc = type_columns(&P, out);
+    out->sep = sep;
+  }
+  if (rc != ML_OK) ml_csv_free(out);
+  parser_free(&P);
+  return rc;
+}
+
+void ml_csv_opts_init(ml_csv_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->header = true;
+  o->keep_default_na = true;
+}
+
+int ml_csv_read_file(ml_ctx *ctx, ml_csv_table *out, const char *path, const ml_csv_opts *o) {
+  memset(out, 0, sizeof *out);
+  gzFile gz = gzopen(path, "rb");
+  if (!gz) return ml_error(ctx, "read_csv: cannot open '%s': %s", path, strerror(errno));
+  gzbuffer(gz, CSV_BUF);
+  source S = {0};
+  S.gz = gz;
+  int rc = run(ctx, out, &S, path, o);
+  gzclose(gz);
+  return rc;
+}
+
+int ml_csv_read_buffer(ml_ctx *ctx, ml_csv_table *out, const char *data, size_t len,
+                       const char *name, const ml_csv_opts *o) {
+  source S = {0};
+  S.mem = (const unsigned char *)data;
+  S.memlen = len;
+  return run(ctx, out, &S, name ? name : "<buffer>", o);
+}
+
+void ml_csv_free(ml_csv_table *t) {
+  if (t->cols) {
+    for (int c = 0; c < t->ncols; c++) {
+      ml_csv_column *col = &t->cols[c];
+      free(col->name); free(col->num); free(col->codes);
+      if (col->cats) for (int64_t k = 0; k < col->ncats; k++) free(col->cats[k]);
+      free(col->cats);
+    }
+    free(t->cols);
+  }
+  memset(t, 0, sizeof *t);
+}

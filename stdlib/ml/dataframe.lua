@@ -1,0 +1,779 @@
+-- ml.dataframe: a small pandas-shaped table over columns.
+--
+-- A number column is a float32 tensor (NaN = missing; integers are exact up
+-- to 2^24). A string column is an int64 tensor of 0-based codes into a sorted
+-- category list (-1 = missing), so filtering, splitting and one-hot encoding
+-- a 45k-row table are tensor operations. Rows are numbered from 1.
+--
+--   local df = ml.read_csv("bank-full.csv.gz")      -- separator detected
+--   df:shape(); df.columns; df.dtypes; print(df:head()); print(df:describe())
+--   df["age"]:mean(); df:filter(df["y"]:eq("yes")); df:get_dummies():to_tensor()
+--
+-- Methods take precedence over column names in df.name / df["name"]; df:col(name)
+-- always returns the column.
+local ml = require "ml"
+local base = require "ml.base"
+
+local D = {}
+local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+
+-- ---------------------------------------------------------------------------
+-- Series: one column
+
+local Series = {}
+Series.__name = "Series"
+D.Series = Series
+
+local function series_new(name, kind, values, categories)
+  -- number: values is a float32 tensor; string: values is an int64 code tensor
+  return setmetatable({name = name, kind = kind, values = values, categories = categories},
+    Series)
+end
+
+Series.__index = function(s, k)
+  if type(k) == "number" then
+    local n = s.values.shape[1]
+    if k < 1 or k > n or k ~= math.floor(k) then
+      error(string.format("Series '%s': row %s out of range 1..%d", s.name, tostring(k), n), 2)
+    end
+    local v = s.values[k]
+    if s.kind == "string" then
+      v = math.tointeger(v)
+      return v >= 0 and s.categories[v + 1] or nil
+    end
+    return v == v and v or nil
+  end
+  return Series[k]
+end
+Series.__len = function(s) return s.values.shape[1] end
+
+local function number_series(who, s)
+  if s.kind ~= "number" then
+    error(string.format("%s: column '%s' holds strings; this needs a number column", who,
+      s.name), 3)
+  end
+end
+
+--- Code of a category (0-based) or nil.
+local function code_of(s, v)
+  local cats = s.categories
+  local lo, hi = 1, #cats
+  v = tostring(v)
+  while lo <= hi do
+    local mid = (lo + hi) // 2
+    if cats[mid] == v then return mid - 1 end
+    if cats[mid] < v then lo = mid + 1 else hi = mid - 1 end
+  end
+  return nil
+end
+
+local function compare(op)
+  return function(s, v)
+    if s.kind == "string" then
+      if op ~= "eq" and op ~= "ne" then
+        error(string.format("Series:%s: column '%s' holds strings; only eq and ne apply", op,
+          s.name), 2)
+      end
+      local c = code_of(s, v)
+      if c == nil then
+        return op == "eq" and ml.zeros(#s) or s.values:ge(0)
+      end
+      return s.values[op](s.values, c)
+    end
+    if type(v) ~= "number" and not is_tensor(v) then
+      error(string.format("Series:%s: column '%s' holds numbers, got %s", op, s.name, type(v)), 2)
+    end
+    if getmetatable(v) == Series then v = v.values end
+    return s.values[op](s.values, v)
+  end
+end
+for _, op in ipairs{"eq", "ne", "gt", "ge", "lt", "le"} do Series[op] = compare(op) end
+
+--- 0/1 float32 mask of missing entries.
+function Series:isna()
+  if self.kind == "string" then return self.values:lt(0) end
+  return self.values:ne(self.values)
+end
+
+--- Non-missing values as a Lua list (numbers; strings for string columns).
+function Series:dropna_list()
+  local out, v = {}, self.values:totable()
+  if self.kind == "string" then
+    for _, c in ipairs(v) do
+      if c >= 0 then out[#out + 1] = self.categories[math.tointeger(c) + 1] end
+    end
+  else
+    for _, x in ipairs(v) do if x == x then out[#out + 1] = x end end
+  end
+  return out
+end
+
+function Series:count() return #self - math.floor(self:isna():sum()) end
+
+local function stats(s)
+  number_series("Series", s)
+  local v = s:dropna_list()
+  local n, sum = #v, 0
+  for _, x in ipairs(v) do sum = sum + x end
+  local mean = n > 0 and sum / n or 0 / 0
+  local ss = 0
+  for _, x in ipairs(v) do ss = ss + (x - mean) ^ 2 end
+  return v, n, mean, n > 1 and math.sqrt(ss / (n - 1)) or 0 / 0
+end
+
+function Series:sum() local v = stats(self); local s = 0; for _, x in ipairs(v) do s = s + x end; return s end
+function Series:mean() local _, _, m = stats(self); return m end
+--- Sample standard deviation (ddof = 1), as pandas.
+function Series:std() local _, _, _, sd = stats(self); return sd end
+function Series:var() local sd = self:std(); return sd * sd end
+
+--- Quantile with linear interpolation (pandas' default); q in [0, 1].
+local function quantile_sorted(v, q)
+  local n = #v
+  if n == 0 then return 0 / 0 end
+  local pos = 1 + (n - 1) * q
+  local lo = math.floor(pos)
+  local hi = math.min(lo + 1, n)
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+end
+
+function Series:quantile(q)
+  local v = stats(self)
+  table.sort(v)
+  return quantile_sorted(v, q)
+end
+function Series:median() return self:quantile(0.5) end
+function Series:min() local v = stats(self); table.sort(v); return v[1] end
+function Series:max() local v = stats(self); table.sort(v); return v[#v] end
+
+--- Distinct non-missing values, sorted.
+function Series:unique()
+  if self.kind == "string" then
+    local present, out = {}, {}
+    for _, c in ipairs(self.values:totable()) do if c >= 0 then present[c] = true end end
+    for i, cat in ipairs(self.categories) do if present[i - 1] then out[#out + 1] = cat end end
+    return out
+  end
+  local seen, out = {}, {}
+  for _, x in ipairs(self:dropna_list()) do
+    if not seen[x] then seen[x] = true; out[#out + 1] = x end
+  end
+  table.sort(out)
+  return out
+end
+
+function Series:nunique() return #self:unique() end
+
+--- Counts per distinct value, most frequent first (ties in value order), as a
+--- DataFrame with columns {name, "count"}.
+function Series:value_counts()
+  local counts, order = {}, {}
+  for _, v in ipairs(self:dropna_list()) do
+    if not counts[v] then counts[v] = 0; order[#order + 1] = v end
+    counts[v] = counts[v] + 1
+  end
+  table.sort(order, function(a, b)
+    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
+    return a < b
+  end)
+  local cnt = {}
+  for i, v in ipairs(order) do cnt[i] = counts[v] end
+  local cols = {[self.name] = order, count = cnt}
+  return D.DataFrame(cols, {columns = {self.name, "count"}})
+end
+
+--- Values as a float32 tensor: the numbers (a view), or the codes of a
+--- string column (0-based, -1 missing).
+function Series:to_tensor()
+  if self.kind == "string" then return self.values:float() end
+  return self.values
+end
+
+--- Values as a Lua list (missing: nil holes for strings, NaN for numbers).
+function Series:totable()
+  local v = self.values:totable()
+  if self.kind == "string" then
+    local out = {}
+    for i, c in ipairs(v) do out[i] = c >= 0 and self.categories[math.tointeger(c) + 1] or nil end
+    return out
+  end
+  return v
+end
+
+--- The rows at 0-based int64 positions idx.
+function Series:_take(idx)
+  return series_new(self.name, self.kind, self.values:index_select(1, idx + 1), self.categories)
+end
+
+function Series:__tostring()
+  return tostring(D.DataFrame({[self.name] = self}, {columns = {self.name}}))
+end
+
+-- ---------------------------------------------------------------------------
+-- DataFrame
+
+local DataFrame = {}
+DataFrame.__name = "DataFrame"
+D.DataFrame_class = DataFrame
+
+local function typename(v)
+  if is_tensor(v) then return "tensor" end
+  return type(v)
+end
+
+--- A column from a tensor, a Lua list of numbers or strings, or a Series.
+local function make_series(name, v, n)
+  if getmetatable(v) == Series then
+    return series_new(name, v.kind, v.values, v.categories)
+  end
+  if is_tensor(v) then
+    if v:dim() == 2 and v.shape[2] == 1 then v = v:reshape(-1) end
+    if v:dim() ~= 1 then
+      error(string.format("DataFrame: column '%s' must be 1-dimensional, got shape %s", name,
+        table.concat(v.shape, "x")), 3)
+    end
+    return series_new(name, "number", v.dtype == "float32" and v or v:float())
+  end
+  if type(v) ~= "table" then
+    error(string.format("DataFrame: column '%s' expected a tensor or a list, got %s", name,
+      typename(v)), 3)
+  end
+  n = n or #v
+  local strings = false
+  for i = 1, n do if type(v[i]) == "string" then strings = true; break end end
+  if not strings then
+    local t = {}
+    for i = 1, n do
+      local x = v[i]
+      if x ~= nil and type(x) ~= "number" then
+        error(string.format("DataFrame: column '%s' row %d: expected a number or a string, got %s",
+          name, i, type(x)), 3)
+      end
+      t[i] = x == nil and 0 / 0 or x
+    end
+    return series_new(name, "number", n > 0 and ml.tensor(t) or ml.zeros(0))
+  end
+  local seen, cats = {}, {}
+  for i = 1, n do
+    local x = v[i]
+    if x ~= nil then x = tostring(x); if not seen[x] then seen[x] = true; cats[#cats + 1] = x end end
+  end
+  table.sort(cats)
+  local id = {}
+  for i, c in ipairs(cats) do id[c] = i - 1 end
+  local codes = {}
+  for i = 1, n do codes[i] = v[i] == nil and -1 or id[tostring(v[i])] end
+  return series_new(name, "string", ml.tensor(codes, "int64"), cats)
+end
+
+local function df_build(names, series, nrows, index)
+  local dtypes = {}
+  for _, nm in ipairs(names) do dtypes[nm] = series[nm].kind end
+  local df = {columns = names, dtypes = dtypes, _series = series, _n = nrows, _index = index}
+  return setmetatable(df, DataFrame)
+end
+
+DataFrame.__index = function(df, k)
+  local m = DataFrame[k]
+  if m ~= nil then return m end
+  if type(k) == "string" and k:sub(1, 1) ~= "_" then
+    local s = rawget(df, "_series")[k]
+    if s then return s end
+    error(string.format("DataFrame: no column '%s' (columns: %s)", k,
+      table.concat(rawget(df, "columns"), ", ")), 2)
+  end
+  if type(k) == "number" then
+    error("DataFrame: use df:iloc(row) for rows; df[...] takes column names", 2)
+  end
+  return nil
+end
+
+--- df["new"] = tensor | list | Series adds or replaces a column.
+DataFrame.__newindex = function(df, k, v)
+  if type(k) ~= "string" then error("DataFrame: column names must be strings", 2) end
+  local s = make_series(k, v)
+  if #s ~= df._n and #df.columns > 0 then
+    error(string.format("DataFrame: column '%s' has %d rows, the frame has %d", k, #s, df._n), 2)
+  end
+  if not df._series[k] then df.columns[#df.columns + 1] = k end
+  if #df.columns == 1 then rawset(df, "_n", #s) end
+  df._series[k] = s
+  df.dtypes[k] = s.kind
+end
+
+DataFrame.__len = function(df) return df._n end
+
+--- ml.DataFrame{a = {...}, b = tensor} (columns in name order) or
+--- ml.DataFrame(data, {columns = {"b", "a"}}) to fix the order.
+function D.DataFrame(data, opts)
+  base.check_arg("DataFrame", 1, data, "table")
+  opts = base.options("DataFrame", opts, {{"columns", nil, "table|nil"}})
+  local names = opts.columns
+  if not names then
+    names = {}
+    for k in pairs(data) do
+      if type(k) ~= "string" then error("DataFrame: column names must be strings", 2) end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+  end
+  local series, n = {}, nil
+  for _, nm in ipairs(names) do
+    if data[nm] == nil then error(string.format("DataFrame: no data for column '%s'", nm), 2) end
+    local s = make_series(nm, data[nm])
+    if n and #s ~= n then
+      error(string.format("DataFrame: column '%s' has %d rows, '%s' has %d", nm, #s, names[1], n), 2)
+    end
+    n = #s
+    series[nm] = s
+  end
+  local cols = {}
+  for i, nm in ipairs(names) do cols[i] = nm end
+  return df_build(cols, series, n or 0)
+end
+
+--- rows, columns
+function DataFrame:shape() return self._n, #self.columns end
+
+--- Always the column (even when a method has the same name).
+function DataFrame:col(name)
+  local s = self._series[name]
+  if not s then
+    error(string.format("DataFrame: no column '%s' (columns: %s)", tostring(name),
+      table.concat(self.columns, ", ")), 2)
+  end
+  return s
+end
+
+local function check_names(who, df, names)
+  base.check_arg(who, 1, names, "table")
+  for _, nm in ipairs(names) do
+    if not df._series[nm] then
+      error(string.format("%s: no column '%s' (columns: %s)", who, tostring(nm),
+        table.concat(df.columns, ", ")), 3)
+    end
+  end
+end
+
+function DataFrame:select(names)
+  if type(names) == "string" then names = {names} end
+  check_names("DataFrame:select", self, names)
+  local series, cols = {}, {}
+  for i, nm in ipairs(names) do series[nm] = self._series[nm]; cols[i] = nm end
+  return df_build(cols, series, self._n, self._index)
+end
+
+function DataFrame:drop(names)
+  if type(names) == "string" then names = {names} end
+  check_names("DataFrame:drop", self, names)
+  local gone = {}
+  for _, nm in ipairs(names) do gone[nm] = true end
+  local keep = {}
+  for _, nm in ipairs(self.columns) do if not gone[nm] then keep[#keep + 1] = nm end end
+  return self:select(keep)
+end
+
+--- Rows at 0-based int64 positions (internal; used by filter, iloc, splits).
+function DataFrame:_take(idx)
+  local series = {}
+  for _, nm in ipairs(self.columns) do series[nm] = self._series[nm]:_take(idx) end
+  local index = (self._index or ml.arange(1, self._n + 1):long()):index_select(1, idx + 1)
+  local cols = {}
+  for i, nm in ipairs(self.columns) do cols[i] = nm end
+  return df_build(cols, series, idx:numel(), index)
+end
+
+--- Rows at 1-based positions (a tensor or a list).
+function DataFrame:take(rows)
+  if not is_tensor(rows) then rows = ml.tensor(rows, "int64") end
+  if rows:numel() > 0 then
+    local lo, hi = rows:min(), rows:max()
+    if lo < 1 or hi > self._n then
+      error(string.format("DataFrame:take: row %d out of range 1..%d", lo < 1 and lo or hi,
+        self._n), 2)
+    end
+  end
+  return self:_take(rows:long() - 1)
+end
+
+local function range_of(who, spec, n)
+  -- number | {a, b} inclusive | {} all | nil all; negatives count from the end
+  if spec == nil then return 1, n end
+  local function fix(i)
+    if math.type(i) ~= "integer" and not (type(i) == "number" and i == math.floor(i)) then
+      error(string.format("%s: expected an integer position, got %s", who, tostring(i)), 4)
+    end
+    i = math.tointeger(i)
+    if i < 0 then i = n + 1 + i end
+    if i < 1 or i > n then
+      error(string.format("%s: position %d out of range 1..%d", who, i, n), 4)
+    end
+    return i
+  end
+  if type(spec) == "number" then local i = fix(spec); return i, i end
+  if type(spec) ~= "table" then
+    error(string.format("%s: expected a position, {first, last} or {}, got %s", who,
+      typename(spec)), 3)
+  end
+  if spec[1] == nil then return 1, n end
+  local a, b = fix(spec[1]), fix(spec[2] or spec[1])
+  return a, b
+end
+
+--- Rows and columns by position: iloc(rows, cols) with a number, an inclusive
+--- {first, last} range or {} (all); cols may also be a list of names.
+function DataFrame:iloc(rows, cols)
+  local a, b = range_of("DataFrame:iloc", rows, self._n)
+  local names = self.columns
+  if cols ~= nil then
+    if type(cols) == "table" and type(cols[1]) == "string" then
+      names = cols
+    else
+      local c1, c2 = range_of("DataFrame:iloc", cols, #self.columns)
+      names = {}
+      for j = c1, c2 do names[#names + 1] = self.columns[j] end
+    end
+  end
+  local sub = self:select(names)
+  if b < a then return sub:_take(ml.zeros(0):long()) end
+  return sub:_take(ml.arange(a - 1, b):long())
+end
+
+function DataFrame:head(n)
+  n = math.min(n or 5, self._n)
+  if n <= 0 then return self:_take(ml.zeros(0):long()) end
+  return self:iloc({1, n})
+end
+
+function DataFrame:tail(n)
+  n = math.min(n or 5, self._n)
+  if n <= 0 then return self:_take(ml.zeros(0):long()) end
+  return self:iloc({self._n - n + 1, self._n})
+end
+
+--- Rows where mask (a 0/1 tensor, or a Lua list of booleans) is true.
+function DataFrame:filter(mask)
+  if type(mask) == "table" and not is_tensor(mask) then
+    local t = {}
+    for i = 1, self._n do t[i] = mask[i] and 1 or 0 end
+    mask = ml.tensor(t)
+  end
+  if not is_tensor(mask) then
+    error("DataFrame:filter: expected a 0/1 mask tensor, got " .. typename(mask), 2)
+  end
+  mask = mask:reshape(-1)
+  if mask:numel() ~= self._n then
+    error(string.format("DataFrame:filter: mask has %d entries, the frame has %d rows",
+      mask:numel(), self._n), 2)
+  end
+  local pos = ml.arange(0, self._n):masked_select(mask:ne(0))
+  return self:_take(pos:long())
+end
+
+--- Rows without any missing value.
+function DataFrame:dropna()
+  local bad = ml.zeros(self._n)
+  for _, nm in ipairs(self.columns) do bad = bad + self._series[nm]:isna() end
+  return self:filter(bad:eq(0))
+end
+
+function DataFrame:value_counts(name)
+  return self:col(name):value_counts()
+end
+
+--- One-hot encodes string columns (all of them when names is nil), pandas
+--- style: the other columns first, then "<col>_<value>" 0/1 number columns
+--- per column in sorted value order. Missing values give all-zero rows.
+function DataFrame:get_dummies(names)
+  if names == nil then
+    names = {}
+    for _, nm in ipairs(self.columns) do
+      if self._series[nm].kind == "string" then names[#names + 1] = nm end
+    end
+  else
+    check_names("DataFrame:get_dummies", self, names)
+  end
+  local enc = {}
+  for _, nm in ipairs(names) do enc[nm] = true end
+  local cols, series = {}, {}
+  for _, nm in ipairs(self.columns) do
+    if not enc[nm] then cols[#cols + 1] = nm; series[nm] = self._series[nm] end
+  end
+  for _, nm in ipairs(names) do
+    local s = self._series[nm]
+    if s.kind == "string" then
+      for k, cat in ipairs(s.categories) do
+        local dn = nm .. "_" .. cat
+        cols[#cols + 1] = dn
+        series[dn] = series_new(dn, "number", s.values:eq(k - 1))
+      end
+    else
+      for _, v in ipairs(s:unique()) do
+        local dn = nm .. "_" .. (math.tointeger(v) or v)
+        cols[#cols + 1] = dn
+        series[dn] = series_new(dn, "number", s.values:eq(v))
+      end
+    end
+  end
+  return df_build(cols, series, self._n, self._index)
+end
+
+--- The number columns as an N x C float32 tensor (an error names string columns).
+function DataFrame:to_tensor()
+  local bad = {}
+  for _, nm in ipairs(self.columns) do
+    if self._series[nm].kind ~= "number" then bad[#bad + 1] = nm end
+  end
+  if #bad > 0 then
+    error("DataFrame:to_tensor: columns hold strings: " .. table.concat(bad, ", ") ..
+      " (encode them first: df:get_dummies() or LabelEncoder)", 2)
+  end
+  if #self.columns == 0 then return ml.zeros(self._n, 0) end
+  local parts = {}
+  for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values:reshape(-1, 1) end
+  if self._n == 0 then return ml.zeros(0, #parts) end
+  return ml.hstack(parts)
+end
+
+function DataFrame:copy()
+  local series, cols = {}, {}
+  for i, nm in ipairs(self.columns) do
+    local s = self._series[nm]
+    series[nm] = series_new(nm, s.kind, s.values:clone(), s.categories)
+    cols[i] = nm
+  end
+  return df_build(cols, series, self._n, self._index)
+end
+
+-- ---------------------------------------------------------------------------
+-- describe and printing
+
+--- count, mean, std, min, 25%, 50%, 75%, max of the number columns (pandas),
+--- as a DataFrame whose row labels are the statistic names.
+function DataFrame:describe()
+  local cols, series = {}, {}
+  for _, nm in ipairs(self.columns) do
+    local s = self._series[nm]
+    if s.kind == "number" then
+      local v, n, mean, sd = stats(s)
+      table.sort(v)
+      local vals = {n, mean, sd, v[1] or 0 / 0, quantile_sorted(v, 0.25), quantile_sorted(v, 0.5),
+                    quantile_sorted(v, 0.75), v[#v] or 0 / 0}
+      cols[#cols + 1] = nm
+      series[nm] = {values = vals}
+    end
+  end
+  if #cols == 0 then error("DataFrame:describe: no number columns", 2) end
+  -- keep double precision: a Lua-list-backed frame
+  local data = {}
+  for _, nm in ipairs(cols) do data[nm] = series[nm].values end
+  local df = D.DataFrame(data, {columns = cols})
+  rawset(df, "_index", {"count", "mean", "std", "min", "25%", "50%", "75%", "max"})
+  rawset(df, "_exact", data)
+  return df
+end
+
+-- Formats a column's values for display: integers without decimals, others
+-- with the fewest decimals (up to 6) that show every value as %.6f would.
+local function format_column(vals, kind)
+  local out = {}
+  if kind == "string" then
+    for i, v in ipairs(vals) do out[i] = v == nil and "NaN" or v end
+    return out
+  end
+  local dec = 0
+  for _, v in pairs(vals) do
+    if v == v and v ~= math.huge and v ~= -math.huge then
+      local s = string.format("%.6f", v):gsub("0+$", "")
+      local d = #(s:match("%.(%d*)$") or "")
+      if d > dec then dec = d end
+    end
+  end
+  for i = 1, #vals do
+    local v = vals[i]
+    if v ~= v then out[i] = "NaN"
+    elseif v == math.huge then out[i] = "inf"
+    elseif v == -math.huge then out[i] = "-inf"
+    else out[i] = string.format("%." .. dec .. "f", v) end
+  end
+  return out
+end
+
+local MAX_ROWS = 60
+
+function DataFrame:__tostring()
+  local n = self._n
+  local rows = {}
+  if n > MAX_ROWS then
+    for i = 1, 5 do rows[#rows + 1] = i end
+    rows[#rows + 1] = false
+    for i = n - 4, n do rows[#rows + 1] = i end
+  else
+    for i = 1, n do rows[#rows + 1] = i end
+  end
+  local index = self._index
+  local idxlist = index and (is_tensor(index) and index:totable() or index)
+  local grid = {{""}}
+  for _, r in ipairs(rows) do
+    grid[1][#grid[1] + 1] = r and tostring(idxlist and idxlist[r] or r) or "..."
+  end
+  local exact = rawget(self, "_exact")
+  for _, nm in ipairs(self.columns) do
+    local s = self._series[nm]
+    local vals = {}
+    local full = exact and exact[nm]
+    local listed = {}
+    for _, r in ipairs(rows) do if r then listed[#listed + 1] = r end end
+    local raw = {}
+    if #listed > 0 then
+      local lo, hi = listed[1], listed[#listed]
+      if full then
+        for k, r in ipairs(listed) do raw[k] = full[r] end
+      else
+        local t
+        if n > MAX_ROWS then
+          local a = s.values:narrow(1, 1, 5):totable()
+          local b = s.values:narrow(1, n - 4, 5):totable()
+          t = {}
+          for i = 1, 5 do t[i] = a[i] end
+          for i = 1, 5 do t[5 + i] = b[i] end
+        else
+          t = s.values:totable()
+        end
+        for k in ipairs(listed) do
+          local v = t[k]
+          if s.kind == "string" then v = v >= 0 and s.categories[math.tointeger(v) + 1] or nil end
+          raw[k] = v
+        end
+        local _ = lo + hi
+      end
+    end
+    local shown = format_column(raw, s.kind)
+    local col = {nm}
+    local k = 0
+    for _, r in ipairs(rows) do
+      if r then k = k + 1; col[#col + 1] = shown[k] else col[#col + 1] = "..." end
+    end
+    grid[#grid + 1] = col
+    vals = nil
+  end
+  local width = {}
+  for j, col in ipairs(grid) do
+    local w = 0
+    for _, cell in ipairs(col) do if utf8.len(cell) and utf8.len(cell) > w then w = utf8.len(cell) end end
+    width[j] = w
+  end
+  local lines = {}
+  for i = 1, #grid[1] do
+    local parts = {}
+    for j, col in ipairs(grid) do
+      local cell = col[i]
+      local pad = width[j] - (utf8.len(cell) or #cell)
+      if j == 1 then parts[j] = cell .. string.rep(" ", pad)
+      else parts[j] = string.rep(" ", pad) .. cell end
+    end
+    lines[i] = table.concat(parts, "  ")
+  end
+  if n > MAX_ROWS or #rows == 0 then
+    lines[#lines + 1] = string.format("\n[%d rows x %d columns]", n, #self.columns)
+  end
+  return table.concat(lines, "\n")
+end
+
+-- ---------------------------------------------------------------------------
+-- reading and writing
+
+--- ml.read_csv(path, {sep =, header = true, na_values = {...}, keep_default_na = true,
+--- dtype = {col = "string"|"number"}, max_field = bytes}) -> DataFrame
+function D.read_csv(path, opts)
+  base.check_arg("read_csv", 1, path, "string")
+  local t = ml.core.csv_read(path, opts)
+  local series = {}
+  for _, c in ipairs(t.columns) do
+    if c.kind == "string" then
+      series[c.name] = series_new(c.name, "string", c.codes, c.categories)
+    else
+      series[c.name] = series_new(c.name, "number", c.values)
+    end
+  end
+  return df_build(t.names, series, t.nrows)
+end
+
+--- The same from a string holding CSV text.
+function D.read_csv_string(text, opts)
+  base.check_arg("read_csv_string", 1, text, "string")
+  local t = ml.core.csv_parse(text, opts)
+  local series = {}
+  for _, c in ipairs(t.columns) do
+    series[c.name] = c.kind == "string" and series_new(c.name, "string", c.codes, c.categories)
+      or series_new(c.name, "number", c.values)
+  end
+  return df_build(t.names, series, t.nrows)
+end
+
+local function quote_field(s, sep)
+  if s:find('[' .. (sep == "%" and "%%" or sep:gsub("%p", "%%%0")) .. '"\r\n]') then
+    return '"' .. s:gsub('"', '""') .. '"'
+  end
+  return s
+end
+
+local function fmt_number(x)
+  if x ~= x then return "" end
+  if x == math.floor(x) and math.abs(x) < 2 ^ 53 then return string.format("%d", x) end
+  return string.format("%.9g", x)
+end
+
+--- Writes the frame as CSV (header row, "," by default; missing -> empty),
+--- atomically: to a temporary file renamed over path.
+function DataFrame:write_csv(path, opts)
+  base.check_arg("DataFrame:write_csv", 1, path, "string")
+  opts = base.options("DataFrame:write_csv", opts,
+    {{"sep", ",", "string"}, {"header", true, "boolean"}})
+  local sep = opts.sep
+  local cells = {}
+  for j, nm in ipairs(self.columns) do
+    local s = self._series[nm]
+    local v = s.values:totable()
+    local out = {}
+    if s.kind == "string" then
+      local q = {}
+      for k, cat in ipairs(s.categories) do q[k - 1] = quote_field(cat, sep) end
+      for i, c in ipairs(v) do out[i] = c >= 0 and q[math.tointeger(c)] or "" end
+    else
+      for i, x in ipairs(v) do out[i] = fmt_number(x) end
+    end
+    cells[j] = out
+  end
+  local lines = {}
+  if opts.header then
+    local h = {}
+    for j, nm in ipairs(self.columns) do h[j] = quote_field(nm, sep) end
+    lines[1] = table.concat(h, sep)
+  end
+  local row = {}
+  local ncol = #self.columns
+  for i = 1, self._n do
+    for j = 1, ncol do row[j] = cells[j][i] end
+    lines[#lines + 1] = table.concat(row, sep, 1, ncol)
+  end
+  local text = table.concat(lines, "\n") .. "\n"
+  local ok, io_mod = pcall(require, "ml.io")
+  if ok and type(io_mod) == "table" and io_mod.write_atomic then
+    io_mod.write_atomic(path, text)
+    return self
+  end
+  local tmp = string.format("%s.tmp%d", path, math.random(1, 1 << 30))
+  local f, err = io.open(tmp, "wb")
+  if not f then error("DataFrame:write_csv: cannot write '" .. path .. "': " .. err, 2) end
+  local wok, werr = f:write(text)
+  f:close()
+  if not wok then os.remove(tmp); error("DataFrame:write_csv: " .. tostring(werr), 2) end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then os.remove(tmp); error("DataFrame:write_csv: " .. tostring(rerr), 2) end
+  return self
+end
+
+DataFrame.__call = nil
+
+return D

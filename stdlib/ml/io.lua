@@ -1,0 +1,205 @@
+-- ml.io: saving and loading in mlrun's own format (.mlt for tensors and
+-- tables, .mlm for models: the same format), NumPy .npy interchange, IDX
+-- files, and small file helpers (atomic writes, gunzipping reads).
+--
+-- Save/load protocol: a saved value is a tree of tables (string or integer
+-- keys) whose leaves are numbers (integers stay integers), strings, booleans
+-- and tensors. An object of a class (a table whose class has `_module`,
+-- `__name` and a `state` method) is saved as
+--   {__class = "LogisticRegression", __module = "ml.linear_model", state = obj:state()}
+-- and rebuilt by require(__module)[__class].from_state(cls, state). Only
+-- modules whose name starts with "ml." are ever required, and no code is
+-- read from a file, so loading a file never runs code from it.
+-- A value shared by several places is saved (and loaded) once per place.
+local ml = require "ml"
+local core = ml.core
+
+local M = {}
+
+local tensor_mt = core.tensor_mt
+
+local function where(path)
+  return path == "" and "the value" or path
+end
+
+local function check_opts(who, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("%s: expected an options table, got %s", who, type(opts)), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for n in pairs(allowed) do names[#names + 1] = n end
+      table.sort(names)
+      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")), 3)
+    end
+  end
+  return opts
+end
+
+-- Converts objects to their {__class, __module, state} form (a plain tree).
+local function to_tree(who, v, seen, path)
+  if type(v) ~= "table" then return v end
+  if seen[v] then error(string.format("%s: cycle at %s", who, where(path)), 0) end
+  local mt = getmetatable(v)
+  local out
+  seen[v] = true
+  if mt ~= nil then
+    local name = rawget(mt, "__name") or v.__name
+    local module, state = v._module, v.state
+    if type(state) ~= "function" or type(module) ~= "string" or type(name) ~= "string" then
+      error(string.format("%s: cannot save %s: a table with a metatable that is not a saveable "
+        .. "class (needs _module, __name and state())", who, where(path)), 0)
+    end
+    if module:sub(1, 3) ~= "ml." then
+      error(string.format("%s: cannot save %s: class module '%s' does not start with 'ml.'", who,
+        where(path), module), 0)
+    end
+    out = {__class = name, __module = module,
+           state = to_tree(who, v:state(), seen, path .. ".state")}
+  else
+    out = {}
+    for k, x in pairs(v) do
+      local kp = type(k) == "string" and (path .. "." .. k) or (path .. "[" .. tostring(k) .. "]")
+      out[k] = to_tree(who, x, seen, kp)
+    end
+  end
+  seen[v] = nil
+  return out
+end
+
+-- Rebuilds objects bottom-up from their saved form.
+local function from_tree(who, v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if type(x) == "table" then v[k] = from_tree(who, x) end
+  end
+  local cname, mname = v.__class, v.__module
+  if cname == nil and mname == nil then return v end
+  if type(cname) ~= "string" or type(mname) ~= "string" then
+    error(who .. ": malformed object (__class and __module must be strings)", 0)
+  end
+  if mname:sub(1, 3) ~= "ml." or not mname:match("^[%w_.]+$") then
+    error(string.format("%s: refusing to load class %s from module '%s' (only ml.* modules)",
+      who, cname, mname), 0)
+  end
+  local ok, mod = pcall(require, mname)
+  if not ok then
+    error(string.format("%s: cannot load module '%s' for class %s: %s", who, mname, cname,
+      tostring(mod)), 0)
+  end
+  local cls = type(mod) == "table" and rawget(mod, cname) or nil
+  if cls == nil and type(mod) == "table" then cls = mod[cname] end
+  if type(cls) ~= "table" or type(cls.from_state) ~= "function" then
+    error(string.format("%s: module '%s' has no loadable class %s", who, mname, cname), 0)
+  end
+  return cls.from_state(cls, v.state)
+end
+
+local function meta_of(x)
+  local kind = getmetatable(x) == tensor_mt and "tensor" or type(x)
+  local meta = {format = "mlrun", mlrun_version = ml.version, kind = kind}
+  if type(x) == "table" and getmetatable(x) ~= nil then
+    meta.kind = "object"
+    meta.class = getmetatable(x).__name
+    meta.module = x._module
+  end
+  return meta
+end
+
+local level_opts = {level = true}
+
+--- ml.save(path, x [, {level = 1}]): writes x (tensor, table or object)
+--- atomically; level is zlib's 0 (store) .. 9 (smallest), default 1 (fast).
+function M.save(path, x, opts)
+  if type(path) ~= "string" then
+    error("save: expected a file path as argument 1, got " .. type(path), 2)
+  end
+  if x == nil then error("save: expected a value to save as argument 2, got nil", 2) end
+  opts = check_opts("save", opts, level_opts)
+  local tree = to_tree("save", x, {}, "")
+  core.io_save(path, tree, meta_of(x), opts.level)
+end
+
+--- ml.load(path) -> the saved value (objects rebuilt through from_state).
+function M.load(path)
+  if type(path) ~= "string" then
+    error("load: expected a file path, got " .. type(path), 2)
+  end
+  local v = core.io_load(path)
+  return from_tree("load", v)
+end
+
+--- ml.io.info(path) -> metadata of a saved file (format version, sizes, kind, class).
+function M.info(path)
+  local h = core.io_header(path)
+  local _, meta = core.io_load(path)
+  for k, v in pairs(h) do meta[k] = v end
+  return meta
+end
+
+--- ml.io.serialize(x [, {level = 1}]) -> string: the same encoding in memory.
+function M.serialize(x, opts)
+  opts = check_opts("serialize", opts, level_opts)
+  if x == nil then error("serialize: expected a value, got nil", 2) end
+  return core.io_serialize(to_tree("serialize", x, {}, ""), meta_of(x), opts.level)
+end
+
+--- ml.io.deserialize(s) -> value
+function M.deserialize(s)
+  if type(s) ~= "string" then
+    error("deserialize: expected a string, got " .. type(s), 2)
+  end
+  return from_tree("deserialize", (core.io_deserialize(s)))
+end
+
+--- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
+function M.save_npy(path, x)
+  if type(path) ~= "string" then error("save_npy: expected a file path, got " .. type(path), 2) end
+  if getmetatable(x) ~= tensor_mt then
+    error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
+  end
+  core.io_save_npy(path, x)
+end
+
+--- ml.load_npy(path) -> tensor. Float dtypes (f2, f4, f8) load as float32;
+--- integer and bool dtypes (i1..i8, u1..u8, b1) as int64. Both byte orders
+--- and Fortran order are read.
+function M.load_npy(path)
+  if type(path) ~= "string" then error("load_npy: expected a file path, got " .. type(path), 2) end
+  return core.io_load_npy(path)
+end
+
+--- ml.read_idx(path [, {dtype = "float32", scale = 1}]) -> tensor with the
+--- file's shape. IDX files may be gzipped (detected by magic). Elements of
+--- any IDX type convert to dtype ("float32", the default, or "int64");
+--- float results are multiplied by scale (1/255 maps ubyte pixels to [0, 1]).
+function M.read_idx(path, opts)
+  if type(path) ~= "string" then error("read_idx: expected a file path, got " .. type(path), 2) end
+  opts = check_opts("read_idx", opts, {dtype = true, scale = true})
+  if opts.scale ~= nil and type(opts.scale) ~= "number" then
+    error("read_idx: option 'scale' must be a number, got " .. type(opts.scale), 2)
+  end
+  return core.io_read_idx(path, opts.dtype, opts.scale)
+end
+
+--- ml.io.write_atomic(path, text): temp file, flush, fsync, rename.
+function M.write_atomic(path, s)
+  if type(path) ~= "string" then error("write_atomic: expected a path, got " .. type(path), 2) end
+  if type(s) ~= "string" then error("write_atomic: expected a string, got " .. type(s), 2) end
+  core.io_write_atomic(path, s)
+end
+
+--- ml.io.read_file(path) -> contents (gunzipped when the file is gzip)
+function M.read_file(path)
+  return core.io_read_file(path)
+end
+
+--- ml.io.listdir(dir) -> sorted names (hidden files left out)
+function M.listdir(dir) return core.io_listdir(dir) end
+function M.isdir(p) return core.io_isdir(p) end
+function M.exists(p) return core.io_exists(p) end
+
+return M

@@ -1,0 +1,230 @@
+-- ml.optim: optimizers with Keras names and defaults. Each keeps its state per
+-- parameter tensor (keyed by the tensor object, so the same parameter lists
+-- can be stepped again and again) and updates parameters in place through the
+-- fused C kernels of runtime/optim/. `opt.lr` may be changed at any time
+-- (schedulers and callbacks do).
+--   local opt = ml.optim.Adam{lr = 1e-3}
+--   opt:step(params, grads)       -- lists of tensors in matching order
+local ml = require "ml"
+local base = require "ml.base"
+local core = ml.core
+
+local optim = {}
+
+local Optimizer = base.class("Optimizer")
+optim.Optimizer = Optimizer
+Optimizer._module = "ml.optim"
+
+-- Keras spells it learning_rate; lr is accepted as the short form.
+local function common_init(self, who, opts, spec)
+  spec[#spec + 1] = {"learning_rate", nil, "number|nil"}
+  local o = base.options(who, opts, spec)
+  if o.learning_rate then o.lr = o.learning_rate end
+  o.learning_rate = nil
+  for k, v in pairs(o) do self[k] = v end
+  if not (self.lr > 0) then error(who .. ": lr must be > 0, got " .. tostring(self.lr), 0) end
+  self.iterations = 0
+  self.slots = setmetatable({}, {__mode = "k"})   -- tensor -> {name = tensor, t = steps}
+end
+
+--- Per-parameter state, created on first use with zeros (or `init`) like the parameter.
+function Optimizer:_slot(p, names, init)
+  local s = self.slots[p]
+  if not s then
+    s = {t = 0}
+    for _, n in ipairs(names) do
+      s[n] = ml.zeros(p.shape)
+      if init and init ~= 0 then s[n]:fill(init) end
+    end
+    self.slots[p] = s
+  end
+  return s
+end
+
+--- Updates every parameter in place from its gradient. Lists must match.
+function Optimizer:step(params, grads)
+  if type(params) ~= "table" or type(grads) ~= "table" then
+    error(self.__name .. ":step: expected lists of parameters and gradients", 0)
+  end
+  if #params ~= #grads then
+    error(string.format("%s:step: %d parameters but %d gradients", self.__name, #params,
+      #grads), 0)
+  end
+  self.iterations = self.iterations + 1
+  for i = 1, #params do self:_update(params[i], grads[i]) end
+end
+
+--- Constructor arguments (for saving and summaries).
+function Optimizer:get_config()
+  local c = {}
+  for _, k in ipairs(self._config) do c[k] = self[k] end
+  return c
+end
+
+--- State of the parameters in `params` (a list), in that order: a plain tree
+--- for ml.save. Parameters without state yet get `false`.
+function Optimizer:get_slots(params)
+  local out = {}
+  for i, p in ipairs(params) do
+    local s = self.slots[p]
+    if s then
+      local c = {}
+      for k, v in pairs(s) do c[k] = v end
+      out[i] = c
+    else
+      out[i] = false
+    end
+  end
+  return out
+end
+
+--- Restores state saved by get_slots for the same parameter list.
+function Optimizer:set_slots(params, slots)
+  for i, p in ipairs(params) do
+    local s = slots[i]
+    if s then
+      local c = {}
+      for k, v in pairs(s) do
+        if type(v) ~= "number" then
+          if v:numel() ~= p:numel() then
+            error(string.format("%s: saved state '%s' of parameter %d has %d values, the "
+              .. "parameter %d", self.__name, k, i, v:numel(), p:numel()), 0)
+          end
+          v = v:clone()
+        end
+        c[k] = v
+      end
+      self.slots[p] = c
+    end
+  end
+end
+
+-- save/load protocol: configuration and step count (per-parameter state is
+-- saved by the model, which knows the parameter order).
+function Optimizer:state()
+  return {config = self:get_config(), iterations = self.iterations}
+end
+
+function Optimizer.from_state(cls, state)
+  local o = cls(state.config)
+  o.iterations = state.iterations or 0
+  return o
+end
+
+function Optimizer:__repr()
+  local parts = {}
+  for _, k in ipairs(self._config) do parts[#parts + 1] = k .. "=" .. tostring(self[k]) end
+  return self.__name .. "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function class(name)
+  local c = base.class(name, Optimizer)
+  c._module = "ml.optim"
+  c.__tostring = Optimizer.__tostring
+  optim[name] = c
+  return c
+end
+
+--- SGD{lr = 0.01, momentum = 0, nesterov = false, weight_decay = 0}
+--- (PyTorch's form; weight_decay adds wd * p to the gradient).
+local SGD = class("SGD")
+SGD._config = {"lr", "momentum", "nesterov", "weight_decay"}
+function SGD:init(opts)
+  common_init(self, "SGD", opts, {{"lr", 0.01, "number"}, {"momentum", 0, "number"},
+    {"nesterov", false, "boolean"}, {"weight_decay", 0, "number"}})
+  if self.momentum < 0 or self.momentum >= 1 then
+    error("SGD: momentum must be in [0, 1), got " .. self.momentum, 0)
+  end
+  if self.nesterov and self.momentum == 0 then
+    error("SGD: nesterov needs momentum > 0", 0)
+  end
+  if self.weight_decay < 0 then error("SGD: weight_decay must be >= 0", 0) end
+end
+local SGD_SLOTS = {"velocity"}
+function SGD:_update(p, g)
+  local v
+  if self.momentum > 0 then
+    local s = self:_slot(p, SGD_SLOTS)
+    s.t = s.t + 1
+    v = s.velocity
+  end
+  core.optim_sgd(p, g, v, self.lr, self.momentum, self.nesterov, self.weight_decay)
+end
+
+--- Adam{lr = 1e-3, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = false} (Keras).
+local Adam = class("Adam")
+Adam._config = {"lr", "beta_1", "beta_2", "epsilon", "amsgrad"}
+function Adam:init(opts)
+  common_init(self, "Adam", opts, {{"lr", 1e-3, "number"}, {"beta_1", 0.9, "number"},
+    {"beta_2", 0.999, "number"}, {"epsilon", 1e-7, "number"}, {"amsgrad", false, "boolean"}})
+  for _, k in ipairs{"beta_1", "beta_2"} do
+    if not (self[k] >= 0 and self[k] < 1) then
+      error(string.format("Adam: %s must be in [0, 1), got %s", k, self[k]), 0)
+    end
+  end
+  if not (self.epsilon > 0) then error("Adam: epsilon must be > 0", 0) end
+end
+local ADAM_SLOTS, AMS_SLOTS = {"m", "v"}, {"m", "v", "vmax"}
+function Adam:_update(p, g)
+  local s = self:_slot(p, self.amsgrad and AMS_SLOTS or ADAM_SLOTS)
+  s.t = s.t + 1
+  core.optim_adam(p, g, s.m, s.v, s.vmax, self.lr, self.beta_1, self.beta_2, self.epsilon, s.t)
+end
+
+--- RMSprop{lr = 1e-3, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false} (Keras).
+local RMSprop = class("RMSprop")
+RMSprop._config = {"lr", "rho", "momentum", "epsilon", "centered"}
+function RMSprop:init(opts)
+  common_init(self, "RMSprop", opts, {{"lr", 1e-3, "number"}, {"rho", 0.9, "number"},
+    {"momentum", 0, "number"}, {"epsilon", 1e-7, "number"}, {"centered", false, "boolean"}})
+  if not (self.rho >= 0 and self.rho < 1) then error("RMSprop: rho must be in [0, 1)", 0) end
+  if self.momentum < 0 or self.momentum >= 1 then
+    error("RMSprop: momentum must be in [0, 1)", 0)
+  end
+  if not (self.epsilon > 0) then error("RMSprop: epsilon must be > 0", 0) end
+  local names = {"sq"}
+  if self.centered then names[#names + 1] = "avg" end
+  if self.momentum > 0 then names[#names + 1] = "mom" end
+  self._names = names
+end
+function RMSprop:_update(p, g)
+  local s = self:_slot(p, self._names)
+  s.t = s.t + 1
+  core.optim_rmsprop(p, g, s.sq, s.avg, s.mom, self.lr, self.rho, self.momentum, self.epsilon)
+end
+
+--- Adagrad{lr = 1e-3, initial_accumulator_value = 0.1, epsilon = 1e-7} (Keras).
+local Adagrad = class("Adagrad")
+Adagrad._config = {"lr", "initial_accumulator_value", "epsilon"}
+function Adagrad:init(opts)
+  common_init(self, "Adagrad", opts, {{"lr", 1e-3, "number"},
+    {"initial_accumulator_value", 0.1, "number"}, {"epsilon", 1e-7, "number"}})
+  if self.initial_accumulator_value < 0 then
+    error("Adagrad: initial_accumulator_value must be >= 0", 0)
+  end
+  if not (self.epsilon > 0) then error("Adagrad: epsilon must be > 0", 0) end
+end
+local ADAGRAD_SLOTS = {"acc"}
+function Adagrad:_update(p, g)
+  local s = self:_slot(p, ADAGRAD_SLOTS, self.initial_accumulator_value)
+  s.t = s.t + 1
+  core.optim_adagrad(p, g, s.acc, self.lr, self.epsilon)
+end
+
+local by_name = {sgd = SGD, adam = Adam, rmsprop = RMSprop, adagrad = Adagrad}
+
+--- An optimizer from a name ("adam", "sgd", "rmsprop", "adagrad", with Keras's
+--- defaults) or an optimizer object (returned as is).
+function optim.get(o)
+  if type(o) == "string" then
+    local c = by_name[o:lower()]
+    if not c then
+      error(string.format("unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", o), 0)
+    end
+    return c{}
+  end
+  if type(o) == "table" and o.step and o._update then return o end
+  error("expected an optimizer name or an ml.optim optimizer, got " .. type(o), 0)
+end
+
+return optim

@@ -253,6 +253,20 @@ void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double 
               beta, y, 1);
 }
 
+void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
+                  int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+    return;
+  }
+  blas_threads(ctx);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
               const float *x, float beta, float *y) {
   if (m <= 0 || n <= 0) return;

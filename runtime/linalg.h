@@ -43,6 +43,10 @@ void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a
 /* The same in double. */
 void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
               const double *x, double beta, double *y);
+/* ml_dgemm that is also safe inside an OpenMP region (and handles k = 0). */
+void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
+                  int ldc);
 /* ml_sgemm that is also safe inside an OpenMP region. */
 void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta, float *c,

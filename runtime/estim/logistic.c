@@ -3,6 +3,7 @@
 #include "logistic.h"
 #include "../linalg.h"
 #include <float.h>
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,51 +19,82 @@ typedef struct {
   int R;                /* weight rows: 1 (binary) or K */
   double alpha;         /* 1/C, 0 without penalty */
   bool intercept;
-  double *Wm, *Z, *G;   /* scratch: R x f, n x R, R x f */
+  double *Z;            /* n x R scratch: logits, then residuals */
+  double *G;            /* (nt - 1) partial gradients */
+  int nt, used;         /* threads asked for, threads the region got */
   int evals;
 } problem;
 
-/* Loss at w (R rows of f weights then R intercepts) and its gradient g. */
-static double evaluate(problem *P, const double *w, double *g) {
-  int64_t n = P->n, f = P->f;
+/* Loss and gradient over rows [lo, hi): z = X W^T + b, residuals r = sw (p - y),
+ * g_part (R x f, then R intercept sums) = r^T X. Runs in one thread. */
+static double evaluate_rows(problem *P, const double *w, int64_t lo, int64_t hi, double *g_part) {
+  int64_t f = P->f, m = hi - lo;
   int R = P->R;
-  const double *b = w + (int64_t)R * f;
-  P->evals++;
-  if (R == 1) ml_dgemv(P->ctx, false, (int)n, (int)f, 1.0, P->X, (int)f, w, 0.0, P->Z);
-  else ml_dgemm(P->ctx, false, true, (int)n, R, (int)f, 1.0, P->X, (int)f, w, (int)f, 0.0, P->Z, R);
-  double loss = 0;
-  double *Z = P->Z;
-  #pragma omp parallel for num_threads(P->ctx->threads) reduction(+:loss) schedule(static) if (n * R > 20000)
-  for (int64_t i = 0; i < n; i++) {
-    double s = P->sw ? P->sw[i] : 1.0;
+  const double *b = w + (int64_t)R * f, *X = P->X + lo * f;
+  double *Z = P->Z + lo * R, loss = 0;
+  if (R == 1) ml_dgemv(P->ctx, false, (int)m, (int)f, 1.0, X, (int)f, w, 0.0, Z);
+  else ml_dgemm_any(P->ctx, false, true, (int)m, R, (int)f, 1.0, X, (int)f, w, (int)f, 0.0, Z, R);
+  for (int64_t i = 0; i < m; i++) {
+    double s = P->sw ? P->sw[lo + i] : 1.0;
     double *z = Z + i * R;
+    int64_t yi = P->y[lo + i];
     if (R == 1) {
       /* one exp and one log1p: softplus(u) = max(u, 0) + log1p(e^-|u|) */
-      double t = z[0] + b[0], yy = P->y[i] == 1 ? 1.0 : 0.0;
+      double t = z[0] + b[0], yy = yi == 1 ? 1.0 : 0.0;
       double e = exp(-fabs(t)), u = yy > 0 ? -t : t;
       loss += s * ((u > 0 ? u : 0) + log1p(e));
       double p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
       z[0] = s * (p - yy);
     } else {
-      double m = -INFINITY;
-      for (int k = 0; k < R; k++) { z[k] += b[k]; if (z[k] > m) m = z[k]; }
+      double mx = -INFINITY;
+      for (int k = 0; k < R; k++) { z[k] += b[k]; if (z[k] > mx) mx = z[k]; }
       double se = 0;
-      for (int k = 0; k < R; k++) se += exp(z[k] - m);
-      double lse = m + log(se);
-      loss += s * (lse - z[P->y[i]]);
-      for (int k = 0; k < R; k++) z[k] = s * (exp(z[k] - lse) - (k == P->y[i] ? 1.0 : 0.0));
+      for (int k = 0; k < R; k++) se += exp(z[k] - mx);
+      double lse = mx + log(se);
+      loss += s * (lse - z[yi]);
+      for (int k = 0; k < R; k++) z[k] = s * (exp(z[k] - lse) - (k == yi ? 1.0 : 0.0));
     }
   }
-  if (R == 1) ml_dgemv(P->ctx, true, (int)n, (int)f, 1.0, P->X, (int)f, Z, 0.0, g);
-  else ml_dgemm(P->ctx, true, false, R, (int)f, (int)n, 1.0, Z, R, P->X, (int)f, 0.0, g, (int)f);
-  double *gb = g + (int64_t)R * f;
+  if (R == 1) ml_dgemv(P->ctx, true, (int)m, (int)f, 1.0, X, (int)f, Z, 0.0, g_part);
+  else ml_dgemm_any(P->ctx, true, false, R, (int)f, (int)m, 1.0, Z, R, X, (int)f, 0.0, g_part, (int)f);
+  double *gb = g_part + (int64_t)R * f;
   for (int k = 0; k < R; k++) gb[k] = 0;
-  if (P->intercept)
-    for (int64_t i = 0; i < n; i++)
-      for (int k = 0; k < R; k++) gb[k] += Z[i * R + k];
+  for (int64_t i = 0; i < m; i++)
+    for (int k = 0; k < R; k++) gb[k] += Z[i * R + k];
+  return loss;
+}
+
+/* Loss at w (R rows of f weights then R intercepts) and its gradient g. One
+ * parallel region per evaluation: each thread takes a block of rows and its
+ * own partial gradient; partials are summed in thread order (deterministic
+ * for a given thread count). */
+static double evaluate(problem *P, const double *w, double *g) {
+  int64_t n = P->n, f = P->f, nv = (int64_t)P->R * (f + 1);
+  int nt = P->nt;
+  double losses[64];
+  P->evals++;
+  if (nt <= 1) {
+    losses[0] = evaluate_rows(P, w, 0, n, g);
+  } else {
+    #pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num(), T = omp_get_num_threads();
+      int64_t lo = n * t / T, hi = n * (t + 1) / T;
+      losses[t] = evaluate_rows(P, w, lo, hi, t == 0 ? g : P->G + (int64_t)(t - 1) * nv);
+      if (t == 0) P->used = T;
+    }
+    for (int t = 1; t < P->used; t++) {
+      losses[0] += losses[t];
+      const double *gp = P->G + (int64_t)(t - 1) * nv;
+      for (int64_t j = 0; j < nv; j++) g[j] += gp[j];
+    }
+  }
+  double loss = losses[0];
+  double *gb = g + (int64_t)P->R * f;
+  if (!P->intercept) for (int k = 0; k < P->R; k++) gb[k] = 0;
   if (P->alpha > 0) {
     double reg = 0;
-    for (int64_t j = 0; j < (int64_t)R * f; j++) {
+    for (int64_t j = 0; j < (int64_t)P->R * f; j++) {
       reg += w[j] * w[j];
       g[j] += P->alpha * w[j];
     }
@@ -170,9 +202,13 @@ int ml_logreg_fit(ml_ctx *ctx, const ml_logreg_params *prm, const float *X, cons
                       (long long)y[i], K - 1);
   int R = K == 2 ? 1 : K;
   int64_t nv = (int64_t)R * (f + 1);
+  /* threads pay off once a block holds real work */
+  int nt = n * f * R >= 200000 ? ctx->threads : 1;
+  if (nt > 64) nt = 64;
+  if (nt > n) nt = (int)n;
   problem P = {ctx, NULL, y, sw, n, f, R, prm->penalty ? 1.0 / prm->C : 0.0,
-               prm->fit_intercept, NULL, NULL, NULL, 0};
-  size_t scratch = (size_t)(n * f + n * R + nv * (8 + 2 * LBFGS_M) + LBFGS_M);
+               prm->fit_intercept, NULL, NULL, nt, 1, 0};
+  size_t scratch = (size_t)(n * f + n * R + nv * (8 + 2 * LBFGS_M + nt) + LBFGS_M);
   double *mem = malloc(sizeof(double) * scratch);
   if (!mem) return ml_error(ctx, "LogisticRegression: out of memory for %lldx%lld",
                             (long long)n, (long long)f);
@@ -180,7 +216,7 @@ int ml_logreg_fit(ml_ctx *ctx, const ml_logreg_params *prm, const float *X, cons
   point A = {d + nv, d + 2 * nv, 0}, B = {d + 3 * nv, d + 4 * nv, 0};
   double *S = d + 5 * nv, *Yv = S + LBFGS_M * nv, *rho = Yv + LBFGS_M * nv;
   for (int64_t i = 0; i < n * f; i++) Xd[i] = X[i];
-  P.X = Xd; P.Z = Z;
+  P.X = Xd; P.Z = Z; P.G = rho + LBFGS_M;
   for (int r = 0; r < R; r++) {
     for (int64_t j = 0; j < f; j++) x[r * f + j] = coef[r * f + j];
     x[(int64_t)R * f + r] = prm->fit_intercept ? intercept[r] : 0;

@@ -139,6 +139,14 @@ function M._class_values(classes, pos)
   return classes:index_select(1, pos)
 end
 
+-- scikit-learn's ConvergenceWarning, on stderr.
+function M._warn_lbfgs(max_iter, it)
+  if it >= max_iter then
+    io.stderr:write(string.format("warning: LogisticRegression: lbfgs stopped at max_iter = %d " ..
+      "before the gradient reached tol; increase max_iter or scale the data\n", max_iter))
+  end
+end
+
 local LogisticRegression = base.estimator("LogisticRegression", MOD, {
   {"penalty", "l2", {"l2", "none"}},
   {"C", 1.0, "number"},
@@ -174,7 +182,8 @@ function LogisticRegression:fit(X, y)
   local idv = ids:totable()
   if K == 2 or multinomial then
     local w = M._class_weights(who, self.class_weight, classes, ids)
-    local coef, b, it = core.logreg_fit(X, ids, K, opts, sample_weights(w, idv))
+    local coef, b, it, conv = core.logreg_fit(X, ids, K, opts, sample_weights(w, idv))
+    if not conv then M._warn_lbfgs(self.max_iter, it) end
     self.coef_, self.intercept_, self.n_iter_ = coef, b, ml.tensor({it}, "int64")
   else
     -- one-vs-rest: K binary problems, class k against the rest
@@ -189,7 +198,8 @@ function LogisticRegression:fit(X, y)
       elseif self.class_weight ~= nil then
         sw = sample_weights(M._class_weights(who, self.class_weight, classes, ids), idv)
       end
-      local c, b, it = core.logreg_fit(X, yt, 2, opts, sw)
+      local c, b, it, conv = core.logreg_fit(X, yt, 2, opts, sw)
+      if not conv then M._warn_lbfgs(self.max_iter, it) end
       coefs[k + 1], bs[k + 1], its[k + 1] = c, b, it
     end
     self.coef_ = ml.cat(coefs, 1)

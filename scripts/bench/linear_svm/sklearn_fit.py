@@ -13,9 +13,8 @@ only = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 def load(prefix):
-    n, f = map(int, open(os.path.join(d, prefix + ".shape")).read().split())
-    X = np.fromfile(os.path.join(d, prefix + ".X.f32"), dtype="<f4").reshape(n, f)
-    y = np.fromfile(os.path.join(d, prefix + ".y.f32"), dtype="<f4")
+    X = np.load(os.path.join(d, prefix + ".X.npy"))
+    y = np.load(os.path.join(d, prefix + ".y.npy"))
     return X.astype(np.float64), y
 
 

@@ -24,10 +24,7 @@ def load(path):
     return X, y
 
 
-def write_bin(X, y, prefix):
-    """Raw little-endian float32 X (n x f) and y as float32, with a header
-    file "n f" — a format both sides read without a CSV parser."""
-    X.astype("<f4").tofile(prefix + ".X.f32")
-    y.astype("<f4").tofile(prefix + ".y.f32")
-    with open(prefix + ".shape", "w") as fh:
-        fh.write("%d %d\n" % X.shape)
+def save(X, y, prefix):
+    """X as float32 and y as float32 .npy files (ml.load_npy reads both)."""
+    np.save(prefix + ".X.npy", X.astype("<f4"))
+    np.save(prefix + ".y.npy", y.astype("<f4"))

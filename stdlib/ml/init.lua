@@ -64,5 +64,7 @@ ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold"
   "GridSearchCV", "RandomizedSearchCV"})
 ml._export("ml.feature_selection", {"SelectKBest", "RFE", "SequentialFeatureSelector"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
+ml._export("ml.linear_model", {"LinearRegression", "Ridge", "LogisticRegression"})
+ml._export("ml.svm", {"SVC", "LinearSVC"})
 
 return ml

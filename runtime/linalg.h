@@ -14,6 +14,8 @@
  * are filled on return. */
 void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
               double beta, double *c, int ldc);
+void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
+              float beta, float *c, int ldc);
 /* ml_sgemm for calls made inside an OpenMP parallel region (one block per
  * thread): leaves the process-wide BLAS thread count alone, and OpenBLAS runs
  * the product on the calling thread. */

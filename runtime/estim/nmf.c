@@ -54,14 +54,22 @@ static int ml_nmf_init_wh_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml
     ml_tensor_release(&xc);
     return ML_OK;
   }
-  double *A = malloc(sizeof(double) * (size_t)(n * p));
+  /* large tall data: the float32 Gram route (see pca.h) */
+  bool fast = p <= n && (double)n * (double)p * (double)p >= ML_SVD_FLOAT_WORK;
+  double *A = fast ? NULL : malloc(sizeof(double) * (size_t)(n * p));
   double *U = malloc(sizeof(double) * (size_t)(n * k));
+  float *Uf = fast ? malloc(sizeof(float) * (size_t)(n * k)) : NULL;
   double *S = malloc(sizeof(double) * (size_t)k);
   double *V = malloc(sizeof(double) * (size_t)(k * p));
   int rc = ML_OK;
-  if (!A || !U || !S || !V) { rc = ml_error(ctx, "NMF: out of memory"); goto done; }
-  for (int64_t i = 0; i < n * p; i++) A[i] = x[i];
-  if (ml_svd_truncated(ctx, A, n, p, k, ML_PCA_AUTO, U, S, V)) { rc = ML_ERR; goto done; }
+  if (!U || !S || !V || (fast ? !Uf : !A)) { rc = ml_error(ctx, "NMF: out of memory"); goto done; }
+  if (fast) {
+    if (ml_svd_truncated_f(ctx, x, n, p, k, S, V, Uf)) { rc = ML_ERR; goto done; }
+    for (int64_t i = 0; i < n * k; i++) U[i] = Uf[i];
+  } else {
+    for (int64_t i = 0; i < n * p; i++) A[i] = x[i];
+    if (ml_svd_truncated(ctx, A, n, p, k, ML_PCA_AUTO, U, S, V)) { rc = ML_ERR; goto done; }
+  }
   /* NNDSVD (Boutsidis & Gallopoulos): the dominant sign part of each pair */
   for (int64_t j = 0; j < k; j++) {
     double xp = 0, xn = 0, yp = 0, yn = 0;
@@ -100,7 +108,7 @@ static int ml_nmf_init_wh_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml
     for (int64_t i = 0; i < k * p; i++) if (h[i] == 0) h[i] = (float)fabs(avg * ml_rng_normal(&rng) / 100);
   }
 done:
-  free(A); free(U); free(S); free(V);
+  free(A); free(U); free(Uf); free(S); free(V);
   ml_tensor_release(&xc);
   if (rc) { ml_tensor_release(W); ml_tensor_release(H); }
   return rc;

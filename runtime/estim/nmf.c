@@ -277,8 +277,9 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
   {
     int64_t nnz = 0;
     for (int64_t e = 0; e < n * p; e++) nnz += x[e] != 0;
-    if ((double)nnz < 0.3 * (double)(n * p) && n * p >= 100000)
-      sparse = sparse_build(x, n, p, nnz, &xr, &xt);
+    bool want = pr->sparse > 0 ||
+                (pr->sparse == 0 && (double)nnz < 0.3 * (double)(n * p) && n * p >= 100000);
+    if (want) sparse = sparse_build(x, n, p, nnz, &xr, &xt);
   }
   for (int64_t j = 0; j < k; j++)
     for (int64_t c = 0; c < p; c++) Ht[c * k + j] = h[j * p + c];

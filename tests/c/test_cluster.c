@@ -117,6 +117,27 @@ static void test_kmeans(void) {
   double in1;
   ml_kmeans_fit(&ctx, &C1, &L1, &in1, &it, &X, &p, NULL);
   CHECK_NEAR(in1, inertia, 1e-6 * inertia, "one thread and two give the same fit");
+  /* mostly-zero data (the compressed-row path): 4 groups on disjoint columns */
+  ml_tensor S = mat(1000, 200), CS, LS;
+  float *sx = ml_f32(&S);
+  for (int i = 0; i < 1000; i++)
+    for (int j = 0; j < 200; j++)
+      sx[i * 200 + j] = (j / 50 == i % 4 && ml_rng_uniform(&g) < 0.4) ? (float)(1 + ml_rng_uniform(&g)) : 0;
+  ml_kmeans_params ps = {4, 2, 300, 1e-4, ML_KMEANS_PLUSPLUS, 3};
+  double ins;
+  ctx.threads = 2;
+  CHECK(ml_kmeans_fit(&ctx, &CS, &LS, &ins, &it, &S, &ps, NULL) == ML_OK, "sparse-path kmeans runs");
+  int smix = 0;
+  for (int i = 4; i < 1000; i++) if (ml_i64(&LS)[i] != ml_i64(&LS)[i % 4]) smix++;
+  CHECK(smix == 0, "sparse path separates the groups (%d mixed)", smix);
+  double sref = 0;
+  for (int i = 0; i < 1000; i++)
+    for (int j = 0; j < 200; j++) {
+      double e = sx[i * 200 + j] - ml_f32(&CS)[ml_i64(&LS)[i] * 200 + j];
+      sref += e * e;
+    }
+  CHECK_NEAR(ins, sref, 1e-6 * sref, "sparse path inertia is exact");
+  ml_tensor_release(&S); ml_tensor_release(&CS); ml_tensor_release(&LS);
   p.n_clusters = 0;
   CHECK(ml_kmeans_check(&p) != NULL, "n_clusters = 0 is refused");
   p.n_clusters = 5000;

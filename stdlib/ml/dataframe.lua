@@ -502,10 +502,11 @@ function DataFrame:get_dummies(names)
   for _, nm in ipairs(names) do
     local s = self._series[nm]
     if s.kind == "string" then
+      local hot = ml.core.frame_onehot(s.values, #s.categories)   -- N x K in one pass
       for k, cat in ipairs(s.categories) do
         local dn = nm .. "_" .. cat
         cols[#cols + 1] = dn
-        series[dn] = series_new(dn, "number", s.values:eq(k - 1))
+        series[dn] = series_new(dn, "number", hot:select(2, k))
       end
     else
       for _, v in ipairs(s:unique()) do
@@ -530,9 +531,8 @@ function DataFrame:to_tensor()
   end
   if #self.columns == 0 then return ml.zeros(self._n, 0) end
   local parts = {}
-  for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values:reshape(-1, 1) end
-  if self._n == 0 then return ml.zeros(0, #parts) end
-  return ml.hstack(parts)
+  for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values end
+  return ml.core.frame_columns(parts)
 end
 
 function DataFrame:copy()

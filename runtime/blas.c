@@ -123,8 +123,21 @@ bad:
                   ml_shape_str(b2, sizeof b2, bn, b->shape));
 }
 
-/* ---- cluster-decomp: symmetric rank-k updates, double GEMM, eigen and SVD ---- */
+/* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
 #include "linalg.h"
+
+void ml_blas_threads(ml_ctx *ctx) {
+  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
+}
+
+void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- cluster-decomp: symmetric rank-k updates, double GEMM, eigen and SVD ---- */
 #include <stdlib.h>
 
 /* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed);
@@ -137,10 +150,6 @@ extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const
 extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
                     double *s, double *u, const int *ldu, double *vt, const int *ldvt,
                     double *work, const int *lwork, int *iwork, int *info, size_t);
-
-static void blas_threads(ml_ctx *ctx) {
-  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
-}
 
 /* Fills the upper triangle of a row-major symmetric matrix from the lower. */
 static void mirror_lower_d(int n, double *c, int ldc) {
@@ -155,37 +164,23 @@ void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double 
     for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
     return;
   }
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_dsyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
               lda, beta, c, ldc);
   mirror_lower_d(n, c, ldc);
 }
 
-void ml_sgemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc) {
-  if (m <= 0 || n <= 0 || k <= 0) { ml_sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); return; }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
 void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
               const double *a, int lda, const double *b, int ldb, double beta, double *c,
               int ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-    return;
-  }
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   if (n <= 0 || m <= 0 || m > n) return -1;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   /* a symmetric matrix reads the same in either order; ask for indices
    * n-m+1..n (ascending), then reverse to decreasing order */
   int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
@@ -214,7 +209,7 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
 
 int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double *vt) {
   if (m <= 0 || n <= 0) return -1;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   /* The row-major m x n buffer is the column-major n x m matrix A^T = V S U^T:
    * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
   int r = m < n ? m : n, info = 0, lwork = -1;

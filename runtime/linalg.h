@@ -1,11 +1,18 @@
-/* linalg.h - BLAS/LAPACK routines beyond SGEMM, wrapped in runtime/blas.c
- * (the only file that includes cblas.h or declares LAPACK). One section per
- * branch that added routines. Matrices are row-major plain arrays unless a
- * comment says otherwise; the functions return the LAPACK info (0 = ok). */
+/* linalg.h - extra BLAS/LAPACK wrappers (defined at the end of blas.c, the
+ * only file that includes cblas.h), one section per branch. */
 #ifndef ML_LINALG_H
 #define ML_LINALG_H
-
 #include "ml.h"
+
+/* ---- nn-core ---- */
+/* Sets OpenBLAS's (process-wide) thread count to ctx->threads. */
+void ml_blas_threads(ml_ctx *ctx);
+/* ml_sgemm without touching the thread count: for calls from inside an
+ * OpenMP parallel region, where OpenBLAS runs single-threaded, so each
+ * thread multiplies its own block. Same arguments as ml_sgemm. */
+void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc);
 
 /* ---- cluster-decomp ---- */
 
@@ -14,12 +21,9 @@
  * are filled on return. */
 void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
               double beta, double *c, int ldc);
-/* ml_sgemm for calls made inside an OpenMP parallel region (one block per
- * thread): leaves the process-wide BLAS thread count alone, and OpenBLAS runs
- * the product on the calling thread. */
-void ml_sgemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc);
+/* Transitional alias: the same routine as ml_sgemm_inner above. */
+#define ml_sgemm_serial(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc) \
+  ml_sgemm_inner(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc)
 /* C[m x n] = alpha * op(A) op(B) + beta * C in double precision, row-major. */
 void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
               const double *a, int lda, const double *b, int ldb, double beta, double *c,

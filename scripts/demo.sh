@@ -6,6 +6,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 DEMOS="
 scripts/perceptron.lua
+scripts/xor.lua
+scripts/regression.lua
+scripts/mnist_mlp.lua --epochs 3
+scripts/mnist_cnn.lua
+scripts/transfer.lua
 scripts/kmeans.lua build
 scripts/pca_nmf.lua build
 scripts/tune_forest.lua

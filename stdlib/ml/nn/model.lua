@@ -202,9 +202,10 @@ function Sequential:add(layer)
   check_layer("Sequential:add", layer, #self.layers + 1)
   self.layers[#self.layers + 1] = layer
   if self.built then
-    local s = self.output_shapes[#self.output_shapes]
+    local s = #self.layers > 1 and self.output_shapes[#self.layers - 1] or self.input_shape
     if not layer.built then layer:build(copy_list(s)) end
     self.output_shapes[#self.layers] = layer:output_shape(copy_list(s))
+    self.output_shape = self.output_shapes[#self.layers]
   elseif self.input_shape then
     self:build(self.input_shape)
   end
@@ -304,7 +305,8 @@ function Model:backward(gy, pre_activation)
   local low = self:_lowest_trainable()
   for i = #layers, low, -1 do
     local l = layers[i]
-    local ok, g = pcall(l.backward, l, acts[i], gy, pre_activation and i == #layers)
+    -- the lowest layer's input gradient is never used: layers may skip it
+    local ok, g = pcall(l.backward, l, acts[i], gy, pre_activation and i == #layers, i == low)
     if not ok then
       error(string.format("%s: layer %d ('%s') backward: %s", self.name, i, tostring(l.name), g), 0)
     end
@@ -397,6 +399,10 @@ function Model:summary(opts)
   local o = base.options("summary", opts, {{"print", true, "boolean"}})
   ensure_built(self, nil, "summary")
   local W1, W2, W3 = 29, 26, 10
+  for i, l in ipairs(self.layers) do   -- widen the columns for long names and shapes
+    W1 = math.max(W1, #tostring(l.name) + #(l.__name or "Layer") + 5)
+    W2 = math.max(W2, #table.concat(self.output_shapes[i], ", ") + 10)
+  end
   local lines = {}
   local function row(a, b, c)
     lines[#lines + 1] = string.format(" %-" .. (W1 - 1) .. "s %-" .. (W2 - 1) .. "s %s", a, b, c)
@@ -460,8 +466,15 @@ function Model:compile(opts)
 end
 
 -- Losses: the fused softmax + cross-entropy lives in runtime/train (with the
--- accuracy count); the others come from ml.nn.losses (nn-core).
+-- accuracy count, into a reused gradient buffer); the others, and the fused
+-- sigmoid + binary cross-entropy, come from ml.nn.losses (nn-core).
 M.losses = {}
+--- value [, gradient w.r.t. p] of loss `name`.
+function M.losses.eval(name, p, y, want_grad)
+  local loss = require("ml.nn.losses").get(name, "loss")
+  if want_grad then return loss.forward_backward(p, y) end
+  return loss.forward(p, y)
+end
 local KNOWN = {mse = true, mae = true, binary_crossentropy = true,
   categorical_crossentropy = true, sparse_categorical_crossentropy = true}
 function M.losses.check(name)
@@ -476,11 +489,16 @@ function Model:_fused()
   return CE[self.loss] and last and last.activation == "softmax"
 end
 
+function Model:_fused_sigmoid()
+  local last = self.layers[#self.layers]
+  return self.loss == "binary_crossentropy" and last and last.activation == "sigmoid"
+end
+
 -- Loss (and its gradient into gbuf when given) of predictions p against y.
 -- Returns value, gradient, correct-count (nil if not computed), pre_activation.
 function Model:_loss(p, y, want_grad)
   local gbuf
-  if want_grad then
+  if want_grad and self:_fused() then
     gbuf = self._gbuf
     if not gbuf or gbuf.shape[1] ~= p.shape[1] or gbuf:numel() ~= p:numel() then
       gbuf = self._gbufs and self._gbufs[p.shape[1]]
@@ -496,10 +514,17 @@ function Model:_loss(p, y, want_grad)
     local v, correct = core.train_xent(p, y, gbuf)
     return v, gbuf, correct, true
   end
-  local v, g = M.losses.eval(self.loss, p, y, gbuf)
+  local v, g, pre
+  if want_grad and self:_fused_sigmoid() then
+    v, g = require("ml.nn.losses").sigmoid_cross_entropy(p, y)
+    pre = true
+  else
+    v, g = M.losses.eval(self.loss, p, y, want_grad)
+    pre = false
+  end
   local correct
   if self._has_acc then correct = core.train_correct(p, y) end
-  return v, g, correct, false
+  return v, g, correct, pre
 end
 
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
@@ -734,7 +759,7 @@ function Model:evaluate(x, y, opts)
     local v, c
     if fused then v, c = core.train_xent(p, yb)
     else
-      v = M.losses.eval(self.loss, p, yb, nil)
+      v = M.losses.eval(self.loss, p, yb, false)
       if self._has_acc then c = core.train_correct(p, yb) end
     end
     total = total + v * m

@@ -718,10 +718,12 @@ local function quote_field(s, sep)
   return s
 end
 
+local tointeger, fmt = math.tointeger, string.format
 local function fmt_number(x)
   if x ~= x then return "" end
-  if x == math.floor(x) and math.abs(x) < 2 ^ 53 then return string.format("%d", x) end
-  return string.format("%.9g", x)
+  local i = tointeger(x)
+  if i then return tostring(i) end
+  return fmt("%.9g", x)
 end
 
 --- Writes the frame as CSV (header row, "," by default; missing -> empty),

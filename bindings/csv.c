@@ -201,8 +201,16 @@ static int l_frame_columns(lua_State *L) {
   return 1;
 }
 
+/* frame_take(t, idx) -> rows idx (1-based int64 or float32 positions) of t. */
+static int l_frame_take(lua_State *L) {
+  ml_tensor out;
+  MLB_CHECK(L, ml_frame_take(mlb_ctx(L), &out, mlb_checktensor(L, 1), mlb_checktensor(L, 2), 1));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {"frame_onehot", l_frame_onehot},
-  {"frame_columns", l_frame_columns}, {NULL, NULL}};
+  {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take}, {NULL, NULL}};
 
 void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

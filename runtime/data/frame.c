@@ -1,5 +1,8 @@
 /* frame.c - DataFrame column kernels (frame.h). */
 #include "frame.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 int ml_frame_onehot(ml_ctx *ctx, ml_tensor *out, const ml_tensor *codes, int64_t k) {
   char s[64];
@@ -46,5 +49,43 @@ int ml_frame_columns(ml_ctx *ctx, ml_tensor *out, const ml_tensor *cols, int n) 
       for (int64_t i = 0; i < rows; i++) o[i * n + j] = (float)p[i * st];
     }
   }
+  return ML_OK;
+}
+
+int ml_frame_take(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tensor *idx,
+                  int64_t base) {
+  char s[64];
+  if (t->ndim < 1) return ml_error(ctx, "take: expected a tensor with rows, got a scalar");
+  if (idx->ndim != 1)
+    return ml_error(ctx, "take: expected a 1-D tensor of positions, got shape %s",
+                    ml_shape_str(s, sizeof s, idx->ndim, idx->shape));
+  int64_t k = idx->shape[0], n = t->shape[0], st = idx->stride[0];
+  int64_t *pos = malloc(sizeof(int64_t) * (size_t)(k ? k : 1));
+  if (!pos) return ml_error(ctx, "take: out of memory for %lld positions", (long long)k);
+  for (int64_t i = 0; i < k; i++) {
+    double v = idx->dtype == ML_I64 ? (double)((const int64_t *)idx->storage->data)[idx->offset + i * st]
+                                    : (double)((const float *)idx->storage->data)[idx->offset + i * st];
+    if (!(v == floor(v)) || v - (double)base < 0 || v - (double)base >= (double)n) {
+      free(pos);
+      return ml_error(ctx, "take: position %g (entry %lld) is out of range for %lld rows", v,
+                      (long long)i + 1, (long long)n);
+    }
+    pos[i] = (int64_t)v - base;
+  }
+  ml_tensor c;
+  if (ml_contiguous(ctx, &c, t) != ML_OK) { free(pos); return ML_ERR; }
+  int64_t shape[ML_MAX_DIMS];
+  memcpy(shape, t->shape, sizeof shape);
+  shape[0] = k;
+  if (ml_tensor_new(ctx, out, t->dtype, t->ndim, shape, false) != ML_OK) {
+    ml_tensor_release(&c); free(pos); return ML_ERR;
+  }
+  size_t row = ml_dtype_size(t->dtype);
+  for (int d = 1; d < t->ndim; d++) row *= (size_t)t->shape[d];
+  const char *src = (const char *)c.storage->data + (size_t)c.offset * ml_dtype_size(t->dtype);
+  char *dst = (char *)out->storage->data;
+  for (int64_t i = 0; i < k; i++) memcpy(dst + (size_t)i * row, src + (size_t)pos[i] * row, row);
+  ml_tensor_release(&c);
+  free(pos);
   return ML_OK;
 }

@@ -16,4 +16,11 @@ int ml_frame_onehot(ml_ctx *ctx, ml_tensor *out, const ml_tensor *codes, int64_t
  * any stride). */
 int ml_frame_columns(ml_ctx *ctx, ml_tensor *out, const ml_tensor *cols, int n);
 
+/* out = rows idx of t (along the first dimension), copied with one memcpy
+ * per row. idx: 1-D int64 or float32 positions; `base` is subtracted from
+ * each (1 for Lua's 1-based positions, 0 for C's). Fails naming the first
+ * out-of-range position. */
+int ml_frame_take(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tensor *idx,
+                  int64_t base);
+
 #endif

@@ -202,7 +202,7 @@ end
 
 --- The rows at 0-based int64 positions idx.
 function Series:_take(idx)
-  return series_new(self.name, self.kind, self.values:index_select(1, idx + 1), self.categories)
+  return series_new(self.name, self.kind, ml.core.frame_take(self.values, idx + 1), self.categories)
 end
 
 function Series:__tostring()
@@ -377,7 +377,14 @@ end
 function DataFrame:_take(idx)
   local series = {}
   for _, nm in ipairs(self.columns) do series[nm] = self._series[nm]:_take(idx) end
-  local index = (self._index or ml.arange(1, self._n + 1):long()):index_select(1, idx + 1)
+  local index = self._index
+  if index == nil then index = idx + 1
+  elseif is_tensor(index) then index = ml.core.frame_take(index, idx + 1)
+  else
+    local labels = {}
+    for i, k in ipairs((idx + 1):totable()) do labels[i] = index[k] end
+    index = labels
+  end
   local cols = {}
   for i, nm in ipairs(self.columns) do cols[i] = nm end
   return df_build(cols, series, idx:numel(), index)

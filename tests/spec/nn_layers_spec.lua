@@ -199,6 +199,21 @@ describe("Conv2D", function()
     assert.is_true(k1:allclose(c.kernel_grad, 1e-5, 1e-5))
   end)
 
+  it("gives bit-identical gradients run after run at 2 threads (dynamic scheduling)", function()
+    ml.seed(16)
+    local c = nn.Conv2D(8, 3, {activation = "relu"})
+    local x, gy = ml.randn(32, 12, 12, 4), ml.randn(32, 10, 10, 8)
+    local saved = ml.get_num_threads()
+    ml.set_num_threads(2)
+    c:forward(x, true); c:backward(x, gy)
+    local k1, b1 = c.kernel_grad:clone(), c.bias_grad:clone()
+    for _ = 1, 5 do
+      c:forward(x, true); c:backward(x, gy)
+      assert.is_true(k1:allclose(c.kernel_grad, 0, 0) and b1:allclose(c.bias_grad, 0, 0))
+    end
+    ml.set_num_threads(saved)
+  end)
+
   it("names the layer on a wrong input", function()
     local c = nn.Conv2D(4, 3, {name = "conv_x"})
     c:build{8, 8, 3}

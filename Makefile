@@ -89,6 +89,10 @@ $(BUILD)/mlrun.pc: Makefile
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -ldl -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
+# Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.
+$(BUILD)/bindings/io.o: CFLAGS += -DMLRUN_DATA_INSTALLED='"$(PREFIX)/share/mlrun/data"' -DMLRUN_DATA_SOURCE='"$(CURDIR)/data"'
+$(BUILD)/bindings/io.o: Makefile
+
 demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/mlrun
@@ -120,6 +124,8 @@ install: all
 	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
 	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
 	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -d $(DESTDIR)$(PREFIX)/share/mlrun/data
+	cp -R data/classic data/mnist-10k $(DESTDIR)$(PREFIX)/share/mlrun/data/
 
 clean:
 	rm -rf build build-asan

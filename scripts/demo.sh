@@ -6,6 +6,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 DEMOS="
 scripts/perceptron.lua
+scripts/xor.lua
+scripts/regression.lua
+scripts/mnist_mlp.lua --epochs 3
+scripts/mnist_cnn.lua
+scripts/transfer.lua
+scripts/filters.lua
+scripts/kmeans.lua build
+scripts/pca_nmf.lua build
+scripts/tune_forest.lua
+scripts/feature_selection.lua
 "
 failed=0
 echo "$DEMOS" | while IFS= read -r demo; do

@@ -1,0 +1,76 @@
+-- ml.naive_bayes: GaussianNB as scikit-learn's (per-class means and
+-- variances, var_smoothing * largest feature variance added to every
+-- variance; log-likelihoods and the log-sum-exp in double precision in C).
+local ml = require "ml"
+local base = require "ml.base"
+local core = ml.core
+
+local NB = {}
+
+local GaussianNB = base.estimator("GaussianNB", "ml.naive_bayes", {
+  {"priors", nil, "table|tensor|nil"},
+  {"var_smoothing", 1e-9, "number"},
+}, "classifier")
+NB.GaussianNB = GaussianNB
+
+function GaussianNB:fit(X, y)
+  local who = "GaussianNB:fit"
+  X, y = base.check_Xy(who, X, y)
+  if self.var_smoothing < 0 then
+    error(who .. ": var_smoothing must be >= 0, got " .. self.var_smoothing, 0)
+  end
+  local classes, ids = base.encode_classes(y)
+  local K = classes.shape[1]
+  local theta, var, counts, eps = core.gnb_fit(X, ids, K, self.var_smoothing)
+  local prior
+  if self.priors ~= nil then
+    prior = getmetatable(self.priors) == ml.core.tensor_mt and self.priors:float()
+      or ml.tensor(self.priors)
+    prior = prior:reshape(-1)
+    if prior.shape[1] ~= K then
+      error(string.format("%s: number of priors (%d) must match the number of classes (%d)",
+        who, prior.shape[1], K), 0)
+    end
+    if math.abs(prior:sum() - 1) > 1e-8 * K + 1e-6 then
+      error(who .. ": the sum of the priors should be 1, got " .. prior:sum(), 0)
+    end
+    if prior:lt(0):sum() > 0 then error(who .. ": priors must be non-negative", 0) end
+  else
+    prior = counts / counts:sum()
+  end
+  self.classes_ = classes
+  self.theta_ = theta
+  self.var_ = var
+  self.class_count_ = counts
+  self.class_prior_ = prior
+  self.epsilon_ = eps
+  self.n_features_in_ = X.shape[2]
+  return self
+end
+
+local function jll(self, who, X, want_log_proba)
+  self:check_fitted(who, "theta_")
+  X = base.check_X("GaussianNB:" .. who, X, self.n_features_in_)
+  return core.gnb_jll(X, self.theta_, self.var_, self.class_prior_:log(), want_log_proba)
+end
+
+function GaussianNB:predict_joint_log_proba(X)
+  return (jll(self, "predict_joint_log_proba", X))
+end
+
+function GaussianNB:predict(X)
+  local j = jll(self, "predict", X)
+  return self.classes_:index_select(1, j:argmax(2):reshape(-1))
+end
+
+function GaussianNB:predict_log_proba(X)
+  local _, lp = jll(self, "predict_log_proba", X, true)
+  return lp
+end
+
+function GaussianNB:predict_proba(X)
+  local _, lp = jll(self, "predict_proba", X, true)
+  return lp:exp()
+end
+
+return NB

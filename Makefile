@@ -24,7 +24,11 @@ LIBS      = $(PKG_LIBS) -ldl -lm
 # Both builds use the same OpenMP runtime (libgomp). STATIC_BLAS=0 links it shared.
 STATIC_BLAS ?= 1
 BLAS_A   := $(shell pkg-config --variable=libdir openblas 2>/dev/null)libopenblas.a
-GFORTRAN := $(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran)
+# OpenBLAS's LAPACK is Fortran: its runtime is linked statically as well when
+# the archives are there (loading libgfortran + libquadmath costs ~3 ms).
+GFORTRAN_A := $(shell $(CC) -print-file-name=libgfortran.a)
+QUADMATH_A := $(shell $(CC) -print-file-name=libquadmath.a)
+GFORTRAN := $(if $(and $(filter /%,$(GFORTRAN_A)),$(filter /%,$(QUADMATH_A))),$(GFORTRAN_A) $(QUADMATH_A),$(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran))
 ifeq ($(STATIC_BLAS)$(wildcard $(BLAS_A)),1$(BLAS_A))
 MLRUN_LIBS = $(filter-out -lopenblas,$(LIBS)) $(BLAS_A) -Wl,--as-needed $(GFORTRAN) -Wl,--no-as-needed
 else

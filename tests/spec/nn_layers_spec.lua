@@ -227,6 +227,16 @@ describe("pooling", function()
     assert.are.same({{{{3.5}, {5.5}}, {{11.5}, {13.5}}}}, a:totable())
   end)
 
+  it("takes pool_size positionally, as a pair or as an option; strides default to it", function()
+    assert.are.same({3, 3}, nn.MaxPooling2D(3).pool_size)
+    assert.are.same({2, 3}, nn.MaxPooling2D{2, 3}.pool_size)
+    local p = nn.MaxPooling2D{pool_size = 3, padding = "same"}
+    assert.are.same({3, 3}, p.strides)
+    assert.are.same({4, 3, 5}, p:output_shape{10, 7, 5})
+    assert.are.same({2, 2}, nn.AveragePooling2D().pool_size)
+    assert.has_error(function() nn.MaxPooling2D(0) end)
+  end)
+
   it("average pooling with same padding counts only real inputs (Keras)", function()
     local x = ml.ones(1, 3, 3, 1)
     local y = nn.AveragePooling2D(2, {padding = "same"}):forward(x)
@@ -385,5 +395,31 @@ describe("gradcheck", function()
       return gx
     end
     assert.is_false((G.layer(d, ml.randn(5, 4))))
+  end)
+end)
+
+describe("buffers", function()
+  it("a training step allocates no tensor memory once shapes are stable", function()
+    ml.seed(15)
+    local layers = {nn.Conv2D(4, 3, {activation = "relu"}), nn.Conv2D(6, 3, {strides = 2, padding = "same"}),
+      nn.MaxPooling2D(2), nn.Dropout(0.25), nn.Flatten(), nn.Dense(8, {activation = "relu"}),
+      nn.BatchNormalization(), nn.Dense(3, {activation = "softmax"})}
+    local x, y = ml.rand(16, 12, 12, 2), ml.tensor{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0}
+    local function step()
+      local acts = {x}
+      for i, l in ipairs(layers) do acts[i + 1] = l:forward(acts[i], true) end
+      local _, g = ml.nn.losses.softmax_cross_entropy(acts[#acts], y)
+      for i = #layers, 1, -1 do g = layers[i]:backward(acts[i], g, i == #layers, i == 1) end
+      return acts
+    end
+    step()
+    local a1 = step()
+    collectgarbage()
+    local before = ml.memory_info().in_use
+    local a2 = step()
+    collectgarbage()
+    assert.are.equal(before, ml.memory_info().in_use)
+    assert.are.equal(a1[2], a2[2])      -- conv output reused
+    assert.are.equal(a1[9], a2[9])      -- softmax output reused
   end)
 end)

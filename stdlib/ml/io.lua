@@ -8,8 +8,9 @@
 -- `__name` and a `state` method) is saved as
 --   {__class = "LogisticRegression", __module = "ml.linear_model", state = obj:state()}
 -- and rebuilt by require(__module)[__class].from_state(cls, state). Only
--- modules whose name starts with "ml." are ever required, and no code is
--- read from a file, so loading a file never runs code from it.
+-- modules whose name starts with "ml." and that mlrun ships (package.preload)
+-- or the program has already loaded are ever required, and no code is read
+-- from a file, so loading a file never runs code from it.
 -- A value shared by several places is saved (and loaded) once per place.
 local ml = require "ml"
 local core = ml.core
@@ -84,6 +85,12 @@ local function from_tree(who, v)
   if mname:sub(1, 3) ~= "ml." or not mname:match("^[%w_.]+$") then
     error(string.format("%s: refusing to load class %s from module '%s' (only ml.* modules)",
       who, cname, mname), 0)
+  end
+  -- only mlrun's own modules (served from package.preload) or ones the
+  -- program already loaded: a file can never make require search the disk
+  if package.loaded[mname] == nil and package.preload[mname] == nil then
+    error(string.format("%s: refusing to load class %s from module '%s' (not an mlrun module; "
+      .. "require it first if it is yours)", who, cname, mname), 0)
   end
   local ok, mod = pcall(require, mname)
   if not ok then

@@ -171,6 +171,20 @@ void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double 
   mirror_lower_d(n, c, ldc);
 }
 
+void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
+              float beta, float *c, int ldc) {
+  if (n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
+              lda, beta, c, ldc);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
 void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
               const double *a, int lda, const double *b, int ldb, double beta, double *c,
               int ldc) {
@@ -181,7 +195,10 @@ void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, doub
 
 int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   if (n <= 0 || m <= 0 || m > n) return -1;
-  ml_blas_threads(ctx);
+  /* the tridiagonal reduction is BLAS-2 bound: extra threads only add
+   * synchronisation below a few thousand rows */
+  int want = n < 2048 ? 1 : ctx->threads;
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   /* a symmetric matrix reads the same in either order; ask for indices
    * n-m+1..n (ascending), then reverse to decreasing order */
   int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
@@ -210,7 +227,10 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
 
 int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double *vt) {
   if (m <= 0 || n <= 0) return -1;
-  ml_blas_threads(ctx);
+  /* threads pay off only for big factorisations (the bidiagonal reduction
+   * is half BLAS-2); below that they cost synchronisation */
+  int want = (double)m * n * (m < n ? m : n) >= 1e9 ? ctx->threads : 1;
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   /* The row-major m x n buffer is the column-major n x m matrix A^T = V S U^T:
    * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
   int r = m < n ? m : n, info = 0, lwork = -1;

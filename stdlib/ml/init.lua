@@ -22,6 +22,7 @@ local submodules = {
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}
 ml._exported = exported
+ml._submodules = submodules   -- with _exported: the lazy names, for REPL completion
 
 setmetatable(ml, {
   __index = function(t, k)

@@ -29,7 +29,7 @@ end
 
 --- Rows idx (an int64 tensor of 1-based positions) of A.
 local function take(A, idx)
-  if is_tensor(A) then return A:index_select(1, idx) end
+  if is_tensor(A) then return ml.core.frame_take(A, idx) end
   local m = mt_name(A)
   if m == "DataFrame" then return A:_take(idx - 1) end
   if m == "Series" then return A:_take(idx - 1) end

@@ -170,7 +170,7 @@ function parallel.map(fn, items, opts)
     end
   end)
   cleanup(not ok)
-  if not ok then error(err, 2) end
+  if not ok then error(err, 0) end
   return results
 end
 

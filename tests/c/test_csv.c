@@ -2,6 +2,7 @@
  * a message (never crashing), and a random fuzz loop. */
 #include "ml.h"
 #include "data/csv.h"
+#include "data/frame.h"
 #include "check.h"
 #include <math.h>
 #include <stdlib.h>
@@ -90,6 +91,29 @@ static void test_bank(ml_ctx *ctx) {
   ml_csv_free(&t);
 }
 
+static void test_frame(ml_ctx *ctx) {
+  ml_tensor codes, hot, cols[2], m;
+  int64_t n = 4;
+  ml_tensor_new(ctx, &codes, ML_I64, 1, &n, false);
+  int64_t v[4] = {2, 0, -1, 1};
+  memcpy(ml_i64(&codes), v, sizeof v);
+  CHECK(ml_frame_onehot(ctx, &hot, &codes, 3) == ML_OK, "onehot: %s", ctx->err);
+  float *h = ml_f32(&hot);
+  CHECK(h[2] == 1 && h[3] == 1 && h[6] + h[7] + h[8] == 0 && h[10] == 1 && hot.shape[1] == 3,
+        "one-hot rows, missing code -> zero row");
+  CHECK(ml_frame_onehot(ctx, &m, &codes, 2) == ML_ERR && strstr(ctx->err, "not below 2"),
+        "code out of range fails: %s", ctx->err);
+  ml_view_select(ctx, &cols[0], &hot, 1, 2);   /* strided column */
+  cols[1] = codes;
+  CHECK(ml_frame_columns(ctx, &m, cols, 2) == ML_OK, "columns: %s", ctx->err);
+  CHECK(ml_f32(&m)[0] == 1 && ml_f32(&m)[1] == 2 && ml_f32(&m)[5] == -1 && ml_f32(&m)[6] == 0,
+        "strided float32 and int64 columns gathered");
+  ml_tensor_release(&m);
+  ml_tensor_release(&cols[0]);
+  ml_tensor_release(&hot);
+  ml_tensor_release(&codes);
+}
+
 int main(void) {
   ml_ctx ctx;
   ml_ctx_init(&ctx);
@@ -97,6 +121,7 @@ int main(void) {
   test_bad(&ctx);
   test_fuzz(&ctx);
   test_bank(&ctx);
+  test_frame(&ctx);
   ml_ctx_free(&ctx);
   return check_done();
 }

@@ -16,6 +16,18 @@ CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN
 LDFLAGS  += -fopenmp $(SAN)
 LIBS      = $(PKG_LIBS) -ldl -lm
 
+# The mlrun executable links OpenBLAS statically when libopenblas.a is there:
+# the shared library's ~10k symbol relocations cost several ms at every start.
+# Both builds use the same OpenMP runtime (libgomp). STATIC_BLAS=0 links it shared.
+STATIC_BLAS ?= 1
+BLAS_A   := $(shell pkg-config --variable=libdir openblas 2>/dev/null)libopenblas.a
+GFORTRAN := $(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran)
+ifeq ($(STATIC_BLAS)$(wildcard $(BLAS_A)),1$(BLAS_A))
+MLRUN_LIBS = $(filter-out -lopenblas,$(LIBS)) $(BLAS_A) -Wl,--as-needed $(GFORTRAN) -Wl,--no-as-needed
+else
+MLRUN_LIBS = $(LIBS)
+endif
+
 RUNTIME_SRC  = $(sort $(filter-out runtime/dist/mpi_plugin.c,$(wildcard runtime/*.c runtime/*/*.c)))
 BINDINGS_SRC = $(sort $(filter-out bindings/main.c,$(wildcard bindings/*.c)))
 STDLIB_LUA   = $(sort $(shell find stdlib -name '*.lua' 2>/dev/null))
@@ -61,7 +73,7 @@ $(BUILD)/ml.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(filter-out -llua5.4,$(LIBS))
 
 $(BUILD)/mlrun: $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(MLRUN_LIBS)
 
 # MPI lives in a plugin loaded only under mpirun, so plain runs never pay
 # libmpi's start-up cost (runtime/dist/dist.h).
@@ -74,6 +86,10 @@ $(BUILD)/mlrun.pc: Makefile
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib libedit\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
+# Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.
+$(BUILD)/bindings/io.o: CFLAGS += -DMLRUN_DATA_INSTALLED='"$(PREFIX)/share/mlrun/data"' -DMLRUN_DATA_SOURCE='"$(CURDIR)/data"'
+$(BUILD)/bindings/io.o: Makefile
+
 demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/mlrun
@@ -82,10 +98,12 @@ test: deps
 	$(MAKE) all
 	sh tests/run.sh $(BUILD)
 
+ASAN_OPT = -O1 -g -fno-omit-frame-pointer
+ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
-	ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build-asan
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" all
+	ASAN_OPTIONS=detect_leaks=0 OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" sh tests/run.sh build-asan
 
 bench: deps
 	$(MAKE) all
@@ -103,6 +121,8 @@ install: all
 	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
 	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
 	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
+	install -d $(DESTDIR)$(PREFIX)/share/mlrun/data
+	cp -R data/classic data/mnist-10k $(DESTDIR)$(PREFIX)/share/mlrun/data/
 
 clean:
 	rm -rf build build-asan

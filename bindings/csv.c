@@ -3,9 +3,11 @@
  *   {nrows = N, sep = ";", names = {...}, columns = {{name =, kind = "number",
  *    values = float32 tensor (NaN = missing)} | {name =, kind = "string",
  *    codes = int64 tensor (0-based, -1 = missing), categories = {...}}}}
- * The DataFrame (stdlib/ml/dataframe.lua) is built on that table. */
+ * The DataFrame (stdlib/ml/dataframe.lua) is built on that table; frame_onehot
+ * and frame_columns are its column kernels (runtime/data/frame.c). */
 #include "mlb.h"
 #include "../runtime/data/csv.h"
+#include "../runtime/data/frame.h"
 #include <string.h>
 
 #define CSV_BOX "ml.csv_table"
@@ -172,7 +174,43 @@ static int read_common(lua_State *L, int from_file) {
 static int l_csv_read(lua_State *L) { return read_common(L, 1); }
 static int l_csv_parse(lua_State *L) { return read_common(L, 0); }
 
+/* frame_onehot(codes, k) -> N x k float32 one-hot matrix. */
+static int l_frame_onehot(lua_State *L) {
+  ml_tensor out;
+  MLB_CHECK(L, ml_frame_onehot(mlb_ctx(L), &out, mlb_checktensor(L, 1), luaL_checkinteger(L, 2)));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* frame_columns({col1, col2, ...}) -> N x n float32 matrix. */
+static int l_frame_columns(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)lua_rawlen(L, 1);
+  ml_tensor *cols = lua_newuserdatauv(L, sizeof(ml_tensor) * (size_t)(n ? n : 1), 0);
+  for (int j = 0; j < n; j++) {
+    lua_rawgeti(L, 1, j + 1);
+    ml_tensor *t = mlb_totensor(L, -1);
+    if (!t) return luaL_error(L, "frame_columns: entry %d is a %s, expected ml.Tensor", j + 1,
+                              luaL_typename(L, -1));
+    cols[j] = *t;   /* borrowed: the list keeps it alive */
+    lua_pop(L, 1);
+  }
+  ml_tensor out;
+  MLB_CHECK(L, ml_frame_columns(mlb_ctx(L), &out, cols, n));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* frame_take(t, idx) -> rows idx (1-based int64 or float32 positions) of t. */
+static int l_frame_take(lua_State *L) {
+  ml_tensor out;
+  MLB_CHECK(L, ml_frame_take(mlb_ctx(L), &out, mlb_checktensor(L, 1), mlb_checktensor(L, 2), 1));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
-  {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {NULL, NULL}};
+  {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {"frame_onehot", l_frame_onehot},
+  {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take}, {NULL, NULL}};
 
 void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -4,6 +4,7 @@
  * state()/from_state) is stdlib/ml/io.lua; here values are plain trees. */
 #include "mlb.h"
 #include "../runtime/io/io.h"
+#include "../runtime/data/data.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,12 +345,91 @@ static int l_exists(lua_State *L) {
   return 1;
 }
 
+/* ---- .npy and IDX ---- */
+
+/* core.io_load_npy(path) -> tensor */
+static int l_load_npy(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  guard *g = push_guard(L, "load_npy");
+  ml_tensor t;
+  MLB_CHECK(L, ml_map_file(mlb_ctx(L), &g->map, fname, "load_npy"));
+  int rc = ml_npy_read(mlb_ctx(L), &t, g->map.data, g->map.size, "load_npy");
+  guard_release(g);
+  if (rc) return luaL_error(L, "%s (in '%s')", mlb_ctx(L)->err, fname);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+/* core.io_save_npy(path, tensor) */
+static int l_save_npy(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  MLB_CHECK(L, ml_npy_save(mlb_ctx(L), fname, mlb_checktensor(L, 2)));
+  return 0;
+}
+
+/* core.io_read_idx(path, dtype ("float32"|"int64"), scale) -> tensor */
+static int l_read_idx(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  const char *dts = luaL_optstring(L, 2, "float32");
+  double scale = luaL_optnumber(L, 3, 1.0);
+  ml_dtype dt;
+  if (!strcmp(dts, "float32")) dt = ML_F32;
+  else if (!strcmp(dts, "int64")) dt = ML_I64;
+  else return luaL_error(L, "read_idx: dtype must be \"float32\" or \"int64\", got \"%s\"", dts);
+  guard *g = push_guard(L, "read_idx");
+  ml_tensor t;
+  MLB_CHECK(L, ml_map_file(mlb_ctx(L), &g->map, fname, "read_idx"));
+  int rc = ml_idx_read(mlb_ctx(L), &t, g->map.data, g->map.size, dt, scale, "read_idx");
+  guard_release(g);
+  if (rc) return luaL_error(L, "%s (in '%s')", mlb_ctx(L)->err, fname);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+/* core.io_data_dirs() -> "dir1:dir2:dir3": the installed share/mlrun/data
+ * (compiled in), <dir of the running executable>/../share/mlrun/data (an
+ * installation moved or made with another PREFIX), then the data/ folder of
+ * the source tree the binary was built in. */
+#ifndef MLRUN_DATA_INSTALLED
+#define MLRUN_DATA_INSTALLED "/usr/local/share/mlrun/data"
+#endif
+#ifndef MLRUN_DATA_SOURCE
+#define MLRUN_DATA_SOURCE ""
+#endif
+#include <unistd.h>
+static int l_data_dirs(lua_State *L) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+  if (slash) *slash = 0;
+  lua_pushfstring(L, "%s:%s/../share/mlrun/data:%s", MLRUN_DATA_INSTALLED, slash ? exe : "",
+                  MLRUN_DATA_SOURCE);
+  return 1;
+}
+
+/* core.io_crc32(string) -> CRC-32 as an integer (zlib's polynomial) */
+#include <zlib.h>
+static int l_crc32(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  uLong c = crc32(0, NULL, 0);
+  for (size_t off = 0; off < n;) {
+    size_t part = n - off > (1u << 30) ? (1u << 30) : n - off;
+    c = crc32(c, (const Bytef *)s + off, (uInt)part);
+    off += part;
+  }
+  lua_pushinteger(L, (lua_Integer)c);
+  return 1;
+}
+
 void mlb_open_io(lua_State *L) {
   static const luaL_Reg fns[] = {
     {"io_serialize", l_serialize}, {"io_deserialize", l_deserialize},
     {"io_save", l_save}, {"io_load", l_load}, {"io_header", l_header},
     {"io_write_atomic", l_write_atomic}, {"io_read_file", l_read_file},
-    {"io_listdir", l_listdir}, {"io_isdir", l_isdir}, {"io_exists", l_exists},
+    {"io_listdir", l_listdir}, {"io_load_npy", l_load_npy}, {"io_save_npy", l_save_npy},
+    {"io_read_idx", l_read_idx}, {"io_data_dirs", l_data_dirs},
+    {"io_crc32", l_crc32}, {"io_isdir", l_isdir}, {"io_exists", l_exists},
     {NULL, NULL}};
   if (luaL_newmetatable(L, GUARD)) {
     lua_pushcfunction(L, guard_gc);

@@ -4,37 +4,58 @@
 #include <math.h>
 #include <string.h>
 
+/* double -> int64 without undefined behaviour (saturating, NaN -> 0). */
+static int64_t d2i(double v) {
+  if (v != v) return 0;
+  if (v >= 9223372036854775807.0) return INT64_MAX;
+  if (v <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
+
 /* ---- userdata ---- */
 
-/* A closed tensor (after __close) has no storage: using it is an error. */
-static ml_tensor *alive(lua_State *L, ml_tensor *t) {
-  if (t && !t->storage) luaL_error(L, "attempt to use a closed tensor");
+/* A closed tensor (after __close) has no storage: using it is an error
+ * that names the function ("bad argument #1 to 'sum' (tensor is closed)"). */
+static ml_tensor *alive(lua_State *L, ml_tensor *t, int idx) {
+  if (t && !t->storage) luaL_argerror(L, idx, "tensor is closed");
   return t;
 }
 
 ml_tensor *mlb_totensor(lua_State *L, int idx) {
-  return alive(L, (ml_tensor *)luaL_testudata(L, idx, MLB_TENSOR));
+  return alive(L, (ml_tensor *)luaL_testudata(L, idx, MLB_TENSOR), idx);
 }
 
 ml_tensor *mlb_checktensor(lua_State *L, int idx) {
-  return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR));
+  return alive(L, (ml_tensor *)luaL_checkudata(L, idx, MLB_TENSOR), idx);
 }
 
-/* Collect garbage when tensor memory has doubled since the last collection:
- * tensor payloads live outside Lua's heap, so the collector alone would not
- * know to run (the same rule Torch7 used). */
-static void gc_pressure(lua_State *L, ml_ctx *ctx) {
+/* Tensor payloads live outside Lua's heap, so the collector alone would not
+ * know to run: temporaries of `a * b + c` would pile up, and every new tensor
+ * would take fresh pages from the system (page faults cost more than the
+ * arithmetic). So a full collection runs whenever new tensor storage since the
+ * last one passes a budget that grows with the memory in use and with the Lua
+ * heap (whose size is what a collection costs). Freed buffers go to the
+ * context's pool and serve the next tensors of the same size. */
+typedef struct { size_t since; size_t budget; } gc_state;
+
+static void gc_pressure(lua_State *L, ml_ctx *ctx, size_t nbytes) {
   static const char key = 0;   /* address used as a registry key only */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &key);
-  lua_Integer threshold = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (64 << 20);
+  gc_state *g = (gc_state *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  if ((lua_Integer)ctx->mem_in_use > threshold) {
-    lua_gc(L, LUA_GCCOLLECT);
-    lua_Integer next = 2 * (lua_Integer)ctx->mem_in_use;
-    if (next < (64 << 20)) next = 64 << 20;
-    lua_pushinteger(L, next);
+  if (!g) {
+    g = (gc_state *)lua_newuserdatauv(L, sizeof *g, 0);
+    g->since = 0;
+    g->budget = (size_t)4 << 20;
     lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
   }
+  g->since += nbytes;
+  /* collect one allocation early, so the next tensor of this size finds a
+   * freed buffer in the pool instead of fresh pages */
+  if (g->since + nbytes < g->budget) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  g->since = 0;
+  g->budget = ((size_t)4 << 20) + ctx->mem_in_use / 2 + (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 2048;
 }
 
 ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
@@ -42,8 +63,11 @@ ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
   *u = *t;
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, MLB_TENSOR);
-  if (u->storage && u->storage->ctx && u->storage->nbytes >= (1 << 16))
-    gc_pressure(L, u->storage->ctx);
+  /* fresh storage only (refcount 1): pushing views allocates nothing; tiny
+   * tensors are left to the collector's own pace */
+  if (u->storage && u->storage->ctx && u->storage->refcount == 1 &&
+      u->storage->nbytes >= 1024)
+    gc_pressure(L, u->storage->ctx, u->storage->nbytes);
   return u;
 }
 
@@ -60,8 +84,9 @@ int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra) {
   int nd = t->ndim + extra;
   if (d < 0) d += nd + 1;
   if (d < 1 || d > nd)
-    return luaL_error(L, "dimension %d out of range for a %d-dimensional tensor",
-                      (int)luaL_checkinteger(L, idx), t->ndim), 0;
+    return luaL_argerror(L, idx, lua_pushfstring(L,
+             "dimension %I out of range for a %d-dimensional tensor",
+             luaL_checkinteger(L, idx), t->ndim)), 0;
   return (int)d - 1;
 }
 
@@ -69,23 +94,32 @@ int mlb_checkshape(lua_State *L, int first, int64_t *shape) {
   int n = 0;
   if (lua_istable(L, first)) {
     n = (int)lua_rawlen(L, first);
-    if (n > ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions, got %d", ML_MAX_DIMS, n);
+    if (n > ML_MAX_DIMS)
+      luaL_argerror(L, first, lua_pushfstring(L, "expected at most %d dimensions, got %d",
+                                              ML_MAX_DIMS, n));
     for (int i = 0; i < n; i++) {
       lua_rawgeti(L, first, i + 1);
       if (!lua_isinteger(L, -1))
-        luaL_error(L, "shape entry %d: expected an integer, got %s", i + 1, luaL_typename(L, -1));
+        luaL_argerror(L, first, lua_pushfstring(L, "shape entry %d: expected an integer, got %s",
+                                                i + 1, lua_type(L, -1) == LUA_TNUMBER
+                                                ? luaL_tolstring(L, -1, NULL)
+                                                : luaL_typename(L, -1)));
       shape[i] = lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
   } else {
     int top = lua_gettop(L);
     for (int i = first; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
-      if (n >= ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions", ML_MAX_DIMS);
+      if (n >= ML_MAX_DIMS)
+        luaL_argerror(L, i, lua_pushfstring(L, "expected at most %d dimensions", ML_MAX_DIMS));
       shape[n++] = luaL_checkinteger(L, i);
     }
   }
   for (int i = 0; i < n; i++)
-    if (shape[i] < 0) luaL_error(L, "dimension %d has negative size %d", i + 1, (int)shape[i]);
+    if (shape[i] < 0)
+      luaL_argerror(L, lua_istable(L, first) ? first : first + i,
+                    lua_pushfstring(L, "dimension %d has negative size %I", i + 1,
+                                    (lua_Integer)shape[i]));
   return n;
 }
 
@@ -94,7 +128,8 @@ static ml_dtype checkdtype(lua_State *L, int idx, ml_dtype def) {
   if (!s) return def;
   if (!strcmp(s, "float32") || !strcmp(s, "float")) return ML_F32;
   if (!strcmp(s, "int64") || !strcmp(s, "int") || !strcmp(s, "long")) return ML_I64;
-  return luaL_error(L, "unknown dtype '%s' (expected 'float32' or 'int64')", s), ML_F32;
+  return luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (expected 'float32' or "
+                                               "'int64')", s)), ML_F32;
 }
 
 /* ---- from nested tables ---- */
@@ -132,7 +167,7 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
         else luaL_error(L, "tensor: expected numbers in the table, got %s", luaL_typename(L, -1));
       }
       if (t->dtype == ML_F32) ml_f32(t)[(*pos)++] = (float)v;
-      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (int64_t)v;
+      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(v);
     }
     lua_pop(L, 1);
   }
@@ -295,8 +330,8 @@ static int l_get_num_threads(lua_State *L) {
 
 static int l_set_memory_limit(lua_State *L) {
   lua_Number n = luaL_checknumber(L, 1);
-  if (n < 0) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
-  mlb_ctx(L)->mem_limit = (size_t)n;
+  if (!(n >= 0)) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
+  mlb_ctx(L)->mem_limit = n >= 1.8e19 ? SIZE_MAX : (size_t)n;
   return 0;
 }
 
@@ -306,6 +341,7 @@ static int l_memory_info(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ctx->mem_in_use); lua_setfield(L, -2, "in_use");
   lua_pushinteger(L, (lua_Integer)ctx->mem_peak); lua_setfield(L, -2, "peak");
   lua_pushinteger(L, (lua_Integer)ctx->mem_limit); lua_setfield(L, -2, "limit");
+  lua_pushinteger(L, (lua_Integer)ctx->pool.bytes); lua_setfield(L, -2, "pooled");
   return 1;
 }
 
@@ -430,13 +466,16 @@ static void slice_view(lua_State *L, int tbl, const ml_tensor *t, ml_tensor *out
 }
 
 static int tensor_index(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {   /* methods resolve even on a closed tensor */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    lua_pop(L, 1);
+  }
   ml_tensor *t = mlb_checktensor(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
   ml_tensor v;
   switch (lua_type(L, 2)) {
     case LUA_TSTRING: {
-      lua_pushvalue(L, 2);
-      if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
       const char *k = lua_tostring(L, 2);
       if (!strcmp(k, "shape")) return push_shape(L, t);
       if (!strcmp(k, "dtype")) { lua_pushstring(L, ml_dtype_name(t->dtype)); return 1; }
@@ -503,7 +542,7 @@ static int tensor_newindex(lua_State *L) {
                                   : ((int64_t *)m.storage->data)[mo] != 0;
       if (!on) continue;
       if (t->dtype == ML_F32) ((float *)t->storage->data)[o] = (float)val;
-      else ((int64_t *)t->storage->data)[o] = (int64_t)val;
+      else ((int64_t *)t->storage->data)[o] = d2i(val);
     }
     ml_tensor_release(&m);
     return 0;

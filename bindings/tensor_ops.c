@@ -240,8 +240,11 @@ static int m_permute(lua_State *L) {
 static int m_narrow(lua_State *L) {
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int d = mlb_checkdim(L, 2, t, 0);
-  MLB_CHECK(L, ml_view_narrow(mlb_ctx(L), &out, t, d, luaL_checkinteger(L, 3) - 1,
-                              luaL_checkinteger(L, 4)));
+  lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  if (start < 1 || start > t->shape[d] + 1 || len < 0 || len > t->shape[d])
+    return luaL_error(L, "narrow: range of %I elements from %I out of bounds for dimension "
+                      "%d of size %I", len, start, d + 1, (lua_Integer)t->shape[d]);
+  MLB_CHECK(L, ml_view_narrow(mlb_ctx(L), &out, t, d, start - 1, len));
   mlb_pushtensor(L, &out);
   return 1;
 }
@@ -251,6 +254,9 @@ static int m_select(lua_State *L) {
   int d = mlb_checkdim(L, 2, t, 0);
   lua_Integer i = luaL_checkinteger(L, 3);
   if (i < 0) i += t->shape[d] + 1;
+  if (i < 1 || i > t->shape[d])
+    return luaL_error(L, "select: index %I out of range for dimension %d of size %I",
+                      luaL_checkinteger(L, 3), d + 1, (lua_Integer)t->shape[d]);
   MLB_CHECK(L, ml_view_select(mlb_ctx(L), &out, t, d, i - 1));
   mlb_pushtensor(L, &out);
   return 1;
@@ -358,11 +364,21 @@ static int tensor_list(lua_State *L, int idx, ml_tensor *out, int max, const cha
   return n;
 }
 
-#define MAX_JOIN 4096
+#define MAX_JOIN (1 << 20)
 static int join(lua_State *L, bool stack, int default_dim, const char *who) {
   lua_settop(L, 2);
-  ml_tensor *ts = lua_newuserdatauv(L, sizeof(ml_tensor) * MAX_JOIN, 0);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size_t len = lua_rawlen(L, 1);
+  ml_tensor *ts = lua_newuserdatauv(L, sizeof(ml_tensor) * (len ? len : 1), 0);
   int n = tensor_list(L, 1, ts, MAX_JOIN, who);
+  if (!strcmp(who, "vstack") && ts[0].ndim == 1) {
+    /* NumPy: 1-D tensors stack as rows */
+    stack = true;
+    for (int i = 1; i < n; i++)
+      if (ts[i].ndim != 1 || ts[i].shape[0] != ts[0].shape[0]) stack = false;
+    if (!stack)
+      return luaL_error(L, "vstack: 1-dimensional tensors must have the same length");
+  }
   ml_tensor out;
   int d = default_dim;
   if (!lua_isnoneornil(L, 2)) d = mlb_checkdim(L, 2, &ts[0], stack ? 1 : 0);

@@ -3,9 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Buffers at least this large go back to the pool instead of free(). */
-#define ML_POOL_MIN (1u << 20)
+#define ML_POOL_MIN (1u << 16)
 #define ML_POOL_MAX_BYTES ((size_t)512 << 20)
 
 void ml_ctx_init(ml_ctx *ctx) {
@@ -80,11 +81,27 @@ static bool pool_give(ml_pool *p, void *q, size_t nbytes) {
   return true;
 }
 
+/* Big buffers are 2 MiB aligned and asked to be backed by huge pages: a
+ * fresh 40 MB tensor then costs 20 page faults instead of 10,000, which on a
+ * virtual machine is the difference between 1 ms and 100 ms. */
+#define ML_HUGE (2u << 20)
+static void *os_alloc(size_t asked) {
+  if (asked >= 2 * (size_t)ML_HUGE) {
+    size_t rounded = (asked + ML_HUGE - 1) & ~(size_t)(ML_HUGE - 1);
+    void *p = aligned_alloc(ML_HUGE, rounded);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+  return aligned_alloc(64, (asked + 63) & ~(size_t)63);
+}
+
 static void *try_alloc(ml_ctx *ctx, size_t nbytes) {
   if (ctx->mem_limit && ctx->mem_in_use + nbytes > ctx->mem_limit) return NULL;
   size_t asked = nbytes ? nbytes : 1;
   void *p = pool_take(&ctx->pool, asked);
-  if (!p) p = aligned_alloc(64, (asked + 63) & ~(size_t)63);
+  if (!p) p = os_alloc(asked);
   return p;
 }
 

@@ -29,6 +29,14 @@ static inline void ml_iter_offsets(const ml_iter *it, int64_t o, int64_t *off) {
 }
 /* Strides of t broadcast to (ndim, shape): 0 on broadcast dims. */
 void ml_broadcast_strides(int64_t *out, const ml_tensor *t, int ndim, const int64_t *shape);
+/* double -> int64 without undefined behaviour: truncates toward zero,
+ * saturates out of range, NaN gives 0 (C's cast is undefined for those). */
+static inline int64_t ml_d2i(double v) {
+  if (v != v) return 0;
+  if (v >= 9223372036854775807.0) return INT64_MAX;
+  if (v <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
 /* Whether a loop over n elements is worth splitting across threads. */
 #define ML_PAR_MIN 32768
 #endif

@@ -56,6 +56,32 @@ static inline float binop_f(ml_binop op, float x, float y) {
   }
 }
 
+#ifdef __AVX__
+#include <immintrin.h>
+/* Outputs far larger than the caches are written with streaming stores: a
+ * normal store first reads the line it writes (write-allocate), so a binary
+ * op over big tensors moves 4 streams through memory instead of 3. */
+#define STREAM_MIN ((int64_t)4 << 20)   /* output elements */
+static bool stream_run_f32(ml_binop op, float *o, const float *a, const float *b, int64_t n) {
+  if (op != ML_ADD && op != ML_SUB && op != ML_MUL && op != ML_DIV) return false;
+  int64_t j = 0;
+  for (; j < n && ((uintptr_t)(o + j) & 31); j++) o[j] = binop_f(op, a[j], b[j]);
+  for (; j + 8 <= n; j += 8) {
+    __m256 x = _mm256_loadu_ps(a + j), y = _mm256_loadu_ps(b + j), r;
+    switch (op) {
+      case ML_ADD: r = _mm256_add_ps(x, y); break;
+      case ML_SUB: r = _mm256_sub_ps(x, y); break;
+      case ML_MUL: r = _mm256_mul_ps(x, y); break;
+      default: r = _mm256_div_ps(x, y); break;
+    }
+    _mm256_stream_ps(o + j, r);
+  }
+  for (; j < n; j++) o[j] = binop_f(op, a[j], b[j]);
+  _mm_sfence();   /* streaming stores are weakly ordered: publish them */
+  return true;
+}
+#endif
+
 /* The hot loops: unit strides and scalar-broadcast get their own loops so the
  * compiler vectorises them. */
 static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const float *a,
@@ -66,6 +92,12 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - b[j]; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * b[j]; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / b[j]; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == b[j]; return;
+      case ML_NE: for (int64_t j = 0; j < n; j++) o[j] = a[j] != b[j]; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > b[j]; return;
+      case ML_GE: for (int64_t j = 0; j < n; j++) o[j] = a[j] >= b[j]; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < b[j]; return;
+      case ML_LE: for (int64_t j = 0; j < n; j++) o[j] = a[j] <= b[j]; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], b[j]); return;
     }
   }
@@ -76,10 +108,34 @@ static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const flo
       case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j] - y; return;
       case ML_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j] * y; return;
       case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j] / y; return;
+      case ML_GT: for (int64_t j = 0; j < n; j++) o[j] = a[j] > y; return;
+      case ML_LT: for (int64_t j = 0; j < n; j++) o[j] = a[j] < y; return;
+      case ML_EQ: for (int64_t j = 0; j < n; j++) o[j] = a[j] == y; return;
       default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, a[j], y); return;
     }
   }
+  if (so == 1 && sa == 0 && sb == 1) {   /* scalar on the left: 1 - x, 1 / x */
+    float x = a[0];
+    switch (op) {
+      case ML_SUB: for (int64_t j = 0; j < n; j++) o[j] = x - b[j]; return;
+      case ML_DIV: for (int64_t j = 0; j < n; j++) o[j] = x / b[j]; return;
+      default: for (int64_t j = 0; j < n; j++) o[j] = binop_f(op, x, b[j]); return;
+    }
+  }
   for (int64_t j = 0; j < n; j++) o[j * so] = binop_f(op, a[j * sa], b[j * sb]);
+}
+
+/* int64 results (add, sub, mul, maximum, minimum of two int64 tensors) are
+ * computed in integers, wrapping on overflow as two's complement. */
+static inline int64_t binop_i(ml_binop op, int64_t x, int64_t y) {
+  switch (op) {
+    case ML_ADD: return (int64_t)((uint64_t)x + (uint64_t)y);
+    case ML_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
+    case ML_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
+    case ML_MAXIMUM: return x > y ? x : y;
+    case ML_MINIMUM: return x < y ? x : y;
+    default: return 0;
+  }
 }
 
 static inline double load_d(const ml_tensor *t, int64_t off) {
@@ -88,7 +144,7 @@ static inline double load_d(const ml_tensor *t, int64_t off) {
 }
 static inline void store_d(ml_tensor *t, int64_t off, double v) {
   if (t->dtype == ML_F32) ((float *)t->storage->data)[off] = (float)v;
-  else ((int64_t *)t->storage->data)[off] = (int64_t)v;
+  else ((int64_t *)t->storage->data)[off] = ml_d2i(v);
 }
 
 /* o = a op b where all three already have o's shape through strides. */
@@ -104,16 +160,33 @@ static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const in
   int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1],
           s2 = it.stride[2][it.ndim - 1];
   bool all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
+  bool all_i64 = o->dtype == ML_I64 && a->dtype == ML_I64 && b->dtype == ML_I64;
+#ifdef __AVX__
+  /* streaming only into a fresh output (never in place: a == o would be read back) */
+  bool stream = all_f32 && n >= STREAM_MIN && o->storage != a->storage && o->storage != b->storage;
+#endif
   int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
   for (int64_t t = 0; t < tasks; t++) {
     int64_t off[3], r = t / chunks, c = t % chunks;
     ml_iter_offsets(&it, r, off);
     int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
+#ifdef __AVX__
+    if (stream && s0 == 1 && s1 == 1 && s2 == 1 &&
+        stream_run_f32(op, (float *)o->storage->data + off[0] + j0,
+                       (const float *)a->storage->data + off[1] + j0,
+                       (const float *)b->storage->data + off[2] + j0, len))
+      continue;
+#endif
     if (all_f32) {
       binary_run_f32(op, (float *)o->storage->data + off[0] + j0 * s0, s0,
                      (const float *)a->storage->data + off[1] + j0 * s1, s1,
                      (const float *)b->storage->data + off[2] + j0 * s2, s2, len);
+    } else if (all_i64) {
+      int64_t *po = (int64_t *)o->storage->data + off[0];
+      const int64_t *pa = (const int64_t *)a->storage->data + off[1],
+                    *pb = (const int64_t *)b->storage->data + off[2];
+      for (int64_t j = j0; j < j0 + len; j++) po[j * s0] = binop_i(op, pa[j * s1], pb[j * s2]);
     } else {
       for (int64_t j = j0; j < j0 + len; j++)
         store_d(o, off[0] + j * s0,
@@ -197,7 +270,7 @@ int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s, 
 
 int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op) {
   float sv = (float)s;
-  int64_t iv = (int64_t)s, one = 1;
+  int64_t iv = ml_d2i(s), one = 1;
   ml_tensor st;
   if (a->dtype == ML_I64) ml_tensor_wrap(ctx, &st, &iv, ML_I64, 0, &one, NULL, NULL);
   else ml_tensor_wrap(ctx, &st, &sv, ML_F32, 0, &one, NULL, NULL);
@@ -257,7 +330,7 @@ static void unary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, ml_unop o
   int64_t chunks = (it.inner + CHUNK - 1) / CHUNK, tasks = it.outer * chunks;
   int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1];
   int nt = n >= ML_PAR_MIN / 4 ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
   for (int64_t t = 0; t < tasks; t++) {
     int64_t off[2], r = t / chunks, c = t % chunks;
     ml_iter_offsets(&it, r, off);

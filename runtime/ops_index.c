@@ -1,5 +1,6 @@
 /* ops_index.c - joining, gathering and filling tensors. */
 #include "ml.h"
+#include "iter.h"
 #include <math.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ int ml_stack(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
 static int64_t index_at(const ml_tensor *idx, int64_t i) {
   int64_t off = ml_offset_of(idx, i);
   return idx->dtype == ML_I64 ? ((int64_t *)idx->storage->data)[off]
-                              : (int64_t)((float *)idx->storage->data)[off];
+                              : ml_d2i(((float *)idx->storage->data)[off]);
 }
 
 int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
@@ -82,6 +83,12 @@ int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
                     idx->ndim);
   int64_t k = idx->shape[0];
   for (int64_t i = 0; i < k; i++) {
+    if (idx->dtype == ML_F32) {
+      float f = ((float *)idx->storage->data)[ml_offset_of(idx, i)];
+      if (!isfinite(f) || f != floorf(f))
+        return ml_error(ctx, "index_select: expected integer positions, got %g at %lld", f + 1,
+                        (long long)i + 1);
+    }
     int64_t j = index_at(idx, i);
     if (j < 0 || j >= t->shape[dim])
       return ml_error(ctx, "index_select: index %lld out of range for dimension %d of size %lld",

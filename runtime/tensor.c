@@ -192,6 +192,14 @@ int ml_view_expand(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim,
   char b1[160], b2[160];
   if (ndim < t->ndim || ndim > ML_MAX_DIMS) goto bad;
   int64_t st[ML_MAX_DIMS];
+  uint64_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0) goto bad;
+    if (shape[i] > 0 && count > ((uint64_t)1 << 46) / (uint64_t)shape[i])
+      return ml_error(ctx, "expand: shape %s is too large",
+                      ml_shape_str(b2, sizeof b2, ndim, shape));
+    count *= (uint64_t)shape[i];
+  }
   for (int i = 0; i < ndim; i++) {
     int j = i - (ndim - t->ndim);
     if (j < 0) { st[i] = 0; continue; }
@@ -250,6 +258,9 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
       return ml_error(ctx, "reshape: dimension %d has negative size %lld", i + 1,
                       (long long)shape[i]);
     } else {
+      if (shape[i] > 0 && known > ((int64_t)1 << 46) / shape[i])
+        return ml_error(ctx, "reshape: shape %s is too large",
+                        ml_shape_str(b2, sizeof b2, ndim, shape_in));
       known *= shape[i];
     }
   }
@@ -330,7 +341,7 @@ int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
     } else {
       int64_t *d = (int64_t *)dd + off[0];
       const float *s = (const float *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = (int64_t)s[j * ss];
+      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
     }
   }
   return ML_OK;
@@ -361,7 +372,7 @@ void ml_fill(ml_tensor *t, double v) {
       float *p = ml_f32(t), f = (float)v;
       for (int64_t i = 0; i < n; i++) p[i] = f;
     } else {
-      int64_t *p = ml_i64(t), q = (int64_t)v;
+      int64_t *p = ml_i64(t), q = ml_d2i(v);
       for (int64_t i = 0; i < n; i++) p[i] = q;
     }
     return;
@@ -369,7 +380,7 @@ void ml_fill(ml_tensor *t, double v) {
   for (int64_t i = 0; i < n; i++) {
     int64_t off = ml_offset_of(t, i);
     if (t->dtype == ML_F32) ((float *)t->storage->data)[off] = (float)v;
-    else ((int64_t *)t->storage->data)[off] = (int64_t)v;
+    else ((int64_t *)t->storage->data)[off] = ml_d2i(v);
   }
 }
 

@@ -68,7 +68,10 @@ part install sh tests/embed/install_check.sh "$BUILD"
 part busted "$MLRUN" /usr/bin/busted -o TAP tests/spec
 
 # 5. the same module from stock lua5.4 (package.cpath only)
-part plain_lua lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
+#    (a sanitized ml.so needs the sanitizer runtimes loaded first)
+PRELOAD=""
+case "$BUILD" in *asan*) PRELOAD="$($CC -print-file-name=libasan.so) $($CC -print-file-name=libubsan.so)";; esac
+part plain_lua env LD_PRELOAD="$PRELOAD" lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
 
 passed=$(cat "$LOG"/*.tap | grep -c '^ok ')
 failed=$(cat "$LOG"/*.tap | grep -c '^not ok')

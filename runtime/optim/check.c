@@ -1,4 +1,4 @@
-/* check.c - argument checks shared by the update kernels. */
+/* check.c - argument checks and work splitting shared by the update kernels. */
 #include "optim.h"
 
 int ml_optim_check(ml_ctx *ctx, const char *who, const ml_tensor *param,
@@ -19,4 +19,10 @@ int ml_optim_check(ml_ctx *ctx, const char *who, const ml_tensor *param,
                       ml_shape_str(b, sizeof b, param->ndim, param->shape));
   }
   return ML_OK;
+}
+
+void ml_optim_split(int64_t n, int t, int k, int64_t *lo, int64_t *hi) {
+  int64_t q = n / k, r = n % k;
+  *lo = t * q + (t < r ? t : r);
+  *hi = *lo + q + (t < r);
 }

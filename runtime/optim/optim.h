@@ -14,7 +14,10 @@
 
 #include "../ml.h"
 
-#define ML_OPTIM_PAR 32768   /* elements below which one thread is faster */
+/* Elements below which one thread is faster. Small tensors never enter an
+ * OpenMP region at all: even a one-thread region costs microseconds, more
+ * than a whole update of a small layer. */
+#define ML_OPTIM_PAR 32768
 
 /* SGD (PyTorch form, dampening 0):
  *   g' = g + wd * p
@@ -53,5 +56,8 @@ int ml_adagrad_step(ml_ctx *ctx, ml_tensor *param, const ml_tensor *grad, ml_ten
  * param's shape. `who` names the kernel in the message. */
 int ml_optim_check(ml_ctx *ctx, const char *who, const ml_tensor *param,
                    const ml_tensor *const *others, const char *const *names, int n);
+
+/* Thread t of k gets elements [*lo, *hi) of n, in contiguous static blocks. */
+void ml_optim_split(int64_t n, int t, int k, int64_t *lo, int64_t *hi);
 
 #endif

@@ -30,8 +30,15 @@ int ml_train_gather(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src, const int
   for (int d = 1; d < src->ndim; d++) row *= (size_t)src->shape[d];
   char *pd = (char *)dst->storage->data + dst->offset * ml_dtype_size(dst->dtype);
   const char *ps = (const char *)src->storage->data + src->offset * ml_dtype_size(src->dtype);
+  /* no OpenMP region for small batches: entering one costs microseconds */
   int nt = (size_t)n * row >= (1u << 20) ? ctx->threads : 1;
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; i++)
+      memcpy(pd + (size_t)i * row, ps + (size_t)(idx[i] - origin) * row, row);
+    return ML_OK;
+  }
   #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; i++) memcpy(pd + (size_t)i * row, ps + (size_t)(idx[i] - origin) * row, row);
+  for (int64_t i = 0; i < n; i++)
+    memcpy(pd + (size_t)i * row, ps + (size_t)(idx[i] - origin) * row, row);
   return ML_OK;
 }

@@ -81,7 +81,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     return
   end
   self.wait = self.wait + 1
-  if self.wait > self.patience then
+  if self.wait >= self.patience then
     self.stopped_epoch = epoch
     self.model.stop_training = true
   end

@@ -121,23 +121,20 @@ function DataLoader:ipairs()
   end
 end
 
--- Random flips, rotations, shifts and noise, drawn per image from the engine RNG.
+-- Random flips, rotations, shifts and noise, drawn per image from the engine
+-- RNG; rotation and shift are one resampling (ml.image.affine) of the batch.
 function DataLoader:_augment(xb)
-  local a, image = self.augment, ml.image
-  local n = xb.shape[1]
-  local h, w = xb.shape[2], xb.shape[3]
-  for i = 1, n do
-    local img = xb[i]
-    local out = img
-    if a.flip and ml.rand(1):item() < 0.5 then out = image.flip(out) end
-    if a.rotate > 0 then out = image.rotate(out, (ml.rand(1):item() * 2 - 1) * a.rotate) end
-    if a.shift > 0 then
-      local dy = math.floor((ml.rand(1):item() * 2 - 1) * a.shift * h + 0.5)
-      local dx = math.floor((ml.rand(1):item() * 2 - 1) * a.shift * w + 0.5)
-      if dx ~= 0 or dy ~= 0 then out = image.shift(out, dy, dx) end
-    end
-    if out ~= img then img:copy_(out) end
+  local a = self.augment
+  local n, h, w = xb.shape[1], xb.shape[2], xb.shape[3]
+  local out = xb
+  if a.flip then out = ml.image.flip(out, "horizontal", ml.rand(n):lt(0.5)) end
+  if a.rotate > 0 or a.shift > 0 then
+    local deg = (ml.rand(n) * 2 - 1) * a.rotate
+    local dx = (ml.rand(n) * 2 - 1) * (a.shift * w)
+    local dy = (ml.rand(n) * 2 - 1) * (a.shift * h)
+    out = ml.image.affine(out, deg, dx, dy)
   end
+  if out ~= xb then xb:copy_(out) end
   if a.noise > 0 then xb:add_(ml.randn(xb.shape):mul_(a.noise)) end
 end
 

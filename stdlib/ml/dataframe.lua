@@ -202,7 +202,7 @@ end
 
 --- The rows at 0-based int64 positions idx.
 function Series:_take(idx)
-  return series_new(self.name, self.kind, self.values:index_select(1, idx + 1), self.categories)
+  return series_new(self.name, self.kind, ml.core.frame_take(self.values, idx + 1), self.categories)
 end
 
 function Series:__tostring()
@@ -377,7 +377,14 @@ end
 function DataFrame:_take(idx)
   local series = {}
   for _, nm in ipairs(self.columns) do series[nm] = self._series[nm]:_take(idx) end
-  local index = (self._index or ml.arange(1, self._n + 1):long()):index_select(1, idx + 1)
+  local index = self._index
+  if index == nil then index = idx + 1
+  elseif is_tensor(index) then index = ml.core.frame_take(index, idx + 1)
+  else
+    local labels = {}
+    for i, k in ipairs((idx + 1):totable()) do labels[i] = index[k] end
+    index = labels
+  end
   local cols = {}
   for i, nm in ipairs(self.columns) do cols[i] = nm end
   return df_build(cols, series, idx:numel(), index)
@@ -502,10 +509,11 @@ function DataFrame:get_dummies(names)
   for _, nm in ipairs(names) do
     local s = self._series[nm]
     if s.kind == "string" then
+      local hot = ml.core.frame_onehot(s.values, #s.categories)   -- N x K in one pass
       for k, cat in ipairs(s.categories) do
         local dn = nm .. "_" .. cat
         cols[#cols + 1] = dn
-        series[dn] = series_new(dn, "number", s.values:eq(k - 1))
+        series[dn] = series_new(dn, "number", hot:select(2, k))
       end
     else
       for _, v in ipairs(s:unique()) do
@@ -530,9 +538,8 @@ function DataFrame:to_tensor()
   end
   if #self.columns == 0 then return ml.zeros(self._n, 0) end
   local parts = {}
-  for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values:reshape(-1, 1) end
-  if self._n == 0 then return ml.zeros(0, #parts) end
-  return ml.hstack(parts)
+  for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values end
+  return ml.core.frame_columns(parts)
 end
 
 function DataFrame:copy()
@@ -718,10 +725,12 @@ local function quote_field(s, sep)
   return s
 end
 
+local tointeger, fmt = math.tointeger, string.format
 local function fmt_number(x)
   if x ~= x then return "" end
-  if x == math.floor(x) and math.abs(x) < 2 ^ 53 then return string.format("%d", x) end
-  return string.format("%.9g", x)
+  local i = tointeger(x)
+  if i then return tostring(i) end
+  return fmt("%.9g", x)
 end
 
 --- Writes the frame as CSV (header row, "," by default; missing -> empty),

@@ -17,10 +17,12 @@ local submodules = {
   metrics = "ml.metrics", model_selection = "ml.model_selection",
   feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
   dist = "ml.dist", io = "ml.io", base = "ml.base", json = "ml.json",
+  parallel = "ml.parallel", dataframe = "ml.dataframe",
 }
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}
 ml._exported = exported
+ml._submodules = submodules   -- with _exported: the lazy names, for REPL completion
 
 setmetatable(ml, {
   __index = function(t, k)
@@ -46,6 +48,9 @@ function ml._export(mod, names)
 end
 
 ml._export("ml.base", {"clone"})
+ml._export("ml.tree", {"DecisionTreeClassifier", "DecisionTreeRegressor"})
+ml._export("ml.ensemble", {"RandomForestClassifier", "RandomForestRegressor",
+  "GradientBoostingClassifier", "IsolationForest"})
 ml._export("ml.neighbors", {"KNeighborsClassifier", "KNeighborsRegressor"})
 ml._export("ml.cluster", {"KMeans"})
 ml._export("ml.decomposition", {"PCA", "NMF"})
@@ -54,6 +59,12 @@ ml._export("ml.sweep", {"sweep"})
 ml._export("ml.io", {"save", "load", "save_npy", "load_npy", "read_idx"})
 ml._export("ml.preprocessing", {"StandardScaler", "MinMaxScaler", "LabelEncoder", "OneHotEncoder",
   "Pipeline"})
+ml._export("ml.distributions", {"uniform", "loguniform", "randint", "choice"})
+ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold", "cross_val_score",
+  "GridSearchCV", "RandomizedSearchCV"})
+ml._export("ml.feature_selection", {"SelectKBest", "RFE", "SequentialFeatureSelector"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
+ml._export("ml.linear_model", {"LinearRegression", "Ridge", "LogisticRegression"})
+ml._export("ml.svm", {"SVC", "LinearSVC"})
 
 return ml

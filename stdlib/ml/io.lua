@@ -155,6 +155,36 @@ function M.deserialize(s)
   return from_tree("deserialize", (core.io_deserialize(s)))
 end
 
+--- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
+function M.save_npy(path, x)
+  if type(path) ~= "string" then error("save_npy: expected a file path, got " .. type(path), 2) end
+  if getmetatable(x) ~= tensor_mt then
+    error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
+  end
+  core.io_save_npy(path, x)
+end
+
+--- ml.load_npy(path) -> tensor. Float dtypes (f2, f4, f8) load as float32;
+--- integer and bool dtypes (i1..i8, u1..u8, b1) as int64. Both byte orders
+--- and Fortran order are read.
+function M.load_npy(path)
+  if type(path) ~= "string" then error("load_npy: expected a file path, got " .. type(path), 2) end
+  return core.io_load_npy(path)
+end
+
+--- ml.read_idx(path [, {dtype = "float32", scale = 1}]) -> tensor with the
+--- file's shape. IDX files may be gzipped (detected by magic). Elements of
+--- any IDX type convert to dtype ("float32", the default, or "int64");
+--- float results are multiplied by scale (1/255 maps ubyte pixels to [0, 1]).
+function M.read_idx(path, opts)
+  if type(path) ~= "string" then error("read_idx: expected a file path, got " .. type(path), 2) end
+  opts = check_opts("read_idx", opts, {dtype = true, scale = true})
+  if opts.scale ~= nil and type(opts.scale) ~= "number" then
+    error("read_idx: option 'scale' must be a number, got " .. type(opts.scale), 2)
+  end
+  return core.io_read_idx(path, opts.dtype, opts.scale)
+end
+
 --- ml.io.write_atomic(path, text): temp file, flush, fsync, rename.
 function M.write_atomic(path, s)
   if type(path) ~= "string" then error("write_atomic: expected a path, got " .. type(path), 2) end

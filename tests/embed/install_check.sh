@@ -2,7 +2,8 @@
 # tests/embed/install_check.sh BUILD - installs into a temporary prefix with
 # `make install PREFIX=...`, then builds tests/embed/embed_example.c against
 # the installed tree through pkg-config (shared and static) and runs it, and
-# loads the installed Lua module from stock lua5.4. Prints TAP.
+# loads the installed Lua module from stock lua5.4. Prints TAP. For a
+# sanitized BUILD, pass the same OPT and SAN in the environment (make asan does).
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1

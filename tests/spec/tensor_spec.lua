@@ -210,3 +210,200 @@ describe("printing", function()
     assert.is_true(#s < 2000)
   end)
 end)
+
+describe("API.md, the remaining lines", function()
+  it("random constructors give the asked shape and range", function()
+    ml.seed(3)
+    local u = ml.rand(200, 3)
+    assert.same({200, 3}, u.shape)
+    assert.is_true(u:min() >= 0 and u:max() < 1)
+    local n = ml.randn{1000}
+    assert.same({1000}, n.shape)
+    assert.is_true(math.abs(n:mean()) < 0.15 and math.abs(n:std() - 1) < 0.15)
+    assert.equal("int64", ml.randperm(5).dtype)
+  end)
+  it("sets and reads the thread count", function()
+    local before = ml.get_num_threads()
+    ml.set_num_threads(1)
+    assert.equal(1, ml.get_num_threads())
+    ml.set_num_threads(2)
+    assert.equal(2, ml.get_num_threads())
+    assert.has_error(function() ml.set_num_threads(0) end)
+    ml.set_num_threads(before)
+  end)
+  it("item, clone, contiguous, fill", function()
+    assert.equal(7, ml.full({1, 1}, 7):item())
+    assert.has_error(function() ml.ones(2):item() end, nil)
+    local x = ml.arange(6):reshape(2, 3)
+    local c = x:clone()
+    c[1][1] = 99
+    assert.equal(0, x[1][1])
+    local t = x:t()
+    assert.is_false(t:is_contiguous())
+    local tc = t:contiguous()
+    assert.is_true(tc:is_contiguous())
+    assert.same(t:totable(), tc:totable())
+    x[2]:fill(0)
+    assert.same({{0, 1, 2}, {0, 0, 0}}, x:totable())
+  end)
+  it("min, argmin, var and std along dimensions", function()
+    local x = ml.tensor{{1, 5, 3}, {4, 2, 6}}
+    local v, p = x:min(1)
+    assert.same({1, 2, 3}, v:totable())
+    assert.same({1, 2, 1}, p:totable())
+    assert.equal(1, x:argmin())
+    assert.is_true(close(x:var(2)[1], 4))
+    assert.is_true(close(x:std(1)[1], math.sqrt(4.5)))
+    assert.is_true(close(x:norm(), math.sqrt(91)))
+    assert.is_true(close(x:tanh()[1][1], math.tanh(1)))
+    assert.is_true(close(x:log()[2][1], math.log(4)))
+    assert.is_true(close(x:sqrt()[2][1], 2))
+  end)
+  it("softmax along a dimension sums to one there", function()
+    local s = ml.tensor{{1, 2}, {3, 4}}:softmax(1)
+    assert.is_true(close(s[1][1] + s[2][1], 1))
+    assert.is_true(close(s[1][1], 1 / (1 + math.exp(2))))
+  end)
+  it("compares tensor with tensor and broadcasts masks", function()
+    local x, y = ml.tensor{1, 2, 3}, ml.tensor{3, 2, 1}
+    assert.same({0, 1, 1}, x:ge(y):totable())
+    assert.same({1, 0, 0}, x:lt(y):totable())
+    assert.same({{1, 0, 0}, {1, 1, 0}}, x:le(ml.tensor{{1}, {2}}):totable())
+    assert.same({5, 2, -1}, ml.where(x:ne(2), 5 * x:eq(1) - x:eq(3), x):totable())
+    assert.same({7, 2, 7}, ml.where(x:ne(2), 7, x):totable())
+  end)
+  it("stacks 1-D tensors as NumPy does", function()
+    local a, b = ml.tensor{1, 2}, ml.tensor{3, 4}
+    assert.same({1, 2, 3, 4}, ml.hstack{a, b}:totable())
+    assert.same({{1, 2}, {3, 4}}, ml.vstack{a, b}:totable())
+    assert.same({{1, 3}, {2, 4}}, ml.stack({a, b}, 2):totable())
+    assert.same({{1, 2}, {3, 4}}, ml.cat({a:reshape(1, 2), b:reshape(1, 2)}, 1):totable())
+  end)
+  it("in-place ops broadcast the right operand", function()
+    local x = ml.ones(2, 3)
+    x:mul_(ml.tensor{1, 2, 3}):add_(ml.tensor{{10}, {20}})
+    assert.same({{11, 12, 13}, {21, 22, 23}}, x:totable())
+    assert.has_error(function() ml.ones(3):add_(ml.ones(2, 3)) end)
+  end)
+  it("caps tensor memory with set_memory_limit", function()
+    ml.set_memory_limit(ml.memory_info().in_use + 1024 * 1024)
+    local ok, err = pcall(ml.zeros, 1024, 1024, 4)
+    ml.set_memory_limit(0)
+    assert.is_false(ok)
+    assert.matches("memory limit", err)
+    assert.equal(4, ml.zeros(2, 2):numel())
+  end)
+end)
+
+describe("int64 tensors", function()
+  local a = ml.tensor({{1, 2}, {3, 4}}, "int64")
+  it("stay integers through integer arithmetic, exactly", function()
+    assert.equal("int64", (a + a).dtype)
+    assert.equal("int64", (a * 3 - 1).dtype)
+    local big = ml.tensor({math.tointeger(2^53) + 1}, "int64")
+    assert.equal(math.tointeger(2^53) + 2, (big + ml.tensor({1}, "int64"))[1])
+    assert.equal("float32", (a / 2).dtype)
+    assert.same({{0.5, 1}, {1.5, 2}}, (a / 2):totable())
+  end)
+  it("work in reductions, math, matmul, comparisons and joins", function()
+    assert.equal(10, a:sum())
+    assert.same({4, 6}, a:sum(1):totable())
+    assert.equal(4, a:max())
+    assert.same({2, 2}, a:argmax(2):totable())
+    assert.same({{7, 10}, {15, 22}}, a:matmul(a):totable())
+    assert.same({{0, 1}, {1, 1}}, a:gt(1):totable())
+    assert.equal("int64", ml.cat({a, a}, 1).dtype)
+    assert.is_true(close(a:exp()[1][1], math.exp(1)))
+    assert.same({2, 3, 4}, a:masked_select(a:gt(1)):totable())
+    assert.same({{3, 4}, {1, 2}}, a:index_select(1, ml.tensor({2, 1}, "int64")):totable())
+    assert.same({{1, 2}, {3, 4}}, a:float():totable())
+    assert.equal("int64", a:float():long().dtype)
+  end)
+  it("convert out-of-range floats without undefined behaviour", function()
+    local t = ml.tensor({0 / 0, 1e300, -1e300, 2.9}, "int64")
+    assert.same({0, math.maxinteger, math.mininteger, 2}, t:totable())
+    assert.has_error(function() ml.ones(3):index_select(1, ml.tensor{0 / 0}) end)
+  end)
+end)
+
+describe("determinism across thread counts", function()
+  it("gives bit-identical reductions and elementwise results with 1 or 2 threads", function()
+    local before = ml.get_num_threads()
+    ml.seed(11)
+    local x = ml.randn(300, 1000)
+    local results = {}
+    for _, th in ipairs{1, 2} do
+      ml.set_num_threads(th)
+      results[th] = {x:sum(), x:mean(), x:sum(1):totable(), x:sum(2):totable(),
+                     x:std(), (x * 2 + 1):sum(), x:norm(), x:softmax(2)[7][9]}
+    end
+    ml.set_num_threads(before)
+    assert.same(results[1], results[2])
+  end)
+end)
+
+-- Every engine function and method, called with wrong types, wrong arities,
+-- absurd sizes, NaN, closed, empty, 0-d, int64 and strided tensors: each call
+-- either works or raises a Lua error with a message; none may crash.
+describe("robustness", function()
+  local funcs = {"tensor", "zeros", "ones", "empty", "full", "rand", "randn", "eye", "arange",
+    "linspace", "randperm", "matmul", "cat", "stack", "vstack", "hstack", "where", "maximum",
+    "minimum", "set_num_threads", "set_memory_limit"}
+  local methods = {"totable", "item", "size", "dim", "numel", "is_contiguous", "add", "sub",
+    "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "gt", "ge", "lt", "le", "add_", "sub_",
+    "mul_", "div_", "pow_", "copy_", "fill", "zero_", "neg", "exp", "log", "sqrt", "abs",
+    "sigmoid", "tanh", "relu", "sign", "floor", "round", "clamp", "sum", "mean", "prod", "max",
+    "min", "var", "std", "norm", "argmax", "argmin", "softmax", "log_softmax", "matmul",
+    "reshape", "flatten", "t", "transpose", "permute", "narrow", "select", "squeeze",
+    "unsqueeze", "expand", "clone", "contiguous", "float", "long", "to", "index_select",
+    "masked_select", "exp_", "relu_", "sigmoid_", "all", "any", "allclose"}
+  local function closed() local c = ml.ones(2); getmetatable(c).__close(c); return c end
+  local function selves()
+    return {ml.ones(2, 3), ml.tensor({{1, 2}, {3, 4}}, "int64"), ml.tensor(5), ml.zeros(0),
+            ml.arange(6):reshape(2, 3):t(), ml.zeros(3, 0, 2), closed()}
+  end
+  local bad = {{}, {"x"}, {{}}, {-1}, {0}, {2^62}, {1e15}, {0 / 0}, {math.huge}, {true},
+    {print}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {{1, {2}}}, {{"a"}}, {ml.ones(3)},
+    {ml.tensor({1}, "int64")}, {ml.zeros(0)}, {1, "x"}, {{1, 2}, -5}, {-1, -1},
+    {math.mininteger}, {math.maxinteger, 1}}
+  local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    if not ok then assert.is_string(err) end
+  end
+  it("module functions", function()
+    local limit = ml.memory_info().limit
+    local threads = ml.get_num_threads()
+    for _, name in ipairs(funcs) do
+      for _, args in ipairs(bad) do try(ml[name], table.unpack(args)) end
+      for _, s in ipairs(selves()) do
+        try(ml[name], s); try(ml[name], s, s); try(ml[name], {s, s}); try(ml[name], s, 2)
+      end
+    end
+    ml.set_memory_limit(limit)
+    ml.set_num_threads(threads)
+  end)
+  it("tensor methods", function()
+    for _, name in ipairs(methods) do
+      for _, s in ipairs(selves()) do
+        local f = ml.Tensor[name]
+        assert.is_function(f, name)
+        for _, args in ipairs(bad) do try(f, s, table.unpack(args)) end
+        for _, o in ipairs(selves()) do try(f, s, o); try(f, s, 1, o) end
+      end
+    end
+  end)
+  it("indexing and assignment", function()
+    for _, s in ipairs(selves()) do
+      for _, k in ipairs{0, 1, -1, 99, 1.5, "shape", "nosuch", true, {1, {1, 2}}, {{2, 1}},
+                         {{1, 99}}, {1, 1, 1, 1}, {"a"}, ml.ones(2, 3):gt(0)} do
+        try(function() return s[k] end)
+        try(function() s[k] = 1 end)
+        try(function() s[k] = ml.ones(2) end)
+        try(function() s[k] = "x" end)
+      end
+      try(function() return #s end)
+      try(function() return tostring(s) end)
+      try(function() return s + s, s - 1, 2 * s, s / s, s ^ s, -s end)
+    end
+  end)
+end)

@@ -1,0 +1,149 @@
+/* image.c - Lua bindings of PNG files and the image kernels (ml.image uses
+ * them; its Lua front in stdlib/ml/image.lua checks options and shapes). */
+#include "mlb.h"
+#include "../runtime/io/io.h"
+#include "../runtime/data/data.h"
+#include "../runtime/image/image.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* core.image_load(path) -> H x W x C float32 in [0, 1] */
+static int l_load(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_map m;
+  MLB_CHECK(L, ml_map_file(ctx, &m, fname, "image.load"));
+  ml_tensor t;
+  int rc = ml_png_read(ctx, &t, m.data, m.size, "image.load");
+  ml_map_free(&m);
+  if (rc) return luaL_error(L, "%s (in '%s')", ctx->err, fname);
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
+/* core.image_save(path, img [, bits]) */
+static int l_save(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  ml_tensor *t = mlb_checktensor(L, 2);
+  MLB_CHECK(L, ml_png_save(mlb_ctx(L), fname, t, (int)luaL_optinteger(L, 3, 8)));
+  return 0;
+}
+
+static int l_resize(lua_State *L) {
+  ml_tensor out;
+  MLB_CHECK(L, ml_image_resize(mlb_ctx(L), &out, mlb_checktensor(L, 1), luaL_checkinteger(L, 2),
+                               luaL_checkinteger(L, 3)));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* Value number i (0-based) of a per-image parameter: a number (shared) or a
+ * tensor / list of n numbers. */
+static double param(lua_State *L, int idx, int64_t i) {
+  if (lua_isnumber(L, idx)) return lua_tonumber(L, idx);
+  ml_tensor *t = mlb_totensor(L, idx);
+  if (t) {
+    int64_t off = ml_offset_of(t, i);
+    return t->dtype == ML_F32 ? ((float *)t->storage->data)[off]
+                              : (double)((int64_t *)t->storage->data)[off];
+  }
+  lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Number of values of a per-image parameter: 0 for a number. */
+static int64_t param_count(lua_State *L, int idx, const char *name) {
+  if (lua_isnumber(L, idx)) return 0;
+  ml_tensor *t = mlb_totensor(L, idx);
+  if (t) {
+    if (t->ndim != 1) luaL_error(L, "image: %s must be a number or a 1-D tensor", name);
+    return t->shape[0];
+  }
+  if (!lua_istable(L, idx)) luaL_error(L, "image: %s must be a number, a tensor or a list, got %s",
+                                       name, luaL_typename(L, idx));
+  lua_Integer n = luaL_len(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    if (!lua_isnumber(L, -1)) luaL_error(L, "image: %s[%d] is not a number", name, (int)i);
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+static int64_t batch_size(const ml_tensor *t) { return t->ndim == 4 ? t->shape[0] : 1; }
+
+/* core.image_flip(img, horizontal, vertical [, mask]) */
+static int l_flip(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  bool h = lua_toboolean(L, 2), v = lua_toboolean(L, 3);
+  uint8_t *mask = NULL;
+  int64_t nm = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    nm = param_count(L, 4, "mask");
+    if (nm != batch_size(t))
+      return luaL_error(L, "image.flip: expected %d mask values (one per image), got %d",
+                        (int)batch_size(t), (int)nm);
+    mask = lua_newuserdatauv(L, (size_t)nm + 1, 0);
+    for (int64_t i = 0; i < nm; i++) mask[i] = param(L, 4, i) != 0;
+  }
+  ml_tensor out;
+  MLB_CHECK(L, ml_image_flip(mlb_ctx(L), &out, t, h, v, mask, mask ? nm : 0));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* core.image_warp(img, degrees, dx, dy [, fill]): each of degrees/dx/dy a
+ * number or one value per image of a batch. */
+static int l_warp(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  int64_t n = batch_size(t), counts[3];
+  const char *names[3] = {"degrees", "dx", "dy"};
+  int64_t per = 0;
+  for (int k = 0; k < 3; k++) {
+    counts[k] = param_count(L, 2 + k, names[k]);
+    if (counts[k] && counts[k] != n)
+      return luaL_error(L, "image: expected %d %s values (one per image), got %d", (int)n, names[k],
+                        (int)counts[k]);
+    if (counts[k]) per = n;
+  }
+  float fill = (float)luaL_optnumber(L, 5, 0);
+  int64_t nm = per ? per : 1;
+  double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)nm, 0);
+  int64_t h = t->ndim == 4 ? t->shape[1] : t->shape[0], w = t->ndim == 4 ? t->shape[2] : t->shape[1];
+  if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
+  for (int64_t i = 0; i < nm; i++)
+    ml_image_affine_params(mats + 6 * i, h, w, param(L, 2, i), param(L, 3, i), param(L, 4, i));
+  ml_tensor out;
+  MLB_CHECK(L, ml_image_warp(mlb_ctx(L), &out, t, mats, nm, fill));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* core.image_filter(img, kernel, flip, mode) */
+static int l_filter(lua_State *L) {
+  static const char *const modes[] = {"constant", "nearest", "reflect", NULL};
+  ml_tensor *t = mlb_checktensor(L, 1), *k = mlb_checktensor(L, 2);
+  bool flip = lua_toboolean(L, 3);
+  int mode = luaL_checkoption(L, 4, "constant", modes);
+  ml_tensor out;
+  MLB_CHECK(L, ml_image_filter(mlb_ctx(L), &out, t, k, flip, (ml_pad_mode)mode));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+static int l_rgb2gray(lua_State *L) {
+  ml_tensor out;
+  MLB_CHECK(L, ml_image_rgb2gray(mlb_ctx(L), &out, mlb_checktensor(L, 1)));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+void mlb_open_image(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"image_load", l_load}, {"image_save", l_save}, {"image_resize", l_resize},
+    {"image_flip", l_flip}, {"image_warp", l_warp}, {"image_filter", l_filter},
+    {"image_rgb2gray", l_rgb2gray}, {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,40 @@
+-- ml.nn.activations: relu, leaky_relu, elu, sigmoid, tanh, softmax, linear,
+-- as functions on tensors (softmax over the last dimension) with their
+-- derivatives computed from the output, over the C kernels of
+-- runtime/nn/activation.c.
+local ml = require "ml"
+local core = ml.core
+
+local M = {}
+
+M.names = {"elu", "leaky_relu", "linear", "relu", "sigmoid", "softmax", "tanh"}
+local known = {}
+for _, n in ipairs(M.names) do known[n] = true end
+
+--- Default alpha of the parameterised ones (Keras: LeakyReLU 0.3, ELU 1.0).
+M.default_alpha = {leaky_relu = 0.3, elu = 1.0}
+
+--- Checks an activation name (nil means linear) and returns it; errors
+--- name `who` and list the known names.
+function M.check(name, who)
+  if name == nil then return nil end
+  if type(name) == "string" and known[name] then return name end
+  error(string.format("%s: unknown activation %s (expected one of: %s)", who or "activation",
+    type(name) == "string" and ("'" .. name .. "'") or type(name), table.concat(M.names, ", ")), 0)
+end
+
+--- y = f(x) (a new tensor).
+function M.forward(name, x, alpha)
+  return core.nn_act_forward(x, M.check(name), alpha)
+end
+
+--- gx = gy * f'(x), computed from y = f(x).
+function M.backward(name, y, gy, alpha)
+  return core.nn_act_backward(y, gy, M.check(name), alpha)
+end
+
+for _, n in ipairs(M.names) do
+  M[n] = function(x, alpha) return core.nn_act_forward(x, n, alpha) end
+end
+
+return M

@@ -1,0 +1,127 @@
+/* The CSV reader in C: good inputs typed right, malformed inputs failing with
+ * a message (never crashing), and a random fuzz loop. */
+#include "ml.h"
+#include "data/csv.h"
+#include "data/frame.h"
+#include "check.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rd(ml_ctx *ctx, ml_csv_table *t, const char *s, const ml_csv_opts *o) {
+  return ml_csv_read_buffer(ctx, t, s, strlen(s), "test", o);
+}
+
+static void test_good(ml_ctx *ctx) {
+  ml_csv_table t;
+  CHECK(rd(ctx, &t, "a;b;c\n1;\"x;y\";2.5\n3;z;\n", NULL) == ML_OK, "parse ok: %s", ctx->err);
+  CHECK(t.sep == ';' && t.ncols == 3 && t.nrows == 2, "detected ';', 3 cols, 2 rows");
+  CHECK(!t.cols[0].is_string && t.cols[0].num[1] == 3.0, "number column");
+  CHECK(t.cols[1].is_string && t.cols[1].ncats == 2 && !strcmp(t.cols[1].cats[0], "x;y"),
+        "quoted separator kept, categories sorted");
+  CHECK(t.cols[1].codes[0] == 0 && t.cols[1].codes[1] == 1, "codes follow sorted categories");
+  CHECK(isnan(t.cols[2].num[1]) && t.cols[2].nmissing == 1, "empty cell is missing");
+  ml_csv_free(&t);
+
+  CHECK(rd(ctx, &t, "a\r\n\"he said \"\"no\"\"\"\r\n\"two\r\nlines\"\r\n", NULL) == ML_OK,
+        "CRLF and quotes: %s", ctx->err);
+  CHECK(t.nrows == 2 && t.cols[0].is_string, "two string rows");
+  CHECK(!strcmp(t.cols[0].cats[0], "he said \"no\"") && !strcmp(t.cols[0].cats[1], "two\r\nlines"),
+        "doubled quotes and embedded CRLF");
+  ml_csv_free(&t);
+
+  ml_csv_opts o;
+  ml_csv_opts_init(&o);
+  o.header = false;
+  CHECK(rd(ctx, &t, "1,2\n3,4", &o) == ML_OK && t.nrows == 2 && !strcmp(t.cols[1].name, "col2"),
+        "no header, no final newline");
+  ml_csv_free(&t);
+}
+
+static void test_bad(ml_ctx *ctx) {
+  ml_csv_table t;
+  CHECK(rd(ctx, &t, "a,b\n1,2\n3\n", NULL) == ML_ERR && strstr(ctx->err, "line 3"),
+        "ragged row names its line: %s", ctx->err);
+  CHECK(rd(ctx, &t, "a\n\"x\"y\n", NULL) == ML_ERR && strstr(ctx->err, "after a closing quote"),
+        "junk after a quote: %s", ctx->err);
+  CHECK(rd(ctx, &t, "a\n\"never", NULL) == ML_ERR && strstr(ctx->err, "never closed"),
+        "unterminated quote: %s", ctx->err);
+  CHECK(rd(ctx, &t, "a\n\xc3\x28\n", NULL) == ML_ERR && strstr(ctx->err, "invalid UTF-8"),
+        "invalid UTF-8: %s", ctx->err);
+  CHECK(rd(ctx, &t, "", NULL) == ML_ERR && strstr(ctx->err, "empty"), "empty input: %s", ctx->err);
+  ml_csv_opts o;
+  ml_csv_opts_init(&o);
+  o.max_field = 4;
+  CHECK(rd(ctx, &t, "a\nhello\n", &o) == ML_ERR && strstr(ctx->err, "longer than 4"),
+        "huge field: %s", ctx->err);
+  CHECK(ml_csv_read_file(ctx, &t, "/nonexistent.csv", NULL) == ML_ERR &&
+        strstr(ctx->err, "cannot open"), "missing file: %s", ctx->err);
+  CHECK(t.cols == NULL && t.ncols == 0, "a failed read leaves an empty table");
+}
+
+static void test_fuzz(ml_ctx *ctx) {
+  const char alphabet[] = ",;\"\n\r a1.\xff\xc3\x80-";
+  unsigned seed = 12345;
+  int oks = 0, errs = 0;
+  char buf[128];
+  for (int it = 0; it < 20000; it++) {
+    int n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 100;
+    for (int i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      buf[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+    }
+    ml_csv_table t;
+    if (ml_csv_read_buffer(ctx, &t, buf, (size_t)n, "fuzz", NULL) == ML_OK) {
+      oks++;
+      ml_csv_free(&t);
+    } else {
+      errs++;
+    }
+  }
+  CHECK(oks > 0 && errs > 0, "20000 random inputs: %d parsed, %d rejected, no crash", oks, errs);
+}
+
+static void test_bank(ml_ctx *ctx) {
+  ml_csv_table t;
+  int rc = ml_csv_read_file(ctx, &t, "data/bank/bank.csv.gz", NULL);
+  CHECK(rc == ML_OK, "bank.csv.gz reads: %s", rc ? ctx->err : "");
+  if (rc) return;
+  CHECK(t.nrows == 4521 && t.ncols == 17 && t.sep == ';', "bank.csv: 4521 x 17, ';'");
+  CHECK(t.cols[1].is_string && t.cols[1].ncats == 12, "job has 12 categories");
+  ml_csv_free(&t);
+}
+
+static void test_frame(ml_ctx *ctx) {
+  ml_tensor codes, hot, cols[2], m;
+  int64_t n = 4;
+  ml_tensor_new(ctx, &codes, ML_I64, 1, &n, false);
+  int64_t v[4] = {2, 0, -1, 1};
+  memcpy(ml_i64(&codes), v, sizeof v);
+  CHECK(ml_frame_onehot(ctx, &hot, &codes, 3) == ML_OK, "onehot: %s", ctx->err);
+  float *h = ml_f32(&hot);
+  CHECK(h[2] == 1 && h[3] == 1 && h[6] + h[7] + h[8] == 0 && h[10] == 1 && hot.shape[1] == 3,
+        "one-hot rows, missing code -> zero row");
+  CHECK(ml_frame_onehot(ctx, &m, &codes, 2) == ML_ERR && strstr(ctx->err, "not below 2"),
+        "code out of range fails: %s", ctx->err);
+  ml_view_select(ctx, &cols[0], &hot, 1, 2);   /* strided column */
+  cols[1] = codes;
+  CHECK(ml_frame_columns(ctx, &m, cols, 2) == ML_OK, "columns: %s", ctx->err);
+  CHECK(ml_f32(&m)[0] == 1 && ml_f32(&m)[1] == 2 && ml_f32(&m)[5] == -1 && ml_f32(&m)[6] == 0,
+        "strided float32 and int64 columns gathered");
+  ml_tensor_release(&m);
+  ml_tensor_release(&cols[0]);
+  ml_tensor_release(&hot);
+  ml_tensor_release(&codes);
+}
+
+int main(void) {
+  ml_ctx ctx;
+  ml_ctx_init(&ctx);
+  test_good(&ctx);
+  test_bad(&ctx);
+  test_fuzz(&ctx);
+  test_bank(&ctx);
+  test_frame(&ctx);
+  ml_ctx_free(&ctx);
+  return check_done();
+}

@@ -155,6 +155,7 @@ static int l_nmf_solve(lua_State *L) {
   p.l1_H = mlb_opt_number(L, 4, who, "l1_H", 0);
   p.l2_H = mlb_opt_number(L, 4, who, "l2_H", 0);
   p.update_H = mlb_opt_boolean(L, 4, who, "update_H", 1);
+  p.sparse = 0;
   int n_iter = 0;
   MLB_CHECK(L, ml_nmf_solve(mlb_ctx(L), W, H, X, &p, &n_iter));
   lua_pushinteger(L, n_iter);

@@ -386,13 +386,24 @@ static int l_read_idx(lua_State *L) {
   return 1;
 }
 
-/* core.io_data_dirs() -> "dir1:dir2", the data folders compiled in (the
- * installed share/mlrun/data, then the source tree's data/). */
-#ifndef MLRUN_DATA_DIRS
-#define MLRUN_DATA_DIRS ""
+/* core.io_data_dirs() -> "dir1:dir2:dir3": the installed share/mlrun/data
+ * (compiled in), <dir of the running executable>/../share/mlrun/data (an
+ * installation moved or made with another PREFIX), then the data/ folder of
+ * the source tree the binary was built in. */
+#ifndef MLRUN_DATA_INSTALLED
+#define MLRUN_DATA_INSTALLED "/usr/local/share/mlrun/data"
 #endif
+#ifndef MLRUN_DATA_SOURCE
+#define MLRUN_DATA_SOURCE ""
+#endif
+#include <unistd.h>
 static int l_data_dirs(lua_State *L) {
-  lua_pushstring(L, MLRUN_DATA_DIRS);
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+  if (slash) *slash = 0;
+  lua_pushfstring(L, "%s:%s/../share/mlrun/data:%s", MLRUN_DATA_INSTALLED, slash ? exe : "",
+                  MLRUN_DATA_SOURCE);
   return 1;
 }
 

@@ -26,7 +26,14 @@ static void print_usage(FILE *f) {
     "  --seed N      seed the random generator with N\n"
     "  --            stop handling options\n"
     "  -             stop handling options and execute stdin\n"
-    "With no script, mlrun starts an interactive session (REPL).\n", progname);
+    "With no script, mlrun starts an interactive session (REPL).\n"
+    "\n"
+    "       %s sweep script.lua --set name=v1,v2 [--set ...] [--workers N] [--log FILE]\n"
+    "                [--metric NAME] [--mode max|min] [--timeout S] [--seed N] [-- args]\n"
+    "runs the script once per combination of the --set values, in N worker\n"
+    "processes; the script reads its config from ml.config and returns a table\n"
+    "of metrics. A rerun with the same --log skips the trials already logged.\n",
+    progname, progname);
 }
 
 static void print_version(void) {
@@ -173,6 +180,21 @@ static int run_script(lua_State *L, options *o) {
 }
 
 /* Everything runs inside a protected call, as in lua.c. */
+/* `mlrun sweep script.lua --set k=v1,v2 ...`: ml.sweep over a script
+ * (stdlib/ml/sweep.lua, sweep.cli, parses the rest of the command line). */
+static int run_sweep(lua_State *L, options *o) {
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "ml.sweep");
+  if (report(L, docall(L, 1, 1)) != LUA_OK) return LUA_ERRRUN;
+  lua_getfield(L, -1, "cli");
+  lua_createtable(L, o->argc - o->script - 1, 0);
+  for (int i = o->script + 1; i < o->argc; i++) {
+    lua_pushstring(L, o->argv[i]);
+    lua_rawseti(L, -2, i - o->script);
+  }
+  return report(L, docall(L, 1, 0));
+}
+
 static int pmain(lua_State *L) {
   options *o = (options *)lua_touserdata(L, 1);
   luaL_checkversion(L);
@@ -185,7 +207,9 @@ static int pmain(lua_State *L) {
   create_arg_table(L, o->argv, o->argc, o->script ? o->script : 0);
   if (o->version) print_version();
   if (!run_args(L, o)) return 0;
-  if (o->script && run_script(L, o) != LUA_OK) return 0;
+  if (o->script && !o->stdin_script && !strcmp(o->argv[o->script], "sweep")) {
+    if (run_sweep(L, o) != LUA_OK) return 0;
+  } else if (o->script && run_script(L, o) != LUA_OK) return 0;
   bool ran_e = false;
   for (int i = 1; i < (o->script ? o->script : o->argc); i++)
     if (!strcmp(o->argv[i], "-e")) ran_e = true;

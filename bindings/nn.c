@@ -9,7 +9,6 @@
 #include "mlb.h"
 #include "../runtime/nn/nn.h"
 #include <string.h>
-#include <time.h>
 
 /* Argument idx as a contiguous float32 tensor (converted in place on the
  * stack when needed). nil allowed when opt. */
@@ -399,16 +398,7 @@ static int l_truncated_normal(lua_State *L) {
   return 1;
 }
 
-/* nn_wall() -> seconds on a monotonic clock (for benchmarks) */
-static int l_wall(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
-  return 1;
-}
-
 static const luaL_Reg nn_funcs[] = {
-  {"nn_wall", l_wall},
   {"nn_act_forward", l_act_forward}, {"nn_act_backward", l_act_backward},
   {"nn_dense_forward", l_dense_forward}, {"nn_dense_backward", l_dense_backward},
   {"nn_conv2d_forward", l_conv2d_forward}, {"nn_conv2d_backward", l_conv2d_backward},

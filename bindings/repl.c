@@ -84,10 +84,38 @@ static void add_candidate(lua_State *L, int list, const char *prefix, size_t ple
   lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
 }
 
+/* Tables that load names lazily through an __index function (the ml facade)
+ * list them in fields `_submodules` and `_exported` (name -> module). */
+static const char *const lazy_lists[] = {"_submodules", "_exported", NULL};
+
+/* Whether name k is one of the lazy names of the table at idx. */
+static int is_lazy(lua_State *L, int idx, const char *k) {
+  int found = 0;
+  idx = lua_absindex(L, idx);
+  for (int i = 0; lazy_lists[i] && !found; i++) {
+    lua_getfield(L, idx, lazy_lists[i]);   /* raw enough: plain fields of the table */
+    if (lua_istable(L, -1)) found = lua_getfield(L, -1, k) != LUA_TNIL, lua_pop(L, 1);
+    lua_pop(L, 1);
+  }
+  return found;
+}
+
 /* Adds the string keys of the table at idx, then of its __index chain. */
 static void add_keys(lua_State *L, int idx, int list, const char *prefix, size_t plen,
                      const char *head, size_t hlen) {
   idx = lua_absindex(L, idx);
+  for (int i = 0; lazy_lists[i]; i++) {
+    lua_pushstring(L, lazy_lists[i]);
+    if (lua_istable(L, idx) && lua_rawget(L, idx) == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING)
+          add_candidate(L, list, prefix, plen, head, hlen, lua_tostring(L, -1));
+      }
+    }
+    lua_pop(L, 1);
+  }
   lua_pushvalue(L, idx);
   for (int depth = 0; depth < 8 && lua_istable(L, -1); depth++) {
     lua_pushnil(L);
@@ -153,10 +181,12 @@ static int p_complete(lua_State *L) {
     if (!lua_istable(L, -1)) return 0;
     lua_pushlstring(L, p, (size_t)(q - p));
     lua_rawget(L, -2);
-    if (lua_isnil(L, -1)) {   /* not a plain field: try the method table (ml.nn via __index) */
+    if (lua_isnil(L, -1)) {   /* not a plain field: a lazy name, or the __index table */
       lua_pop(L, 1);
       lua_pushlstring(L, p, (size_t)(q - p));
-      if (lua_getmetatable(L, -2)) {
+      if (is_lazy(L, -2, lua_tostring(L, -1))) {
+        lua_gettable(L, -2);   /* loads it, as the user's next keystrokes would */
+      } else if (lua_getmetatable(L, -2)) {
         lua_getfield(L, -1, "__index");
         if (!lua_istable(L, -1)) return 0;
         lua_pushvalue(L, -3);

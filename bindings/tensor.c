@@ -63,9 +63,10 @@ ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t) {
   *u = *t;
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, MLB_TENSOR);
-  /* fresh storage only (refcount 1): pushing views allocates nothing */
+  /* fresh storage only (refcount 1): pushing views allocates nothing; tiny
+   * tensors are left to the collector's own pace */
   if (u->storage && u->storage->ctx && u->storage->refcount == 1 &&
-      u->storage->nbytes >= (1 << 16))
+      u->storage->nbytes >= 1024)
     gc_pressure(L, u->storage->ctx, u->storage->nbytes);
   return u;
 }
@@ -93,23 +94,32 @@ int mlb_checkshape(lua_State *L, int first, int64_t *shape) {
   int n = 0;
   if (lua_istable(L, first)) {
     n = (int)lua_rawlen(L, first);
-    if (n > ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions, got %d", ML_MAX_DIMS, n);
+    if (n > ML_MAX_DIMS)
+      luaL_argerror(L, first, lua_pushfstring(L, "expected at most %d dimensions, got %d",
+                                              ML_MAX_DIMS, n));
     for (int i = 0; i < n; i++) {
       lua_rawgeti(L, first, i + 1);
       if (!lua_isinteger(L, -1))
-        luaL_error(L, "shape entry %d: expected an integer, got %s", i + 1, luaL_typename(L, -1));
+        luaL_argerror(L, first, lua_pushfstring(L, "shape entry %d: expected an integer, got %s",
+                                                i + 1, lua_type(L, -1) == LUA_TNUMBER
+                                                ? luaL_tolstring(L, -1, NULL)
+                                                : luaL_typename(L, -1)));
       shape[i] = lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
   } else {
     int top = lua_gettop(L);
     for (int i = first; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
-      if (n >= ML_MAX_DIMS) luaL_error(L, "expected at most %d dimensions", ML_MAX_DIMS);
+      if (n >= ML_MAX_DIMS)
+        luaL_argerror(L, i, lua_pushfstring(L, "expected at most %d dimensions", ML_MAX_DIMS));
       shape[n++] = luaL_checkinteger(L, i);
     }
   }
   for (int i = 0; i < n; i++)
-    if (shape[i] < 0) luaL_error(L, "dimension %d has negative size %d", i + 1, (int)shape[i]);
+    if (shape[i] < 0)
+      luaL_argerror(L, lua_istable(L, first) ? first : first + i,
+                    lua_pushfstring(L, "dimension %d has negative size %I", i + 1,
+                                    (lua_Integer)shape[i]));
   return n;
 }
 
@@ -118,7 +128,8 @@ static ml_dtype checkdtype(lua_State *L, int idx, ml_dtype def) {
   if (!s) return def;
   if (!strcmp(s, "float32") || !strcmp(s, "float")) return ML_F32;
   if (!strcmp(s, "int64") || !strcmp(s, "int") || !strcmp(s, "long")) return ML_I64;
-  return luaL_error(L, "unknown dtype '%s' (expected 'float32' or 'int64')", s), ML_F32;
+  return luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (expected 'float32' or "
+                                               "'int64')", s)), ML_F32;
 }
 
 /* ---- from nested tables ---- */

@@ -3,6 +3,7 @@
 #include "ml.h"
 #include <cblas.h>
 #include <string.h>
+#include <stdlib.h>
 
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
@@ -170,6 +171,20 @@ void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double 
   mirror_lower_d(n, c, ldc);
 }
 
+void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
+              float beta, float *c, int ldc) {
+  if (n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
+              lda, beta, c, ldc);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
 void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
               const double *a, int lda, const double *b, int ldb, double beta, double *c,
               int ldc) {
@@ -180,7 +195,10 @@ void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, doub
 
 int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   if (n <= 0 || m <= 0 || m > n) return -1;
-  ml_blas_threads(ctx);
+  /* the tridiagonal reduction is BLAS-2 bound: extra threads only add
+   * synchronisation below a few thousand rows */
+  int want = n < 2048 ? 1 : ctx->threads;
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   /* a symmetric matrix reads the same in either order; ask for indices
    * n-m+1..n (ascending), then reverse to decreasing order */
   int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
@@ -209,7 +227,10 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
 
 int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double *vt) {
   if (m <= 0 || n <= 0) return -1;
-  ml_blas_threads(ctx);
+  /* threads pay off only for big factorisations (the bidiagonal reduction
+   * is half BLAS-2); below that they cost synchronisation */
+  int want = (double)m * n * (m < n ? m : n) >= 1e9 ? ctx->threads : 1;
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   /* The row-major m x n buffer is the column-major n x m matrix A^T = V S U^T:
    * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
   int r = m < n ? m : n, info = 0, lwork = -1;
@@ -223,4 +244,99 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, work, &lwork, iwork, &info, 1);
   free(work); free(iwork);
   return info;
+}
+
+/* ---- linear-svm: double-precision products and LAPACK solvers ----
+ * OpenBLAS ships LAPACK; we call its Fortran entry points directly (column-
+ * major, arguments by pointer) rather than depend on LAPACKE. */
+#include <omp.h>
+#include "linalg.h"
+
+void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b,
+             const int *ldb, double *s, const double *rcond, int *rank, double *work,
+             const int *lwork, int *iwork, int *info);
+void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
+            double *b, const int *ldb, int *info);
+
+/* Inside an OpenMP region OpenBLAS runs serially by itself; outside, use the
+ * engine's thread count. */
+static void blas_threads(ml_ctx *ctx) {
+  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
+    openblas_set_num_threads(ctx->threads);
+}
+
+void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
+              const double *x, double beta, double *y) {
+  if (m <= 0 || n <= 0) return;
+  blas_threads(ctx);
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
+                  int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+    return;
+  }
+  blas_threads(ctx);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
+              const float *x, float beta, float *y) {
+  if (m <= 0 || n <= 0) return;
+  blas_threads(ctx);
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                  const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                  int ldc) {
+  if (m <= 0 || n <= 0 || k <= 0) {
+    ml_sgemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  blas_threads(ctx);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb, double rcond,
+             int *rank, double *sv) {
+  if (m <= 0 || n <= 0 || nrhs <= 0 || ldb < (m > n ? m : n))
+    return ml_error(ctx, "lstsq: bad sizes m=%d n=%d nrhs=%d ldb=%d", m, n, nrhs, ldb);
+  int lda = m > 1 ? m : 1, info = 0, lwork = -1, iwq = 0;
+  double wq = 0;
+  blas_threads(ctx);
+  dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, &wq, &lwork, &iwq, &info);
+  if (info != 0) return ml_error(ctx, "lstsq: LAPACK dgelsd workspace query failed (info %d)", info);
+  lwork = (int)wq + 1;
+  int liw = iwq > 1 ? iwq : 1;
+  double *work = malloc(sizeof(double) * (size_t)lwork);
+  int *iwork = malloc(sizeof(int) * (size_t)liw);
+  if (!work || !iwork) {
+    free(work); free(iwork);
+    return ml_error(ctx, "lstsq: out of memory for a %dx%d problem", m, n);
+  }
+  dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, work, &lwork, iwork, &info);
+  free(work);
+  free(iwork);
+  if (info > 0) return ml_error(ctx, "lstsq: the SVD did not converge (%d superdiagonals)", info);
+  if (info < 0) return ml_error(ctx, "lstsq: dgelsd argument %d is invalid", -info);
+  return ML_OK;
+}
+
+int ml_posv(ml_ctx *ctx, int n, int nrhs, double *a, double *b) {
+  int info = 0, ld = n > 1 ? n : 1;
+  blas_threads(ctx);
+  dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info);
+  if (info > 0) return 1;   /* not positive definite: the caller falls back */
+  if (info < 0) return ml_error(ctx, "posv: dposv argument %d is invalid", -info);
+  return ML_OK;
 }

@@ -11,6 +11,7 @@ scripts/regression.lua
 scripts/mnist_mlp.lua --epochs 3
 scripts/mnist_cnn.lua
 scripts/transfer.lua
+scripts/filters.lua
 scripts/kmeans.lua build
 scripts/pca_nmf.lua build
 scripts/tune_forest.lua

@@ -33,7 +33,7 @@ for _, k in ipairs(kernels) do
   shown[#shown + 1] = img
   ml.image.save(string.format("%s/filter_%s.png", out, name), rescale(img:reshape(1, 28, 28, 1))[1])
 end
-ml.plot.images(rescale(ml.stack(shown)), out .. "/filters_hand.png", {cols = #shown})
+ml.plot.images(ml.stack(shown), out .. "/filters_hand.png", {cols = #shown, scale = 4})
 print(string.format("wrote %s/filters_hand.png (digit, %s)", out,
   "sobel_h, sobel_v, blur, sharpen, laplacian"))
 
@@ -47,11 +47,10 @@ model:fit(x_train, y_train, {epochs = 2, batch_size = 64, verbose = 2})
 local _, acc = model:evaluate(x_test, y_test)
 print(string.format("small CNN: test accuracy %.2f%%", 100 * acc))
 
-local w = conv:get_weights()[1]                         -- 5 x 5 x 1 x 16
-local filters = w:permute(4, 1, 2, 3):contiguous()      -- 16 x 5 x 5 x 1
-ml.plot.images(rescale(filters), out .. "/filters_learned.png", {cols = 8})
+local w = conv:get_weights()[1]                         -- 5 x 5 x 1 x 16 (Keras layout)
+ml.plot.images(w, out .. "/filters_learned.png", {cols = 8, filters = true, scale = 12})
 local maps = conv:forward(digit:reshape(1, 28, 28, 1), false)   -- 1 x 24 x 24 x 16
 maps = maps[1]:permute(3, 1, 2):contiguous():reshape(16, 24, 24, 1)
-ml.plot.images(rescale(maps), out .. "/feature_maps.png", {cols = 8})
+ml.plot.images(maps, out .. "/feature_maps.png", {cols = 8, scale = 3})
 print(string.format("wrote %s/filters_learned.png (16 learned 5x5 filters) and "
   .. "%s/feature_maps.png (their responses to the digit)", out, out))

@@ -106,6 +106,7 @@ int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *D, const do
     float *xrow = malloc((size_t)D->d * sizeof *xrow);
     ml_ctx lctx = {0};
     lctx.threads = 1;
+    ml_tree_ws ws = {NULL, 0};
     #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < T; t++) {
       if (failed) continue;
@@ -124,7 +125,7 @@ int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *D, const do
         for (int64_t i = 0; i < n; i++) wt[i] = w ? w[i] : 1.0;
       }
       tp.seed = (uint32_t)ml_mt_randint(&r, 0, 0x7fffffff);
-      if (ml_tree_fit(&lctx, &out->trees[t], D, wt, &tp, 1) != ML_OK) {
+      if (ml_tree_fit_ws(&lctx, &out->trees[t], D, wt, &tp, 1, &ws) != ML_OK) {
         #pragma omp critical
         { if (!failed) memcpy(err, lctx.err, sizeof err); failed = 1; }
         continue;
@@ -146,6 +147,7 @@ int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *D, const do
     }
     free(wt);
     free(xrow);
+    ml_tree_ws_free(&ws);
   }
   free(seeds);
   if (failed) {

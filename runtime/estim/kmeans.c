@@ -28,7 +28,35 @@ typedef struct {
   float *G;          /* nt x KM_CHUNK x k per-thread products */
   int64_t *labels, *old;
   float *mind;       /* n: squared distance to the assigned centre */
+  /* mostly-zero data (images): X kept uncentred, also in compressed rows,
+   * and the products with the centres cost nnz * k instead of n * d * k */
+  bool sparse;
+  int64_t *rp; int32_t *ci; float *cv;   /* CSR of X */
+  float *Ct;         /* d x kp transposed centres, rows padded to kp (x16) */
+  int64_t kp;
 } km_work;
+
+typedef float v16f __attribute__((vector_size(64)));   /* GCC vector: SIMD registers */
+
+/* G[r x k] = X[r0 .. r0+m) C^T from the compressed rows and Ct[d x k]. */
+static void sparse_dots(const km_work *w, int64_t r0, int64_t m, const float *Ct, int64_t k,
+                        float *G) {
+  const int64_t kp = w->kp;
+  for (int64_t r = 0; r < m; r++) {
+    const int64_t q0 = w->rp[r0 + r], q1 = w->rp[r0 + r + 1];
+    for (int64_t c0 = 0; c0 < kp; c0 += 16) {
+      v16f acc = {0};
+      for (int64_t q = q0; q < q1; q++) {
+        v16f ct;
+        memcpy(&ct, Ct + (int64_t)w->ci[q] * kp + c0, sizeof ct);
+        acc += w->cv[q] * ct;
+      }
+      float tmp[16];
+      memcpy(tmp, &acc, sizeof tmp);
+      for (int64_t c = c0; c < k && c < c0 + 16; c++) G[r * k + c] = tmp[c - c0];
+    }
+  }
+}
 
 static void centre_norms(km_work *w, const float *C) {
   for (int64_t c = 0; c < w->k; c++) {
@@ -43,6 +71,9 @@ static void centre_norms(km_work *w, const float *C) {
 static int64_t lloyd_assign(km_work *w, bool update) {
   int64_t n = w->n, d = w->d, k = w->k, changed = 0;
   centre_norms(w, w->C);
+  if (w->sparse)
+    for (int64_t c = 0; c < k; c++)
+      for (int64_t j = 0; j < d; j++) w->Ct[j * w->kp + c] = w->C[c * d + j];
   if (update) {
     memset(w->acc, 0, sizeof(double) * (size_t)(w->nt * k * d));
     memset(w->cnt, 0, sizeof(double) * (size_t)(w->nt * k));
@@ -53,8 +84,9 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     int th = omp_get_thread_num();
     int64_t r0 = ch * KM_CHUNK, m = n - r0 < KM_CHUNK ? n - r0 : KM_CHUNK;
     float *G = w->G + (size_t)th * KM_CHUNK * k;
-    ml_sgemm_serial(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
-                    (int)d, 0.0f, G, (int)k);
+    if (w->sparse) sparse_dots(w, r0, m, w->Ct, k, G);
+    else ml_sgemm_serial(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
+                         (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
     for (int64_t r = 0; r < m; r++) {
       int64_t best = 0, i = r0 + r;
@@ -67,7 +99,11 @@ static int64_t lloyd_assign(km_work *w, bool update) {
       w->mind[i] = m2 > 0 ? m2 : 0;
       if (w->labels[i] != best) changed++;
       w->labels[i] = best;
-      if (update) {
+      if (update && w->sparse) {
+        double *a = acc + best * d;
+        for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) a[w->ci[q]] += w->cv[q];
+        cnt[best] += 1;
+      } else if (update) {
         const float *x = w->X + i * d;
         double *a = acc + best * d;
         for (int64_t j = 0; j < d; j++) a[j] += x[j];
@@ -136,6 +172,40 @@ static double exact_inertia(km_work *w) {
   return s;
 }
 
+/* G[t x n] = Cand[t x d] X^T from the compressed rows (k-means++ trials). */
+static void sparse_cand(const km_work *w, const float *Cand, int t, float *G) {
+  int64_t n = w->n, d = w->d;
+  if (t <= 16) {   /* candidates transposed into 16 lanes: one SIMD sum per row */
+    float *ct = calloc((size_t)(d * 16), sizeof(float));
+    if (ct) {
+      for (int c = 0; c < t; c++)
+        for (int64_t j = 0; j < d; j++) ct[j * 16 + c] = Cand[(int64_t)c * d + j];
+      #pragma omp parallel for num_threads(w->nt) schedule(static)
+      for (int64_t i = 0; i < n; i++) {
+        v16f acc = {0};
+        for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) {
+          v16f v;
+          memcpy(&v, ct + (int64_t)w->ci[q] * 16, sizeof v);
+          acc += w->cv[q] * v;
+        }
+        float tmp[16];
+        memcpy(tmp, &acc, sizeof tmp);
+        for (int c = 0; c < t; c++) G[(size_t)c * n + i] = tmp[c];
+      }
+      free(ct);
+      return;
+    }
+  }
+  #pragma omp parallel for num_threads(w->nt) schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    for (int c = 0; c < t; c++) {
+      float s = 0;
+      const float *cc = Cand + (int64_t)c * d;
+      for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) s += w->cv[q] * cc[w->ci[q]];
+      G[(size_t)c * n + i] = s;
+    }
+}
+
 /* Greedy k-means++ into C (scikit-learn's _kmeans_plusplus). */
 static int plusplus(ml_ctx *ctx, km_work *w, ml_rng *rng, float *C) {
   int64_t n = w->n, d = w->d, k = w->k;
@@ -155,7 +225,8 @@ static int plusplus(ml_ctx *ctx, km_work *w, ml_rng *rng, float *C) {
   memcpy(C, X + first * d, sizeof(float) * (size_t)d);
   /* distances of every row to a candidate set, via SGEMM */
   #define CAND_DIST(ncand) do { \
-      ml_sgemm(ctx, false, true, (ncand), (int)n, (int)d, 1.0f, Cand, (int)d, X, (int)d, 0.0f, G, (int)n); \
+      if (w->sparse) sparse_cand(w, Cand, (ncand), G); \
+      else ml_sgemm(ctx, false, true, (ncand), (int)n, (int)d, 1.0f, Cand, (int)d, X, (int)d, 0.0f, G, (int)n); \
       for (int t_ = 0; t_ < (ncand); t_++) { \
         double cnorm = xn[ids[t_]]; \
         for (int64_t i_ = 0; i_ < n; i_++) { \
@@ -244,12 +315,15 @@ static int ml_kmeans_fit_impl(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < d; j++) mean[j] += X0[i * d + j];
   for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+  int64_t nnz = 0;
+  for (int64_t e = 0; e < n * d; e++) nnz += X0[e] != 0;
+  w.sparse = (double)nnz < 0.3 * (double)(n * d) && n * d >= 100000;
   bool bad = false;
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float s = 0;
     for (int64_t j = 0; j < d; j++) {
-      float v = (float)(X0[i * d + j] - mean[j]);
+      float v = w.sparse ? X0[i * d + j] : (float)(X0[i * d + j] - mean[j]);
       Xw[i * d + j] = v;
       s += v * v;
     }
@@ -258,7 +332,26 @@ static int ml_kmeans_fit_impl(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels
   }
   if (bad) { rc = ml_error(ctx, "KMeans: X contains NaN or infinity"); goto done; }
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < d; j++) var[j] += (double)Xw[i * d + j] * Xw[i * d + j];
+    for (int64_t j = 0; j < d; j++) {
+      double v = X0[i * d + j] - mean[j];
+      var[j] += v * v;
+    }
+  if (w.sparse) {   /* no centring (it would fill the zeros): compressed rows */
+    for (int64_t j = 0; j < d; j++) mean[j] = 0;
+    w.rp = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    w.ci = malloc(sizeof(int32_t) * (size_t)(nnz > 0 ? nnz : 1));
+    w.cv = malloc(sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
+    w.kp = (k + 15) / 16 * 16;
+    w.Ct = calloc((size_t)(d * w.kp), sizeof(float));
+    if (!w.rp || !w.ci || !w.cv || !w.Ct) { rc = ml_error(ctx, "KMeans: out of memory"); goto done; }
+    int64_t e = 0;
+    w.rp[0] = 0;
+    for (int64_t i = 0; i < n; i++) {
+      for (int64_t j = 0; j < d; j++)
+        if (X0[i * d + j] != 0) { w.ci[e] = (int32_t)j; w.cv[e] = X0[i * d + j]; e++; }
+      w.rp[i + 1] = e;
+    }
+  }
   double mvar = 0;
   for (int64_t j = 0; j < d; j++) mvar += var[j] / (double)n;
   double tol = p->tol * mvar / (double)d;
@@ -329,6 +422,7 @@ done:
   free(Xw); free(xn); free(mean); free(var); free(bestC); free(bestL);
   free(w.C); free(w.Cn); free(w.cn); free(w.acc); free(w.cnt); free(w.G);
   free(w.labels); free(w.old); free(w.mind);
+  free(w.rp); free(w.ci); free(w.cv); free(w.Ct);
   ml_tensor_release(&xc);
   return rc;
 }

@@ -54,14 +54,22 @@ static int ml_nmf_init_wh_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml
     ml_tensor_release(&xc);
     return ML_OK;
   }
-  double *A = malloc(sizeof(double) * (size_t)(n * p));
+  /* large tall data: the float32 Gram route (see pca.h) */
+  bool fast = p <= n && (double)n * (double)p * (double)p >= ML_SVD_FLOAT_WORK;
+  double *A = fast ? NULL : malloc(sizeof(double) * (size_t)(n * p));
   double *U = malloc(sizeof(double) * (size_t)(n * k));
+  float *Uf = fast ? malloc(sizeof(float) * (size_t)(n * k)) : NULL;
   double *S = malloc(sizeof(double) * (size_t)k);
   double *V = malloc(sizeof(double) * (size_t)(k * p));
   int rc = ML_OK;
-  if (!A || !U || !S || !V) { rc = ml_error(ctx, "NMF: out of memory"); goto done; }
-  for (int64_t i = 0; i < n * p; i++) A[i] = x[i];
-  if (ml_svd_truncated(ctx, A, n, p, k, ML_PCA_AUTO, U, S, V)) { rc = ML_ERR; goto done; }
+  if (!U || !S || !V || (fast ? !Uf : !A)) { rc = ml_error(ctx, "NMF: out of memory"); goto done; }
+  if (fast) {
+    if (ml_svd_truncated_f(ctx, x, n, p, k, S, V, Uf)) { rc = ML_ERR; goto done; }
+    for (int64_t i = 0; i < n * k; i++) U[i] = Uf[i];
+  } else {
+    for (int64_t i = 0; i < n * p; i++) A[i] = x[i];
+    if (ml_svd_truncated(ctx, A, n, p, k, ML_PCA_AUTO, U, S, V)) { rc = ML_ERR; goto done; }
+  }
   /* NNDSVD (Boutsidis & Gallopoulos): the dominant sign part of each pair */
   for (int64_t j = 0; j < k; j++) {
     double xp = 0, xn = 0, yp = 0, yn = 0;
@@ -100,7 +108,7 @@ static int ml_nmf_init_wh_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml
     for (int64_t i = 0; i < k * p; i++) if (h[i] == 0) h[i] = (float)fabs(avg * ml_rng_normal(&rng) / 100);
   }
 done:
-  free(A); free(U); free(S); free(V);
+  free(A); free(U); free(Uf); free(S); free(V);
   ml_tensor_release(&xc);
   if (rc) { ml_tensor_release(W); ml_tensor_release(H); }
   return rc;
@@ -167,6 +175,76 @@ static int ml_nmf_error_impl(ml_ctx *ctx, double *err, const ml_tensor *X, const
   return rc;
 }
 
+/* X in compressed rows (and, transposed, columns) when it is mostly zeros
+ * (images, counts): the two products with X per iteration then cost
+ * nnz * k instead of n * p * k. */
+typedef struct { int64_t *ptr; int32_t *idx; float *val; } sparse_mat;
+
+static void sparse_free(sparse_mat *a) { free(a->ptr); free(a->idx); free(a->val); }
+
+/* rows: CSR of x[n x p]; cols: CSR of x^T. Returns false when out of memory. */
+static bool sparse_build(const float *x, int64_t n, int64_t p, int64_t nnz, sparse_mat *rows,
+                         sparse_mat *cols) {
+  rows->ptr = calloc((size_t)n + 1, sizeof(int64_t));
+  rows->idx = malloc(sizeof(int32_t) * (size_t)(nnz > 0 ? nnz : 1));
+  rows->val = malloc(sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
+  cols->ptr = calloc((size_t)p + 1, sizeof(int64_t));
+  cols->idx = malloc(sizeof(int32_t) * (size_t)(nnz > 0 ? nnz : 1));
+  cols->val = malloc(sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
+  int64_t *fill = calloc((size_t)p, sizeof(int64_t));
+  if (!rows->ptr || !rows->idx || !rows->val || !cols->ptr || !cols->idx || !cols->val || !fill) {
+    sparse_free(rows); sparse_free(cols); free(fill);
+    return false;
+  }
+  int64_t e = 0;
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j < p; j++)
+      if (x[i * p + j] != 0) {
+        rows->idx[e] = (int32_t)j; rows->val[e] = x[i * p + j]; e++;
+        cols->ptr[j + 1]++;
+      }
+    rows->ptr[i + 1] = e;
+  }
+  for (int64_t j = 0; j < p; j++) cols->ptr[j + 1] += cols->ptr[j];
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t q = rows->ptr[i]; q < rows->ptr[i + 1]; q++) {
+      int64_t j = rows->idx[q], at = cols->ptr[j] + fill[j]++;
+      cols->idx[at] = (int32_t)i; cols->val[at] = rows->val[q];
+    }
+  free(fill);
+  return true;
+}
+
+typedef float v16f __attribute__((vector_size(64)));
+
+/* out[r x k] = A[r x c] B[c x k] for sparse A (CSR), dense row-major B. */
+static void spmm(int nt, const sparse_mat *a, int64_t r, const float *B, int64_t k, float *out) {
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
+  for (int64_t i = 0; i < r; i++) {
+    /* 16 columns at a time, accumulated in registers */
+    for (int64_t t0 = 0; t0 < k; t0 += 16) {
+      float acc[16] = {0};
+      const int64_t q0 = a->ptr[i], q1 = a->ptr[i + 1];
+      if (k - t0 >= 16) {
+        v16f va = {0};   /* GCC vector type: one or two SIMD registers */
+        for (int64_t q = q0; q < q1; q++) {
+          v16f vb;
+          memcpy(&vb, B + (int64_t)a->idx[q] * k + t0, sizeof vb);
+          va += a->val[q] * vb;
+        }
+        memcpy(out + i * k + t0, &va, sizeof va);
+      } else {
+        const int64_t tl = k - t0;
+        for (int64_t q = q0; q < q1; q++) {
+          const float v = a->val[q], *b = B + (int64_t)a->idx[q] * k + t0;
+          for (int64_t t = 0; t < tl; t++) acc[t] += v * b[t];
+        }
+        memcpy(out + i * k + t0, acc, sizeof(float) * (size_t)tl);
+      }
+    }
+  }
+}
+
 static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X,
                  const ml_nmf_params *pr, int *n_iter) {
   char b1[64], b2[64], b3[64];
@@ -193,7 +271,16 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
   double *G = malloc(sizeof(double) * (size_t)(k * k));
   double *Pd = malloc(sizeof(double) * (size_t)(big * k));
   int rc = ML_OK, it = 0;
+  sparse_mat xr = {0}, xt = {0};
+  bool sparse = false;
   if (!Ht || !P || !Q || !tmp || !G || !Pd) { rc = ml_error(ctx, "NMF: out of memory"); goto done; }
+  {
+    int64_t nnz = 0;
+    for (int64_t e = 0; e < n * p; e++) nnz += x[e] != 0;
+    bool want = pr->sparse > 0 ||
+                (pr->sparse == 0 && (double)nnz < 0.3 * (double)(n * p) && n * p >= 100000);
+    if (want) sparse = sparse_build(x, n, p, nnz, &xr, &xt);
+  }
   for (int64_t j = 0; j < k; j++)
     for (int64_t c = 0; c < p; c++) Ht[c * k + j] = h[j * p + c];
 
@@ -203,13 +290,15 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
       /* W given H: HHt = Ht^T Ht, XHt = X Ht */
       gram_f(ctx, G, Ht, p, k, tmp);
       for (int64_t t = 0; t < k; t++) G[t * k + t] += pr->l2_W;
-      ml_sgemm(ctx, false, false, (int)n, (int)k, (int)p, 1.0f, x, (int)p, Ht, (int)k, 0.0f, P, (int)k);
+      if (sparse) spmm(nt, &xr, n, Ht, k, P);
+      else ml_sgemm(ctx, false, false, (int)n, (int)k, (int)p, 1.0f, x, (int)p, Ht, (int)k, 0.0f, P, (int)k);
       for (int64_t e = 0; e < n * k; e++) Pd[e] = (double)P[e] - pr->l1_W;
       double viol = cd_sweep(nt, w, n, k, G, Pd);
       if (pr->update_H) {   /* H given W: on X^T, with W as the fixed factor */
         gram_f(ctx, G, w, n, k, tmp);
         for (int64_t t = 0; t < k; t++) G[t * k + t] += pr->l2_H;
-        ml_sgemm(ctx, true, false, (int)p, (int)k, (int)n, 1.0f, x, (int)p, w, (int)k, 0.0f, P, (int)k);
+        if (sparse) spmm(nt, &xt, p, w, k, P);
+        else ml_sgemm(ctx, true, false, (int)p, (int)k, (int)n, 1.0f, x, (int)p, w, (int)k, 0.0f, P, (int)k);
         for (int64_t e = 0; e < p * k; e++) Pd[e] = (double)P[e] - pr->l1_H;
         viol += cd_sweep(nt, Ht, p, k, G, Pd);
       }
@@ -226,7 +315,13 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
     for (it = 1; it <= pr->max_iter; it++) {
       /* W *= (X H^T) / (W H H^T + l1 + l2 W) */
       ml_sgemm(ctx, false, true, (int)k, (int)k, (int)p, 1.0f, h, (int)p, h, (int)p, 0.0f, tmp, (int)k);
-      ml_sgemm(ctx, false, true, (int)n, (int)k, (int)p, 1.0f, x, (int)p, h, (int)p, 0.0f, P, (int)k);
+      if (sparse) {   /* X H^T through Ht = H^T */
+        for (int64_t j = 0; j < k; j++)
+          for (int64_t c = 0; c < p; c++) Ht[c * k + j] = h[j * p + c];
+        spmm(nt, &xr, n, Ht, k, P);
+      } else {
+        ml_sgemm(ctx, false, true, (int)n, (int)k, (int)p, 1.0f, x, (int)p, h, (int)p, 0.0f, P, (int)k);
+      }
       ml_sgemm(ctx, false, false, (int)n, (int)k, (int)k, 1.0f, w, (int)k, tmp, (int)k, 0.0f, Q, (int)k);
       #pragma omp parallel for num_threads(nt) schedule(static)
       for (int64_t e = 0; e < n * k; e++) {
@@ -237,7 +332,13 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
       if (pr->update_H) {
         /* H *= (W^T X) / (W^T W H + l1 + l2 H) */
         ml_sgemm(ctx, true, false, (int)k, (int)k, (int)n, 1.0f, w, (int)k, w, (int)k, 0.0f, tmp, (int)k);
-        ml_sgemm(ctx, true, false, (int)k, (int)p, (int)n, 1.0f, w, (int)k, x, (int)p, 0.0f, P, (int)p);
+        if (sparse) {   /* W^T X = (X^T W)^T */
+          spmm(nt, &xt, p, w, k, Ht);
+          for (int64_t j = 0; j < k; j++)
+            for (int64_t c = 0; c < p; c++) P[j * p + c] = Ht[c * k + j];
+        } else {
+          ml_sgemm(ctx, true, false, (int)k, (int)p, (int)n, 1.0f, w, (int)k, x, (int)p, 0.0f, P, (int)p);
+        }
         ml_sgemm(ctx, false, false, (int)k, (int)p, (int)k, 1.0f, tmp, (int)k, h, (int)p, 0.0f, Q, (int)p);
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t e = 0; e < k * p; e++) {
@@ -261,6 +362,7 @@ static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_t
   *n_iter = it;
 done:
   free(Ht); free(P); free(Q); free(tmp); free(G); free(Pd);
+  if (sparse) { sparse_free(&xr); sparse_free(&xt); }
   ml_tensor_release(&xc);
   return rc;
 }

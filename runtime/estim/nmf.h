@@ -15,6 +15,7 @@ typedef struct ml_nmf_params {
   int max_iter;        /* >= 1 */
   double l1_W, l2_W, l1_H, l2_H;   /* penalties already scaled as scikit-learn does */
   bool update_H;       /* false: solve for W with H fixed (transform) */
+  int sparse;          /* products with X: 0 auto (sparse below 30% non-zeros), 1 sparse, -1 dense */
 } ml_nmf_params;
 
 /* W[n x k], H[k x p] (float32, new) initialised from X[n x p] >= 0. */

@@ -22,6 +22,53 @@ static void svd_flip(int64_t n, int64_t p, int64_t k, double *u, double *vt) {
   }
 }
 
+int ml_svd_truncated_f(ml_ctx *ctx, const float *a, int64_t n, int64_t p, int64_t k,
+                       double *s, double *vt, float *u) {
+  int64_t r = n < p ? n : p;
+  if (k < 1 || k > r)
+    return ml_error(ctx, "svd: k must be in 1..%lld, got %lld", (long long)r, (long long)k);
+  int rc = ML_OK;
+  if (p > n) {   /* wide: the double route */
+    double *ad = malloc(sizeof(double) * (size_t)(n * p));
+    double *ud = malloc(sizeof(double) * (size_t)(n * k));
+    if (!ad || !ud) rc = ml_error(ctx, "svd: out of memory for %lldx%lld", (long long)n, (long long)p);
+    else {
+      for (int64_t e = 0; e < n * p; e++) ad[e] = a[e];
+      rc = ml_svd_truncated(ctx, ad, n, p, k, ML_PCA_COVARIANCE_EIGH, ud, s, vt);
+      if (rc == ML_OK) for (int64_t e = 0; e < n * k; e++) u[e] = (float)ud[e];
+    }
+    free(ad); free(ud);
+    return rc;
+  }
+  float *Gf = malloc(sizeof(float) * (size_t)(p * p));
+  double *G = malloc(sizeof(double) * (size_t)(p * p));
+  double *w = malloc(sizeof(double) * (size_t)k);
+  float *vf = malloc(sizeof(float) * (size_t)(k * p));
+  if (!Gf || !G || !w || !vf) rc = ml_error(ctx, "svd: out of memory for a %lldx%lld Gram matrix", (long long)p, (long long)p);
+  else {
+    ml_ssyrk(ctx, true, (int)p, (int)n, 1.0f, a, (int)p, 0.0f, Gf, (int)p);
+    for (int64_t e = 0; e < p * p; e++) G[e] = Gf[e];
+    int info = ml_dsyev_top(ctx, (int)p, G, (int)k, w, vt);
+    if (info) rc = ml_error(ctx, "svd: LAPACK syevr failed (info %d)", info);
+    else {
+      for (int64_t j = 0; j < k; j++) s[j] = w[j] > 0 ? sqrt(w[j]) : 0;
+      for (int64_t e = 0; e < k * p; e++) vf[e] = (float)vt[e];
+      ml_sgemm(ctx, false, true, (int)n, (int)k, (int)p, 1.0f, a, (int)p, vf, (int)p, 0.0f, u, (int)k);
+      /* svd_flip on the scores, then scale them to unit columns */
+      for (int64_t j = 0; j < k; j++) {
+        int64_t best = 0;
+        float bv = -1;
+        for (int64_t i = 0; i < n; i++) { float v = fabsf(u[i * k + j]); if (v > bv) { bv = v; best = i; } }
+        double sg = u[best * k + j] < 0 ? -1.0 : 1.0, sc = s[j] > 0 ? sg / s[j] : 0;
+        for (int64_t i = 0; i < n; i++) u[i * k + j] = (float)(u[i * k + j] * sc);
+        if (sg < 0) for (int64_t c = 0; c < p; c++) vt[j * p + c] = -vt[j * p + c];
+      }
+    }
+  }
+  free(Gf); free(G); free(w); free(vf);
+  return rc;
+}
+
 int ml_svd_truncated(ml_ctx *ctx, const double *a, int64_t n, int64_t p, int64_t k,
                      ml_pca_solver solver, double *u, double *s, double *vt) {
   int64_t r = n < p ? n : p;
@@ -96,13 +143,22 @@ static int ml_pca_fit_impl(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, 
   ml_tensor xc;
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   const float *X0 = ml_f32(&xc);
+  if (solver == ML_PCA_AUTO) solver = p <= n ? ML_PCA_COVARIANCE_EIGH : ML_PCA_FULL;
+  /* large tall problems: centred float32 data and the SSYRK Gram */
+  bool fast = solver == ML_PCA_COVARIANCE_EIGH && p <= n &&
+              (double)n * (double)p * (double)p >= ML_SVD_FLOAT_WORK;
   double *mu = calloc((size_t)p, sizeof(double));
-  double *A = malloc(sizeof(double) * (size_t)(n * p));
-  double *U = malloc(sizeof(double) * (size_t)(n * m));
+  double *A = fast ? NULL : malloc(sizeof(double) * (size_t)(n * p));
+  float *Af = fast ? malloc(sizeof(float) * (size_t)(n * p)) : NULL;
+  float *Uf = fast ? malloc(sizeof(float) * (size_t)(n * m)) : NULL;
+  double *U = fast ? NULL : malloc(sizeof(double) * (size_t)(n * m));
   double *S = malloc(sizeof(double) * (size_t)m);
   double *Vt = malloc(sizeof(double) * (size_t)(m * p));
   int rc = ML_OK;
-  if (!mu || !A || !U || !S || !Vt) { rc = ml_error(ctx, "PCA: out of memory"); goto done; }
+  if (!mu || !S || !Vt || (fast ? !Af || !Uf : !A || !U)) {
+    rc = ml_error(ctx, "PCA: out of memory");
+    goto done;
+  }
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < p; j++) mu[j] += X0[i * p + j];
   for (int64_t j = 0; j < p; j++) mu[j] /= (double)n;
@@ -113,12 +169,12 @@ static int ml_pca_fit_impl(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, 
     for (int64_t j = 0; j < p; j++) {
       double v = X0[i * p + j] - mu[j];
       if (!isfinite(v)) bad = true;
-      A[i * p + j] = v;
+      if (fast) Af[i * p + j] = (float)v; else A[i * p + j] = v;
       tot += v * v;
     }
   if (bad) { rc = ml_error(ctx, "PCA: X contains NaN or infinity"); goto done; }
-  if (solver == ML_PCA_AUTO) solver = p <= n ? ML_PCA_COVARIANCE_EIGH : ML_PCA_FULL;
-  if (ml_svd_truncated(ctx, A, n, p, m, solver, U, S, Vt)) { rc = ML_ERR; goto done; }
+  if (fast ? ml_svd_truncated_f(ctx, Af, n, p, m, S, Vt, Uf)
+           : ml_svd_truncated(ctx, A, n, p, m, solver, U, S, Vt)) { rc = ML_ERR; goto done; }
   int64_t vshape[1] = {m}, cshape[2] = {m, p};
   ml_tensor *outs[4] = {mean, components, explained_var, singular_values};
   int made = 0;
@@ -140,7 +196,7 @@ static int ml_pca_fit_impl(ml_ctx *ctx, ml_tensor *mean, ml_tensor *components, 
   }
   *total_var = tot / (double)(n - 1);
 done:
-  free(mu); free(A); free(U); free(S); free(Vt);
+  free(mu); free(A); free(Af); free(Uf); free(U); free(S); free(Vt);
   ml_tensor_release(&xc);
   return rc;
 }

@@ -15,6 +15,14 @@ typedef enum { ML_PCA_AUTO, ML_PCA_FULL, ML_PCA_COVARIANCE_EIGH } ml_pca_solver;
 int ml_svd_truncated(ml_ctx *ctx, const double *a, int64_t n, int64_t p, int64_t k,
                      ml_pca_solver solver, double *u, double *s, double *vt);
 
+/* The same from float32 a[n x p]: for tall a (p <= n) the Gram matrix is
+ * formed by SSYRK (its eigenvectors agree with the double route to ~1e-5)
+ * and u[n x k] is returned in float32; wide a goes through the double route. */
+int ml_svd_truncated_f(ml_ctx *ctx, const float *a, int64_t n, int64_t p, int64_t k,
+                       double *s, double *vt, float *u);
+/* Problems at least this large (n * p * min(n, p)) use the float32 Gram. */
+#define ML_SVD_FLOAT_WORK 5e7
+
 /* PCA of X[n x p] float32 (n >= 2) keeping m components (1 <= m <= min(n, p)):
  * mean[p], components[m x p], explained_variance[m] (S^2 / (n - 1)),
  * singular_values[m], and *total_var, the summed per-feature variance (ddof 1).

@@ -95,6 +95,12 @@ const char *ml_tree_check_params(const ml_tree_params *p, int n_features);
  * (the result does not depend on it). */
 int ml_tree_fit(ml_ctx *ctx, ml_tree *out, const ml_tree_data *data, const double *w,
                 const ml_tree_params *p, int threads);
+/* Scratch memory kept between fits (a forest's thread reuses it for every
+ * tree instead of paying fresh pages each time). Start as {NULL, 0}. */
+typedef struct ml_tree_ws { void *mem; size_t cap; } ml_tree_ws;
+int ml_tree_fit_ws(ml_ctx *ctx, ml_tree *out, const ml_tree_data *data, const double *w,
+                   const ml_tree_params *p, int threads, ml_tree_ws *ws);
+void ml_tree_ws_free(ml_tree_ws *ws);
 void ml_tree_free(ml_tree *t);
 /* Leaf index reached by one sample (row-major x of the tree's width). */
 static inline int32_t ml_tree_leaf(const ml_tree *t, const float *x) {

@@ -18,7 +18,7 @@ int ml_image_resize(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, int64_t o
   float *o = ml_f32(out);
   double sy = (double)d.h / oh, sx = (double)d.w / ow;
   int64_t c = d.c;
-#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * oh * ow * c > 32768)
+#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * oh * ow * c > (1 << 18))
   for (int64_t n = 0; n < d.n; n++)
     for (int64_t y = 0; y < oh; y++) {
       double fy = (y + 0.5) * sy - 0.5;
@@ -56,7 +56,7 @@ int ml_image_flip(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, bool horizo
   const float *s = ml_f32(&src);
   float *o = ml_f32(out);
   int64_t c = d.c, row = d.w * c;
-#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * d.h * row > 65536)
+#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * d.h * row > (1 << 19))
   for (int64_t n = 0; n < d.n; n++)
     for (int64_t y = 0; y < d.h; y++) {
       bool on = !mask || mask[n];
@@ -92,7 +92,7 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
   const float *s = ml_f32(&src);
   float *o = ml_f32(out);
   int64_t c = d.c;
-#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * d.h * d.w * c > 32768)
+#pragma omp parallel for collapse(2) num_threads(ctx->threads) if (d.n * d.h * d.w * c > (1 << 18))
   for (int64_t n = 0; n < d.n; n++)
     for (int64_t y = 0; y < d.h; y++) {
       const double *m = mats + (nmats == 1 ? 0 : 6 * n);

@@ -3,7 +3,11 @@
 #include <math.h>
 #include <omp.h>
 
-typedef struct { float *p, *m, *v, *vmax; const float *g; float b1, b2, c1, c2, e, alpha; } adam_args;
+typedef struct {
+  float *p, *m, *v, *vmax;
+  const float *g;
+  float b1, b2, c1, c2, e, alpha;
+} adam_args;
 
 static void adam_range(const adam_args *a, int64_t lo, int64_t hi) {
   float *p = a->p, *pm = a->m, *pv = a->v, *px = a->vmax;

@@ -1,10 +1,11 @@
 -- ml.datasets: the datasets that ship with mlrun (MNIST in IDX form and the
 -- classic scikit-learn tables) and loaders for their standard files.
 --
--- Where the data lives: $MLRUN_DATA if set; else the share/mlrun/data folder
--- of the installation (`make install` copies data/ there); else the data/
--- folder of the source tree the binary was built from. ml.datasets.data_dir()
--- tells which one is used.
+-- Where the data lives: $MLRUN_DATA if set; else $(PREFIX)/share/mlrun/data
+-- (`make install` copies data/classic and data/mnist-10k there); else
+-- ../share/mlrun/data beside the running executable; else the data/ folder
+-- of the source tree the binary was built from. ml.datasets.data_dir() tells
+-- which one is used.
 --
 -- Dtypes: images and features are float32; class labels are int64 and keep
 -- the values the data gives (MNIST 0..9, iris 0..2).

@@ -22,6 +22,7 @@ local submodules = {
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}
 ml._exported = exported
+ml._submodules = submodules   -- with _exported: the lazy names, for REPL completion
 
 setmetatable(ml, {
   __index = function(t, k)
@@ -63,5 +64,7 @@ ml._export("ml.model_selection", {"train_test_split", "KFold", "StratifiedKFold"
   "GridSearchCV", "RandomizedSearchCV"})
 ml._export("ml.feature_selection", {"SelectKBest", "RFE", "SequentialFeatureSelector"})
 ml._export("ml.dataframe", {"read_csv", "read_csv_string", "DataFrame"})
+ml._export("ml.linear_model", {"LinearRegression", "Ridge", "LogisticRegression"})
+ml._export("ml.svm", {"SVC", "LinearSVC"})
 
 return ml

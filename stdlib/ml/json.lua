@@ -124,7 +124,9 @@ local function decode_string(s, i)
       else decode_error(s, j, "bad escape") end
     elseif c:byte() < 32 then decode_error(s, j, "control character in string")
     else
-      local k = s:find('[%c"\\]', j) or #s + 1
+      -- bytes 0..31 are errors, '"' and '\\' special; everything else (DEL
+      -- and UTF-8 included) is plain text. Not %c: it also matches DEL.
+      local k = s:find('[%z\1-\31"\\]', j) or #s + 1
       out[#out + 1] = s:sub(j, k - 1)
       j = k
     end

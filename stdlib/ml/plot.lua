@@ -321,7 +321,24 @@ function M.history(history, path, opts)
         entries[#entries + 1] = {label = s[2], color = color, dash = s[3]}
       end
     end
-    legend(svg, p, entries, m:match("acc") and "bottom" or "top")
+    -- mark the best validation epoch (lowest loss, highest accuracy)
+    local best, be
+    local maximise = m:match("acc") ~= nil
+    for e, v in ipairs(va) do
+      if finite(v) and (best == nil or (maximise and v > best) or (not maximise and v < best)) then
+        best, be = v, e
+      end
+    end
+    if best and #va > 1 then
+      local bx, by = p.sx(be), p.sy(best)
+      svg:add(string.format('<circle class="best" cx="%s" cy="%s" r="7" fill="none" stroke="%s" ' ..
+        'stroke-width="2"/>', f2(bx), f2(by), PALETTE[2]))
+      local txt = string.format("best %s", tick_label(best, math.abs(best) >= 1 and 0.01 or 0.001))
+      local anchor = bx > p.x + p.w * 0.75 and "end" or "start"
+      svg:text(bx + (anchor == "end" and -10 or 10), by + (maximise and 18 or -10), txt,
+        {anchor = anchor, size = 11, color = PALETTE[2], weight = "bold"})
+    end
+    legend(svg, p, entries, maximise and "bottom" or "top")
   end
   return write_plot(who, path, svg:finish())
 end
@@ -720,6 +737,24 @@ end
 -- ---------------------------------------------------------------------------
 -- image grids (PNG)
 
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = a * 65536 + (b or 0) * 256 + (c or 0)
+    local q = {}
+    for k = 3, 0, -1 do
+      local idx = (v >> (6 * k)) & 63
+      q[#q + 1] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+M._base64 = base64
+
 --- ml.plot.images(t, path [, {cols = 8, normalize = "each", pad = 1,
 --- scale =, filters = false}]): a PNG grid of N x H x W (x C) images.
 --- normalize: "each" (every tile to [0, 1] on its own: right for conv
@@ -728,13 +763,20 @@ end
 --- and shows each output filter (each input channel when cin is not 1 or 3).
 --- scale: integer upscaling (nearest); by default small tiles are enlarged.
 --- background: separator colour, a gray level or {r, g, b}.
+--- An .svg path embeds the grid and can caption each tile: labels = {...}
+--- (e.g. "7 (pred 1)"), label_colors = {...}, title.
 function M.images(t, path, opts)
   local who = "plot.images"
   opts = check_opts(who, opts, {cols = "number", normalize = "string", pad = "number",
-                                scale = "number", filters = "boolean", background = "number|table"})
+                                scale = "number", filters = "boolean", background = "number|table",
+                                labels = "table", label_colors = "table", title = "string"})
   if not is_tensor(t) then error(who .. ": expected a tensor of images, got " .. type(t), 2) end
-  if type(path) ~= "string" or not path:lower():match("%.png$") then
-    error(who .. ": expected a .png output path", 2)
+  if type(path) ~= "string" or not (path:lower():match("%.png$") or path:lower():match("%.svg$")) then
+    error(who .. ": expected a .png or .svg output path", 2)
+  end
+  local is_svg = path:lower():match("%.svg$") ~= nil
+  if opts.labels and not is_svg then
+    error(who .. ": labels need an .svg output path (PNG grids carry no text)", 2)
   end
   t = t.dtype == "float32" and t or ml.tensor(t, "float32")
   if opts.filters then
@@ -796,8 +838,35 @@ function M.images(t, path, opts)
     if c == 4 then tile = tile:narrow(3, 1, 3) end
     grid:narrow(1, y0 + 1, h):narrow(2, x0 + 1, w):copy_(tile)
   end
-  require("ml.image").save(path, grid)
-  return path
+  if not is_svg then
+    require("ml.image").save(path, grid)
+    return path
+  end
+  -- SVG: the grid as an embedded PNG, a caption under each tile
+  local tmp = path .. ".grid.tmp.png"
+  require("ml.image").save(tmp, grid)
+  local png = mio.read_file(tmp)
+  os.remove(tmp)
+  local cap_h = opts.labels and 16 or 0
+  local gh2 = rows * (h + pad + cap_h) + pad
+  local out_svg = svg_new(gw, gh2 + (opts.title and 26 or 0))
+  local oy = opts.title and 26 or 0
+  if opts.title then out_svg:text(gw / 2, 18, opts.title, {size = 14, weight = "bold"}) end
+  for i = 1, n do
+    local r, q = (i - 1) // cols, (i - 1) % cols
+    -- each tile is cut from the one embedded image with a nested svg viewport
+    local sy0, sx0 = pad + r * (h + pad), pad + q * (w + pad)
+    local dy = oy + pad + r * (h + pad + cap_h)
+    out_svg:add(string.format('<svg class="tile" x="%d" y="%d" width="%d" height="%d" viewBox="%d %d %d %d">' ..
+      '<use href="#grid"/></svg>', sx0, dy, w, h, sx0, sy0, w, h))
+    if opts.labels and opts.labels[i] ~= nil then
+      out_svg:text(sx0 + w / 2, dy + h + 12, tostring(opts.labels[i]),
+        {size = w < 72 and 9 or 11, color = opts.label_colors and opts.label_colors[i] or INK})
+    end
+  end
+  table.insert(out_svg.out, 3, '<defs><image id="grid" x="0" y="0" width="' .. gw .. '" height="' ..
+    gh .. '" image-rendering="pixelated" href="data:image/png;base64,' .. base64(png) .. '"/></defs>')
+  return write_plot(who, path, out_svg:finish())
 end
 
 return M

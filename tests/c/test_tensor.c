@@ -2,6 +2,8 @@
  * plain-loop reference, errors that name shapes, the memory limit. */
 #include "ml.h"
 #include "check.h"
+#include <stdint.h>
+#include <string.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +125,53 @@ static void test_limits(ml_ctx *ctx) {
   ctx->mem_limit = 0;
 }
 
+/* int64 arithmetic stays exact; float -> int64 conversion saturates. */
+static void test_int64(ml_ctx *ctx) {
+  int64_t n = 3;
+  ml_tensor a, b, c;
+  ml_tensor_new(ctx, &a, ML_I64, 1, &n, false);
+  ml_tensor_new(ctx, &b, ML_F32, 1, &n, false);
+  int64_t big = ((int64_t)1 << 53) + 1;
+  ml_i64(&a)[0] = big; ml_i64(&a)[1] = INT64_MAX; ml_i64(&a)[2] = -5;
+  CHECK(ml_binary(ctx, &c, &a, &a, ML_ADD) == ML_OK && c.dtype == ML_I64 &&
+        ml_i64(&c)[0] == 2 * big && ml_i64(&c)[2] == -10, "int64 + int64 is exact past 2^53");
+  CHECK(ml_i64(&c)[1] == -2, "int64 overflow wraps as two's complement");
+  ml_tensor_release(&c);
+  ml_f32(&b)[0] = NAN; ml_f32(&b)[1] = 1e30f; ml_f32(&b)[2] = -2.7f;
+  CHECK(ml_copy(ctx, &a, &b) == ML_OK && ml_i64(&a)[0] == 0 && ml_i64(&a)[1] == INT64_MAX &&
+        ml_i64(&a)[2] == -2, "float -> int64 saturates, NaN gives 0, truncates toward 0");
+  ml_fill(&a, -1e300);
+  CHECK(ml_i64(&a)[1] == INT64_MIN, "fill with a huge negative saturates");
+  ml_tensor_release(&a);
+  ml_tensor_release(&b);
+}
+
+/* Views that would describe absurd element counts are refused. */
+static void test_view_limits(ml_ctx *ctx) {
+  int64_t one = 1, huge[3] = {(int64_t)1 << 40, (int64_t)1 << 40, 2};
+  ml_tensor a, v;
+  ml_tensor_new(ctx, &a, ML_F32, 1, &one, true);
+  CHECK(ml_view_expand(ctx, &v, &a, 3, huge) == ML_ERR && strstr(ctx->err, "too large"),
+        "expand to 2^81 elements is refused: %s", ctx->err);
+  int64_t r[3] = {(int64_t)1 << 40, (int64_t)1 << 40, 0};
+  CHECK(ml_reshape(ctx, &v, &a, 3, r) == ML_ERR, "reshape with an overflowing product is refused");
+  ml_tensor_release(&a);
+}
+
+/* Freed buffers come back from the pool for the next tensor of that size. */
+static void test_pool(ml_ctx *ctx) {
+  int64_t n = 1 << 20;   /* 4 MiB of float32 */
+  ml_tensor a, b;
+  ml_tensor_new(ctx, &a, ML_F32, 1, &n, false);
+  void *p = a.storage->data;
+  CHECK(((uintptr_t)p & ((2u << 20) - 1)) == 0, "big buffers are 2 MiB aligned");
+  ml_tensor_release(&a);
+  CHECK(ctx->pool.bytes >= (size_t)n * 4, "a freed 4 MiB buffer is pooled");
+  ml_tensor_new(ctx, &b, ML_F32, 1, &n, false);
+  CHECK(b.storage->data == p, "the next tensor of that size reuses it");
+  ml_tensor_release(&b);
+}
+
 int main(void) {
   ml_ctx ctx;
   ml_ctx_init(&ctx);
@@ -132,6 +181,9 @@ int main(void) {
   test_reduce(&ctx);
   test_sgemm(&ctx);
   test_limits(&ctx);
+  test_int64(&ctx);
+  test_view_limits(&ctx);
+  test_pool(&ctx);
   CHECK(ctx.mem_in_use == 0, "no tensor memory leaked (%zu bytes in use)", ctx.mem_in_use);
   ml_ctx_free(&ctx);
   return check_done();

@@ -4,7 +4,9 @@
 #include "mlrun.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int n = 0, failed = 0;
 #define CHECK(cond, ...) do { \
@@ -67,8 +69,20 @@ int main(void) {
   rc = mlrun_get_tensor(e, "k", z, 6, &ndim, yshape);
   CHECK(rc == MLRUN_OK && z[0] == 7 && z[1] == 8, "an int64 tensor comes out as floats");
 
-  /* numbers */
+  /* run a file */
+  char path[] = "/tmp/mlrun_embed_XXXXXX";
+  int fd = mkstemp(path);
+  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (fp) {
+    fputs("from_file = ml.arange(4):sum()\n", fp);
+    fclose(fp);
+  }
   double d = 0;
+  CHECK(fp && mlrun_run_file(e, path) == MLRUN_OK && mlrun_get_number(e, "from_file", &d) == MLRUN_OK &&
+        d == 6, "run_file runs a script (from_file = %g)", d);
+  remove(path);
+
+  /* numbers */
   mlrun_set_number(e, "n", 2.5);
   mlrun_run_string(e, "m = n * 2; s = ml.ones(3):sum()", NULL);
   CHECK(mlrun_get_number(e, "m", &d) == MLRUN_OK && d == 5, "numbers in and out");

@@ -26,3 +26,38 @@ put("csv", "crlf_na", "x,y\r\n1,NA\r\n,2\r\nnan,3\r\n")
 put("csv", "tabs", "a\tb\n1\t2\n3\t4\n")
 local iris = slurp("data/classic/iris.csv")
 put("csv", "iris_head", iris:sub(1, 400))
+
+-- .npy from the fixtures NumPy wrote (if present), else our own writer
+local tmp = os.tmpname()
+ml.save_npy(tmp, ml.arange(0, 6):reshape(2, 3)); put("npy", "f32_2x3", slurp(tmp))
+ml.save_npy(tmp, ml.tensor({1, 2, 3}, "int64")); put("npy", "i64", slurp(tmp))
+os.remove(tmp)
+
+-- IDX: a two-image slice of MNIST, plain and gzipped labels
+local imgs = ml.read_idx("data/mnist-10k/t10k-images-idx3-ubyte.gz")
+local function be32(n) return string.pack(">I4", n) end
+local raw = {}
+for i = 1, 2 do
+  for _, row in ipairs(imgs[i]:totable()) do
+    for _, v in ipairs(row) do raw[#raw + 1] = string.char(math.floor(v + 0.5)) end
+  end
+end
+put("idx", "images2", be32(2051) .. be32(2) .. be32(28) .. be32(28) .. table.concat(raw))
+put("idx", "labels3", be32(2049) .. be32(3) .. "\7\2\1")
+put("idx", "labels_gz", slurp("data/mnist-10k/t10k-labels-idx1-ubyte.gz"):sub(1, 300))
+
+-- PNG: shipped digits (gray 8-bit), and an RGB image written by ml.image
+put("png", "digit0", slurp("data/mnist-png/0_0003.png"))
+put("png", "digit7", slurp("data/mnist-png/" .. (function()
+  for _, n in ipairs(ml.io.listdir("data/mnist-png")) do if n:match("^7_") then return n end end
+end)()))
+tmp = os.tmpname() .. ".png"
+ml.image.save(tmp, ml.rand(5, 4, 3)); put("png", "rgb", slurp(tmp)); os.remove(tmp)
+
+-- options
+local json = require "ml.json"
+put("options", "dense", json.encode({which = 0, arg = 4, opts = {activation = "relu"}}))
+put("options", "conv", json.encode({which = 1, arg = 2, opts = {strides = 2, padding = "same"}}))
+put("options", "logreg", json.encode({which = 6, opts = {C = 0.5, max_iter = 50}}))
+put("options", "tree", json.encode({which = 7, opts = {max_depth = 2, criterion = "entropy"}}))
+put("options", "bad", json.encode({which = 8, opts = {n_clusters = -1}}))

@@ -73,3 +73,19 @@ describe("ml.data.DataLoader", function()
     assert.has_error(function() ml.data.DataLoader(X, y, {augment = {rot = 3}}) end)
   end)
 end)
+
+describe("model:fit with a DataLoader", function()
+  it("trains from the loader's batches", function()
+    ml.seed(3)
+    local nn = ml.nn
+    local x = ml.rand(32, 6, 6, 1)
+    local y = (ml.rand(32) * 2):floor():long()
+    local m = nn.Sequential{nn.Input{6, 6, 1}, nn.Flatten(), nn.Dense(2, {activation = "softmax"})}
+    m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+    local loader = ml.data.DataLoader(x, y, {batch_size = 8, shuffle = true, augment = {noise = 0.01}})
+    local h = m:fit(loader, nil, {epochs = 2, verbose = 0})
+    assert.are.equal(2, #h.loss)
+    assert.are.equal(4, h.params.steps)
+    assert.has_error(function() m:fit(loader, y, {verbose = 0}) end)
+  end)
+end)

@@ -34,6 +34,18 @@ describe("PNG", function()
     local _, _, xte = ml.datasets.mnist()
     assert.is_true((xte[2] - img):abs():max() < 1e-6)
   end)
+  it("decodes every colour type and depth like Pillow (tests/fixtures/make_png.py)", function()
+    local E = dofile("tests/fixtures/png/expected.lua")
+    local n = 0
+    for name, want in pairs(E) do
+      local img = I.load("tests/fixtures/png/" .. name .. ".png")
+      local w = ml.tensor(want)
+      assert.same(w.shape, img.shape, name)
+      assert.is_true((img - w):abs():max() < 1e-6, name)
+      n = n + 1
+    end
+    assert.equal(10, n)
+  end)
   it("round-trips gray, gray+alpha, RGB and RGBA at 8 and 16 bits", function()
     ml.seed(3)
     for c = 1, 4 do

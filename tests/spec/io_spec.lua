@@ -195,7 +195,7 @@ describe("atomic writes", function()
       [[%s -e 'local x = ml.randn(3e7); io.open("%s", "w"):close(); ml.save("%s", x, {level = 9})']],
       MLRUN, marker, p)
     local script = string.format(
-      "%s & pid=$!; i=0; while [ ! -f %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; " ..
+      "%s & pid=$!; i=0; while [ ! -f %s ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; " ..
       "sleep 0.3; kill -9 $pid; wait $pid 2>/dev/null; exit 0", child, marker)
     os.execute(script)
     assert.is_true(mio.exists(marker))

@@ -26,6 +26,10 @@ describe("ml.json", function()
       assert.matches("json.decode: ", err)
     end
   end)
+  it("keeps DEL and other bytes >= 32 inside strings (fuzzer regression: hung)", function()
+    assert.same({k = "a\127b"}, json.decode('{"k":"a\127b"}'))
+    assert.same({["\127pts"] = 1}, json.decode('{"\127pts":1}'))
+  end)
   it("refuses what JSON cannot hold", function()
     local t = {}; t.self = t
     assert.has_error(function() json.encode(t) end)

@@ -117,6 +117,12 @@ describe_tmux("the REPL in a terminal", function()
     s.wait_for("shape=2x3", true)
     s.type("xt:uns"); s.key("Tab")
     s.wait_for("xt:unsqueeze", true)
+    s.key("C-u")
+    -- names the ml facade loads lazily complete too, and so do their fields
+    s.type("ml.StandardSc"); s.key("Tab"); s.type(" ~= nil"); s.key("Enter")
+    s.wait_for("ml.StandardScaler ~= nil\ntrue", true)
+    s.type("ml.metrics.accuracy_sc"); s.key("Tab")
+    s.wait_for("ml.metrics.accuracy_score", true)
   end)
 
   it("lists the candidates on a second TAB", function()

@@ -24,6 +24,12 @@ local function copy_list(t) local c = {} for i, v in ipairs(t) do c[i] = v end r
 
 local Node = base.class("Node")
 M.Node = Node
+-- Nodes are recognised by this mark, not by their metatable: a second copy of
+-- this module (busted reloads modules per spec file) must accept them too.
+Node._ml_node = true
+local function is_node(v)
+  return type(v) == "table" and rawget(v, "shape") ~= nil and v._ml_node == true
+end
 
 local function check_shape(who, shape)
   if type(shape) ~= "table" or #shape == 0 then
@@ -72,7 +78,7 @@ function M.call_layer(layer, arg, ...)
     end
     return layer:forward(arg, false)
   end
-  if getmetatable(arg) ~= Node then
+  if not is_node(arg) then
     error(string.format("%s: a layer is called on a graph node (nn.Input or another layer's "
       .. "output) or on a tensor, got %s", layer.name or "layer", type(arg)), 2)
   end
@@ -180,7 +186,7 @@ function Sequential:init(list, opts)
   local o = base.options("Sequential", opts, {{"name", nil, "string|nil"}})
   local layers, input_shape = {}, nil
   for i, l in ipairs(list) do
-    if getmetatable(l) == Node then
+    if is_node(l) then
       if i ~= 1 or not l.is_input then
         error("Sequential: only an nn.Input may be given, and only first", 0)
       end
@@ -194,7 +200,7 @@ end
 
 --- Appends a layer (or sets the input with an nn.Input node).
 function Sequential:add(layer)
-  if getmetatable(layer) == Node and layer.is_input then
+  if is_node(layer) and layer.is_input then
     if #self.layers > 0 then error("Sequential:add: an Input must come first", 0) end
     self.input_shape = layer.shape
     return self
@@ -223,12 +229,12 @@ function FModel:init(opts)
   local o = base.options("Model", opts, {{"inputs", nil, "table"}, {"outputs", nil, "table"},
     {"name", nil, "string|nil"}})
   local inp, out = o.inputs, o.outputs
-  if getmetatable(inp) ~= Node and type(inp) == "table" and #inp == 1 then inp = inp[1] end
-  if getmetatable(out) ~= Node and type(out) == "table" and #out == 1 then out = out[1] end
-  if getmetatable(inp) ~= Node or not inp.is_input then
+  if not is_node(inp) and type(inp) == "table" and #inp == 1 then inp = inp[1] end
+  if not is_node(out) and type(out) == "table" and #out == 1 then out = out[1] end
+  if not is_node(inp) or not inp.is_input then
     error("Model: inputs must be one nn.Input node (several inputs are not supported)", 0)
   end
-  if getmetatable(out) ~= Node then
+  if not is_node(out) then
     error("Model: outputs must be one graph node (several outputs are not supported)", 0)
   end
   local chain, seen, n = {}, {}, out
@@ -302,7 +308,7 @@ end
 function Model:backward(gy, pre_activation)
   local acts, layers = self._acts, self.layers
   if not acts or not acts[1] then error("backward: call forward first", 0) end
-  local low = self:_lowest_trainable()
+  local low = self:_sync().low
   for i = #layers, low, -1 do
     local l = layers[i]
     -- the lowest layer's input gradient is never used: layers may skip it
@@ -315,14 +321,28 @@ function Model:backward(gy, pre_activation)
   return gy
 end
 
-function Model:_lowest_trainable()
-  for i, l in ipairs(self.layers) do
-    if l.trainable ~= false then
-      local p = l:parameters()
-      if #p > 0 then return i end
+-- What the training step needs to know about the layers (the trainable
+-- parameter lists and the lowest layer that has some), recomputed only when
+-- a layer is added, frozen or unfrozen, so a step allocates nothing here.
+function Model:_sync()
+  local c = self._sync_cache
+  local layers = self.layers
+  if c and c.n == #layers then
+    local same = true
+    for i = 1, #layers do
+      if c.flags[i] ~= (layers[i].trainable ~= false) then same = false break end
     end
+    if same then return c end
   end
-  return #self.layers + 1
+  c = {n = #layers, flags = {}, low = #layers + 1}
+  for i = #layers, 1, -1 do
+    local l = layers[i]
+    c.flags[i] = l.trainable ~= false
+    if c.flags[i] and #(l:parameters()) > 0 then c.low = i end
+  end
+  c.params, c.grads = self:parameters()
+  self._sync_cache = c
+  return c
 end
 
 --- Trainable parameters and their gradients (what an optimizer steps), in
@@ -458,7 +478,9 @@ function Model:compile(opts)
   self.metrics = {}
   for i, m in ipairs(o.metrics) do
     if m == "accuracy" or m == "acc" then self.metrics[i] = "accuracy"
-    else error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0) end
+    else
+      error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0)
+    end
   end
   self._has_acc = #self.metrics > 0
   self.compiled = true
@@ -537,23 +559,9 @@ function Model:train_on_batch(x, y)
   local v, g, correct, pre = self:_loss(p, y, true)
   if not is_finite(v) then return v, correct end
   self:backward(g, pre)
-  local ps, gs = self._train_params, self._train_grads
-  if not ps or self._params_dirty ~= self:_trainable_key() then
-    ps, gs = self:parameters()
-    self._train_params, self._train_grads = ps, gs
-    self._params_dirty = self:_trainable_key()
-  end
-  self.optimizer:step(ps, gs)
+  local c = self:_sync()
+  self.optimizer:step(c.params, c.grads)
   return v, correct
-end
-
--- A string that changes when a layer is frozen or unfrozen (the optimizer's
--- parameter list is rebuilt then).
-function Model:_trainable_key()
-  local k = self._tkey_buf or {}
-  self._tkey_buf = k
-  for i, l in ipairs(self.layers) do k[i] = l.trainable == false and "0" or "1" end
-  return table.concat(k, "", 1, #self.layers)
 end
 
 ---------------------------------------------------------------------------
@@ -627,7 +635,8 @@ function Progress:epoch_end(epoch, logs, keys)
   local s = string.format("%d/%d - %.1fs - %s - %s", self.steps, self.steps, el, stepstr,
     fmt_metrics(logs, keys))
   if self.tty then
-    self.out:write("\r" .. s .. "\27[K\n")
+    self.out:write(string.format("\r%d/%d [%s] - %s - %s - %s\27[K\n", self.steps, self.steps,
+      string.rep("=", 30), fmt_time(el), stepstr, fmt_metrics(logs, keys)))
   else
     self.out:write(string.format("Epoch %d/%d - ", epoch, self.epochs) .. s .. "\n")
   end
@@ -645,13 +654,28 @@ end
 --- shuffle (true), validation_split (0: the last fraction of x/y, taken before
 --- shuffling, as Keras), validation_data ({x_val, y_val}), callbacks ({}),
 --- initial_epoch (0). y: class ids (any dtype) or one-hot / target rows.
+--- x may be an ml.data.DataLoader (y nil): its batches, shuffling and
+--- augmentation are used as they are.
 function Model:fit(x, y, opts)
   local o = base.options("fit", opts, {{"epochs", 1, "integer"}, {"batch_size", 32, "integer"},
     {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
     {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
-  x, y = check_xy("fit", x, y)
+  local data = require "ml.data"
+  local loader
+  if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
+    loader = x                            -- fit(loader, nil, opts): its batches as given
+    if y ~= nil or not loader.y then
+      error("fit: with a DataLoader, pass nil for y and give the loader targets", 0)
+    end
+    if o.validation_split > 0 then
+      error("fit: validation_split needs tensors, not a DataLoader", 0)
+    end
+    x, y = loader.X, loader.y
+  else
+    x, y = check_xy("fit", x, y)
+  end
   if o.batch_size < 1 then error("fit: batch_size must be >= 1", 0) end
   if o.epochs < 0 then error("fit: epochs must be >= 0", 0) end
   local xv, yv
@@ -662,15 +686,14 @@ function Model:fit(x, y, opts)
     local n = x.shape[1]
     local split = math.floor(n * (1 - o.validation_split))
     if split < 1 or split >= n then
-      error(string.format("fit: validation_split %g leaves no training or validation rows (%d samples)",
-        o.validation_split, n), 0)
+      error(string.format("fit: validation_split %g leaves no training or validation rows "
+        .. "(%d samples)", o.validation_split, n), 0)
     end
     xv, yv = x:narrow(1, split + 1, n - split), y:narrow(1, split + 1, n - split)
     x, y = x:narrow(1, 1, split), y:narrow(1, 1, split)
   end
   ensure_built(self, x, "fit")
-  local loader = require("ml.data").DataLoader(x, y, {batch_size = o.batch_size,
-    shuffle = o.shuffle})
+  loader = loader or data.DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
   local steps = #loader
   local history = History()
   history.params = {epochs = o.epochs, steps = steps, verbose = o.verbose}

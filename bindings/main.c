@@ -24,6 +24,7 @@ static void print_usage(FILE *f) {
     "  -h, --help    show this help\n"
     "  --threads N   use N threads for kernels and BLAS (default: all cores)\n"
     "  --seed N      seed the random generator with N\n"
+    "  --memory-limit BYTES  cap the engine's tensor memory (0 = no limit)\n"
     "  --            stop handling options\n"
     "  -             stop handling options and execute stdin\n"
     "With no script, mlrun starts an interactive session (REPL).\n"
@@ -83,6 +84,8 @@ typedef struct {
   int threads;
   long long seed;
   int has_seed;
+  long long mem_limit;
+  int has_mem_limit;
   int stdin_script;
 } options;
 
@@ -98,7 +101,7 @@ static int parse_args(options *o) {
     else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { print_usage(stdout); exit(EXIT_SUCCESS); }
     else if (!strcmp(a, "-e") || !strcmp(a, "-l")) {
       if (++i >= o->argc) { fprintf(stderr, "%s: '%s' needs an argument\n", progname, a); return -1; }
-    } else if (!strcmp(a, "--threads") || !strcmp(a, "--seed")) {
+    } else if (!strcmp(a, "--threads") || !strcmp(a, "--seed") || !strcmp(a, "--memory-limit")) {
       if (++i >= o->argc) { fprintf(stderr, "%s: '%s' needs an argument\n", progname, a); return -1; }
       char *end;
       long long v = strtoll(o->argv[i], &end, 10);
@@ -112,6 +115,12 @@ static int parse_args(options *o) {
           return -1;
         }
         o->threads = (int)v;
+      } else if (a[2] == 'm') {
+        if (v < 0) {
+          fprintf(stderr, "%s: --memory-limit expects bytes >= 0 (0 = no limit), got %lld\n", progname, v);
+          return -1;
+        }
+        o->mem_limit = v; o->has_mem_limit = 1;
       } else { o->seed = v; o->has_seed = 1; }
     } else {
       fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
@@ -153,7 +162,7 @@ static int run_args(lua_State *L, options *o) {
       lua_insert(L, -2);
       lua_setglobal(L, lua_tostring(L, -2));
       lua_pop(L, 1);
-    } else if (!strcmp(a, "--threads") || !strcmp(a, "--seed")) {
+    } else if (!strcmp(a, "--threads") || !strcmp(a, "--seed") || !strcmp(a, "--memory-limit")) {
       i++;
     }
   }
@@ -204,6 +213,7 @@ static int pmain(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   if (o->threads) ml_set_threads(ctx, o->threads);
   if (o->has_seed) ml_rng_seed(&ctx->rng, (uint64_t)o->seed);
+  if (o->has_mem_limit) ctx->mem_limit = (size_t)o->mem_limit;
   create_arg_table(L, o->argv, o->argc, o->script ? o->script : 0);
   if (o->version) print_version();
   if (!run_args(L, o)) return 0;

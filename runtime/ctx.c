@@ -91,6 +91,7 @@ static bool pool_give(ml_pool *p, void *q, size_t nbytes) {
  * virtual machine is the difference between 1 ms and 100 ms. */
 #define ML_HUGE (2u << 20)
 static void *os_alloc(size_t asked) {
+  if (asked > SIZE_MAX - ML_HUGE) return NULL;   /* the rounding below would wrap */
   if (asked >= 2 * (size_t)ML_HUGE) {
     size_t rounded = (asked + ML_HUGE - 1) & ~(size_t)(ML_HUGE - 1);
     void *p = aligned_alloc(ML_HUGE, rounded);
@@ -102,8 +103,13 @@ static void *os_alloc(size_t asked) {
   return aligned_alloc(64, (asked + 63) & ~(size_t)63);
 }
 
+/* mem_in_use + nbytes > mem_limit, without wrapping for huge nbytes */
+static bool over_limit(const ml_ctx *ctx, size_t nbytes) {
+  return ctx->mem_limit && (ctx->mem_in_use > ctx->mem_limit || nbytes > ctx->mem_limit - ctx->mem_in_use);
+}
+
 static void *try_alloc(ml_ctx *ctx, size_t nbytes) {
-  if (ctx->mem_limit && ctx->mem_in_use + nbytes > ctx->mem_limit) return NULL;
+  if (over_limit(ctx, nbytes)) return NULL;
   size_t asked = nbytes ? nbytes : 1;
   void *p = pool_take(&ctx->pool, asked);
   if (!p) p = os_alloc(asked);
@@ -122,7 +128,7 @@ void *ml_alloc(ml_ctx *ctx, size_t nbytes, const char *who) {
     if (ctx->mem_in_use > ctx->mem_peak) ctx->mem_peak = ctx->mem_in_use;
     return p;
   }
-  if (ctx->mem_limit && ctx->mem_in_use + nbytes > ctx->mem_limit) {
+  if (over_limit(ctx, nbytes)) {
     ml_error(ctx, "%s: allocating %zu bytes would pass the memory limit of %zu bytes "
              "(%zu in use)", who, nbytes, ctx->mem_limit, ctx->mem_in_use);
     return NULL;

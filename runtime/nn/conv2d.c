@@ -103,14 +103,20 @@ static bool direct(const ml_window *g) {   /* a 1x1 stride-1 kernel: x is its ow
   return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
 }
 
+/* The batch is split the same way whatever the thread count, so the weight
+ * gradient's sums run in the same order and training gives the same bits
+ * with 1 or 2 threads (or any count up to ML_CONV_SPLIT, which divides the
+ * work evenly among 1, 2, 4 or 8 threads). */
+#define ML_CONV_SPLIT 8
+
 /* Images per chunk: about 256K floats of im2col per thread (fits L2 with
  * the GEMM's panels), at least one image, and a number of chunks that is a
- * multiple of the thread count so the work divides evenly. */
+ * multiple of ML_CONV_SPLIT so the work divides evenly. */
 static int64_t chunk_images(const ml_window *g, int threads) {
   int64_t per = g->oh * g->ow * g->kh * g->kw * g->c;
   int64_t ci = per > 0 ? (1 << 18) / per : 1;
   if (ci < 1) ci = 1;
-  if (threads < 1) threads = 1;
+  threads = ML_CONV_SPLIT;
   int64_t nchunks = (g->n + ci - 1) / ci;
   nchunks = (nchunks + threads - 1) / threads * threads;
   ci = nchunks > 0 ? (g->n + nchunks - 1) / nchunks : 1;
@@ -120,11 +126,10 @@ static int64_t chunk_images(const ml_window *g, int threads) {
 /* Groups of chunks for the weight gradient: each group has its own
  * accumulator and is processed by one thread from start to end, whichever
  * thread that is, so the sums do not depend on the scheduling; the groups
- * are then added in order. Their number depends only on the batch and the
- * thread count. */
+ * are then added in order. Their number depends only on the batch. */
 static int64_t group_count(const ml_window *g, int threads) {
   int64_t ci = chunk_images(g, threads), nchunks = (g->n + ci - 1) / ci;
-  int64_t ng = 4 * (int64_t)(threads > 0 ? threads : 1);
+  int64_t ng = ML_CONV_SPLIT;
   return nchunks < ng ? (nchunks > 0 ? nchunks : 1) : ng;
 }
 

@@ -157,7 +157,7 @@ describe("flags", function()
   it("--help lists every option", function()
     local out, _, code = run("--help")
     assert.equal(0, code)
-    for _, flag in ipairs{"-e", "-i", "-l", "--threads", "--seed", "--version", "--help"} do
+    for _, flag in ipairs{"-e", "-i", "-l", "--threads", "--seed", "--memory-limit", "--version", "--help"} do
       assert.truthy(out:find(flag, 1, true), flag)
     end
   end)
@@ -175,8 +175,28 @@ describe("flags", function()
     assert.are_not.equal(a, c)
     assert.equal(a, (run("--seed 7 -e 'print(ml.rand(3):sum())'")))
   end)
+  it("--memory-limit BYTES caps tensor memory with a Lua error, and the script goes on", function()
+    local p = script("memlimit.lua", [[
+      print(ml.memory_info().limit)
+      local small = ml.zeros(1000)
+      local ok, err = pcall(ml.zeros, 1000000)
+      print(ok, (tostring(err):find("memory limit of 1000000 bytes", 1, true)) ~= nil)
+      local again = ml.ones(1000)
+      print(again:sum(), small:sum())
+      ok = pcall(ml.empty, 2^40)
+      print(ok)]])
+    local out, err, code = run("--memory-limit 1000000 " .. q(p))
+    assert.equal(0, code, err)
+    assert.equal("1000000\nfalse\ttrue\n1000.0\t0.0\nfalse\n", out)
+    out = run("--memory-limit 0 -e 'print(ml.memory_info().limit, ml.zeros(1000000):numel())'")
+    assert.equal("0\t1000000\n", out)
+    local _, err2, code2 = run("--memory-limit 1000 -e 'local t = ml.zeros(100000)'")
+    assert.equal(1, code2)
+    assert.matches("memory limit", err2)
+  end)
   it("refuses bad option values and unknown options", function()
     for _, args in ipairs{"--threads 0", "--threads x", "--seed 1.5", "--threads", "-e",
+                          "--memory-limit -1", "--memory-limit", "--memory-limit 1e9",
                           "--bogus", "-l"} do
       local _, err, code = run(args)
       assert.equal(1, code, args)

@@ -787,12 +787,8 @@ function Model:_train_on_batch_dp(xb, yb)
   local n = xb.shape[1]
   local first, last = ml.dist.shard(n)
   local m = last - first + 1
-  local ps, gs = self._train_params, self._train_grads
-  if not ps or self._params_dirty ~= self:_trainable_key() then
-    ps, gs = self:parameters()
-    self._train_params, self._train_grads = ps, gs
-    self._params_dirty = self:_trainable_key()
-  end
+  local c = self:_sync()
+  local ps, gs = c.params, c.grads
   local v, correct = 0, 0
   if m > 0 then
     local p = self:forward(xb:narrow(1, first, m), true)

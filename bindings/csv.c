@@ -270,9 +270,61 @@ static int l_frame_describe(lua_State *L) {
   return 5 + nq;
 }
 
+/* csv_format(columns, nrows, sep [, header]) -> CSV text. columns[j] is
+ * {values = tensor, cats = {quoted strings} | nil}; header: quoted names. */
+static int l_csv_format(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t nrows = luaL_checkinteger(L, 2);
+  size_t seplen;
+  const char *sep = luaL_checklstring(L, 3, &seplen);
+  if (seplen != 1) return luaL_error(L, "write_csv: sep must be one character");
+  int n = (int)lua_rawlen(L, 1);
+  ml_csv_wcol *cols = lua_newuserdatauv(L, sizeof(ml_csv_wcol) * (size_t)(n ? n : 1), 0);
+  lua_newtable(L);                 /* holds the category arrays while we format */
+  int holder = lua_gettop(L);
+  for (int j = 0; j < n; j++) {
+    lua_rawgeti(L, 1, j + 1);
+    int c = lua_gettop(L);
+    lua_getfield(L, c, "values");
+    cols[j].values = mlb_checktensor(L, -1);   /* kept alive by the columns list */
+    lua_pop(L, 1);
+    cols[j].cats = NULL;
+    cols[j].ncats = 0;
+    if (lua_getfield(L, c, "cats") == LUA_TTABLE) {
+      int k = (int)lua_rawlen(L, -1);
+      const char **cats = lua_newuserdatauv(L, sizeof(char *) * (size_t)(k ? k : 1), 0);
+      for (int i = 0; i < k; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        cats[i] = luaL_checkstring(L, -1);   /* held by the cats table */
+        lua_pop(L, 1);
+      }
+      cols[j].cats = cats;
+      cols[j].ncats = k;
+      lua_rawseti(L, holder, j + 1);
+    }
+    lua_pop(L, 2);
+  }
+  const char **header = NULL;
+  if (lua_istable(L, 4)) {
+    header = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n ? n : 1), 0);
+    for (int j = 0; j < n; j++) {
+      lua_rawgeti(L, 4, j + 1);
+      header[j] = luaL_checkstring(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  char *text;
+  size_t len;
+  int rc = ml_csv_format(mlb_ctx(L), &text, &len, cols, n, nrows, sep[0], header);
+  if (rc != ML_OK) return mlb_fail(L);
+  lua_pushlstring(L, text, len);
+  free(text);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {"frame_onehot", l_frame_onehot},
   {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take},
-  {"clf_curve", l_clf_curve}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
+  {"clf_curve", l_clf_curve}, {"csv_format", l_csv_format}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
 
 void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

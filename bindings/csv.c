@@ -20,39 +20,38 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-/* A list of strings opts[key] (or nil) as a C array kept alive by a userdata
- * left on the stack. */
+/* A list of strings opts[key] (or one string, or nil) as a C array. The
+ * array is a userdata left on the stack whose user value is a table holding
+ * the strings (numbers are converted there), so the pointers stay valid. */
 static const char *const *string_list(lua_State *L, int opts, const char *key, int *n) {
   *n = 0;
   if (lua_isnoneornil(L, opts)) { lua_pushnil(L); return NULL; }
   int t = lua_getfield(L, opts, key);
   if (t == LUA_TNIL) return NULL;
-  if (t == LUA_TSTRING) {
-    const char **a = lua_newuserdatauv(L, sizeof(char *), 1);
-    lua_pushvalue(L, -2);
-    lua_setiuservalue(L, -2, 1);
-    a[0] = lua_tostring(L, -2);
-    *n = 1;
-    lua_remove(L, -2);
-    return a;
-  }
-  if (t != LUA_TTABLE)
+  if (t != LUA_TTABLE && t != LUA_TSTRING && t != LUA_TNUMBER)
     luaL_error(L, "read_csv: option '%s' expected a string or a list of strings, got %s", key,
                lua_typename(L, t));
-  int m = (int)lua_rawlen(L, -1);
+  if (t != LUA_TTABLE) {           /* one value: make it a list */
+    lua_createtable(L, 1, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+  }
+  int src = lua_gettop(L);
+  int m = (int)lua_rawlen(L, src);
   const char **a = lua_newuserdatauv(L, sizeof(char *) * (size_t)(m ? m : 1), 1);
-  lua_pushvalue(L, -2);
-  lua_setiuservalue(L, -2, 1);
+  lua_createtable(L, m, 0);
   for (int i = 0; i < m; i++) {
-    lua_rawgeti(L, -2, i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+    lua_rawgeti(L, src, i + 1);
+    int ty = lua_type(L, -1);
+    if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
       luaL_error(L, "read_csv: option '%s' entry %d expected a string, got %s", key, i + 1,
                  luaL_typename(L, -1));
-    a[i] = lua_tostring(L, -1);   /* numbers become strings in the table's slot? no: keep */
-    lua_pop(L, 1);
+    a[i] = lua_tostring(L, -1);
+    lua_rawseti(L, -2, i + 1);     /* the holder table keeps the (converted) string */
   }
+  lua_setiuservalue(L, -2, 1);
   *n = m;
-  lua_remove(L, -2);
+  lua_remove(L, src);
   return a;
 }
 

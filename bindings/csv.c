@@ -213,6 +213,17 @@ static int l_frame_take(lua_State *L) {
 /* Reads a Lua list of numbers into a double array kept alive as a userdata
  * on the stack. */
 static double *number_list(lua_State *L, int idx, int64_t *n, const char *who, const char *what) {
+  ml_tensor *t = mlb_totensor(L, idx);
+  if (t) {                         /* a tensor: its values, any dtype or stride */
+    ml_tensor c;
+    MLB_CHECK(L, ml_contiguous(mlb_ctx(L), &c, t));
+    *n = ml_numel(&c);
+    double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
+    for (int64_t i = 0; i < *n; i++)
+      v[i] = c.dtype == ML_F32 ? (double)ml_f32(&c)[i] : (double)ml_i64(&c)[i];
+    ml_tensor_release(&c);
+    return v;
+  }
   luaL_checktype(L, idx, LUA_TTABLE);
   *n = (int64_t)lua_rawlen(L, idx);
   double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
@@ -233,7 +244,7 @@ static void push_list(lua_State *L, const double *v, int64_t n) {
 }
 
 /* clf_curve(truth, score) -> fps, tps, thresholds (Lua lists, decreasing
- * scores): the counts behind roc_curve and roc_auc_score. */
+ * scores; truth and score are Lua lists or tensors): the counts behind roc_curve and roc_auc_score. */
 static int l_clf_curve(lua_State *L) {
   int64_t n, n2;
   double *truth = number_list(L, 1, &n, "roc_curve", "y_true");

@@ -8,11 +8,19 @@
 BUILD=${1:-build-asan}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
+case "$BUILD" in *asan*)
+  ldd "$BUILD/mlrun" | grep -q libasan ||
+    { echo "not ok 1 - $BUILD/mlrun is not linked with AddressSanitizer"; exit 1; };; esac
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 # UBSan stops at the first report (the build uses -fno-sanitize-recover) and
 # prints a stack; ASan already stops at its first report.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# LeakSanitizer is on for the scripts: each one ends with lua_close, so every
+# tensor, model and buffer of ours must be freed by then. (OpenBLAS's and
+# libgomp's per-thread buffers stay reachable from their globals, so LSan
+# does not count them; no suppression is needed.)
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 n=0; bad=0
 for f in scripts/*.lua; do
   name=$(basename "$f" .lua)

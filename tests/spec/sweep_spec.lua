@@ -109,7 +109,9 @@ describe("ml.sweep running", function()
     os.remove(log); os.remove(marker)
     -- trials 3.. sleep; kill the sweep while trial 3 sleeps
     local cmd = ("SWEEP_SLEEP=30 %s tests/sweep/kill_me.lua %s %s & echo $!"):format(mlrun, log, marker)
-    local pid = io.popen(cmd):read("l")
+    local h = io.popen(cmd)
+    local pid = h:read("l")
+    h:close()   -- reap the shell, or it lingers as a zombie child
     local deadline = os.time() + 20
     while #lines(log) < 2 and os.time() < deadline do os.execute("sleep 0.1") end
     os.execute("sleep 0.3")

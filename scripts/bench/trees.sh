@@ -47,7 +47,8 @@ awk -v threads="$THREADS" '
     printf "%-16s %9s %9s %7s %9s %9s %7s %8s %8s\n", "case", "mlrun", "sklearn", "ratio", "cpu_ml", "cpu_sk", "cpu_r", "acc_ml", "acc_sk"
     for (i = 1; i <= n; i++) {
       k = order[i]; s = k; sub(/gboost/, "gboost", s)
-      if (!(k in skt)) continue
+      if (!(k in skt)) { printf "%-16s %9.3f %9s %7s %9.3f %9s %7s %8.4f %8s\n", k, ml[k], "-", "-", mlc[k], "-", "-", mla[k], "-" }
+      else
       printf "%-16s %9.3f %9.3f %7.2f %9.3f %9.3f %7.2f %8.4f %8.4f\n", k, ml[k], skt[k], ml[k] / skt[k], mlc[k], skc[k], mlc[k] / skc[k], mla[k], ska[k]
       if (k ~ /gboost/) { h = k; sub(/gboost/, "histgb", h)
         if (h in skt) printf "%-16s %9s %9.3f %7.2f %9s %9.3f %7.2f %8s %8.4f\n", "  vs " h, "", skt[h], ml[k] / skt[h], "", skc[h], mlc[k] / skc[h], "", ska[h] }

@@ -19,6 +19,7 @@ const char *ml_kmeans_check(const ml_kmeans_params *p) {
 
 /* One fit's working memory. X is the centred copy, xn its squared row norms. */
 typedef struct {
+  ml_ctx *ctx;
   const float *X; const float *xn; int64_t n, d, k; int nt;
   float *C;          /* k x d current centres */
   float *Cn;         /* k x d next centres */
@@ -85,6 +86,9 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     int64_t r0 = ch * KM_CHUNK, m = n - r0 < KM_CHUNK ? n - r0 : KM_CHUNK;
     float *G = w->G + (size_t)th * KM_CHUNK * k;
     if (w->sparse) sparse_dots(w, r0, m, w->Ct, k, G);
+    else if (w->nt == 1)   /* no team: ml_sgemm pins BLAS to one thread too */
+      ml_sgemm(w->ctx, false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
+               (int)d, 0.0f, G, (int)k);
     else ml_sgemm_serial(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                          (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
@@ -289,7 +293,7 @@ static int ml_kmeans_fit_impl(ml_ctx *ctx, ml_tensor *centers, ml_tensor *labels
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   int nt = ctx->threads;
   km_work w = {0};
-  w.n = n; w.d = d; w.k = k; w.nt = nt;
+  w.ctx = ctx; w.n = n; w.d = d; w.k = k; w.nt = nt;
   float *Xw = malloc(sizeof(float) * (size_t)(n * d));
   float *xn = malloc(sizeof(float) * (size_t)n);
   double *mean = calloc((size_t)d, sizeof(double)), *var = calloc((size_t)d, sizeof(double));

@@ -18,8 +18,8 @@ if ! $PY -c "import sklearn" 2>/dev/null; then
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-OMP_NUM_THREADS=$THREADS $PY scripts/bench/cluster_sklearn.py $DATA $REPEAT $THREADS > "$TMP/sk" || exit 1
-"$BUILD/mlrun" --threads "$THREADS" scripts/bench/cluster.lua $DATA $REPEAT > "$TMP/ml" || exit 1
+OMP_NUM_THREADS=$THREADS $PY scripts/bench/cluster/bench_sklearn.py $DATA $REPEAT $THREADS > "$TMP/sk" || exit 1
+"$BUILD/mlrun" --threads "$THREADS" scripts/bench/cluster/bench.lua $DATA $REPEAT > "$TMP/ml" || exit 1
 printf '%-12s %10s %10s %7s   %-14s %-14s\n' task mlrun_s sklearn_s ratio mlrun_quality sklearn_quality
 awk 'NR == FNR { s[$1] = $2; q[$1] = $3; next }
      { printf "%-12s %10.4f %10.4f %7.2f   %-14s %-14s\n", $1, $2, s[$1], $2 / s[$1], $3, q[$1] }' \

@@ -1,6 +1,7 @@
 -- ml.cluster: KMeans as scikit-learn's (algorithm "lloyd"): greedy
 -- k-means++ seeding, Lloyd iterations in C (runtime/estim/kmeans.c) with SGEMM
--- distances, best of n_init runs by inertia. labels_ and predict give cluster
+-- distances (compressed rows for mostly-zero data such as images), best of
+-- n_init runs by inertia. labels_ and predict give cluster
 -- ids 0..n_clusters-1 (values, as scikit-learn), as float32 tensors.
 local ml = require "ml"
 local base = require "ml.base"

@@ -188,6 +188,7 @@ static void test_pca(void) {
   CHECK(ml_pca_fit(&ctx, &m, &c, &ev, &sv, &tot, NULL, &X, 1, ML_PCA_AUTO) == ML_OK, "pca runs");
   CHECK(ml_f32(&c)[0] > 0 && ml_f32(&c)[1] > 0, "first component along the diagonal");
   CHECK(ml_f32(&ev)[0] <= tot && ml_f32(&ev)[0] > 0.99 * tot, "it carries almost all variance");
+  ml_tensor_release(&m); ml_tensor_release(&c); ml_tensor_release(&ev); ml_tensor_release(&sv);
   CHECK(ml_pca_fit(&ctx, &m, &c, &ev, &sv, &tot, NULL, &X, 3, ML_PCA_AUTO) == ML_ERR,
         "too many components: %s", ctx.err);
   ml_f32(&X)[3] = NAN;
@@ -246,6 +247,7 @@ static void test_gnb(void) {
   CHECK_NEAR(ml_f32(&th)[1], 11, 1e-6, "class mean");
   CHECK_NEAR(ml_f32(&var)[0], 2.0 / 3 + eps, 1e-6, "class variance (ddof 0) + epsilon");
   CHECK_NEAR(eps, 1e-9 * 25.6666667, 1e-12, "epsilon from the largest variance");
+  ml_tensor_release(&cnt);
   ml_tensor lprior;
   int64_t two = 2;
   ml_tensor_new(&ctx, &lprior, ML_F32, 1, &two, false);
@@ -257,7 +259,7 @@ static void test_gnb(void) {
   ml_i64(&y)[2] = 5;
   CHECK(ml_gnb_fit(&ctx, &th, &var, &cnt, &eps, &X, &y, 2, 1e-9) == ML_ERR, "bad class id: %s", ctx.err);
   ml_tensor_release(&X); ml_tensor_release(&y); ml_tensor_release(&jll); ml_tensor_release(&lp);
-  ml_tensor_release(&lprior);
+  ml_tensor_release(&lprior); ml_tensor_release(&th); ml_tensor_release(&var);
 }
 
 int main(void) {

@@ -1,4 +1,4 @@
--- scripts/bench/cluster.lua - the mlrun side of cluster.sh: KMeans (k=10),
+-- scripts/bench/cluster/bench.lua - the mlrun side of cluster.sh: KMeans (k=10),
 -- PCA(50), KNN predict (2,000 queries), NMF and GaussianNB on MNIST 8k.
 -- Prints one line per task: "name seconds quality" (best of REPEAT runs).
 local ml = require "ml"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""scikit-learn twin of scripts/bench/cluster.lua: the same tasks on the same
+"""scikit-learn twin of scripts/bench/cluster/bench.lua: the same tasks on the same
 MNIST 8k float32 data, printing "name seconds quality" (best of REPEAT)."""
 import gzip, sys, time
 import numpy as np

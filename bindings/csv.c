@@ -20,39 +20,38 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-/* A list of strings opts[key] (or nil) as a C array kept alive by a userdata
- * left on the stack. */
+/* A list of strings opts[key] (or one string, or nil) as a C array. The
+ * array is a userdata left on the stack whose user value is a table holding
+ * the strings (numbers are converted there), so the pointers stay valid. */
 static const char *const *string_list(lua_State *L, int opts, const char *key, int *n) {
   *n = 0;
   if (lua_isnoneornil(L, opts)) { lua_pushnil(L); return NULL; }
   int t = lua_getfield(L, opts, key);
   if (t == LUA_TNIL) return NULL;
-  if (t == LUA_TSTRING) {
-    const char **a = lua_newuserdatauv(L, sizeof(char *), 1);
-    lua_pushvalue(L, -2);
-    lua_setiuservalue(L, -2, 1);
-    a[0] = lua_tostring(L, -2);
-    *n = 1;
-    lua_remove(L, -2);
-    return a;
-  }
-  if (t != LUA_TTABLE)
+  if (t != LUA_TTABLE && t != LUA_TSTRING && t != LUA_TNUMBER)
     luaL_error(L, "read_csv: option '%s' expected a string or a list of strings, got %s", key,
                lua_typename(L, t));
-  int m = (int)lua_rawlen(L, -1);
+  if (t != LUA_TTABLE) {           /* one value: make it a list */
+    lua_createtable(L, 1, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+  }
+  int src = lua_gettop(L);
+  int m = (int)lua_rawlen(L, src);
   const char **a = lua_newuserdatauv(L, sizeof(char *) * (size_t)(m ? m : 1), 1);
-  lua_pushvalue(L, -2);
-  lua_setiuservalue(L, -2, 1);
+  lua_createtable(L, m, 0);
   for (int i = 0; i < m; i++) {
-    lua_rawgeti(L, -2, i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+    lua_rawgeti(L, src, i + 1);
+    int ty = lua_type(L, -1);
+    if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
       luaL_error(L, "read_csv: option '%s' entry %d expected a string, got %s", key, i + 1,
                  luaL_typename(L, -1));
-    a[i] = lua_tostring(L, -1);   /* numbers become strings in the table's slot? no: keep */
-    lua_pop(L, 1);
+    a[i] = lua_tostring(L, -1);
+    lua_rawseti(L, -2, i + 1);     /* the holder table keeps the (converted) string */
   }
+  lua_setiuservalue(L, -2, 1);
   *n = m;
-  lua_remove(L, -2);
+  lua_remove(L, src);
   return a;
 }
 
@@ -214,6 +213,17 @@ static int l_frame_take(lua_State *L) {
 /* Reads a Lua list of numbers into a double array kept alive as a userdata
  * on the stack. */
 static double *number_list(lua_State *L, int idx, int64_t *n, const char *who, const char *what) {
+  ml_tensor *t = mlb_totensor(L, idx);
+  if (t) {                         /* a tensor: its values, any dtype or stride */
+    ml_tensor c;
+    MLB_CHECK(L, ml_contiguous(mlb_ctx(L), &c, t));
+    *n = ml_numel(&c);
+    double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
+    for (int64_t i = 0; i < *n; i++)
+      v[i] = c.dtype == ML_F32 ? (double)ml_f32(&c)[i] : (double)ml_i64(&c)[i];
+    ml_tensor_release(&c);
+    return v;
+  }
   luaL_checktype(L, idx, LUA_TTABLE);
   *n = (int64_t)lua_rawlen(L, idx);
   double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
@@ -234,7 +244,7 @@ static void push_list(lua_State *L, const double *v, int64_t n) {
 }
 
 /* clf_curve(truth, score) -> fps, tps, thresholds (Lua lists, decreasing
- * scores): the counts behind roc_curve and roc_auc_score. */
+ * scores; truth and score are Lua lists or tensors): the counts behind roc_curve and roc_auc_score. */
 static int l_clf_curve(lua_State *L) {
   int64_t n, n2;
   double *truth = number_list(L, 1, &n, "roc_curve", "y_true");
@@ -270,9 +280,61 @@ static int l_frame_describe(lua_State *L) {
   return 5 + nq;
 }
 
+/* csv_format(columns, nrows, sep [, header]) -> CSV text. columns[j] is
+ * {values = tensor, cats = {quoted strings} | nil}; header: quoted names. */
+static int l_csv_format(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t nrows = luaL_checkinteger(L, 2);
+  size_t seplen;
+  const char *sep = luaL_checklstring(L, 3, &seplen);
+  if (seplen != 1) return luaL_error(L, "write_csv: sep must be one character");
+  int n = (int)lua_rawlen(L, 1);
+  ml_csv_wcol *cols = lua_newuserdatauv(L, sizeof(ml_csv_wcol) * (size_t)(n ? n : 1), 0);
+  lua_newtable(L);                 /* holds the category arrays while we format */
+  int holder = lua_gettop(L);
+  for (int j = 0; j < n; j++) {
+    lua_rawgeti(L, 1, j + 1);
+    int c = lua_gettop(L);
+    lua_getfield(L, c, "values");
+    cols[j].values = mlb_checktensor(L, -1);   /* kept alive by the columns list */
+    lua_pop(L, 1);
+    cols[j].cats = NULL;
+    cols[j].ncats = 0;
+    if (lua_getfield(L, c, "cats") == LUA_TTABLE) {
+      int k = (int)lua_rawlen(L, -1);
+      const char **cats = lua_newuserdatauv(L, sizeof(char *) * (size_t)(k ? k : 1), 0);
+      for (int i = 0; i < k; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        cats[i] = luaL_checkstring(L, -1);   /* held by the cats table */
+        lua_pop(L, 1);
+      }
+      cols[j].cats = cats;
+      cols[j].ncats = k;
+      lua_rawseti(L, holder, j + 1);
+    }
+    lua_pop(L, 2);
+  }
+  const char **header = NULL;
+  if (lua_istable(L, 4)) {
+    header = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n ? n : 1), 0);
+    for (int j = 0; j < n; j++) {
+      lua_rawgeti(L, 4, j + 1);
+      header[j] = luaL_checkstring(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  char *text;
+  size_t len;
+  int rc = ml_csv_format(mlb_ctx(L), &text, &len, cols, n, nrows, sep[0], header);
+  if (rc != ML_OK) return mlb_fail(L);
+  lua_pushlstring(L, text, len);
+  free(text);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {"frame_onehot", l_frame_onehot},
   {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take},
-  {"clf_curve", l_clf_curve}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
+  {"clf_curve", l_clf_curve}, {"csv_format", l_csv_format}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
 
 void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -73,6 +73,10 @@ PRELOAD=""
 case "$BUILD" in *asan*) PRELOAD="$($CC -print-file-name=libasan.so) $($CC -print-file-name=libubsan.so)";; esac
 part plain_lua env LD_PRELOAD="$PRELOAD" lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
 
+# 6. a short fuzz run of every reader (libFuzzer, clang + ASan/UBSan), with
+#    every past finding replayed; skipped for the ASan suite (its own build)
+case "$BUILD" in *asan*) ;; *) part fuzz_smoke sh tests/fuzz/smoke.sh "${FUZZ_SMOKE:-2}" ;; esac
+
 passed=$(cat "$LOG"/*.tap | grep -c '^ok ')
 failed=$(cat "$LOG"/*.tap | grep -c '^not ok')
 echo

@@ -58,4 +58,20 @@ int ml_csv_read_buffer(ml_ctx *ctx, ml_csv_table *out, const char *data, size_t 
                        const char *name, const ml_csv_opts *o);
 void ml_csv_free(ml_csv_table *t);
 
+/* One column to write: float32 numbers (NaN -> empty field) or int64 codes
+ * into cats (-1 -> empty field). cats entries are written as given, so the
+ * caller quotes them when they hold the separator, a quote or a newline. */
+typedef struct ml_csv_wcol {
+  const ml_tensor *values;    /* 1-D, nrows entries, any stride */
+  const char *const *cats;    /* NULL for a number column */
+  int64_t ncats;
+} ml_csv_wcol;
+
+/* CSV text of the columns (header: ncols names as written, or NULL), one
+ * line per row ending in '\n'. Numbers: integers without decimals, others
+ * with 9 significant digits (float32 round-trips). *out is malloc'd; the
+ * caller frees it. */
+int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols, int ncols,
+                  int64_t nrows, char sep, const char *const *header);
+
 #endif

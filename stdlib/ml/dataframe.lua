@@ -717,14 +717,6 @@ local function quote_field(s, sep)
   return s
 end
 
-local tointeger, fmt = math.tointeger, string.format
-local function fmt_number(x)
-  if x ~= x then return "" end
-  local i = tointeger(x)
-  if i then return tostring(i) end
-  return fmt("%.9g", x)
-end
-
 --- Writes the frame as CSV (header row, "," by default; missing -> empty),
 --- atomically: to a temporary file renamed over path.
 function DataFrame:write_csv(path, opts)
@@ -732,46 +724,25 @@ function DataFrame:write_csv(path, opts)
   opts = base.options("DataFrame:write_csv", opts,
     {{"sep", ",", "string"}, {"header", true, "boolean"}})
   local sep = opts.sep
-  local cells = {}
+  if #sep ~= 1 then error("DataFrame:write_csv: sep must be one character", 2) end
+  local cols = {}
   for j, nm in ipairs(self.columns) do
     local s = self._series[nm]
-    local v = s.values:totable()
-    local out = {}
+    local c = {values = s.values}
     if s.kind == "string" then
-      local q = {}
-      for k, cat in ipairs(s.categories) do q[k - 1] = quote_field(cat, sep) end
-      for i, c in ipairs(v) do out[i] = c >= 0 and q[math.tointeger(c)] or "" end
-    else
-      for i, x in ipairs(v) do out[i] = fmt_number(x) end
+      c.cats = {}
+      for k, cat in ipairs(s.categories) do c.cats[k] = quote_field(cat, sep) end
     end
-    cells[j] = out
+    cols[j] = c
   end
-  local lines = {}
+  local header
   if opts.header then
-    local h = {}
-    for j, nm in ipairs(self.columns) do h[j] = quote_field(nm, sep) end
-    lines[1] = table.concat(h, sep)
+    header = {}
+    for j, nm in ipairs(self.columns) do header[j] = quote_field(nm, sep) end
   end
-  local row = {}
-  local ncol = #self.columns
-  for i = 1, self._n do
-    for j = 1, ncol do row[j] = cells[j][i] end
-    lines[#lines + 1] = table.concat(row, sep, 1, ncol)
-  end
-  local text = table.concat(lines, "\n") .. "\n"
-  local ok, io_mod = pcall(require, "ml.io")
-  if ok and type(io_mod) == "table" and io_mod.write_atomic then
-    io_mod.write_atomic(path, text)
-    return self
-  end
-  local tmp = string.format("%s.tmp%d", path, math.random(1, 1 << 30))
-  local f, err = io.open(tmp, "wb")
-  if not f then error("DataFrame:write_csv: cannot write '" .. path .. "': " .. err, 2) end
-  local wok, werr = f:write(text)
-  f:close()
-  if not wok then os.remove(tmp); error("DataFrame:write_csv: " .. tostring(werr), 2) end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then os.remove(tmp); error("DataFrame:write_csv: " .. tostring(rerr), 2) end
+  local text = ml.core.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
+  local ok, err = pcall(require("ml.io").write_atomic, path, text)
+  if not ok then error("DataFrame:write_csv: " .. tostring(err), 2) end
   return self
 end
 

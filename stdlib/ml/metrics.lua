@@ -270,9 +270,19 @@ local function binary_truth(who, a, pos_label)
   return t
 end
 
+-- Scores as a 1-D tensor (passed to C as is) or a Lua list, and their count.
 local function scores(who, s)
-  if is_tensor(s) and s:dim() == 2 and s.shape[2] == 2 then s = s:select(2, 2) end
-  return labels(who, s, "y_score")
+  if is_tensor(s) then
+    if s:dim() == 2 and s.shape[2] == 2 then s = s:select(2, 2) end
+    if s:dim() == 2 and s.shape[2] == 1 then s = s:reshape(-1) end
+    if s:dim() ~= 1 then
+      error(string.format("%s: y_score must be 1-dimensional, got shape %s", who,
+        table.concat(s.shape, "x")), 3)
+    end
+    return s, s.shape[1]
+  end
+  s = labels(who, s, "y_score")
+  return s, #s
 end
 
 -- scikit-learn's _binary_clf_curve: fps, tps, thresholds at distinct scores,
@@ -287,9 +297,9 @@ function M.roc_curve(y_true, y_score, opts)
   opts = base.options("roc_curve", opts, {{"pos_label", nil, "number|string|nil"},
     {"drop_intermediate", true, "boolean"}})
   local a = labels("roc_curve", y_true, "y_true")
-  local s = scores("roc_curve", y_score)
-  if #a ~= #s then
-    error(string.format("roc_curve: y_true has %d entries but y_score has %d", #a, #s), 2)
+  local s, ns = scores("roc_curve", y_score)
+  if #a ~= ns then
+    error(string.format("roc_curve: y_true has %d entries but y_score has %d", #a, ns), 2)
   end
   if #a == 0 then error("roc_curve: empty input", 2) end
   local t = binary_truth("roc_curve", a, opts.pos_label)
@@ -355,14 +365,14 @@ function M.roc_auc_score(y_true, y_score, opts)
       local t, sup = {}, 0
       for i, v in ipairs(a) do t[i] = v == lab and 1 or 0; sup = sup + t[i] end
       local w = opts.average == "weighted" and sup or 1
-      total = total + w * auc_binary(t, y_score:select(2, k):totable())
+      total = total + w * auc_binary(t, y_score:select(2, k))
       wsum = wsum + w
     end
     return total / wsum
   end
-  local s = scores("roc_auc_score", y_score)
-  if #a ~= #s then
-    error(string.format("roc_auc_score: y_true has %d entries but y_score has %d", #a, #s), 2)
+  local s, ns = scores("roc_auc_score", y_score)
+  if #a ~= ns then
+    error(string.format("roc_auc_score: y_true has %d entries but y_score has %d", #a, ns), 2)
   end
   return auc_binary(binary_truth("roc_auc_score", a, opts.pos_label), s)
 end

@@ -139,6 +139,37 @@ static void test_curve(ml_ctx *ctx) {
   ml_tensor_release(&t);
 }
 
+static void test_format(ml_ctx *ctx) {
+  ml_tensor num, codes;
+  int64_t n = 3;
+  ml_tensor_new(ctx, &num, ML_F32, 1, &n, false);
+  ml_tensor_new(ctx, &codes, ML_I64, 1, &n, false);
+  float v[3] = {2143, NAN, 0.1f};
+  int64_t c[3] = {1, -1, 0};
+  memcpy(ml_f32(&num), v, sizeof v);
+  memcpy(ml_i64(&codes), c, sizeof c);
+  const char *cats[2] = {"\"a;b\"", "yes"};
+  const char *head[2] = {"n", "s"};
+  ml_csv_wcol cols[2] = {{&num, NULL, 0}, {&codes, cats, 2}};
+  char *text;
+  size_t len;
+  CHECK(ml_csv_format(ctx, &text, &len, cols, 2, 3, ';', head) == ML_OK, "format: %s", ctx->err);
+  CHECK(len == strlen("n;s\n2143;yes\n;\n0.100000001;\"a;b\"\n") &&
+        !memcmp(text, "n;s\n2143;yes\n;\n0.100000001;\"a;b\"\n", len),
+        "integers plain, missing empty, float32 with 9 digits, categories as given");
+  ml_csv_table t;
+  CHECK(ml_csv_read_buffer(ctx, &t, text, len, "roundtrip", NULL) == ML_OK && t.nrows == 3 &&
+        (float)t.cols[0].num[2] == 0.1f && !strcmp(t.cols[1].cats[0], "a;b"), "reads back the same");
+  ml_csv_free(&t);
+  free(text);
+  c[0] = 5;
+  memcpy(ml_i64(&codes), c, sizeof c);
+  CHECK(ml_csv_format(ctx, &text, &len, cols, 2, 3, ',', NULL) == ML_ERR &&
+        strstr(ctx->err, "has no category"), "bad code fails: %s", ctx->err);
+  ml_tensor_release(&num);
+  ml_tensor_release(&codes);
+}
+
 int main(void) {
   ml_ctx ctx;
   ml_ctx_init(&ctx);
@@ -148,6 +179,7 @@ int main(void) {
   test_bank(&ctx);
   test_frame(&ctx);
   test_curve(&ctx);
+  test_format(&ctx);
   ml_ctx_free(&ctx);
   return check_done();
 }

@@ -1,7 +1,7 @@
 -- A 16-trial sweep of the MNIST MLP (784-256-128-10, one epoch on the 8,000
 -- digit subset per trial): wall time with 1 and 2 worker processes, and in
 -- process with all threads (workers = 0), side by side.
---   mlrun scripts/bench/sweep.lua [BUILD]
+--   mlrun scripts/bench/dist/sweep.lua (run by scripts/bench/dist.sh)
 local ml = require "ml"
 local nn = ml.nn
 

@@ -9,7 +9,9 @@ SAN      ?=
 DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
 
-PKGS     = lua5.4 openblas libpng zlib libedit
+# libedit (the REPL's line editor) is not linked: repl.c loads it with dlopen
+# when a REPL starts, so scripts and embedders never pay for it.
+PKGS     = lua5.4 openblas libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN) $(PKG_CFLAGS) -I$(BUILD) -Ibindings
@@ -18,10 +20,15 @@ LIBS      = $(PKG_LIBS) -ldl -lm
 
 # The mlrun executable links OpenBLAS statically when libopenblas.a is there:
 # the shared library's ~10k symbol relocations cost several ms at every start.
+# It is linked -no-pie for the same reason (no relocations of BLAS's tables).
 # Both builds use the same OpenMP runtime (libgomp). STATIC_BLAS=0 links it shared.
 STATIC_BLAS ?= 1
 BLAS_A   := $(shell pkg-config --variable=libdir openblas 2>/dev/null)libopenblas.a
-GFORTRAN := $(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran)
+# OpenBLAS's LAPACK is Fortran: its runtime is linked statically as well when
+# the archives are there (loading libgfortran + libquadmath costs ~3 ms).
+GFORTRAN_A := $(shell $(CC) -print-file-name=libgfortran.a)
+QUADMATH_A := $(shell $(CC) -print-file-name=libquadmath.a)
+GFORTRAN := $(if $(and $(filter /%,$(GFORTRAN_A)),$(filter /%,$(QUADMATH_A))),$(GFORTRAN_A) $(QUADMATH_A),$(if $(filter /%,$(shell $(CC) -print-file-name=libgfortran.so)),-lgfortran))
 ifeq ($(STATIC_BLAS)$(wildcard $(BLAS_A)),1$(BLAS_A))
 MLRUN_LIBS = $(filter-out -lopenblas,$(LIBS)) $(BLAS_A) -Wl,--as-needed $(GFORTRAN) -Wl,--no-as-needed
 else
@@ -73,7 +80,7 @@ $(BUILD)/ml.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(filter-out -llua5.4,$(LIBS))
 
 $(BUILD)/mlrun: $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(MLRUN_LIBS)
+	$(CC) $(LDFLAGS) -no-pie -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(MLRUN_LIBS)
 
 # MPI lives in a plugin loaded only under mpirun, so plain runs never pay
 # libmpi's start-up cost (runtime/dist/dist.h).
@@ -83,7 +90,7 @@ $(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
 
 $(BUILD)/mlrun.pc: Makefile
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib libedit\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -lm\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -ldl -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.

@@ -8,6 +8,8 @@
 #include "mlb.h"
 #include "../runtime/data/csv.h"
 #include "../runtime/data/frame.h"
+#include "../runtime/data/curve.h"
+#include <stdlib.h>
 #include <string.h>
 
 #define CSV_BOX "ml.csv_table"
@@ -209,8 +211,68 @@ static int l_frame_take(lua_State *L) {
   return 1;
 }
 
+/* Reads a Lua list of numbers into a double array kept alive as a userdata
+ * on the stack. */
+static double *number_list(lua_State *L, int idx, int64_t *n, const char *who, const char *what) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  *n = (int64_t)lua_rawlen(L, idx);
+  double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
+  for (int64_t i = 0; i < *n; i++) {
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    int ok;
+    v[i] = lua_tonumberx(L, -1, &ok);
+    if (!ok) luaL_error(L, "%s: %s entry %d is a %s, expected a number", who, what, (int)i + 1,
+                        luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  return v;
+}
+
+static void push_list(lua_State *L, const double *v, int64_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (int64_t i = 0; i < n; i++) { lua_pushnumber(L, v[i]); lua_rawseti(L, -2, (lua_Integer)i + 1); }
+}
+
+/* clf_curve(truth, score) -> fps, tps, thresholds (Lua lists, decreasing
+ * scores): the counts behind roc_curve and roc_auc_score. */
+static int l_clf_curve(lua_State *L) {
+  int64_t n, n2;
+  double *truth = number_list(L, 1, &n, "roc_curve", "y_true");
+  double *score = number_list(L, 2, &n2, "roc_curve", "y_score");
+  if (n != n2) return luaL_error(L, "roc_curve: %d labels but %d scores", (int)n, (int)n2);
+  double *buf = lua_newuserdatauv(L, sizeof(double) * 3 * (size_t)(n ? n : 1), 0);
+  int64_t m = 0;
+  MLB_CHECK(L, ml_clf_curve(mlb_ctx(L), score, truth, n, buf, buf + n, buf + 2 * n, &m));
+  push_list(L, buf, m);
+  push_list(L, buf + n, m);
+  push_list(L, buf + 2 * n, m);
+  return 3;
+}
+
+/* frame_describe(t [, {q...}]) -> count, mean, std, min, quantiles..., max */
+static int l_frame_describe(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  double q[16] = {0.25, 0.5, 0.75};
+  int nq = 3;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    nq = (int)lua_rawlen(L, 2);
+    if (nq > 16) return luaL_error(L, "describe: at most 16 quantiles");
+    for (int j = 0; j < nq; j++) {
+      lua_rawgeti(L, 2, j + 1);
+      q[j] = luaL_checknumber(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  double out[21];
+  MLB_CHECK(L, ml_describe(mlb_ctx(L), t, q, nq, out));
+  for (int j = 0; j < 5 + nq; j++) lua_pushnumber(L, out[j]);
+  return 5 + nq;
+}
+
 static const luaL_Reg functions[] = {
   {"csv_read", l_csv_read}, {"csv_parse", l_csv_parse}, {"frame_onehot", l_frame_onehot},
-  {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take}, {NULL, NULL}};
+  {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take},
+  {"clf_curve", l_clf_curve}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
 
 void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }

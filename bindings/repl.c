@@ -3,6 +3,10 @@
  * results, multi-line input, Ctrl-C interrupting a running chunk (lua.c's
  * hook trick), Ctrl-D leaving.
  *
+ * libedit is loaded with dlopen when the REPL starts, not linked: scripts
+ * (and programs embedding the engine) never pay its start-up cost. Without
+ * libedit the REPL still works, reading plain lines.
+ *
  * readline and signals are process-wide, so this file keeps the one Lua
  * state being served in a static; nothing else in mlrun has global state. */
 #include "repl.h"
@@ -12,7 +16,73 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <editline/readline.h>
+#include <dlfcn.h>
+
+/* ---- libedit, loaded on demand ---- */
+
+typedef char *compentry_fn(const char *, int);
+typedef char **completion_fn(const char *, int, int);
+
+static struct {
+  char *(*readline)(const char *);
+  int (*add_history)(const char *);
+  int (*read_history)(const char *);
+  int (*write_history)(const char *);
+  void (*using_history)(void);
+  void (*stifle_history)(int);
+  char **(*completion_matches)(const char *, compentry_fn *);
+  completion_fn **attempted_completion_function;
+  int *attempted_completion_over;
+  const char **basic_word_break_characters;
+  char **completer_word_break_characters;
+  int *completion_append_character;
+  const char **readline_name;
+  int *catch_signals;
+} rl;
+
+/* Returns 1 when libedit and every symbol used here were found. */
+static int load_libedit(void) {
+  void *h = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!h) h = dlopen("libedit.so", RTLD_NOW | RTLD_LOCAL);
+  if (!h) return 0;
+#define SYM(field, name) if (!(*(void **)&rl.field = dlsym(h, name))) return 0
+  SYM(readline, "readline");
+  SYM(add_history, "add_history");
+  SYM(read_history, "read_history");
+  SYM(write_history, "write_history");
+  SYM(using_history, "using_history");
+  SYM(stifle_history, "stifle_history");
+  SYM(completion_matches, "rl_completion_matches");
+  SYM(attempted_completion_function, "rl_attempted_completion_function");
+  SYM(attempted_completion_over, "rl_attempted_completion_over");
+  SYM(basic_word_break_characters, "rl_basic_word_break_characters");
+  SYM(completer_word_break_characters, "rl_completer_word_break_characters");
+  SYM(completion_append_character, "rl_completion_append_character");
+  SYM(readline_name, "rl_readline_name");
+  SYM(catch_signals, "rl_catch_signals");
+#undef SYM
+  return 1;
+}
+
+/* Without libedit: print the prompt, read a line (NULL at end of input). */
+static char *plain_readline(const char *prompt) {
+  fputs(prompt, stdout);
+  fflush(stdout);
+  size_t cap = 256, len = 0;
+  char *buf = malloc(cap);
+  int c;
+  while (buf && (c = getchar()) != EOF && c != '\n') {
+    if (len + 1 >= cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) { free(buf); return NULL; }
+      buf = nb;
+    }
+    buf[len++] = (char)c;
+  }
+  if (!buf || (len == 0 && c == EOF)) { free(buf); return NULL; }
+  buf[len] = 0;
+  return buf;
+}
 
 #define HISTORY_MAX 1000
 
@@ -55,7 +125,7 @@ static char *read_line(const char *prompt, int *cancelled) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);          /* no SA_RESTART: the read returns */
   prompt_interrupted = 0;
-  char *line = readline(prompt);
+  char *line = rl.readline(prompt);
   sigaction(SIGINT, &old, NULL);
   *cancelled = prompt_interrupted;
   if (*cancelled) {
@@ -226,14 +296,14 @@ static char *candidate_generator(const char *text, int state) {
 static char **complete(const char *text, int start, int end) {
   (void)start; (void)end;
   lua_State *L = active_L;
-  rl_attempted_completion_over = 1;   /* never fall back to file names */
+  *rl.attempted_completion_over = 1;   /* never fall back to file names */
   int top = lua_gettop(L);
   lua_pushcfunction(L, p_complete);
   lua_pushstring(L, text);
   int ok = lua_pcall(L, 1, 0, 0) == LUA_OK;
   lua_settop(L, top);
   if (!ok) return NULL;
-  char **m = rl_completion_matches(text, candidate_generator);
+  char **m = rl.completion_matches(text, candidate_generator);
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &cand_key);
   return m;
@@ -299,17 +369,27 @@ static void print_results(lua_State *L, int base) {
 
 void mlb_repl(lua_State *L) {
   active_L = L;
-  rl_readline_name = "mlrun";
-  rl_catch_signals = 0;
-  rl_attempted_completion_function = complete;
-  rl_basic_word_break_characters = " \t\n\"\\'><=;+-*/%^~#&|{}()[],";
-  rl_completer_word_break_characters = (char *)rl_basic_word_break_characters;
-  rl_completion_append_character = '\0';
+  static char word_breaks[] = " \t\n\"\\'><=;+-*/%^~#&|{}()[],";
+  /* MLRUN_PLAIN_REPL=1 skips libedit (dumb terminals, and the tests of this path) */
+  const char *plain = getenv("MLRUN_PLAIN_REPL");
+  int edit = !(plain && *plain && strcmp(plain, "0")) && load_libedit();
+  if (edit) {
+    *rl.readline_name = "mlrun";
+    *rl.catch_signals = 0;
+    *rl.attempted_completion_function = complete;
+    *rl.basic_word_break_characters = word_breaks;
+    *rl.completer_word_break_characters = word_breaks;
+    *rl.completion_append_character = '\0';
+  } else {
+    rl.readline = plain_readline;
+  }
   int top0 = lua_gettop(L);
-  const char *hist = history_path(L);
-  using_history();
-  stifle_history(HISTORY_MAX);
-  if (hist) read_history(hist);
+  const char *hist = edit ? history_path(L) : NULL;
+  if (edit) {
+    rl.using_history();
+    rl.stifle_history(HISTORY_MAX);
+    if (hist) rl.read_history(hist);
+  }
   if (isatty(STDIN_FILENO))
     printf("mlrun %s (%s)  ml is loaded; TAB completes, Ctrl-D exits\n", ML_VERSION,
            LUA_RELEASE);
@@ -343,8 +423,8 @@ void mlb_repl(lua_State *L) {
     }
     const char *chunk = lua_tostring(L, base + 1);
     if (chunk[strspn(chunk, " \t\n")]) {
-      add_history(chunk);
-      if (hist) write_history(hist);
+      if (edit) rl.add_history(chunk);
+      if (hist) rl.write_history(hist);
     }
     lua_remove(L, base + 1);
     if (status == LUA_OK) {

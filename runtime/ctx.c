@@ -42,41 +42,46 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
   return buf;
 }
 
+/* The pool keeps its buffers in slots 0..n-1, oldest first, so that eviction
+ * drops the buffer given back longest ago (a training loop's sizes stay,
+ * one-off sizes age out). */
+static int pool_count(const ml_pool *p) {
+  int n = 0;
+  while (n < ML_POOL_SLOTS && p->ptr[n]) n++;
+  return n;
+}
+
+static void pool_remove(ml_pool *p, int i) {
+  int n = pool_count(p);
+  p->bytes -= p->size[i];
+  for (int k = i; k < n - 1; k++) { p->ptr[k] = p->ptr[k + 1]; p->size[k] = p->size[k + 1]; }
+  p->ptr[n - 1] = NULL;
+  p->size[n - 1] = 0;
+}
+
 static void *pool_take(ml_pool *p, size_t nbytes) {
-  for (int i = 0; i < ML_POOL_SLOTS; i++)
-    if (p->ptr[i] && p->size[i] == nbytes) {
+  int n = pool_count(p);
+  for (int i = n - 1; i >= 0; i--)   /* the most recent first: still warm in cache */
+    if (p->size[i] == nbytes) {
       void *q = p->ptr[i];
-      p->ptr[i] = NULL;
-      p->bytes -= nbytes;
+      pool_remove(p, i);
       return q;
     }
   return NULL;
 }
 
-/* Returns true when the pool kept the buffer. Evicts the oldest-indexed slot
- * when full, so memory held stays bounded. */
+/* Returns true when the pool kept the buffer. Memory held stays bounded by
+ * ML_POOL_SLOTS buffers and ML_POOL_MAX_BYTES. */
 static bool pool_give(ml_pool *p, void *q, size_t nbytes) {
   if (nbytes < ML_POOL_MIN || nbytes > ML_POOL_MAX_BYTES / 2) return false;
-  int slot = -1;
-  for (int i = 0; i < ML_POOL_SLOTS; i++)
-    if (!p->ptr[i]) { slot = i; break; }
-  if (slot < 0) {
-    slot = 0;
+  while (pool_count(p) > 0 &&
+         (pool_count(p) == ML_POOL_SLOTS || p->bytes + nbytes > ML_POOL_MAX_BYTES)) {
     free(p->ptr[0]);
-    p->bytes -= p->size[0];
-    p->ptr[0] = NULL;
+    pool_remove(p, 0);
   }
-  while (p->bytes + nbytes > ML_POOL_MAX_BYTES) {
-    int big = -1;
-    for (int i = 0; i < ML_POOL_SLOTS; i++)
-      if (p->ptr[i] && (big < 0 || p->size[i] > p->size[big])) big = i;
-    if (big < 0) break;
-    free(p->ptr[big]);
-    p->bytes -= p->size[big];
-    p->ptr[big] = NULL;
-  }
-  p->ptr[slot] = q;
-  p->size[slot] = nbytes;
+  int n = pool_count(p);
+  p->ptr[n] = q;
+  p->size[n] = nbytes;
   p->bytes += nbytes;
   return true;
 }

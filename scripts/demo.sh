@@ -12,6 +12,8 @@ scripts/mnist_mlp.lua --epochs 3
 scripts/mnist_cnn.lua
 scripts/transfer.lua
 scripts/filters.lua
+scripts/bank_logreg.lua build
+scripts/compare_models.lua build
 scripts/kmeans.lua build
 scripts/pca_nmf.lua build
 scripts/tune_forest.lua

@@ -32,7 +32,7 @@ int ml_ensemble_predict(ml_ctx *ctx, const ml_ensemble *e, const float *X, int64
   int count = 0;
   for (int t = first; t < e->n_trees; t += step) count++;
   if (count == 0) return ml_error(ctx, "ensemble_predict: no trees");
-  #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+  #pragma omp parallel for num_threads(ctx->threads) schedule(static) if (n * count > 20000)
   for (int64_t i = 0; i < n; i++) {
     const float *x = X + i * d;
     double acc[nv];

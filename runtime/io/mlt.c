@@ -236,6 +236,36 @@ struct ml_mlt_reader {
   uint8_t buf[STAGE];
 };
 
+/* CRC-32 of data[0..n): blocks on ctx->threads threads, joined with
+ * crc32_combine (the checksum is the same as a serial pass). */
+static uint32_t crc32_parallel(ml_ctx *ctx, const uint8_t *data, size_t n) {
+  const size_t block = (size_t)8 << 20;
+  int64_t nb = (int64_t)((n + block - 1) / block);
+  if (nb <= 1 || ctx->threads < 2) {
+    uLong c = crc32(0, NULL, 0);
+    for (size_t off = 0; off < n;) {
+      size_t part = n - off > CHUNK ? CHUNK : n - off;
+      c = crc32(c, data + off, (uInt)part);
+      off += part;
+    }
+    return (uint32_t)c;
+  }
+  uLong *parts = malloc(sizeof(uLong) * (size_t)nb);
+  if (!parts) return crc32_parallel(&(ml_ctx){.threads = 1}, data, n);
+#pragma omp parallel for num_threads(ctx->threads) schedule(static)
+  for (int64_t i = 0; i < nb; i++) {
+    size_t off = (size_t)i * block, len = n - off < block ? n - off : block;
+    parts[i] = crc32(crc32(0, NULL, 0), data + off, (uInt)len);
+  }
+  uLong c = parts[0];
+  for (int64_t i = 1; i < nb; i++) {
+    size_t off = (size_t)i * block, len = n - off < block ? n - off : block;
+    c = crc32_combine(c, parts[i], (z_off_t)len);
+  }
+  free(parts);
+  return (uint32_t)c;
+}
+
 int ml_mlt_header_parse(ml_ctx *ctx, ml_mlt_header *h, const uint8_t *data, size_t n,
                         const char *who) {
   if (n < 8 || memcmp(data, MAGIC, 8) != 0)
@@ -273,12 +303,7 @@ int ml_mlt_reader_open(ml_ctx *ctx, ml_mlt_reader **out, const uint8_t *data, si
   if (h.raw_size / 1032 > h.comp_size + 64)
     return ml_error(ctx, "%s: header claims %llu bytes from %llu compressed (file is corrupt)",
                     who, (unsigned long long)h.raw_size, (unsigned long long)h.comp_size);
-  uint32_t crc = (uint32_t)crc32(0, NULL, 0);
-  for (size_t off = 0; off < body;) {
-    size_t part = body - off > CHUNK ? CHUNK : body - off;
-    crc = (uint32_t)crc32(crc, data + ML_MLT_HEADER + off, (uInt)part);
-    off += part;
-  }
+  uint32_t crc = crc32_parallel(ctx, data + ML_MLT_HEADER, body);
   if (crc != get_u32(data + 32))
     return ml_error(ctx, "%s: checksum mismatch (file is corrupt)", who);
   ml_mlt_reader *r = calloc(1, sizeof *r);

@@ -120,7 +120,7 @@ void ml_act_rows(ml_ctx *ctx, ml_act a, float *y, const float *x, const float *b
   if (rows == 1) {
     int64_t blk = 1 << 14, nb = (cols + blk - 1) / blk;
     if (a.kind == ML_ACT_SOFTMAX || b || nb < 2 || threads < 2) { act_row(a, y, x, b, cols); return; }
-    #pragma omp parallel for num_threads(threads) schedule(static)
+    #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
     for (int64_t i = 0; i < nb; i++) {
       int64_t s = i * blk, e = s + blk < cols ? s + blk : cols;
       act_row(a, y + s, x + s, NULL, e - s);
@@ -128,7 +128,7 @@ void ml_act_rows(ml_ctx *ctx, ml_act a, float *y, const float *x, const float *b
     return;
   }
   int nt = rows * cols >= (1 << 15) ? threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t i = 0; i < rows; i++) act_row(a, y + i * cols, x + i * cols, b, cols);
 }
 
@@ -139,7 +139,7 @@ void ml_act_grad_rows(ml_ctx *ctx, ml_act a, float *gx, const float *gy, const f
   if (rows == 1) {
     int64_t blk = 1 << 14, nb = (cols + blk - 1) / blk;
     if (a.kind == ML_ACT_SOFTMAX || nb < 2 || threads < 2) { grad_row(a, gx, gy, y, cols); return; }
-    #pragma omp parallel for num_threads(threads) schedule(static)
+    #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
     for (int64_t i = 0; i < nb; i++) {
       int64_t s = i * blk, e = s + blk < cols ? s + blk : cols;
       grad_row(a, gx + s, gy + s, y + s, e - s);
@@ -147,7 +147,7 @@ void ml_act_grad_rows(ml_ctx *ctx, ml_act a, float *gx, const float *gy, const f
     return;
   }
   int nt = rows * cols >= (1 << 15) ? threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t i = 0; i < rows; i++) grad_row(a, gx + i * cols, gy + i * cols, y + i * cols, cols);
 }
 

@@ -10,10 +10,12 @@
  * in its cache, and im2col, GEMM and the activation of a chunk run back to
  * back on one core.
  *
- * Backward, per chunk: gz = gy * f'(y); gw += cols^T gz (per-thread
- * accumulators, summed in thread order at the end: deterministic for a given
- * thread count); gcols = gz W^T into the same buffer; col2im adds the
- * patches back into gx. 1x1 stride-1 kernels skip im2col/col2im.
+ * Backward, per chunk: gz = gy * f'(y); gw += cols^T gz (one accumulator
+ * per fixed group of chunks, added in group order at the end: deterministic
+ * for a given thread count however the chunks were scheduled); gcols =
+ * gz W^T into the same buffer; col2im adds the patches back into gx.
+ * 1x1 stride-1 kernels skip im2col/col2im. Chunks are handed out
+ * dynamically, so a thread the OS puts to sleep does not stall the other.
  */
 #include "nn.h"
 #include "../linalg.h"
@@ -103,7 +105,7 @@ static bool direct(const ml_window *g) {   /* a 1x1 stride-1 kernel: x is its ow
 
 /* Images per chunk: about 256K floats of im2col per thread (fits L2 with
  * the GEMM's panels), at least one image, and a number of chunks that is a
- * multiple of the thread count so static scheduling stays balanced. */
+ * multiple of the thread count so the work divides evenly. */
 static int64_t chunk_images(const ml_window *g, int threads) {
   int64_t per = g->oh * g->ow * g->kh * g->kw * g->c;
   int64_t ci = per > 0 ? (1 << 18) / per : 1;
@@ -115,13 +117,27 @@ static int64_t chunk_images(const ml_window *g, int threads) {
   return ci < 1 ? 1 : ci;
 }
 
+/* Groups of chunks for the weight gradient: each group has its own
+ * accumulator and is processed by one thread from start to end, whichever
+ * thread that is, so the sums do not depend on the scheduling; the groups
+ * are then added in order. Their number depends only on the batch and the
+ * thread count. */
+static int64_t group_count(const ml_window *g, int threads) {
+  int64_t ci = chunk_images(g, threads), nchunks = (g->n + ci - 1) / ci;
+  int64_t ng = 4 * (int64_t)(threads > 0 ? threads : 1);
+  return nchunks < ng ? (nchunks > 0 ? nchunks : 1) : ng;
+}
+
+/* Per thread: im2col chunk + gradient chunk. */
 static int64_t thread_floats(const ml_window *g, int64_t cout, int threads) {
   int64_t ci = chunk_images(g, threads), rows = ci * g->oh * g->ow, k = g->kh * g->kw * g->c;
-  return rows * k + rows * cout + k * cout + cout;
+  return rows * k + rows * cout;
 }
 
 size_t ml_conv2d_workspace(const ml_window *g, int64_t cout, int threads) {
-  return (size_t)(thread_floats(g, cout, threads) * threads);
+  int64_t k = g->kh * g->kw * g->c;
+  return (size_t)(thread_floats(g, cout, threads) * threads +
+                  group_count(g, threads) * (k * cout + cout));
 }
 
 /* Shared checks; fills g. */
@@ -170,7 +186,7 @@ int ml_conv2d_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x, const ml_te
   #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     float *cols = ws + (int64_t)omp_get_thread_num() * per_thread;
-    #pragma omp for schedule(static)
+    #pragma omp for schedule(dynamic)   /* a descheduled thread does not hold the others up */
     for (int64_t c0 = 0; c0 < nchunks; c0++) {
       int64_t i0 = c0 * ci, i1 = i0 + ci < g.n ? i0 + ci : g.n, rows = (i1 - i0) * p;
       const float *A = xp + i0 * img;
@@ -210,49 +226,55 @@ int ml_conv2d_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb,
   const float *xp = ml_f32(x), *wp = ml_f32(w), *gyp = ml_f32(gy), *yp = act ? ml_f32(y) : NULL;
   float *gxp = gx ? ml_f32(gx) : NULL;
   bool dir = direct(&g);
-  int nt = nchunks < threads ? (int)nchunks : threads;
+  int64_t ngroups = group_count(&g, threads), gsize = (nchunks + ngroups - 1) / ngroups;
+  float *acc = ws + per_thread * threads;   /* ngroups x (K*COUT + COUT) */
+  int nt = ngroups < threads ? (int)ngroups : threads;
   if (nt < 1) nt = 1;
   ml_blas_threads(ctx);
+  memset(acc, 0, (size_t)(ngroups * (k * cout + cout)) * sizeof *acc);
   #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     float *cols = ws + (int64_t)omp_get_thread_num() * per_thread;
-    float *gz = cols + crow * k, *gwa = gz + crow * cout, *gba = gwa + k * cout;
-    memset(gwa, 0, (size_t)(k * cout + cout) * sizeof *gwa);
-    #pragma omp for schedule(static)
-    for (int64_t c0 = 0; c0 < nchunks; c0++) {
-      int64_t i0 = c0 * ci, i1 = i0 + ci < g.n ? i0 + ci : g.n, rows = (i1 - i0) * p;
-      const float *gc = gyp + i0 * p * cout;
-      if (act) {
-        ml_act_grad_rows(NULL, a, gz, gc, yp + i0 * p * cout, rows, cout);
-        gc = gz;
-      }
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < cout; j++) gba[j] += gc[r * cout + j];
-      const float *A = xp + i0 * img;
-      if (!dir) {
-        for (int64_t i = i0; i < i1; i++) im2col(&g, xp + i * img, cols + (i - i0) * p * k);
-        A = cols;
-      }
-      ml_sgemm_inner(true, false, (int)k, (int)cout, (int)rows, 1.0f, A, (int)k, gc,
-                     (int)cout, 1.0f, gwa, (int)cout);
-      if (gxp) {
-        if (dir) {
-          ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
-                         (int)cout, 0.0f, gxp + i0 * img, (int)k);
-        } else {
-          ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
-                         (int)cout, 0.0f, cols, (int)k);
-          for (int64_t i = i0; i < i1; i++) col2im(&g, cols + (i - i0) * p * k, gxp + i * img);
+    float *gz = cols + crow * k;
+    #pragma omp for schedule(dynamic)
+    for (int64_t grp = 0; grp < ngroups; grp++) {
+      float *gwa = acc + grp * (k * cout + cout), *gba = gwa + k * cout;
+      int64_t c1 = (grp + 1) * gsize < nchunks ? (grp + 1) * gsize : nchunks;
+      for (int64_t c0 = grp * gsize; c0 < c1; c0++) {
+        int64_t i0 = c0 * ci, i1 = i0 + ci < g.n ? i0 + ci : g.n, rows = (i1 - i0) * p;
+        const float *gc = gyp + i0 * p * cout;
+        if (act) {
+          ml_act_grad_rows(NULL, a, gz, gc, yp + i0 * p * cout, rows, cout);
+          gc = gz;
+        }
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t j = 0; j < cout; j++) gba[j] += gc[r * cout + j];
+        const float *A = xp + i0 * img;
+        if (!dir) {
+          for (int64_t i = i0; i < i1; i++) im2col(&g, xp + i * img, cols + (i - i0) * p * k);
+          A = cols;
+        }
+        ml_sgemm_inner(true, false, (int)k, (int)cout, (int)rows, 1.0f, A, (int)k, gc,
+                       (int)cout, 1.0f, gwa, (int)cout);
+        if (gxp) {
+          if (dir) {
+            ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
+                           (int)cout, 0.0f, gxp + i0 * img, (int)k);
+          } else {
+            ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
+                           (int)cout, 0.0f, cols, (int)k);
+            for (int64_t i = i0; i < i1; i++) col2im(&g, cols + (i - i0) * p * k, gxp + i * img);
+          }
         }
       }
     }
   }
-  /* sum the per-thread accumulators in thread order */
+  /* add the group accumulators in group order */
   float *gwp = ml_f32(gw), *gbp = gb ? ml_f32(gb) : NULL;
   memset(gwp, 0, (size_t)(k * cout) * sizeof *gwp);
   if (gbp) memset(gbp, 0, (size_t)cout * sizeof *gbp);
-  for (int t = 0; t < nt; t++) {
-    const float *gwa = ws + t * per_thread + crow * k + crow * cout, *gba = gwa + k * cout;
+  for (int64_t grp = 0; grp < ngroups; grp++) {
+    const float *gwa = acc + grp * (k * cout + cout), *gba = gwa + k * cout;
     for (int64_t i = 0; i < k * cout; i++) gwp[i] += gwa[i];
     if (gbp) for (int64_t j = 0; j < cout; j++) gbp[j] += gba[j];
   }

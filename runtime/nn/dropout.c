@@ -23,7 +23,7 @@ int ml_dropout_forward(ml_ctx *ctx, ml_tensor *y, ml_tensor *mask, const ml_tens
   uint64_t key = ml_rng_next(&ctx->rng);
   uint32_t k1 = (uint32_t)key, k2 = (uint32_t)(key >> 32) | 1u;
   int nt = n >= (1 << 16) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 1 << 14) if (nt > 1)
   for (int64_t i = 0; i < n; i++) {
     /* murmur3's finaliser over a Weyl sequence: 32 vectorisable bits per element */
     uint32_t z = (uint32_t)i * 0x9e3779b9u + k1 + (uint32_t)((uint64_t)i >> 32) * k2;
@@ -45,7 +45,7 @@ int ml_dropout_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy, const m
   const float *gyp = ml_f32(gy), *mp = ml_f32(mask);
   float *gxp = ml_f32(gx);
   int nt = n >= (1 << 16) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 1 << 14) if (nt > 1)
   for (int64_t i = 0; i < n; i++) gxp[i] = gyp[i] * mp[i];
   return ML_OK;
 }

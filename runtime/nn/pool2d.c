@@ -22,7 +22,7 @@ int ml_maxpool2d_forward(ml_ctx *ctx, ml_tensor *y, int32_t *arg, const ml_tenso
   float *yp = ml_f32(y);
   int64_t c = g.c, img = g.h * g.w * c, oimg = g.oh * g.ow * c;
   int nt = g.n * img >= (1 << 14) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t n = 0; n < g.n; n++) {
     const float *xi = xp + n * img;
     for (int64_t oy = 0; oy < g.oh; oy++)
@@ -75,7 +75,7 @@ int ml_maxpool2d_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy, const
   float *gxp = ml_f32(gx);
   const float *gyp = ml_f32(gy);
   int nt = nimg * img >= (1 << 14) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t n = 0; n < nimg; n++) {
     float *gi = gxp + n * img;
     memset(gi, 0, (size_t)img * sizeof *gi);
@@ -106,7 +106,7 @@ int ml_avgpool2d_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x,
   float *yp = ml_f32(y);
   int64_t c = g.c, img = g.h * g.w * c, oimg = g.oh * g.ow * c;
   int nt = g.n * img >= (1 << 14) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t oy = 0; oy < g.oh; oy++)
       for (int64_t ox = 0; ox < g.ow; ox++) {
@@ -137,7 +137,7 @@ int ml_avgpool2d_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy,
   const float *gyp = ml_f32(gy);
   int64_t c = g.c, img = g.h * g.w * c, oimg = g.oh * g.ow * c;
   int nt = g.n * img >= (1 << 14) ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t n = 0; n < g.n; n++) {
     memset(gxp + n * img, 0, (size_t)img * sizeof *gxp);
     for (int64_t oy = 0; oy < g.oh; oy++)

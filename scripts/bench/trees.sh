@@ -30,10 +30,13 @@ for kind in ("train", "t10k"):
         for r, l in zip(X, y):
             f.write(",".join(map(str, r)) + ",%d\n" % l)
 PYEOF
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "fitting with scikit-learn ($THREADS threads)..." >&2
 OMP_NUM_THREADS=$THREADS $PY scripts/bench/trees.py "$THREADS" > "$TMP/sk.txt" || exit 1
 echo "fitting with mlrun ($THREADS threads)..." >&2
 TREES_MNIST_CSV=$TMP MLRUN_THREADS=$THREADS "$BUILD/mlrun" scripts/bench/trees.lua > "$TMP/ml.txt" || exit 1
+# the machine may be shared: the load average says how much to trust the seconds
+echo "load average before the fits: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v threads="$THREADS" '
   /^#/ { next }
   FNR == NR { skt[$1] = $2; ska[$1] = $3; next }

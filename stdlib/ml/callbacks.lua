@@ -169,14 +169,18 @@ function LearningRateScheduler:on_epoch_end(_, logs) logs.lr = self.model.optimi
 ---------------------------------------------------------------------------
 
 --- ModelCheckpoint{path, monitor = "val_loss", save_best_only = false, mode = "auto",
---- verbose = 0}: saves the model (ml.save, atomic) after each epoch, or only
---- when the monitored value improves. "{epoch}" in the path is replaced.
+--- verbose = 0, save_training_state = false}: saves the model (ml.save, atomic)
+--- after each epoch, or only when the monitored value improves. "{epoch}" in
+--- the path is replaced. With save_training_state the file also holds the
+--- optimizer state, the epoch and the random generator state, and
+--- model:fit(x, y, {resume = path}) continues from it bit-identically.
 local ModelCheckpoint = class("ModelCheckpoint")
 function ModelCheckpoint:init(opts)
   if type(opts) == "string" then opts = {path = opts} end
   local o = base.options("ModelCheckpoint", opts, {{"path", nil, "string"},
     {"monitor", "val_loss", "string"}, {"save_best_only", false, "boolean"},
-    {"mode", "auto", "string"}, {"verbose", 0, "integer"}})
+    {"mode", "auto", "string"}, {"verbose", 0, "integer"},
+    {"save_training_state", false, "boolean"}})
   if not o.path then error("ModelCheckpoint: option 'path' is required", 0) end
   for k, v in pairs(o) do self[k] = v end
   self.mode = resolve_mode("ModelCheckpoint", self.mode, self.monitor)
@@ -192,9 +196,14 @@ function ModelCheckpoint:on_epoch_end(epoch, logs)
     end
     self.best = v
   end
-  self.model:save(path)
+  if self.save_training_state then
+    ml.save(path, self.model:training_state(epoch, logs))   -- for fit{resume = path}
+  else
+    self.model:save(path)
+  end
   self.last_path = path
 end
+ModelCheckpoint.rank0_only = true   -- under fit{distributed = true}
 
 ---------------------------------------------------------------------------
 
@@ -202,6 +211,7 @@ end
 --- (epoch, then the logs' keys in sorted order). Each row is written and
 --- flushed whole, so an interrupted run leaves a valid file.
 local CSVLogger = class("CSVLogger")
+CSVLogger.rank0_only = true
 function CSVLogger:init(path, opts)
   base.check_arg("CSVLogger", 1, path, "string")
   local o = base.options("CSVLogger", opts, {{"separator", ",", "string"},

@@ -110,41 +110,36 @@ end
 
 function Series:count() return #self - math.floor(self:isna():sum()) end
 
-local function stats(s)
+local function check_number(s)
   number_series("Series", s)
-  local v = s:dropna_list()
-  local n, sum = #v, 0
-  for _, x in ipairs(v) do sum = sum + x end
-  local mean = n > 0 and sum / n or 0 / 0
-  local ss = 0
-  for _, x in ipairs(v) do ss = ss + (x - mean) ^ 2 end
-  return v, n, mean, n > 1 and math.sqrt(ss / (n - 1)) or 0 / 0
+  return s
 end
 
-function Series:sum() local v = stats(self); local s = 0; for _, x in ipairs(v) do s = s + x end; return s end
-function Series:mean() local _, _, m = stats(self); return m end
+--- count, mean, std, min, 25%, 50%, 75%, max of the non-missing values
+--- (double precision, runtime/data/curve.c).
+function Series:describe()
+  return ml.core.frame_describe(check_number(self).values)
+end
+
+function Series:sum()
+  local n, mean = ml.core.frame_describe(check_number(self).values, {})
+  return n > 0 and n * mean or 0
+end
+function Series:mean() local _, m = ml.core.frame_describe(check_number(self).values, {}); return m end
 --- Sample standard deviation (ddof = 1), as pandas.
-function Series:std() local _, _, _, sd = stats(self); return sd end
+function Series:std() local _, _, sd = ml.core.frame_describe(check_number(self).values, {}); return sd end
 function Series:var() local sd = self:std(); return sd * sd end
-
 --- Quantile with linear interpolation (pandas' default); q in [0, 1].
-local function quantile_sorted(v, q)
-  local n = #v
-  if n == 0 then return 0 / 0 end
-  local pos = 1 + (n - 1) * q
-  local lo = math.floor(pos)
-  local hi = math.min(lo + 1, n)
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-end
-
 function Series:quantile(q)
-  local v = stats(self)
-  table.sort(v)
-  return quantile_sorted(v, q)
+  local _, _, _, _, v = ml.core.frame_describe(check_number(self).values, {q})
+  return v
 end
 function Series:median() return self:quantile(0.5) end
-function Series:min() local v = stats(self); table.sort(v); return v[1] end
-function Series:max() local v = stats(self); table.sort(v); return v[#v] end
+function Series:min() local _, _, _, lo = ml.core.frame_describe(check_number(self).values, {}); return lo end
+function Series:max()
+  local _, _, _, _, hi = ml.core.frame_describe(check_number(self).values, {})
+  return hi
+end
 
 --- Distinct non-missing values, sorted.
 function Series:unique()
@@ -562,10 +557,7 @@ function DataFrame:describe()
   for _, nm in ipairs(self.columns) do
     local s = self._series[nm]
     if s.kind == "number" then
-      local v, n, mean, sd = stats(s)
-      table.sort(v)
-      local vals = {n, mean, sd, v[1] or 0 / 0, quantile_sorted(v, 0.25), quantile_sorted(v, 0.5),
-                    quantile_sorted(v, 0.75), v[#v] or 0 / 0}
+      local vals = {s:describe()}
       cols[#cols + 1] = nm
       series[nm] = {values = vals}
     end

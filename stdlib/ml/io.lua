@@ -8,13 +8,39 @@
 -- `__name` and a `state` method) is saved as
 --   {__class = "LogisticRegression", __module = "ml.linear_model", state = obj:state()}
 -- and rebuilt by require(__module)[__class].from_state(cls, state). Only
--- modules whose name starts with "ml." are ever required, and no code is
--- read from a file, so loading a file never runs code from it.
+-- modules whose name starts with "ml." and that mlrun ships (package.preload)
+-- or the program has already loaded are ever required, and no code is read
+-- from a file, so loading a file never runs code from it.
 -- A value shared by several places is saved (and loaded) once per place.
 local ml = require "ml"
 local core = ml.core
 
 local M = {}
+
+-- Errors from C (and from the checks below) name the user's line, not a
+-- line inside the stdlib wrapper that made the call.
+local function user_where()
+  for level = 3, 40 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.currentline and info.currentline > 0 and not info.source:find("stdlib/ml/", 1, true) then
+      return info.short_src .. ":" .. info.currentline .. ": "
+    end
+  end
+  return ""
+end
+
+--- Calls f(...); an error is re-raised without the stdlib position and with
+--- the position of the first caller outside the stdlib.
+local function call(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local e = r[2]
+  if type(e) ~= "string" then error(e, 0) end
+  e = e:gsub("^[^\n]-stdlib/ml/[%w_/]+%.lua:%d+: ", "")
+  error(user_where() .. e, 0)
+end
+M._call = call
 
 local tensor_mt = core.tensor_mt
 
@@ -85,6 +111,12 @@ local function from_tree(who, v)
     error(string.format("%s: refusing to load class %s from module '%s' (only ml.* modules)",
       who, cname, mname), 0)
   end
+  -- only mlrun's own modules (served from package.preload) or ones the
+  -- program already loaded: a file can never make require search the disk
+  if package.loaded[mname] == nil and package.preload[mname] == nil then
+    error(string.format("%s: refusing to load class %s from module '%s' (not an mlrun module; "
+      .. "require it first if it is yours)", who, cname, mname), 0)
+  end
   local ok, mod = pcall(require, mname)
   if not ok then
     error(string.format("%s: cannot load module '%s' for class %s: %s", who, mname, cname,
@@ -119,8 +151,8 @@ function M.save(path, x, opts)
   end
   if x == nil then error("save: expected a value to save as argument 2, got nil", 2) end
   opts = check_opts("save", opts, level_opts)
-  local tree = to_tree("save", x, {}, "")
-  core.io_save(path, tree, meta_of(x), opts.level)
+  local tree = call(to_tree, "save", x, {}, "")
+  call(core.io_save, path, tree, meta_of(x), opts.level)
 end
 
 --- ml.load(path) -> the saved value (objects rebuilt through from_state).
@@ -128,14 +160,14 @@ function M.load(path)
   if type(path) ~= "string" then
     error("load: expected a file path, got " .. type(path), 2)
   end
-  local v = core.io_load(path)
-  return from_tree("load", v)
+  local v = call(core.io_load, path)
+  return call(from_tree, "load", v)
 end
 
 --- ml.io.info(path) -> metadata of a saved file (format version, sizes, kind, class).
 function M.info(path)
-  local h = core.io_header(path)
-  local _, meta = core.io_load(path)
+  local h = call(core.io_header, path)
+  local _, meta = call(core.io_load, path)
   for k, v in pairs(h) do meta[k] = v end
   return meta
 end
@@ -144,7 +176,7 @@ end
 function M.serialize(x, opts)
   opts = check_opts("serialize", opts, level_opts)
   if x == nil then error("serialize: expected a value, got nil", 2) end
-  return core.io_serialize(to_tree("serialize", x, {}, ""), meta_of(x), opts.level)
+  return call(core.io_serialize, call(to_tree, "serialize", x, {}, ""), meta_of(x), opts.level)
 end
 
 --- ml.io.deserialize(s) -> value
@@ -152,7 +184,7 @@ function M.deserialize(s)
   if type(s) ~= "string" then
     error("deserialize: expected a string, got " .. type(s), 2)
   end
-  return from_tree("deserialize", (core.io_deserialize(s)))
+  return call(from_tree, "deserialize", (call(core.io_deserialize, s)))
 end
 
 --- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
@@ -161,7 +193,7 @@ function M.save_npy(path, x)
   if getmetatable(x) ~= tensor_mt then
     error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
   end
-  core.io_save_npy(path, x)
+  call(core.io_save_npy, path, x)
 end
 
 --- ml.load_npy(path) -> tensor. Float dtypes (f2, f4, f8) load as float32;
@@ -169,7 +201,7 @@ end
 --- and Fortran order are read.
 function M.load_npy(path)
   if type(path) ~= "string" then error("load_npy: expected a file path, got " .. type(path), 2) end
-  return core.io_load_npy(path)
+  return call(core.io_load_npy, path)
 end
 
 --- ml.read_idx(path [, {dtype = "float32", scale = 1}]) -> tensor with the
@@ -182,24 +214,24 @@ function M.read_idx(path, opts)
   if opts.scale ~= nil and type(opts.scale) ~= "number" then
     error("read_idx: option 'scale' must be a number, got " .. type(opts.scale), 2)
   end
-  return core.io_read_idx(path, opts.dtype, opts.scale)
+  return call(core.io_read_idx, path, opts.dtype, opts.scale)
 end
 
 --- ml.io.write_atomic(path, text): temp file, flush, fsync, rename.
 function M.write_atomic(path, s)
   if type(path) ~= "string" then error("write_atomic: expected a path, got " .. type(path), 2) end
   if type(s) ~= "string" then error("write_atomic: expected a string, got " .. type(s), 2) end
-  core.io_write_atomic(path, s)
+  call(core.io_write_atomic, path, s)
 end
 
 --- ml.io.read_file(path) -> contents (gunzipped when the file is gzip)
 function M.read_file(path)
-  return core.io_read_file(path)
+  return call(core.io_read_file, path)
 end
 
 --- ml.io.listdir(dir) -> sorted names (hidden files left out)
-function M.listdir(dir) return core.io_listdir(dir) end
-function M.isdir(p) return core.io_isdir(p) end
-function M.exists(p) return core.io_exists(p) end
+function M.listdir(dir) return call(core.io_listdir, dir) end
+function M.isdir(p) return call(core.io_isdir, p) end
+function M.exists(p) return call(core.io_exists, p) end
 
 return M

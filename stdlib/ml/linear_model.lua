@@ -160,7 +160,9 @@ local LogisticRegression = base.estimator("LogisticRegression", MOD, {
 }, "classifier")
 M.LogisticRegression = LogisticRegression
 
-function LogisticRegression:fit(X, y)
+--- fit(X, y [, sample_weight]): sample_weight (n) multiplies each sample's
+--- loss, on top of class_weight.
+function LogisticRegression:fit(X, y, sample_weight)
   local who = "LogisticRegression:fit"
   if self.penalty == "l2" and not (self.C > 0) then
     error(who .. ": C must be positive, got " .. tostring(self.C), 0)
@@ -173,11 +175,25 @@ function LogisticRegression:fit(X, y)
   local opts = {C = self.C, penalty = self.penalty == "l2", fit_intercept = self.fit_intercept,
                 max_iter = self.max_iter, tol = self.tol}
   local multinomial = K > 2 and self.multi_class ~= "ovr"
+  local sw_user
+  if sample_weight ~= nil then
+    sw_user = base.check_arg(who, 3, sample_weight, "tensor|table")
+    if getmetatable(sw_user) ~= core.tensor_mt then sw_user = ml.tensor(sw_user) end
+    sw_user = sw_user:float():reshape(-1)
+    if sw_user:numel() ~= n then
+      error(string.format("%s: sample_weight has %d entries, X has %d rows", who,
+        sw_user:numel(), n), 0)
+    end
+    if sw_user:lt(0):sum() > 0 or sw_user:ne(sw_user):sum() > 0 then
+      error(who .. ": sample_weight must be non-negative numbers", 0)
+    end
+  end
   local function sample_weights(w, idv)
-    if self.class_weight == nil then return nil end
+    if self.class_weight == nil then return sw_user end
     local t = {}
     for i, v in ipairs(idv) do t[i] = w[v + 1] end
-    return ml.tensor(t)
+    local cw = ml.tensor(t)
+    return sw_user and cw * sw_user or cw
   end
   local idv = ids:totable()
   if K == 2 or multinomial then
@@ -192,7 +208,7 @@ function LogisticRegression:fit(X, y)
       local yk = {}
       for i, v in ipairs(idv) do yk[i] = v == k and 1 or 0 end
       local yt = ml.tensor(yk, "int64")
-      local sw
+      local sw = sw_user
       if self.class_weight == "balanced" then
         sw = sample_weights(M._class_weights(who, "balanced", ml.tensor{0, 1}, yt), yk)
       elseif self.class_weight ~= nil then

@@ -278,25 +278,7 @@ end
 -- scikit-learn's _binary_clf_curve: fps, tps, thresholds at distinct scores,
 -- scores in decreasing order.
 local function clf_curve(t, s)
-  local n = #s
-  local order = {}
-  for i = 1, n do order[i] = i end
-  table.sort(order, function(i, j)
-    if s[i] ~= s[j] then return s[i] > s[j] end
-    return i < j
-  end)
-  local fps, tps, thr = {}, {}, {}
-  local tp = 0
-  for k = 1, n do
-    local i = order[k]
-    tp = tp + t[i]
-    if k == n or s[order[k + 1]] ~= s[i] then
-      tps[#tps + 1] = tp
-      fps[#fps + 1] = k - tp
-      thr[#thr + 1] = s[i]
-    end
-  end
-  return fps, tps, thr
+  return ml.core.clf_curve(t, s)   -- runtime/data/curve.c
 end
 
 --- fpr, tpr, thresholds as scikit-learn 1.2's roc_curve (thresholds[1] is

@@ -85,7 +85,34 @@ function SVC:fit(X, y)
     self.dual_coef_, self.intercept_ = m.dual_coef, m.intercept
   end
   self.probA_, self.probB_ = m.probA, m.probB
+  if self.kernel == "linear" then self.coef_ = self:_linear_coef() end
   return self
+end
+
+-- scikit-learn's coef_ for the linear kernel: one row per pair (i, j),
+-- dual_coef_[j - 1] over class i's support vectors plus dual_coef_[i] over
+-- class j's, times the support vectors; X coef_^T + intercept_ is the
+-- pair's decision value.
+function SVC:_linear_coef()
+  local K, sv, dc = self.classes_:numel(), self.support_vectors_, self.dual_coef_
+  if K == 2 then return dc:matmul(sv) end
+  local ns = self.n_support_:totable()
+  local start = {0}
+  for k = 1, K do start[k + 1] = start[k] + ns[k] end
+  local rows = {}
+  for i = 1, K do
+    for j = i + 1, K do
+      local r = ml.zeros(sv.shape[2])
+      if ns[i] > 0 then
+        r = r + dc:select(1, j - 1):narrow(1, start[i] + 1, ns[i]):matmul(sv:narrow(1, start[i] + 1, ns[i]))
+      end
+      if ns[j] > 0 then
+        r = r + dc:select(1, i):narrow(1, start[j] + 1, ns[j]):matmul(sv:narrow(1, start[j] + 1, ns[j]))
+      end
+      rows[#rows + 1] = r:reshape(1, -1)
+    end
+  end
+  return ml.cat(rows, 1)
 end
 
 -- Pairwise decision values, libsvm's sign (positive: the pair's first class).

@@ -3,6 +3,7 @@
 #include "ml.h"
 #include "data/csv.h"
 #include "data/frame.h"
+#include "data/curve.h"
 #include "check.h"
 #include <math.h>
 #include <stdlib.h>
@@ -114,6 +115,30 @@ static void test_frame(ml_ctx *ctx) {
   ml_tensor_release(&codes);
 }
 
+static void test_curve(ml_ctx *ctx) {
+  double score[5] = {0.1, 0.4, 0.35, 0.8, 0.4}, truth[5] = {0, 0, 1, 1, 1};
+  double fps[5], tps[5], thr[5];
+  int64_t m = 0;
+  CHECK(ml_clf_curve(ctx, score, truth, 5, fps, tps, thr, &m) == ML_OK && m == 4,
+        "4 distinct scores: %s", ctx->err);
+  CHECK(thr[0] == 0.8 && tps[0] == 1 && fps[0] == 0 && thr[1] == 0.4 && tps[1] == 2 && fps[1] == 1,
+        "ties counted together, scores decreasing");
+  CHECK(tps[3] == 3 && fps[3] == 2, "last point counts everything");
+  score[2] = NAN;
+  CHECK(ml_clf_curve(ctx, score, truth, 5, fps, tps, thr, &m) == ML_ERR && strstr(ctx->err, "NaN"),
+        "NaN score fails: %s", ctx->err);
+  ml_tensor t;
+  int64_t n = 5;
+  ml_tensor_new(ctx, &t, ML_F32, 1, &n, false);
+  float v[5] = {4, NAN, 1, 2, 3};
+  memcpy(ml_f32(&t), v, sizeof v);
+  double q[1] = {0.25}, out[6];
+  CHECK(ml_describe(ctx, &t, q, 1, out) == ML_OK, "describe: %s", ctx->err);
+  CHECK(out[0] == 4 && out[1] == 2.5 && fabs(out[2] - 1.2909944487358056) < 1e-12 && out[3] == 1 &&
+        out[4] == 1.75 && out[5] == 4, "count, mean, std, min, 25%%, max skip NaN");
+  ml_tensor_release(&t);
+}
+
 int main(void) {
   ml_ctx ctx;
   ml_ctx_init(&ctx);
@@ -122,6 +147,7 @@ int main(void) {
   test_fuzz(&ctx);
   test_bank(&ctx);
   test_frame(&ctx);
+  test_curve(&ctx);
   ml_ctx_free(&ctx);
   return check_done();
 }

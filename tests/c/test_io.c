@@ -175,6 +175,29 @@ static void test_mlt(void) {
   free(mem);
 }
 
+/* Big payloads: the checksum is verified in parallel blocks. */
+static void test_mlt_big(void) {
+  int64_t n = 6 << 20;                         /* 24 MB of float32: 3 blocks */
+  ml_tensor t;
+  ml_tensor_new(&ctx, &t, ML_F32, 1, &n, false);
+  for (int64_t i = 0; i < n; i++) ml_f32(&t)[i] = (float)(i % 1000) * 0.25f;
+  ml_mlt_writer *w = ml_mlt_writer_new(&ctx, NULL, 0);
+  ml_mlt_put_tensor(w, &t);
+  uint8_t *mem;
+  size_t len;
+  CHECK(ml_mlt_writer_finish(w, &mem, &len) == ML_OK && len > (size_t)n * 4, "mlt big: stored");
+  ml_mlt_writer_free(w);
+  CHECK(read_mlt(mem, len) == ML_OK, "mlt big: parallel checksum agrees with the writer's (%s)", ctx.err);
+  mem[len / 2] ^= 0x40;
+  CHECK(read_mlt(mem, len) == ML_ERR && strstr(ctx.err, "checksum"), "mlt big: flipped bit found: %s", ctx.err);
+  mem[len / 2] ^= 0x40;
+  ctx.threads = 1;
+  CHECK(read_mlt(mem, len) == ML_OK, "mlt big: serial checksum agrees");
+  ctx.threads = 2;
+  free(mem);
+  ml_tensor_release(&t);
+}
+
 static void test_npy(void) {
   int64_t shape[3] = {2, 3, 4};
   ml_tensor t;
@@ -300,6 +323,7 @@ int main(void) {
   ml_ctx_init(&ctx);
   ctx.threads = 2;
   test_mlt();
+  test_mlt_big();
   test_npy();
   test_idx();
   test_png();

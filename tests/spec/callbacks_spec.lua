@@ -27,6 +27,8 @@ local function drive(cb, model, values, key)
 end
 
 describe("ml.callbacks", function()
+  -- free this file\'s tensors now: later specs measure memory in use
+  teardown(function() collectgarbage() collectgarbage() end)
   it("EarlyStopping stops after patience epochs without improvement", function()
     local m = fake_model()
     local cb = ml.callbacks.EarlyStopping{patience = 2}

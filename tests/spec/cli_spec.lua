@@ -130,6 +130,23 @@ describe("flags", function()
     assert.equal(0, code)
     assert.matches("42", out)
   end)
+  it("the REPL works without libedit (MLRUN_PLAIN_REPL=1)", function()
+    local out, _, code = run("-i -e 'z = 5'", "z * 2\nfunction g(a)\nreturn a + 1\nend\ng(41)\n")
+    assert.equal(0, code)
+    local out2, _, code2 = (function()
+      local old = MLRUN
+      MLRUN = "MLRUN_PLAIN_REPL=1 " .. old
+      local a, b, c = run("-i -e 'z = 5'", "z * 2\nfunction g(a)\nreturn a + 1\nend\ng(41)\n")
+      MLRUN = old
+      return a, b, c
+    end)()
+    assert.equal(0, code2)
+    for _, o in ipairs{out, out2} do
+      assert.matches("\n?10\n", o)
+      assert.matches("42", o)
+    end
+    assert.matches(">> ", out2)
+  end)
   it("--version and -v print the version", function()
     local out, _, code = run("--version")
     assert.equal(0, code)

@@ -2,6 +2,8 @@
 local ml = require "ml"
 
 describe("ml.data.DataLoader", function()
+  -- free this file\'s tensors now: later specs measure memory in use
+  teardown(function() collectgarbage() collectgarbage() end)
   local X = ml.arange(0, 10):reshape(10, 1)
   local y = ml.arange(0, 10):long()
 
@@ -75,6 +77,8 @@ describe("ml.data.DataLoader", function()
 end)
 
 describe("model:fit with a DataLoader", function()
+  -- free this file\'s tensors now: later specs measure memory in use
+  teardown(function() collectgarbage() collectgarbage() end)
   it("trains from the loader's batches", function()
     ml.seed(3)
     local nn = ml.nn

@@ -115,6 +115,22 @@ describe("LogisticRegression", function()
     for i = 1, 150 do assert.equal(am[i] - 1, pr[i]) end
     assert.is_true(m.n_iter_[1] >= 1 and m.n_iter_[1] <= 100)
   end)
+  it("weights samples: doubling every weight equals doubling C, zero drops a sample", function()
+    local o = {tol = 1e-8, max_iter = 1000}
+    local a = ml.LogisticRegression(o):fit(Xis, yi, ml.full({150}, 2))
+    local b = ml.LogisticRegression{C = 2, tol = 1e-8, max_iter = 1000}:fit(Xis, yi)
+    within(F.rel_err(a.coef_, b.coef_, 1e-4, 1e-5))
+    local w = ml.ones(150); w[1] = 0
+    local c = ml.LogisticRegression(o):fit(Xis, yi, w)
+    local d = ml.LogisticRegression(o):fit(Xis:narrow(1, 2, 149), yi:narrow(1, 2, 149))
+    within(F.rel_err(c.coef_, d.coef_, 1e-4, 1e-5))
+    local ovr = ml.LogisticRegression{multi_class = "ovr", tol = 1e-8}:fit(Xis, yi, w)
+    local ovr2 = ml.LogisticRegression{multi_class = "ovr", tol = 1e-8}:fit(Xis:narrow(1, 2, 149),
+      yi:narrow(1, 2, 149))
+    within(F.rel_err(ovr.coef_, ovr2.coef_, 1e-4, 1e-5))
+    assert.has_error(function() ml.LogisticRegression():fit(Xis, yi, ml.ones(3)) end,
+      "LogisticRegression:fit: sample_weight has 3 entries, X has 150 rows")
+  end)
   it("keeps class labels as given", function()
     local y2 = yb * 5 + 3   -- classes 3 and 8
     local m = ml.LogisticRegression():fit(Xbs, y2)

@@ -199,6 +199,21 @@ describe("Conv2D", function()
     assert.is_true(k1:allclose(c.kernel_grad, 1e-5, 1e-5))
   end)
 
+  it("gives bit-identical gradients run after run at 2 threads (dynamic scheduling)", function()
+    ml.seed(16)
+    local c = nn.Conv2D(8, 3, {activation = "relu"})
+    local x, gy = ml.randn(32, 12, 12, 4), ml.randn(32, 10, 10, 8)
+    local saved = ml.get_num_threads()
+    ml.set_num_threads(2)
+    c:forward(x, true); c:backward(x, gy)
+    local k1, b1 = c.kernel_grad:clone(), c.bias_grad:clone()
+    for _ = 1, 5 do
+      c:forward(x, true); c:backward(x, gy)
+      assert.is_true(k1:allclose(c.kernel_grad, 0, 0) and b1:allclose(c.bias_grad, 0, 0))
+    end
+    ml.set_num_threads(saved)
+  end)
+
   it("names the layer on a wrong input", function()
     local c = nn.Conv2D(4, 3, {name = "conv_x"})
     c:build{8, 8, 3}
@@ -225,6 +240,16 @@ describe("pooling", function()
     assert.are.same({{{{6}, {8}}, {{14}, {16}}}}, y:totable())
     local a = nn.AveragePooling2D(2):forward(x)
     assert.are.same({{{{3.5}, {5.5}}, {{11.5}, {13.5}}}}, a:totable())
+  end)
+
+  it("takes pool_size positionally, as a pair or as an option; strides default to it", function()
+    assert.are.same({3, 3}, nn.MaxPooling2D(3).pool_size)
+    assert.are.same({2, 3}, nn.MaxPooling2D{2, 3}.pool_size)
+    local p = nn.MaxPooling2D{pool_size = 3, padding = "same"}
+    assert.are.same({3, 3}, p.strides)
+    assert.are.same({4, 3, 5}, p:output_shape{10, 7, 5})
+    assert.are.same({2, 2}, nn.AveragePooling2D().pool_size)
+    assert.has_error(function() nn.MaxPooling2D(0) end)
   end)
 
   it("average pooling with same padding counts only real inputs (Keras)", function()
@@ -385,5 +410,31 @@ describe("gradcheck", function()
       return gx
     end
     assert.is_false((G.layer(d, ml.randn(5, 4))))
+  end)
+end)
+
+describe("buffers", function()
+  it("a training step allocates no tensor memory once shapes are stable", function()
+    ml.seed(15)
+    local layers = {nn.Conv2D(4, 3, {activation = "relu"}), nn.Conv2D(6, 3, {strides = 2, padding = "same"}),
+      nn.MaxPooling2D(2), nn.Dropout(0.25), nn.Flatten(), nn.Dense(8, {activation = "relu"}),
+      nn.BatchNormalization(), nn.Dense(3, {activation = "softmax"})}
+    local x, y = ml.rand(16, 12, 12, 2), ml.tensor{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0}
+    local function step()
+      local acts = {x}
+      for i, l in ipairs(layers) do acts[i + 1] = l:forward(acts[i], true) end
+      local _, g = ml.nn.losses.softmax_cross_entropy(acts[#acts], y)
+      for i = #layers, 1, -1 do g = layers[i]:backward(acts[i], g, i == #layers, i == 1) end
+      return acts
+    end
+    step()
+    local a1 = step()
+    collectgarbage()
+    local before = ml.memory_info().in_use
+    local a2 = step()
+    collectgarbage()
+    assert.are.equal(before, ml.memory_info().in_use)
+    assert.are.equal(a1[2], a2[2])      -- conv output reused
+    assert.are.equal(a1[9], a2[9])      -- softmax output reused
   end)
 end)

@@ -26,6 +26,8 @@ local function same_weights(a, b)
 end
 
 describe("ml.nn.model", function()
+  -- free this file\'s tensors now: later specs measure memory in use
+  teardown(function() collectgarbage() collectgarbage() end)
   it("trains XOR with the fused softmax + cross-entropy", function()
     local m = xor_model()
     local h = m:fit(X, Y, {epochs = 200, batch_size = 4, verbose = 0})
@@ -185,6 +187,8 @@ describe("ml.nn.model", function()
 end)
 
 describe("ml.nn.model with the C layers", function()
+  -- free this file\'s tensors now: later specs measure memory in use
+  teardown(function() collectgarbage() collectgarbage() end)
   local function cnn()
     return nn.Sequential{nn.Input{28, 28, 1},
       nn.Conv2D(32, 3, {activation = "relu"}), nn.Conv2D(64, 3, {activation = "relu"}),

@@ -32,6 +32,7 @@ describe("SVC", function()
         within(F.rel_err(m.intercept_, r.intercept, tol, tol), "intercept_")
         within(F.rel_err(m:decision_function(X), r.decision, tol, tol), "decision")
         assert.same(r.predict, m:predict(X):totable())
+        if r.coef then within(F.rel_err(m.coef_, r.coef, tol, tol), "coef_") end
       end)
     end
   end

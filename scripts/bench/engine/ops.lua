@@ -13,7 +13,7 @@ local function best(reps, f)
   return b
 end
 
-for _, case in ipairs{{64, 200}, {256, 50}, {1024, 8}} do
+for _, case in ipairs{{64, 400}, {256, 100}, {1024, 16}} do
   local n, reps = case[1], case[2]
   local a = ml.rand(n, n)
   local b = ml.rand(n, n)
@@ -24,6 +24,6 @@ end
 local N = 10000000
 local a, b, c = ml.rand(N), ml.full({N}, 0.5), ml.ones(N)
 local d
-local t = best(10, function() d = a * b + c end)
+local t = best(30, function() d = a * b + c end)
 print(("axpb_ms %.3f"):format(t * 1e3))
 assert(math.abs(d[N] - (a[N] * 0.5 + 1)) < 1e-5)

@@ -31,7 +31,7 @@ static double sgemm_best(int n, int reps) {
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   openblas_set_num_threads(threads);
-  int sizes[3] = {64, 256, 1024}, reps[3] = {200, 50, 8};
+  int sizes[3] = {64, 256, 1024}, reps[3] = {400, 100, 16};
   for (int i = 0; i < 3; i++) {
     int n = sizes[i];
     double t = sgemm_best(n, reps[i]);
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
         *c = malloc(sizeof(float) * N), *d = malloc(sizeof(float) * N);
   for (long i = 0; i < N; i++) { a[i] = (float)i; b[i] = 0.5f; c[i] = 1; d[i] = 0; }
   double best = 1e30;
-  for (int r = 0; r < 10; r++) {
+  for (int r = 0; r < 30; r++) {
     double t = now();
     for (long i = 0; i < N; i++) d[i] = a[i] * b[i] + c[i];
     t = now() - t;

@@ -416,7 +416,8 @@ end
 
 -- -------------------------------------------------------------- pooling --
 
-local pool_opts = {{"strides", nil, "integer|table|nil"}, {"padding", "valid", {"valid", "same"}}}
+local pool_opts = {{"strides", nil, "integer|table|nil"}, {"padding", "valid", {"valid", "same"}},
+  {"pool_size", nil, "integer|table|nil"}}
 
 local function pool_class(name, prefix, kind)
   local P = class(name)
@@ -425,7 +426,7 @@ local function pool_class(name, prefix, kind)
       opts, pool_size = pool_size, nil   -- MaxPooling2D{strides = ...}
     end
     local o = self:_setup(prefix, opts, pool_opts)
-    self.pool_size = pair(self.name, "pool_size", pool_size or 2)
+    self.pool_size = pair(self.name, "pool_size", pool_size or o.pool_size or 2)
     self.strides = pair(self.name, "strides", o.strides or self.pool_size)
     self.padding = o.padding
   end

@@ -660,9 +660,14 @@ function Model:fit(x, y, opts)
   local o = base.options("fit", opts, {{"epochs", 1, "integer"}, {"batch_size", 32, "integer"},
     {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
-    {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"}})
+    {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
+    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
   local data = require "ml.data"
+  -- data-parallel under mpirun: every rank takes its shard of each batch
+  local dp = o.distributed and ml.dist.size() > 1
+  local rank = dp and ml.dist.rank() or 0
+  if dp and rank ~= 0 then o.verbose = 0 end
   local loader
   if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
     loader = x                            -- fit(loader, nil, opts): its batches as given
@@ -697,11 +702,14 @@ function Model:fit(x, y, opts)
   local steps = #loader
   local history = History()
   history.params = {epochs = o.epochs, steps = steps, verbose = o.verbose}
+  if o.resume then o.initial_epoch = self:_resume(o.resume, history, o.initial_epoch) end
+  if dp then ml.dist.sync_parameters(self:parameters(true)) end
   local cbs = {}
   local nan_ok = false
   for _, cb in ipairs(o.callbacks) do
     if type(cb) ~= "table" then error("fit: callbacks must be ml.callbacks objects", 0) end
-    cbs[#cbs + 1] = cb
+    -- callbacks that write files run on rank 0 only
+    if not (dp and rank ~= 0 and cb.rank0_only) then cbs[#cbs + 1] = cb end
     if cb.handles_nan then nan_ok = true end
   end
   cbs[#cbs + 1] = history
@@ -722,10 +730,19 @@ function Model:fit(x, y, opts)
     progress:epoch_begin(epoch)
     local sum_loss, sum_correct, seen = 0, 0, 0
     local i = 0
-    for xb, yb in loader:batches() do
+    local epoch_seed
+    if dp then   -- one shuffle for all ranks, then each rank its own dropout stream
+      epoch_seed = math.floor(ml.dist.broadcast(ml.tensor{ml.rand(1)[1] * 2^24}, 0)[1])
+      ml.seed(epoch_seed)
+    end
+    local batches = loader:batches()
+    if dp then ml.seed(epoch_seed * 7919 + rank + 1) end
+    for xb, yb in batches do
       i = i + 1
       local n = xb.shape[1]
-      local v, correct = self:train_on_batch(xb, yb)
+      local v, correct
+      if dp then v, correct = self:_train_on_batch_dp(xb, yb)
+      else v, correct = self:train_on_batch(xb, yb) end
       if not is_finite(v) then
         if not nan_ok then
           error(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
@@ -745,7 +762,9 @@ function Model:fit(x, y, opts)
     local logs = {loss = sum_loss / seen}
     if self._has_acc then logs.accuracy = sum_correct / seen end
     if xv and is_finite(logs.loss) then
-      local vl, va = self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)})
+      local vl, va
+      if dp then vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
+      else vl, va = self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)}) end
       logs.val_loss = vl
       if self._has_acc then logs.val_accuracy = va end
     end
@@ -755,6 +774,111 @@ function Model:fit(x, y, opts)
   end
   call_cbs(cbs, "on_train_end", {})
   return history
+end
+
+---------------------------------------------------------------------------
+-- data-parallel training (fit{distributed = true} under mpirun)
+
+--- One step on this rank's shard of a global batch: gradients are averaged
+--- over every rank's rows (one packed allreduce), so all ranks apply the same
+--- update and hold identical weights. Returns the global mean loss and the
+--- global count of correct rows.
+function Model:_train_on_batch_dp(xb, yb)
+  local n = xb.shape[1]
+  local first, last = ml.dist.shard(n)
+  local m = last - first + 1
+  local c = self:_sync()
+  local ps, gs = c.params, c.grads
+  local v, correct = 0, 0
+  if m > 0 then
+    local p = self:forward(xb:narrow(1, first, m), true)
+    local g, pre
+    v, g, correct, pre = self:_loss(p, yb:narrow(1, first, m), true)
+    self:backward(g, pre)
+  else
+    for _, g in ipairs(gs) do g:zero_() end   -- a short last batch: nothing here
+  end
+  ml.dist.average_gradients(gs, m, n)
+  local sums = ml.dist.allreduce_numbers({v * m, correct or 0})
+  self.optimizer:step(ps, gs)
+  return sums[1] / n, correct and sums[2] or nil
+end
+
+--- Validation on this rank's shard, combined over ranks.
+function Model:_evaluate_dp(x, y, bs)
+  local n = x.shape[1]
+  local first, last = ml.dist.shard(n)
+  local m = last - first + 1
+  local vl, va = 0, 0
+  if m > 0 then
+    vl, va = self:evaluate(x:narrow(1, first, m), y:narrow(1, first, m), {batch_size = bs})
+  end
+  local sums = ml.dist.allreduce_numbers({vl * m, (va or 0) * m})
+  return sums[1] / n, self._has_acc and sums[2] / n or nil
+end
+
+---------------------------------------------------------------------------
+-- training state: what a checkpoint needs for a bit-identical restart
+
+--- {weights and optimizer state (the model), epoch, random generator state,
+--- history so far}: ModelCheckpoint{save_training_state = true} saves it.
+--- logs: this epoch's logs, when History has not recorded them yet (it runs
+--- after the other callbacks).
+function Model:training_state(epoch, logs)
+  local hist = {}
+  for k, list in pairs(self.history and self.history.history or {}) do
+    hist[k] = table.move(list, 1, #list, 1, {})
+  end
+  for k, v in pairs(logs or {}) do
+    if type(v) == "number" then
+      hist[k] = hist[k] or {}
+      if #hist[k] < epoch then hist[k][epoch] = v end
+    end
+  end
+  return {training_state = 1, model = self, epoch = epoch, rng = ml.get_rng_state(),
+          history = hist}
+end
+
+--- Restores a training state into this (compiled, same-architecture) model;
+--- returns the epoch to continue after. A missing file starts from scratch.
+function Model:_resume(path, history, initial_epoch)
+  local f = io.open(path, "rb")
+  if not f then return initial_epoch end
+  f:close()
+  local st = ml.load(path)
+  if type(st) ~= "table" or st.training_state ~= 1 or type(st.model) ~= "table" then
+    error(("fit: resume: '%s' is not a training state (save it with "
+      .. "ModelCheckpoint{save_training_state = true})"):format(path), 0)
+  end
+  local saved = st.model
+  local mine, theirs = self:parameters(true), saved:parameters(true)
+  if #mine ~= #theirs then
+    error(("fit: resume: '%s' holds a model with %d parameter tensors, this one has %d")
+      :format(path, #theirs, #mine), 0)
+  end
+  for i, p in ipairs(mine) do
+    if p:numel() ~= theirs[i]:numel() then
+      error(("fit: resume: parameter %d has %d values in '%s', %d here"):format(i,
+        theirs[i]:numel(), path, p:numel()), 0)
+    end
+    p:copy_(theirs[i]:reshape(p.shape))
+  end
+  if saved.optimizer then
+    local opt = saved.optimizer
+    opt:set_slots(mine, opt:get_slots(theirs))
+    for _, p in ipairs(theirs) do opt.slots[p] = nil end
+    self.optimizer = opt
+  end
+  for e = 1, st.epoch do history.epoch[e] = e end
+  for k, list in pairs(st.history or {}) do
+    if type(list) == "table" then
+      history.history[k] = history.history[k] or {}
+      for i, v in ipairs(list) do history.history[k][i] = v end
+      history[k] = history.history[k]
+    end
+  end
+  ml.set_rng_state(st.rng)
+  return st.epoch
 end
 
 -- Runs fn(xb, first_row, n) over batches of x (views, no copies).

@@ -105,6 +105,8 @@ describe("KMeans behaviour", function()
     local bad = X:clone(); bad[2][2] = 0 / 0
     assert.has_error(function() ml.KMeans{n_clusters = 2}:fit(bad) end,
       "KMeans: X contains NaN or infinity")
+    assert.has_error(function() km:predict(bad) end,
+      "KMeans: X contains NaN or infinity (row 2)")
   end)
   it("round-trips through ml.save / ml.load", function()
     local path = os.tmpname()

@@ -89,6 +89,7 @@ describe("PCA behaviour", function()
     assert.has_error(function() pca:inverse_transform(ml.ones(3, 3)) end)
     local bad = X:clone(); bad[3][2] = 0 / 0
     assert.has_error(function() ml.PCA():fit(bad) end, "PCA:fit: X contains NaN")
+    assert.has_error(function() pca:transform(bad) end, "PCA:transform: X contains NaN")
   end)
   it("survives state()/from_state()", function()
     local X = ml.tensor(REF.data.iris.X)

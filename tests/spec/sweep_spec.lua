@@ -126,6 +126,19 @@ describe("ml.sweep running", function()
     os.remove(marker)
   end)
 
+  it("draws the metric against a parameter", function()
+    local res = ml.sweep{grid = {lr = {0.1, 0.03, 0.01}}, workers = 0, verbose = 0,
+      run = function(c) return {acc = 1 - c.lr} end}
+    local path = os.tmpname() .. ".svg"
+    res:plot("lr", path)
+    local f = assert(io.open(path))
+    local svg = f:read("a")
+    f:close()
+    os.remove(path)
+    assert.matches("^%s*<svg", svg)
+    assert.matches("acc against lr", svg)
+  end)
+
   it("ignores a torn last line in the log", function()
     local f = io.open(log, "w")
     f:write('{"config":{"x":1},"metrics":{"score":1},"seconds":0,"status":"ok","trial":1}\n')

@@ -159,7 +159,7 @@ static int l_svc_proba(lua_State *L) {
   double *dec = buf, *prob = buf + m * P, *pa = prob + m * K, *pb = pa + P;
   for (int64_t i = 0; i < m * P; i++) dec[i] = ml_f32(d)[i];
   for (int q = 0; q < P; q++) { pa[q] = ml_f32(a)[q]; pb[q] = ml_f32(b)[q]; }
-  ml_svc_proba(dec, m, K, pa, pb, prob);
+  ml_svc_proba(mlb_ctx(L), dec, m, K, pa, pb, prob);
   push_f64(L, prob, m, K, 2);
   return 1;
 }

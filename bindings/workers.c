@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static int fail_errno(lua_State *L, const char *who) {
@@ -24,8 +24,14 @@ static int fail_errno(lua_State *L, const char *who) {
  * buffered output is not written twice. */
 static int l_fork(lua_State *L) {
   fflush(NULL);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return fail_errno(L, "parallel: fork");
+  if (pid == 0) {
+    /* a worker dies with its parent (a killed sweep leaves no orphans) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(4);
+  }
   lua_pushinteger(L, pid);
   return 1;
 }
@@ -95,10 +101,13 @@ static int l_recv(lua_State *L) {
   return 1;
 }
 
-/* poll({fd, ...}): the 1-based position of a readable (or hung-up) fd. */
+/* poll({fd, ...} [, timeout_s]): the 1-based position of a readable (or
+ * hung-up) fd, or nil when timeout_s passes first (no timeout: wait). */
 static int l_poll(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = (int)lua_rawlen(L, 1);
+  double timeout = luaL_optnumber(L, 2, -1);
+  int ms = timeout < 0 ? -1 : (int)(timeout * 1000 + 0.5);
   if (n < 1 || n > 4096) return luaL_error(L, "parallel: poll of %d descriptors", n);
   struct pollfd *p = lua_newuserdatauv(L, sizeof(struct pollfd) * (size_t)n, 0);
   for (int i = 0; i < n; i++) {
@@ -109,8 +118,9 @@ static int l_poll(lua_State *L) {
     lua_pop(L, 1);
   }
   for (;;) {
-    int r = poll(p, (nfds_t)n, -1);
+    int r = poll(p, (nfds_t)n, ms);
     if (r < 0) { if (errno == EINTR) continue; return fail_errno(L, "parallel: poll"); }
+    if (r == 0) return 0;
     for (int i = 0; i < n; i++)
       if (p[i].revents) { lua_pushinteger(L, i + 1); return 1; }
   }
@@ -176,14 +186,6 @@ static int l_ncpu(lua_State *L) {
   return 1;
 }
 
-/* Wall-clock seconds (monotonic), for timing parallel work. */
-static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
-  return 1;
-}
-
 static int l_getpid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -194,7 +196,6 @@ static const luaL_Reg functions[] = {
   {"workers_recv", l_recv}, {"workers_poll", l_poll}, {"workers_close", l_close},
   {"workers_wait", l_wait}, {"workers_kill", l_kill}, {"workers_exit", l_exit},
   {"workers_sigpipe", l_sigpipe}, {"workers_ncpu", l_ncpu}, {"workers_getpid", l_getpid},
-  {"workers_now", l_now},
   {NULL, NULL}};
 
 void mlb_open_workers(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -2,6 +2,7 @@
  * ml_sgemm; ml_sgemm_ref is the plain-loop twin the tests compare with. */
 #include "ml.h"
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -127,8 +128,10 @@ bad:
 /* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
 #include "linalg.h"
 
+/* Inside an OpenMP region OpenBLAS runs serially by itself: leave it be. */
 void ml_blas_threads(ml_ctx *ctx) {
-  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
+  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
+    openblas_set_num_threads(ctx->threads);
 }
 
 void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
@@ -249,7 +252,6 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
 /* ---- linear-svm: double-precision products and LAPACK solvers ----
  * OpenBLAS ships LAPACK; we call its Fortran entry points directly (column-
  * major, arguments by pointer) rather than depend on LAPACKE. */
-#include <omp.h>
 #include "linalg.h"
 
 void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b,
@@ -258,17 +260,10 @@ void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *
 void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
             double *b, const int *ldb, int *info);
 
-/* Inside an OpenMP region OpenBLAS runs serially by itself; outside, use the
- * engine's thread count. */
-static void blas_threads(ml_ctx *ctx) {
-  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
-    openblas_set_num_threads(ctx->threads);
-}
-
 void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
               const double *x, double beta, double *y) {
   if (m <= 0 || n <= 0) return;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
               beta, y, 1);
 }
@@ -282,7 +277,7 @@ void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
       for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
     return;
   }
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -290,7 +285,7 @@ void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
 void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
               const float *x, float beta, float *y) {
   if (m <= 0 || n <= 0) return;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
               beta, y, 1);
 }
@@ -302,7 +297,7 @@ void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
     ml_sgemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -313,7 +308,7 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
     return ml_error(ctx, "lstsq: bad sizes m=%d n=%d nrhs=%d ldb=%d", m, n, nrhs, ldb);
   int lda = m > 1 ? m : 1, info = 0, lwork = -1, iwq = 0;
   double wq = 0;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, &wq, &lwork, &iwq, &info);
   if (info != 0) return ml_error(ctx, "lstsq: LAPACK dgelsd workspace query failed (info %d)", info);
   lwork = (int)wq + 1;
@@ -334,7 +329,7 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
 
 int ml_posv(ml_ctx *ctx, int n, int nrhs, double *a, double *b) {
   int info = 0, ld = n > 1 ? n : 1;
-  blas_threads(ctx);
+  ml_blas_threads(ctx);
   dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info);
   if (info > 0) return 1;   /* not positive definite: the caller falls back */
   if (info < 0) return ml_error(ctx, "posv: dposv argument %d is invalid", -info);

@@ -195,7 +195,7 @@ static int grow(ml_tree *t, const binned *bd, const int32_t *rows, int64_t m, co
       gnode *nd = &cur[k];
       nd->split = 0;
       if (!nd->hist) continue;
-      #pragma omp parallel for num_threads(threads) schedule(static) if (HT > 20000)
+      #pragma omp parallel for num_threads(threads) schedule(static) if (HT > 400000)
       for (int f = 0; f < d; f++)
         feature_split(nd->hist + bd->hoff[f], bd->nbins[f], f, nd->G, nd->H, nd->C, p, &fb[f]);
       gsplit best = {.feature = -1, .gain = 1e-7};

@@ -26,41 +26,50 @@ typedef struct {
 } problem;
 
 /* Loss and gradient over rows [lo, hi): z = X W^T + b, residuals r = sw (p - y),
- * g_part (R x f, then R intercept sums) = r^T X. Runs in one thread. */
+ * g_part (R x f, then R intercept sums) = r^T X. Runs in one thread, in
+ * blocks of rows small enough to stay in cache between the two products, so
+ * X streams from memory once per evaluation. */
 static double evaluate_rows(problem *P, const double *w, int64_t lo, int64_t hi, double *g_part) {
-  int64_t f = P->f, m = hi - lo;
+  int64_t f = P->f;
   int R = P->R;
-  const double *b = w + (int64_t)R * f, *X = P->X + lo * f;
-  double *Z = P->Z + lo * R, loss = 0;
-  if (R == 1) ml_dgemv(P->ctx, false, (int)m, (int)f, 1.0, X, (int)f, w, 0.0, Z);
-  else ml_dgemm_any(P->ctx, false, true, (int)m, R, (int)f, 1.0, X, (int)f, w, (int)f, 0.0, Z, R);
-  for (int64_t i = 0; i < m; i++) {
-    double s = P->sw ? P->sw[lo + i] : 1.0;
-    double *z = Z + i * R;
-    int64_t yi = P->y[lo + i];
-    if (R == 1) {
-      /* one exp and one log1p: softplus(u) = max(u, 0) + log1p(e^-|u|) */
-      double t = z[0] + b[0], yy = yi == 1 ? 1.0 : 0.0;
-      double e = exp(-fabs(t)), u = yy > 0 ? -t : t;
-      loss += s * ((u > 0 ? u : 0) + log1p(e));
-      double p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-      z[0] = s * (p - yy);
-    } else {
-      double mx = -INFINITY;
-      for (int k = 0; k < R; k++) { z[k] += b[k]; if (z[k] > mx) mx = z[k]; }
-      double se = 0;
-      for (int k = 0; k < R; k++) se += exp(z[k] - mx);
-      double lse = mx + log(se);
-      loss += s * (lse - z[yi]);
-      for (int k = 0; k < R; k++) z[k] = s * (exp(z[k] - lse) - (k == yi ? 1.0 : 0.0));
-    }
-  }
-  if (R == 1) ml_dgemv(P->ctx, true, (int)m, (int)f, 1.0, X, (int)f, Z, 0.0, g_part);
-  else ml_dgemm_any(P->ctx, true, false, R, (int)f, (int)m, 1.0, Z, R, X, (int)f, 0.0, g_part, (int)f);
+  const double *b = w + (int64_t)R * f;
+  double loss = 0;
+  int64_t block = (int64_t)(65536 / (f > 0 ? f : 1));
+  if (block < 16) block = 16;
   double *gb = g_part + (int64_t)R * f;
-  for (int k = 0; k < R; k++) gb[k] = 0;
-  for (int64_t i = 0; i < m; i++)
-    for (int k = 0; k < R; k++) gb[k] += Z[i * R + k];
+  for (int64_t j = 0; j < (int64_t)R * (f + 1); j++) g_part[j] = 0;
+  for (int64_t b0 = lo; b0 < hi; b0 += block) {
+    int64_t m = hi - b0 < block ? hi - b0 : block;
+    const double *X = P->X + b0 * f;
+    double *Z = P->Z + b0 * R;
+    if (R == 1) ml_dgemv(P->ctx, false, (int)m, (int)f, 1.0, X, (int)f, w, 0.0, Z);
+    else ml_dgemm_any(P->ctx, false, true, (int)m, R, (int)f, 1.0, X, (int)f, w, (int)f, 0.0, Z, R);
+    for (int64_t i = 0; i < m; i++) {
+      double s = P->sw ? P->sw[b0 + i] : 1.0;
+      double *z = Z + i * R;
+      int64_t yi = P->y[b0 + i];
+      if (R == 1) {
+        /* one exp and one log1p: softplus(u) = max(u, 0) + log1p(e^-|u|) */
+        double t = z[0] + b[0], yy = yi == 1 ? 1.0 : 0.0;
+        double e = exp(-fabs(t)), u = yy > 0 ? -t : t;
+        loss += s * ((u > 0 ? u : 0) + log1p(e));
+        double p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        z[0] = s * (p - yy);
+      } else {
+        double mx = -INFINITY;
+        for (int k = 0; k < R; k++) { z[k] += b[k]; if (z[k] > mx) mx = z[k]; }
+        double se = 0;
+        for (int k = 0; k < R; k++) se += exp(z[k] - mx);
+        double lse = mx + log(se);
+        loss += s * (lse - z[yi]);
+        for (int k = 0; k < R; k++) z[k] = s * (exp(z[k] - lse) - (k == yi ? 1.0 : 0.0));
+      }
+      for (int k = 0; k < R; k++) gb[k] += z[k];
+    }
+    if (R == 1) ml_dgemv(P->ctx, true, (int)m, (int)f, 1.0, X, (int)f, Z, 1.0, g_part);
+    else ml_dgemm_any(P->ctx, true, false, R, (int)f, (int)m, 1.0, Z, R, X, (int)f, 1.0, g_part,
+                      (int)f);
+  }
   return loss;
 }
 

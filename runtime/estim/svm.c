@@ -108,11 +108,11 @@ static void multiclass_probability(int k, const double *r, double *p, double *Q,
   }
 }
 
-void ml_svc_proba(const double *dec, int64_t m, int K, const double *probA, const double *probB,
-                  double *prob) {
+void ml_svc_proba(ml_ctx *ctx, const double *dec, int64_t m, int K, const double *probA,
+                  const double *probB, double *prob) {
   const double min_prob = 1e-7;
   int P = K * (K - 1) / 2;
-  #pragma omp parallel
+  #pragma omp parallel num_threads(ctx->threads) if (m > 64)
   {
     double *r = malloc(sizeof(double) * (size_t)(K * K * 2 + K));
     #pragma omp for schedule(static)

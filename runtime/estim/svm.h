@@ -88,8 +88,8 @@ int ml_svc_decision(ml_ctx *ctx, const ml_kernel *k, const float *sv, int64_t n_
                     const float *X, int64_t m, double *dec);
 /* Probabilities (m x K) from decision values (m x P) and the Platt sigmoid
  * parameters probA, probB (P each), by pairwise coupling (Wu, Lin & Weng). */
-void ml_svc_proba(const double *dec, int64_t m, int K, const double *probA, const double *probB,
-                  double *prob);
+void ml_svc_proba(ml_ctx *ctx, const double *dec, int64_t m, int K, const double *probA,
+                  const double *probB, double *prob);
 
 /* ---- linear SVM by dual coordinate descent (linear_svc.c) ---- */
 typedef struct ml_linsvc_params {

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define FEATURE_THRESHOLD 1e-7
-#define PAR_MIN_WORK 250000     /* node samples x features before threads pay off */
+#define PAR_MIN_WORK 1000000    /* node samples x features before threads pay off */
 
 /* ---- node storage ---- */
 

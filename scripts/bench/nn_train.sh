@@ -14,6 +14,12 @@ if ! $PY -c "import torch" 2>/dev/null; then
 else
   TORCH=1
 fi
+# Timings mean little on a busy machine: with more runnable threads than cores,
+# OpenMP's spinning waits turn every parallel region into a scheduler quantum.
+load=$(cut -d' ' -f1 /proc/loadavg); cores=$(nproc)
+if awk -v l="$load" -v c="$cores" 'BEGIN { exit !(l > c) }'; then
+  echo "nn_train: load average $load on $cores cores: figures below are distorted by other work"
+fi
 printf '%-5s %3s | %12s %12s %7s | %10s %10s | %8s %8s %8s\n' model thr "mlrun" "pytorch" "ratio" \
   "mlrun/s" "torch/s" "mlrun MB" "tensorMB" "torch MB"
 for model in cnn mlp xor; do

@@ -18,11 +18,11 @@ local function rows(t, keep)
 end
 
 local function run(name, model, Xtr, ytr, Xte, yte)
-  local t = clock()
+  local t, c = clock(), os.clock()
   model:fit(Xtr, ytr)
-  local dt = clock() - t
+  local dt, dc = clock() - t, os.clock() - c
   local acc = model:predict(Xte):eq(yte):mean()
-  print(string.format("%s %.4f %.4f", name, dt, acc))
+  print(string.format("%s %.4f %.4f %.4f", name, dt, acc, dc))
   io.stdout:flush()
 end
 
@@ -50,7 +50,8 @@ local M = setmetatable({}, {__index = function(t, k)   -- loaded on first use
   return rawget(t, k)
 end})
 
-local function want(name) return which == nil or name:find(which, 1, true) end
+-- arg[1]: a Lua pattern selecting cases (all when absent)
+local function want(name) return which == nil or which == "" or name:find(which) ~= nil end
 local cases = {
   {"bank_tree", function() return ml.DecisionTreeClassifier{random_state = 0} end, B},
   {"bank_forest100", function() return ml.RandomForestClassifier{n_estimators = 100, n_jobs = -1,

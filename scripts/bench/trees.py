@@ -1,9 +1,9 @@
 """scikit-learn twin of trees.lua: the same fits on the same data and split,
 one line per case: "<case> <fit seconds> <test accuracy>".
-Usage: /usr/bin/python3 scripts/bench/trees.py THREADS"""
+Usage: /usr/bin/python3 scripts/bench/trees.py THREADS [CASE_REGEX]"""
 import gzip, sys, time
 import numpy as np
-import csv, io
+import csv, io, re
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.ensemble import (RandomForestClassifier, GradientBoostingClassifier,
                               HistGradientBoostingClassifier)
@@ -39,12 +39,17 @@ def idx(path):
     return a.astype(np.float32)
 
 
+CASES = sys.argv[2] if len(sys.argv) > 2 else ""
+
+
 def run(name, model, Xtr, ytr, Xte, yte):
-    t = time.perf_counter()
+    if CASES and not re.search(CASES, name):
+        return
+    t, c = time.perf_counter(), time.process_time()
     model.fit(Xtr, ytr)
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, time.process_time() - c
     acc = (model.predict(Xte) == yte).mean()
-    print("%s %.4f %.4f" % (name, dt, acc), flush=True)
+    print("%s %.4f %.4f %.4f" % (name, dt, acc, dc), flush=True)
 
 
 X, y = bank()

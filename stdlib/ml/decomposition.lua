@@ -90,6 +90,7 @@ end
 function PCA:transform(X)
   self:check_fitted("transform", "components_")
   X = base.check_X("PCA:transform", X, self.n_features_in_)
+  check_finite("PCA:transform", X)
   local Z = (X - self.mean_):matmul(self.components_:t())
   if self.whiten then Z = Z / self.explained_variance_:sqrt() end
   return Z

@@ -76,8 +76,13 @@ local function to_tree(who, v, seen, path)
     local name = rawget(mt, "__name") or v.__name
     local module, state = v._module, v.state
     if type(state) ~= "function" or type(module) ~= "string" or type(name) ~= "string" then
-      error(string.format("%s: cannot save %s: a table with a metatable that is not a saveable "
-        .. "class (needs _module, __name and state())", who, where(path)), 0)
+      local missing = {}
+      if type(name) ~= "string" then missing[#missing + 1] = "__name" end
+      if type(module) ~= "string" then missing[#missing + 1] = "_module" end
+      if type(state) ~= "function" then missing[#missing + 1] = "state()" end
+      error(string.format("%s: cannot save %s: %s is not a saveable class (it lacks %s)", who,
+        where(path), type(name) == "string" and name or "a table with a metatable",
+        table.concat(missing, ", ")), 0)
     end
     if module:sub(1, 3) ~= "ml." then
       error(string.format("%s: cannot save %s: class module '%s' does not start with 'ml.'", who,
@@ -96,14 +101,38 @@ local function to_tree(who, v, seen, path)
   return out
 end
 
--- Rebuilds objects bottom-up from their saved form.
+local function is_wrapper(v)
+  return type(v) == "table" and (rawget(v, "__class") ~= nil or rawget(v, "__module") ~= nil)
+end
+
+-- Does the tree v hold a saved object anywhere?
+local function holds_wrapper(v)
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+  if is_wrapper(v) then return true end
+  for _, x in pairs(v) do if holds_wrapper(x) then return true end end
+  return false
+end
+
+local function copy_tree(v)
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy_tree(x) end
+  return out
+end
+
+-- Rebuilds objects bottom-up from their saved form: from_state receives a
+-- state whose nested objects are already objects. A class that saves its
+-- parts as {__class, __module, state} itself and rebuilds them in its own
+-- from_state (as Pipeline does) gets that raw state when the rebuilt one
+-- fails.
 local function from_tree(who, v)
-  if type(v) ~= "table" then return v end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  local raw = is_wrapper(v) and holds_wrapper(v.state) and copy_tree(v.state) or nil
   for k, x in pairs(v) do
     if type(x) == "table" then v[k] = from_tree(who, x) end
   end
+  if not is_wrapper(v) then return v end
   local cname, mname = v.__class, v.__module
-  if cname == nil and mname == nil then return v end
   if type(cname) ~= "string" or type(mname) ~= "string" then
     error(who .. ": malformed object (__class and __module must be strings)", 0)
   end
@@ -127,7 +156,13 @@ local function from_tree(who, v)
   if type(cls) ~= "table" or type(cls.from_state) ~= "function" then
     error(string.format("%s: module '%s' has no loadable class %s", who, mname, cname), 0)
   end
-  return cls.from_state(cls, v.state)
+  local okb, obj = pcall(cls.from_state, cls, v.state)
+  if okb then return obj end
+  if raw then
+    local okr, obj2 = pcall(cls.from_state, cls, raw)
+    if okr then return obj2 end
+  end
+  error(string.format("%s: %s.from_state failed: %s", who, cname, tostring(obj)), 0)
 end
 
 local function meta_of(x)

@@ -1,7 +1,8 @@
 -- ml.json: JSON text <-> Lua values, for logs and fixtures. Decoding is a
 -- parser (it never runs code). Arrays become sequences, objects tables;
 -- null decodes to ml.json.null. Numbers that are integral in the text and
--- fit decode as Lua integers.
+-- fit decode as Lua integers. NaN, Infinity and -Infinity (as Python's json
+-- module writes them) are accepted on input.
 local json = {}
 
 json.null = setmetatable({}, {__tostring = function() return "null" end})
@@ -172,6 +173,10 @@ function decode_value(s, i, depth)
   elseif s:sub(i, i + 3) == "true" then return true, i + 4
   elseif s:sub(i, i + 4) == "false" then return false, i + 5
   elseif s:sub(i, i + 3) == "null" then return json.null, i + 4
+  -- not JSON, but what Python's json module writes for non-finite floats
+  elseif s:sub(i, i + 2) == "NaN" then return 0 / 0, i + 3
+  elseif s:sub(i, i + 7) == "Infinity" then return math.huge, i + 8
+  elseif s:sub(i, i + 8) == "-Infinity" then return -math.huge, i + 9
   else
     local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", i)
     if not num or num == "" or num == "-" then decode_error(s, i, "unexpected character") end
@@ -180,6 +185,15 @@ function decode_value(s, i, depth)
     if not num:find("[.eE]") then v = math.tointeger(v) or v end
     return v, i + #num
   end
+end
+
+--- Reads and decodes a JSON file.
+function json.load(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("json.load: " .. tostring(err), 2) end
+  local text = f:read("a")
+  f:close()
+  return json.decode(text)
 end
 
 --- Decodes one JSON value; trailing text other than white space is an error.

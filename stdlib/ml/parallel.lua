@@ -67,7 +67,7 @@ local function run_child(fn, items, task_r, result_w)
 end
 
 --- Monotonic wall-clock seconds.
-parallel.now = core.workers_now
+parallel.now = core.clock
 
 --- Number of worker processes for n_jobs (-1: every core).
 function parallel.effective_jobs(n_jobs, n_items)

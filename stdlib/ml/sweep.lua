@@ -1,7 +1,10 @@
 -- ml.sweep: hyperparameter sweeps. Trials run in forked worker processes
--- (each with its own copy of the Lua state, one thread each), are logged the
--- moment they finish, and a rerun skips what the log already holds. Under
--- `mpirun -np K` the ranks share the trials; rank 0 logs and prints.
+-- (each with its own copy of the Lua state), are logged the moment they
+-- finish, and a rerun skips what the log already holds. Under `mpirun -np K`
+-- the ranks share the trials; rank 0 logs and prints.
+-- A worker runs with one thread: GNU OpenMP cannot start a thread team in a
+-- forked child once the parent has used one (the child hangs), so the cores
+-- are filled by running several workers instead.
 local ml = require "ml"
 local base = require "ml.base"
 local json = require "ml.json"
@@ -316,6 +319,28 @@ local function finish(t, status, payload, t0)
   return t
 end
 
+-- Starts one trial in a forked worker (workers.c primitives, shared with
+-- ml.parallel). The worker sends one message: "O" + metrics or "E" + error.
+local function spawn(o, t)
+  local r, w = core.workers_pipe()
+  local pid = core.workers_fork()
+  if pid == 0 then
+    core.workers_close(r)
+    core.set_num_threads(1)   -- see the top of this file: no OpenMP team after fork
+    local ok, payload = pcall(trial_body(o, t))
+    core.workers_send(w, (ok and "O" or "E") .. tostring(payload))
+    core.workers_exit(0)
+  end
+  core.workers_close(w)
+  return {pid = pid, fd = r, t = t, t0 = core.clock()}
+end
+
+local function reap(w)
+  core.workers_close(w.fd)
+  local how, code = core.workers_wait(w.pid)
+  return how == "signaled" and ("signal " .. code) or ("exit " .. tostring(code))
+end
+
 -- Runs trials on this process's workers. on_done(t) is called as each ends;
 -- between events poll_extra() lets the MPI root collect remote results.
 local function run_local(o, todo, on_done, poll_extra)
@@ -329,21 +354,11 @@ local function run_local(o, todo, on_done, poll_extra)
     return
   end
   local running, next_i = {}, 1
-  local function kill_all()
-    for _, w in ipairs(running) do
-      core.proc_kill(w.pid)
-      core.proc_reap(w.pid)
-      core.proc_close(w.fd)
-    end
-    running = {}
-  end
   local ok, err = pcall(function()
     while next_i <= #todo or #running > 0 do
       while #running < o.workers and next_i <= #todo do
-        local t = todo[next_i]
+        running[#running + 1] = spawn(o, todo[next_i])
         next_i = next_i + 1
-        local pid, fd = core.proc_fork(trial_body(o, t))
-        running[#running + 1] = {pid = pid, fd = fd, t = t, t0 = core.clock(), chunks = {}}
       end
       local fds, wait = {}, 0.5
       local now = core.clock()
@@ -352,34 +367,36 @@ local function run_local(o, todo, on_done, poll_extra)
         if o.timeout then wait = math.min(wait, math.max(0, w.t0 + o.timeout - now)) end
       end
       if poll_extra then wait = math.min(wait, 0.05) end
-      local ready = core.proc_poll(fds, wait)
-      local still = {}
-      for i, w in ipairs(running) do
-        local r = ready[i]
-        if r then w.chunks[#w.chunks + 1] = r end
-        if r == false then
-          local how = core.proc_reap(w.pid)
-          core.proc_close(w.fd)
-          local data = table.concat(w.chunks)
-          local tag, payload = data:sub(1, 1), data:sub(2)
-          if tag == "O" then on_done(finish(w.t, "ok", payload, w.t0))
-          elseif tag == "E" then on_done(finish(w.t, "failed", payload, w.t0))
-          else on_done(finish(w.t, "failed", "worker died without a result (" .. how .. ")",
-                              w.t0)) end
-        elseif o.timeout and core.clock() - w.t0 > o.timeout then
-          core.proc_kill(w.pid)
-          core.proc_reap(w.pid)
-          core.proc_close(w.fd)
-          on_done(finish(w.t, "failed", ("timeout after %g s"):format(o.timeout), w.t0))
-        else
-          still[#still + 1] = w
-        end
+      local ready = core.workers_poll(fds, wait)
+      if ready then
+        local w = table.remove(running, ready)
+        local msg = core.workers_recv(w.fd)
+        local how = reap(w)
+        local tag, payload = msg and msg:sub(1, 1), msg and msg:sub(2)
+        if tag == "O" then on_done(finish(w.t, "ok", payload, w.t0))
+        elseif tag == "E" then on_done(finish(w.t, "failed", payload, w.t0))
+        else on_done(finish(w.t, "failed", "worker died without a result (" .. how .. ")", w.t0)) end
       end
-      running = still
+      if o.timeout then
+        local still = {}
+        for _, w in ipairs(running) do
+          if core.clock() - w.t0 > o.timeout then
+            core.workers_kill(w.pid)
+            reap(w)
+            on_done(finish(w.t, "failed", ("timeout after %g s"):format(o.timeout), w.t0))
+          else
+            still[#still + 1] = w
+          end
+        end
+        running = still
+      end
       if poll_extra then poll_extra(0) end
     end
   end)
-  if not ok then kill_all(); error(err, 0) end
+  if not ok then
+    for _, w in ipairs(running) do core.workers_kill(w.pid); reap(w) end
+    error(err, 0)
+  end
 end
 
 local function progress_line(o, st)

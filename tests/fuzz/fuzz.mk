@@ -5,7 +5,8 @@
 # The engine is rebuilt with clang + ASan/UBSan in build-fuzz/; OpenMP pragmas
 # use libgomp as in the main build. Seeds live in tests/fuzz/corpus/<target>/;
 # new inputs found go to build-fuzz/corpus/<target>/, crashes to
-# build-fuzz/crashes/; each finding is fixed and kept in
+# build-fuzz/crashes/ (slow-unit reports are kept but are not findings); each
+# finding is fixed and kept in
 # tests/fuzz/regressions/<target>/, which every run replays first.
 
 FUZZ_BUILD   ?= build-fuzz
@@ -49,7 +50,8 @@ define fuzz_run
 	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t \
 	    2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' ; \
-	  ls $(FUZZ_BUILD)/crashes/$$t-* >/dev/null 2>&1 && { echo "fuzz $$t: crash found, see $(FUZZ_BUILD)/crashes"; exit 1; } ; \
+	  ls $(FUZZ_BUILD)/crashes/$$t-crash-* $(FUZZ_BUILD)/crashes/$$t-leak-* $(FUZZ_BUILD)/crashes/$$t-timeout-* \
+	     $(FUZZ_BUILD)/crashes/$$t-oom-* >/dev/null 2>&1 && { echo "fuzz $$t: finding, see $(FUZZ_BUILD)/crashes"; exit 1; } ; \
 	done; true
 endef
 

@@ -3,7 +3,7 @@
 local ml = require "ml"
 
 local f = assert(io.open("tests/fixtures/cluster_ref.json"))
-local REF = require("dkjson").decode(f:read("a"))
+local REF = require("ml").json.decode(f:read("a"))
 f:close()
 
 -- true when a and b (lists of labels) define the same partition
@@ -105,6 +105,8 @@ describe("KMeans behaviour", function()
     local bad = X:clone(); bad[2][2] = 0 / 0
     assert.has_error(function() ml.KMeans{n_clusters = 2}:fit(bad) end,
       "KMeans: X contains NaN or infinity")
+    assert.has_error(function() km:predict(bad) end,
+      "KMeans: X contains NaN or infinity (row 2)")
   end)
   it("round-trips through ml.save / ml.load", function()
     local path = os.tmpname()

@@ -95,6 +95,40 @@ describe("ml.save / ml.load", function()
     assert.equal("table", info.kind)
     base.Dummy = nil
   end)
+  it("rebuilds nested objects first, and falls back to the raw state for hand-wrapped parts", function()
+    local base = require "ml.base"
+    local Leaf = base.estimator("Leaf", "ml.base", {{"k", 1, "number"}}, "regressor")
+    -- Outer saves its part as an object (rebuilt before Outer.from_state runs)
+    local Outer = base.class("Outer"); Outer._module = "ml.base"
+    function Outer:state() return {part = self.part} end
+    function Outer.from_state(cls, st)
+      assert(getmetatable(st.part) == Leaf, "part arrives rebuilt")
+      local o = setmetatable({}, cls); o.part = st.part; return o
+    end
+    -- Wrapped saves {__class, __module, state} itself and rebuilds it (Pipeline's way)
+    local Wrapped = base.class("Wrapped"); Wrapped._module = "ml.base"
+    function Wrapped:state()
+      return {inner = {__class = "Leaf", __module = "ml.base", state = self.inner:state()}}
+    end
+    function Wrapped.from_state(cls, st)
+      local w = setmetatable({}, cls)
+      w.inner = Leaf.from_state(Leaf, assert(st.inner.state, "raw wrapper expected"))
+      return w
+    end
+    base.Leaf, base.Outer, base.Wrapped = Leaf, Outer, Wrapped
+    local back = mio.deserialize(mio.serialize({a = Outer.from_state(Outer, {part = Leaf{k = 3}}),
+      b = Wrapped.from_state(Wrapped, {inner = {state = Leaf{k = 5}:state()}})}))
+    assert.equal(3, back.a.part.k)
+    assert.equal(5, back.b.inner.k)
+    assert.equal(Wrapped, getmetatable(back.b))
+    base.Leaf, base.Outer, base.Wrapped = nil, nil, nil
+  end)
+  it("names the class that cannot be saved", function()
+    local C = setmetatable({}, {__name = "Thing"})
+    assert.matches("Thing is not a saveable class %(it lacks _module, state%(%)%)",
+      errmsg(ml.save, dir .. "/bad.mlt", {x = setmetatable({}, {__name = "Thing", __index = {}})}))
+    local _ = C
+  end)
   it("refuses classes outside ml.* and missing classes when loading", function()
     local evil = mio.serialize({__class = "X", __module = "os", state = {}})
     assert.matches("only ml%.%* modules", errmsg(mio.deserialize, evil))

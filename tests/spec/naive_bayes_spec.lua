@@ -3,7 +3,7 @@
 local ml = require "ml"
 
 local f = assert(io.open("tests/fixtures/cluster_ref.json"))
-local REF = require("dkjson").decode(f:read("a"))
+local REF = require("ml").json.decode(f:read("a"))
 f:close()
 
 local function split(X, y)

@@ -4,7 +4,7 @@ local ml = require "ml"
 
 local function load_ref()
   local f = assert(io.open("tests/fixtures/cluster_ref.json"))
-  local ref = require("dkjson").decode(f:read("a"))
+  local ref = require("ml").json.decode(f:read("a"))
   f:close()
   return ref
 end

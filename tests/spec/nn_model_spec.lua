@@ -284,6 +284,24 @@ describe("ml.nn.model with the C layers", function()
     assert.are.equal(total - 40, trainable)
   end)
 
+  it("keeps no new tensor memory across training steps once shapes are stable", function()
+    ml.seed(8)
+    local x = ml.rand(64, 8, 8, 1)
+    local y = (ml.rand(64) * 3):floor():long()
+    local m = nn.Sequential{nn.Input{8, 8, 1}, nn.Conv2D(4, 3, {activation = "relu"}),
+      nn.MaxPooling2D(2), nn.Flatten(), nn.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+    local loader = ml.data.DataLoader(x, y, {batch_size = 16, shuffle = true})
+    m:fit(loader, nil, {epochs = 1, verbose = 0})
+    local g = m._gbuf
+    collectgarbage(); collectgarbage()
+    local before = ml.memory_info().in_use
+    m:fit(loader, nil, {epochs = 3, verbose = 0})
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, ml.memory_info().in_use)
+    assert.is_true(rawequal(g, m._gbuf))   -- the loss gradient buffer is reused
+  end)
+
   it("trains a regression network with mse", function()
     ml.seed(6)
     local x = ml.rand(64, 3)

@@ -109,7 +109,9 @@ describe("ml.sweep running", function()
     os.remove(log); os.remove(marker)
     -- trials 3.. sleep; kill the sweep while trial 3 sleeps
     local cmd = ("SWEEP_SLEEP=30 %s tests/sweep/kill_me.lua %s %s & echo $!"):format(mlrun, log, marker)
-    local pid = io.popen(cmd):read("l")
+    local h = io.popen(cmd)
+    local pid = h:read("l")
+    h:close()   -- reap the shell, or it lingers as a zombie child
     local deadline = os.time() + 20
     while #lines(log) < 2 and os.time() < deadline do os.execute("sleep 0.1") end
     os.execute("sleep 0.3")
@@ -122,6 +124,19 @@ describe("ml.sweep running", function()
     -- 1 and 2 did not run again; 3 ran again (it never finished), then 4..6
     assert.same({"1", "2", "3", "3", "4", "5", "6"}, lines(marker))
     os.remove(marker)
+  end)
+
+  it("draws the metric against a parameter", function()
+    local res = ml.sweep{grid = {lr = {0.1, 0.03, 0.01}}, workers = 0, verbose = 0,
+      run = function(c) return {acc = 1 - c.lr} end}
+    local path = os.tmpname() .. ".svg"
+    res:plot("lr", path)
+    local f = assert(io.open(path))
+    local svg = f:read("a")
+    f:close()
+    os.remove(path)
+    assert.matches("^%s*<svg", svg)
+    assert.matches("acc against lr", svg)
   end)
 
   it("ignores a torn last line in the log", function()

@@ -29,7 +29,7 @@ local function timed(workers)
   return dt, res, failed
 end
 
-print(("16-trial MLP sweep on %d digits, %d cores"):format(x.shape[1], ml.core.cpu_count()))
+print(("16-trial MLP sweep on %d digits, %d cores"):format(x.shape[1], ml.core.workers_ncpu()))
 local t1, r1, f1 = timed(1)
 local t2, r2, f2 = timed(2)
 local t0, r0, f0 = timed(0)

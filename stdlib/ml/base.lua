@@ -25,7 +25,8 @@ function base.class(name, parent)
 end
 
 --- Is value v of kind `kind`? Kinds: "number", "integer", "string", "boolean",
---- "table", "function", "tensor", "any", alternatives joined by "|" ("number|string"),
+--- "table", "function", "tensor", "list" (a table or a tensor), "any",
+--- alternatives joined by "|" ("number|string"),
 --- "nil" allowed as an alternative, or a list of allowed strings.
 local function kind_ok(v, kind)
   if type(kind) == "table" then
@@ -40,6 +41,8 @@ local function kind_ok(v, kind)
     elseif k == "tensor" then if getmetatable(v) == ml.core.tensor_mt then return true end
     elseif k == "table" then if type(v) == "table" and getmetatable(v) ~= ml.core.tensor_mt
       then return true end
+    elseif k == "list" then
+      if type(v) == "table" or getmetatable(v) == ml.core.tensor_mt then return true end
     elseif type(v) == k then return true end
   end
   return false
@@ -91,6 +94,16 @@ function base.options(who, opts, spec)
     if out[s[1]] == nil then out[s[1]] = s[2] end
   end
   return out
+end
+
+--- Checks an options table against {name = kind} (no defaults: absent
+--- options stay nil) and returns it, or {} for nil.
+function base.check_options(who, opts, kinds)
+  if opts == nil then return {} end
+  local spec = {}
+  for name, kind in pairs(kinds) do spec[#spec + 1] = {name, nil, kind .. "|nil"} end
+  base.options(who, opts, spec)
+  return opts
 end
 
 --- Checks one positional argument.

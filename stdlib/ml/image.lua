@@ -5,6 +5,7 @@
 -- mask, rotate and shift with one value per image). Kernels are C
 -- (runtime/image/), parallel over images and rows.
 local ml = require "ml"
+local base = require "ml.base"
 local core = ml.core
 local mio = require "ml.io"
 local call = mio._call
@@ -25,26 +26,7 @@ local function check_image(who, img)
   return img
 end
 
-local function check_opts(who, opts, spec)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or is_tensor(opts) then
-    error(who .. ": expected an options table, got " .. type(opts), 3)
-  end
-  for k, v in pairs(opts) do
-    local kind = spec[k]
-    if not kind then
-      local names = {}
-      for n in pairs(spec) do names[#names + 1] = n end
-      table.sort(names)
-      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
-        table.concat(names, ", ")), 3)
-    end
-    if type(v) ~= kind then
-      error(string.format("%s: option '%s' must be a %s, got %s", who, k, kind, type(v)), 3)
-    end
-  end
-  return opts
-end
+local check_opts = base.check_options   -- {name = kind}, checked
 
 local function check_param(who, name, v)
   if type(v) == "number" or is_tensor(v) or type(v) == "table" then return v end

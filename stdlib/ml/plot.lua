@@ -4,6 +4,7 @@
 -- A plot whose path ends in ".png" is rendered from its SVG by rsvg-convert
 -- (librsvg2-bin). Every file is written atomically.
 local ml = require "ml"
+local base = require "ml.base"
 local mio = require "ml.io"
 
 local M = {}
@@ -21,33 +22,7 @@ local INK, GRID, MUTED = "#333333", "#e6e6e6", "#666666"
 -- ---------------------------------------------------------------------------
 -- checking
 
-local function check_opts(who, opts, spec)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or is_tensor(opts) then
-    error(who .. ": expected an options table, got " .. type(opts), 3)
-  end
-  for k, v in pairs(opts) do
-    local kind = spec[k]
-    if not kind then
-      local names = {}
-      for n in pairs(spec) do names[#names + 1] = n end
-      table.sort(names)
-      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
-        table.concat(names, ", ")), 3)
-    end
-    local ok = false
-    for alt in kind:gmatch("[^|]+") do
-      if alt == "tensor" and is_tensor(v) then ok = true
-      elseif alt == "list" and (type(v) == "table" or is_tensor(v)) then ok = true
-      elseif type(v) == alt then ok = true end
-    end
-    if not ok then
-      error(string.format("%s: option '%s' must be %s, got %s", who, k, kind:gsub("|", " or "),
-        is_tensor(v) and "tensor" or type(v)), 3)
-    end
-  end
-  return opts
-end
+local check_opts = base.check_options   -- {name = kind}, checked
 
 -- A list of finite-or-not numbers from a tensor or a Lua list.
 local function numbers(who, name, v)

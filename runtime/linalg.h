@@ -21,9 +21,6 @@ void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha
  * are filled on return. */
 void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
               double beta, double *c, int ldc);
-/* Transitional alias: the same routine as ml_sgemm_inner above. */
-#define ml_sgemm_serial(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc) \
-  ml_sgemm_inner(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc)
 void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
               float beta, float *c, int ldc);
 /* C[m x n] = alpha * op(A) op(B) + beta * C in double precision, row-major. */

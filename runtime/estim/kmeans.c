@@ -89,7 +89,7 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     else if (w->nt == 1)   /* no team: ml_sgemm pins BLAS to one thread too */
       ml_sgemm(w->ctx, false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                (int)d, 0.0f, G, (int)k);
-    else ml_sgemm_serial(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
+    else ml_sgemm_inner(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                          (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
     for (int64_t r = 0; r < m; r++) {

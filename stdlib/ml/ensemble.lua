@@ -123,12 +123,7 @@ function RandomForestClassifier:_oob(oob, ok, y)
   self.oob_score_ = (pred:eq(y:float()) * ok):sum() / math.max(1, ok:sum())
 end
 
-function RandomForestClassifier:predict_proba(X)
-  self:check_fitted("predict_proba", "n_features_in_")
-  local who = self.__name .. ":predict_proba"
-  X = base.check_X(who, X, self.n_features_in_)
-  return self._ens:predict(X, {who = who})
-end
+RandomForestClassifier.predict_proba = H.predict_proba
 
 function RandomForestClassifier:predict(X)
   return H.predict_classes(self.classes_, self:predict_proba(X))

@@ -235,12 +235,15 @@ function DecisionTreeClassifier:fit(X, y, sample_weight)
   return self:_fit(X, y, ids, self.n_classes_, sample_weight)
 end
 
-function DecisionTreeClassifier:predict_proba(X)
+--- Class probabilities of a fitted tree ensemble (a tree or a forest).
+function H.predict_proba(self, X)
   self:check_fitted("predict_proba", "n_features_in_")
   local who = self.__name .. ":predict_proba"
   X = base.check_X(who, X, self.n_features_in_)
   return self._ens:predict(X, {who = who})
 end
+
+DecisionTreeClassifier.predict_proba = H.predict_proba
 
 function DecisionTreeClassifier:predict(X)
   self:check_fitted("predict", "n_features_in_")

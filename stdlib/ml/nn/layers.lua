@@ -105,6 +105,16 @@ local function spec(own)
 end
 
 -- Sets the fields every layer has; returns the checked options.
+-- Activation, bias and initializers of a layer with a kernel (Dense, Conv2D).
+function Layer:_setup_weights(o)
+  self.activation = activations.check(o.activation, self.name)
+  self.alpha = o.alpha
+  self.use_bias = o.use_bias
+  self.kernel_initializer, self.bias_initializer = o.kernel_initializer, o.bias_initializer
+  self._kinit = initializers.get(o.kernel_initializer, self.name)
+  self._binit = initializers.get(o.bias_initializer, self.name)
+end
+
 function Layer:_setup(prefix, opts, own)
   local who = self.__name
   local o = base.options(who, opts, spec(own or {}))
@@ -248,12 +258,7 @@ function Dense:init(units, opts)
   end
   local o = self:_setup("dense", opts, dense_opts)
   self.units = math.tointeger(units)
-  self.activation = activations.check(o.activation, self.name)
-  self.alpha = o.alpha
-  self.use_bias = o.use_bias
-  self.kernel_initializer, self.bias_initializer = o.kernel_initializer, o.bias_initializer
-  self._kinit = initializers.get(o.kernel_initializer, self.name)
-  self._binit = initializers.get(o.bias_initializer, self.name)
+  self:_setup_weights(o)
 end
 
 function Dense.from_config(cls, c)
@@ -339,12 +344,7 @@ function Conv2D:init(filters, kernel_size, opts)
   self.kernel_size = pair(self.name, "kernel_size", kernel_size)
   self.strides = pair(self.name, "strides", o.strides)
   self.padding = o.padding
-  self.activation = activations.check(o.activation, self.name)
-  self.alpha = o.alpha
-  self.use_bias = o.use_bias
-  self.kernel_initializer, self.bias_initializer = o.kernel_initializer, o.bias_initializer
-  self._kinit = initializers.get(o.kernel_initializer, self.name)
-  self._binit = initializers.get(o.bias_initializer, self.name)
+  self:_setup_weights(o)
 end
 
 function Conv2D.from_config(cls, c)

@@ -94,8 +94,8 @@ $(BUILD)/mlrun.pc: Makefile
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.
-$(BUILD)/bindings/io.o: CFLAGS += -DMLRUN_DATA_INSTALLED='"$(PREFIX)/share/mlrun/data"' -DMLRUN_DATA_SOURCE='"$(CURDIR)/data"'
-$(BUILD)/bindings/io.o: Makefile
+$(BUILD)/bindings/lio.o: CFLAGS += -DMLRUN_DATA_INSTALLED='"$(PREFIX)/share/mlrun/data"' -DMLRUN_DATA_SOURCE='"$(CURDIR)/data"'
+$(BUILD)/bindings/lio.o: Makefile
 
 demo: deps
 	$(MAKE) all

@@ -1,5 +1,5 @@
 /* estim.h - argument helpers shared by the classic-estimator bindings
- * (linear.c, svm.c): contiguous float32 matrices, label vectors, finiteness. */
+ * (lestim_linear.c, lestim_svm.c): contiguous float32 matrices, label vectors, finiteness. */
 #ifndef MLB_ESTIM_H
 #define MLB_ESTIM_H
 #include "mlb.h"

@@ -1,4 +1,4 @@
-/* svm.c - bindings of the support vector machines (ml.core.svc_fit,
+/* lestim_svm.c - bindings of the support vector machines (ml.core.svc_fit,
  * svc_decision, svc_proba, linsvc_fit). The scikit-learn-shaped classes are
  * in stdlib/ml/svm.lua. */
 #include "estim.h"

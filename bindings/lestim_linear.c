@@ -1,4 +1,4 @@
-/* linear.c - bindings of the linear models: least squares, ridge and
+/* lestim_linear.c - bindings of the linear models: least squares, ridge and
  * logistic regression (ml.core.linear_fit, ridge_fit, logreg_fit). The
  * scikit-learn-shaped classes are in stdlib/ml/linear_model.lua. */
 #include "estim.h"

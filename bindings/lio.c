@@ -1,4 +1,4 @@
-/* io.c - Lua bindings of the file formats: the .mlt/.mlm tree format (save,
+/* lio.c - Lua bindings of the file formats: the .mlt/.mlm tree format (save,
  * load, serialize, deserialize), atomic text writes, whole-file reads (gunzip
  * by magic) and directory listing. The class-aware layer (objects with
  * state()/from_state) is stdlib/ml/io.lua; here values are plain trees. */

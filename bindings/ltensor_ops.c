@@ -1,4 +1,4 @@
-/* tensor_ops.c - arithmetic, comparisons, reductions, views and joins on
+/* ltensor_ops.c - arithmetic, comparisons, reductions, views and joins on
  * ml.Tensor, as methods, metamethods and ml.* functions. */
 #include "mlb.h"
 #include <math.h>

@@ -1,4 +1,4 @@
-/* dist.c - ml.core.dist_*: ranks, collectives and byte messages between the
+/* ldist.c - ml.core.dist_*: ranks, collectives and byte messages between the
  * processes of an MPI job. Outside a launcher every call acts on one rank
  * without loading MPI. */
 #include "mlb.h"

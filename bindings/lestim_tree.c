@@ -1,4 +1,4 @@
-/* trees.c - Lua bindings of the tree family: fitting CART trees, random
+/* lestim_tree.c - Lua bindings of the tree family: fitting CART trees, random
  * forests, histogram gradient boosting and isolation forests into an
  * ml.TreeEnsemble userdata, predicting with it, and converting it to and
  * from tensors (node arrays) for ml.save / ml.load. The scikit-learn-shaped

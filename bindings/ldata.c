@@ -1,4 +1,4 @@
-/* csv.c (bindings) - family `csv`: ml.core.csv_read(path, opts) and
+/* ldata.c - family `csv`: ml.core.csv_read(path, opts) and
  * ml.core.csv_parse(text, opts) over runtime/data/csv.c. Both return
  *   {nrows = N, sep = ";", names = {...}, columns = {{name =, kind = "number",
  *    values = float32 tensor (NaN = missing)} | {name =, kind = "string",

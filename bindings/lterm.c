@@ -1,4 +1,4 @@
-/* term.c - terminal and clock queries for progress output: ml.core.isatty(fd),
+/* lterm.c - terminal and clock queries for progress output: ml.core.isatty(fd),
  * ml.core.clock(). */
 #include "mlb.h"
 #include <time.h>

@@ -1,4 +1,4 @@
-/* nn.c - Lua bindings of the neural-network kernels (runtime/nn/): the
+/* lnn.c - Lua bindings of the neural-network kernels (runtime/nn/): the
  * layer classes of stdlib/ml/nn/ call these as ml.core.nn_*.
  *
  * Reuse across batches: each layer passes its cache table; outputs,

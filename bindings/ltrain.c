@@ -1,4 +1,4 @@
-/* train.c - bindings of the training-loop helpers (runtime/train/): batch
+/* ltrain.c - bindings of the training-loop helpers (runtime/train/): batch
  * gathering into reused buffers, the fused softmax + cross-entropy, accuracy
  * counts and the non-finite check. Used by ml.nn.model and ml.data. */
 #include "mlb.h"

@@ -1,4 +1,4 @@
-/* cluster.c - ml.core functions under ml.neighbors, ml.cluster,
+/* lestim_cluster.c - ml.core functions under ml.neighbors, ml.cluster,
  * ml.decomposition and ml.naive_bayes: thin checks around runtime/estim. The
  * scikit-learn-shaped classes are Lua (the stdlib/ml modules); indices cross this
  * border 0-based (int64) and the Lua side adds 1 where users see positions. */

@@ -1,4 +1,4 @@
-/* image.c - Lua bindings of PNG files and the image kernels (ml.image uses
+/* limage.c - Lua bindings of PNG files and the image kernels (ml.image uses
  * them; its Lua front in stdlib/ml/image.lua checks options and shapes). */
 #include "mlb.h"
 #include "../runtime/io/io.h"

@@ -1,4 +1,4 @@
-/* rng.c - the engine's random generator state as a Lua string, so a
+/* lrng.c - the engine's random generator state as a Lua string, so a
  * checkpoint can store it and a resumed run continues the same stream
  * (bit-identical training after a restart). */
 #include "mlb.h"

@@ -1,4 +1,4 @@
-/* optim.c - bindings of the parameter update kernels (runtime/optim/).
+/* loptim.c - bindings of the parameter update kernels (runtime/optim/).
  * ml.optim (stdlib/ml/optim.lua) keeps the per-parameter state tensors and
  * calls these once per parameter tensor and step. */
 #include "mlb.h"

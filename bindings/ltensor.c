@@ -1,4 +1,4 @@
-/* tensor.c - the ml.Tensor userdata: creation, conversion from and to Lua
+/* ltensor.c - the ml.Tensor userdata: creation, conversion from and to Lua
  * tables, 1-based indexing and Torch7-style range slicing as views. */
 #include "mlb.h"
 #include <math.h>

@@ -204,4 +204,4 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-void mlb_open_cluster(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_cluster(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -92,4 +92,4 @@ static const luaL_Reg functions[] = {
   {NULL, NULL},
 };
 
-void mlb_open_linear(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_linear(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -208,4 +208,4 @@ static const luaL_Reg functions[] = {
   {NULL, NULL},
 };
 
-void mlb_open_svm(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_svm(lua_State *L) { luaL_setfuncs(L, functions, 0); }

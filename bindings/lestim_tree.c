@@ -463,7 +463,7 @@ static int l_from_state(lua_State *L) {
   return 1;
 }
 
-void mlb_open_trees(lua_State *L) {
+void mlb_open_estim_tree(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"predict", m_predict}, {"apply", m_apply}, {"n_trees", m_n_trees}, {"info", m_info},
     {"importances", m_importances}, {"state", m_state}, {NULL, NULL}};

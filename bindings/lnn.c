@@ -399,16 +399,16 @@ static int l_truncated_normal(lua_State *L) {
 }
 
 static const luaL_Reg nn_funcs[] = {
-  {"nn_act_forward", l_act_forward}, {"nn_act_backward", l_act_backward},
-  {"nn_dense_forward", l_dense_forward}, {"nn_dense_backward", l_dense_backward},
-  {"nn_conv2d_forward", l_conv2d_forward}, {"nn_conv2d_backward", l_conv2d_backward},
-  {"nn_conv2d_ref", l_conv2d_ref},
-  {"nn_pool2d_forward", l_pool2d_forward}, {"nn_pool2d_backward", l_pool2d_backward},
-  {"nn_gap2d_forward", l_gap2d_forward}, {"nn_gap2d_backward", l_gap2d_backward},
-  {"nn_batchnorm_forward", l_batchnorm_forward}, {"nn_batchnorm_backward", l_batchnorm_backward},
-  {"nn_dropout_forward", l_dropout_forward}, {"nn_dropout_backward", l_dropout_backward},
-  {"nn_loss", l_loss}, {"nn_softmax_xent", l_softmax_xent}, {"nn_sigmoid_xent", l_sigmoid_xent},
-  {"nn_init", l_init}, {"nn_truncated_normal", l_truncated_normal},
+  {"act_forward", l_act_forward}, {"act_backward", l_act_backward},
+  {"dense_forward", l_dense_forward}, {"dense_backward", l_dense_backward},
+  {"conv2d_forward", l_conv2d_forward}, {"conv2d_backward", l_conv2d_backward},
+  {"conv2d_ref", l_conv2d_ref},
+  {"pool2d_forward", l_pool2d_forward}, {"pool2d_backward", l_pool2d_backward},
+  {"gap2d_forward", l_gap2d_forward}, {"gap2d_backward", l_gap2d_backward},
+  {"batchnorm_forward", l_batchnorm_forward}, {"batchnorm_backward", l_batchnorm_backward},
+  {"dropout_forward", l_dropout_forward}, {"dropout_backward", l_dropout_backward},
+  {"loss", l_loss}, {"softmax_xent", l_softmax_xent}, {"sigmoid_xent", l_sigmoid_xent},
+  {"init", l_init}, {"truncated_normal", l_truncated_normal},
   {NULL, NULL}};
 
 void mlb_open_nn(lua_State *L) {

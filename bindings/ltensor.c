@@ -587,6 +587,6 @@ void mlb_open_tensor(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, m_len);
   lua_setfield(L, -2, "__len");
-  lua_setfield(L, -3, "tensor_mt");         /* core.tensor_mt */
-  lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods */
+  lua_setfield(L, -3, "mt");                /* core.tensor.mt */
+  lua_setfield(L, -2, "Tensor");            /* core.tensor.Tensor = methods */
 }

@@ -47,7 +47,7 @@ static int l_count_nonfinite(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"train_gather", l_gather_rows}, {"train_xent", l_softmax_xent},
-  {"train_correct", l_count_correct}, {"train_nonfinite", l_count_nonfinite}, {NULL, NULL}};
+  {"gather", l_gather_rows}, {"xent", l_softmax_xent},
+  {"correct", l_count_correct}, {"nonfinite", l_count_nonfinite}, {NULL, NULL}};
 
 void mlb_open_train(lua_State *L) { luaL_setfuncs(L, functions, 0); }

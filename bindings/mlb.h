@@ -42,8 +42,9 @@ int mlb_opt_boolean(lua_State *L, int idx, const char *who, const char *key, int
 const char *mlb_opt_string(lua_State *L, int idx, const char *who, const char *key,
                            const char *def);
 
-/* Families of bindings (families.h): each adds its functions to the table on top. */
-#define MLB_FAMILY(name) void mlb_open_##name(lua_State *L);
+/* Families of bindings (families.h): each adds its functions to the table on
+ * top, which luaopen_ml makes ml.core.<area>. */
+#define MLB_FAMILY(area, family) void mlb_open_##family(lua_State *L);
 #include "families.h"
 #undef MLB_FAMILY
 

@@ -91,7 +91,8 @@ int luaopen_ml(lua_State *L) {
   lua_pop(L, 1);
   if (fresh) open_ctx(L);
   lua_newtable(L);                         /* ml.core */
-#define MLB_FAMILY(name) mlb_open_##name(L);
+#define MLB_FAMILY(area, family) \
+  luaL_getsubtable(L, -1, #area); mlb_open_##family(L); lua_pop(L, 1);
 #include "families.h"
 #undef MLB_FAMILY
   lua_pushstring(L, ML_VERSION);

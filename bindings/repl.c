@@ -206,11 +206,14 @@ static void add_keys(lua_State *L, int idx, int list, const char *prefix, size_t
 }
 
 /* Pushes the methods table of the value on top (its metatable's __index
- * table; for tensors, whose __index is a C function, ml.core.Tensor). */
+ * table; for tensors, whose __index is a C function, ml.core.tensor.Tensor). */
 static void push_methods(lua_State *L) {
   if (luaL_testudata(L, -1, MLB_TENSOR)) {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_getfield(L, -1, "ml.core");
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) lua_getfield(L, -1, "tensor");
+    else lua_pushnil(L);
     lua_remove(L, -2);
     if (lua_istable(L, -1)) lua_getfield(L, -1, "Tensor");
     else lua_pushnil(L);

@@ -192,10 +192,10 @@ static int l_getpid(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"workers_fork", l_fork}, {"workers_pipe", l_pipe}, {"workers_send", l_send},
-  {"workers_recv", l_recv}, {"workers_poll", l_poll}, {"workers_close", l_close},
-  {"workers_wait", l_wait}, {"workers_kill", l_kill}, {"workers_exit", l_exit},
-  {"workers_sigpipe", l_sigpipe}, {"workers_ncpu", l_ncpu}, {"workers_getpid", l_getpid},
+  {"fork", l_fork}, {"pipe", l_pipe}, {"send", l_send},
+  {"recv", l_recv}, {"poll", l_poll}, {"close", l_close},
+  {"wait", l_wait}, {"kill", l_kill}, {"exit", l_exit},
+  {"sigpipe", l_sigpipe}, {"ncpu", l_ncpu}, {"getpid", l_getpid},
   {NULL, NULL}};
 
 void mlb_open_workers(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -12,10 +12,11 @@
 -- Methods take precedence over column names in df.name / df["name"]; df:col(name)
 -- always returns the column.
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local D = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
 
 -- ---------------------------------------------------------------------------
 -- Series: one column
@@ -118,26 +119,26 @@ end
 --- count, mean, std, min, 25%, 50%, 75%, max of the non-missing values
 --- (double precision, runtime/data/curve.c).
 function Series:describe()
-  return ml.core.frame_describe(check_number(self).values)
+  return core.data.frame_describe(check_number(self).values)
 end
 
 function Series:sum()
-  local n, mean = ml.core.frame_describe(check_number(self).values, {})
+  local n, mean = core.data.frame_describe(check_number(self).values, {})
   return n > 0 and n * mean or 0
 end
-function Series:mean() local _, m = ml.core.frame_describe(check_number(self).values, {}); return m end
+function Series:mean() local _, m = core.data.frame_describe(check_number(self).values, {}); return m end
 --- Sample standard deviation (ddof = 1), as pandas.
-function Series:std() local _, _, sd = ml.core.frame_describe(check_number(self).values, {}); return sd end
+function Series:std() local _, _, sd = core.data.frame_describe(check_number(self).values, {}); return sd end
 function Series:var() local sd = self:std(); return sd * sd end
 --- Quantile with linear interpolation (pandas' default); q in [0, 1].
 function Series:quantile(q)
-  local _, _, _, _, v = ml.core.frame_describe(check_number(self).values, {q})
+  local _, _, _, _, v = core.data.frame_describe(check_number(self).values, {q})
   return v
 end
 function Series:median() return self:quantile(0.5) end
-function Series:min() local _, _, _, lo = ml.core.frame_describe(check_number(self).values, {}); return lo end
+function Series:min() local _, _, _, lo = core.data.frame_describe(check_number(self).values, {}); return lo end
 function Series:max()
-  local _, _, _, _, hi = ml.core.frame_describe(check_number(self).values, {})
+  local _, _, _, _, hi = core.data.frame_describe(check_number(self).values, {})
   return hi
 end
 
@@ -197,7 +198,7 @@ end
 
 --- The rows at 0-based int64 positions idx.
 function Series:_take(idx)
-  return series_new(self.name, self.kind, ml.core.frame_take(self.values, idx + 1), self.categories)
+  return series_new(self.name, self.kind, core.data.frame_take(self.values, idx + 1), self.categories)
 end
 
 function Series:__tostring()
@@ -374,7 +375,7 @@ function DataFrame:_take(idx)
   for _, nm in ipairs(self.columns) do series[nm] = self._series[nm]:_take(idx) end
   local index = self._index
   if index == nil then index = idx + 1
-  elseif is_tensor(index) then index = ml.core.frame_take(index, idx + 1)
+  elseif is_tensor(index) then index = core.data.frame_take(index, idx + 1)
   else
     local labels = {}
     for i, k in ipairs((idx + 1):totable()) do labels[i] = index[k] end
@@ -504,7 +505,7 @@ function DataFrame:get_dummies(names)
   for _, nm in ipairs(names) do
     local s = self._series[nm]
     if s.kind == "string" then
-      local hot = ml.core.frame_onehot(s.values, #s.categories)   -- N x K in one pass
+      local hot = core.data.frame_onehot(s.values, #s.categories)   -- N x K in one pass
       for k, cat in ipairs(s.categories) do
         local dn = nm .. "_" .. cat
         cols[#cols + 1] = dn
@@ -534,7 +535,7 @@ function DataFrame:to_tensor()
   if #self.columns == 0 then return ml.zeros(self._n, 0) end
   local parts = {}
   for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values end
-  return ml.core.frame_columns(parts)
+  return core.data.frame_columns(parts)
 end
 
 function DataFrame:copy()
@@ -686,7 +687,7 @@ end
 --- dtype = {col = "string"|"number"}, max_field = bytes}) -> DataFrame
 function D.read_csv(path, opts)
   base.check_arg("read_csv", 1, path, "string")
-  local t = ml.core.csv_read(path, opts)
+  local t = core.data.csv_read(path, opts)
   local series = {}
   for _, c in ipairs(t.columns) do
     if c.kind == "string" then
@@ -701,7 +702,7 @@ end
 --- The same from a string holding CSV text.
 function D.read_csv_string(text, opts)
   base.check_arg("read_csv_string", 1, text, "string")
-  local t = ml.core.csv_parse(text, opts)
+  local t = core.data.csv_parse(text, opts)
   local series = {}
   for _, c in ipairs(t.columns) do
     series[c.name] = c.kind == "string" and series_new(c.name, "string", c.codes, c.categories)
@@ -740,7 +741,7 @@ function DataFrame:write_csv(path, opts)
     header = {}
     for j, nm in ipairs(self.columns) do header[j] = quote_field(nm, sep) end
   end
-  local text = ml.core.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
+  local text = core.data.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
   local ok, err = pcall(require("ml.io").write_atomic, path, text)
   if not ok then error("DataFrame:write_csv: " .. tostring(err), 2) end
   return self

@@ -10,7 +10,7 @@
 -- Dtypes: images and features are float32; class labels are int64 and keep
 -- the values the data gives (MNIST 0..9, iris 0..2).
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 local mio = require "ml.io"
 
 local M = {}
@@ -19,7 +19,7 @@ local function candidates()
   local list = {}
   local env = os.getenv("MLRUN_DATA")
   if env and env ~= "" then list[#list + 1] = env end
-  for d in (core.io_data_dirs() or ""):gmatch("[^:]+") do list[#list + 1] = d end
+  for d in (core.io.data_dirs() or ""):gmatch("[^:]+") do list[#list + 1] = d end
   return list
 end
 
@@ -27,7 +27,7 @@ end
 function M.data_dir()
   local tried = candidates()
   for _, d in ipairs(tried) do
-    if core.io_isdir(d .. "/classic") or core.io_isdir(d .. "/mnist-10k") then return d end
+    if core.io.isdir(d .. "/classic") or core.io.isdir(d .. "/mnist-10k") then return d end
   end
   error("datasets: no data folder found (tried: " .. table.concat(tried, ", ") ..
     "); set MLRUN_DATA to the folder holding classic/ and mnist-10k/", 0)
@@ -37,7 +37,7 @@ local function find_file(dir, names, who)
   for _, base in ipairs(names) do
     for _, suffix in ipairs{"", ".gz"} do
       local p = dir .. "/" .. base .. suffix
-      if core.io_exists(p) then return p end
+      if core.io.exists(p) then return p end
     end
   end
   error(string.format("%s: no %s[.gz] in '%s'", who, names[1], dir), 0)
@@ -52,7 +52,7 @@ function M.mnist(dir)
     error("mnist: expected a folder path, got " .. type(dir), 2)
   end
   dir = dir or (M.data_dir() .. "/mnist-10k")
-  if not core.io_isdir(dir) then error("mnist: '" .. dir .. "' is not a folder", 2) end
+  if not core.io.isdir(dir) then error("mnist: '" .. dir .. "' is not a folder", 2) end
   local function images(stem)
     local p = find_file(dir, {stem .. "-images-idx3-ubyte", stem .. "-images.idx3-ubyte"}, "mnist")
     local x = mio.read_idx(p, {scale = 1 / 255})

@@ -4,10 +4,11 @@
 -- precision; p-values come from the regularised incomplete gamma and beta
 -- functions below (chi2 and F survival functions).
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local F = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
 
 -- ---------------------------------------------------------------------------
 -- Special functions

@@ -6,13 +6,13 @@
 -- (runtime/image/), parallel over images and rows.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 local mio = require "ml.io"
 local call = mio._call
 
 local M = {}
 
-local tensor_mt = core.tensor_mt
+local tensor_mt = core.tensor.mt
 local function is_tensor(v) return getmetatable(v) == tensor_mt end
 
 local function check_image(who, img)
@@ -37,7 +37,7 @@ end
 --- alpha, 3 RGB, 4 RGBA; palettes expand to RGB/RGBA; 16-bit keeps precision).
 function M.load(path)
   if type(path) ~= "string" then error("image.load: expected a file path, got " .. type(path), 2) end
-  return call(core.image_load, path)
+  return call(core.image.load, path)
 end
 
 --- ml.image.save(path, img [, {bits = 8}]): PNG, values clamped to [0, 1];
@@ -46,12 +46,12 @@ function M.save(path, img, opts)
   if type(path) ~= "string" then error("image.save: expected a file path, got " .. type(path), 2) end
   img = check_image("image.save", img)
   opts = check_opts("image.save", opts, {bits = "number"})
-  call(core.image_save, path, img, opts.bits or 8)
+  call(core.image.save, path, img, opts.bits or 8)
 end
 
 --- Luma (BT.601 weights) of RGB or RGBA images, keeping a channel dim of 1.
 function M.rgb2gray(img)
-  return call(core.image_rgb2gray, check_image("image.rgb2gray", img))
+  return call(core.image.rgb2gray, check_image("image.rgb2gray", img))
 end
 
 --- Bilinear resize to h x w.
@@ -61,7 +61,7 @@ function M.resize(img, h, w)
      math.type(w) ~= "integer" and not (type(w) == "number" and w == math.floor(w)) then
     error("image.resize: expected integer height and width", 2)
   end
-  return call(core.image_resize, img, math.tointeger(h), math.tointeger(w))
+  return call(core.image.resize, img, math.tointeger(h), math.tointeger(w))
 end
 
 local directions = {horizontal = {true, false}, vertical = {false, true}, both = {true, true}}
@@ -77,7 +77,7 @@ function M.flip(img, direction, mask)
       tostring(direction), 2)
   end
   if mask ~= nil then check_param("image.flip", "mask", mask) end
-  return call(core.image_flip, img, d[1], d[2], mask)
+  return call(core.image.flip, img, d[1], d[2], mask)
 end
 
 --- ml.image.rotate(img, degrees [, {fill = 0}]): counter-clockwise about the
@@ -87,7 +87,7 @@ function M.rotate(img, degrees, opts)
   img = check_image("image.rotate", img)
   check_param("image.rotate", "degrees", degrees)
   opts = check_opts("image.rotate", opts, {fill = "number"})
-  return call(core.image_warp, img, degrees, 0, 0, opts.fill or 0)
+  return call(core.image.warp, img, degrees, 0, 0, opts.fill or 0)
 end
 
 --- ml.image.shift(img, dx, dy [, {fill = 0}]): moves the content dx pixels
@@ -97,14 +97,14 @@ function M.shift(img, dx, dy, opts)
   check_param("image.shift", "dx", dx)
   check_param("image.shift", "dy", dy == nil and 0 or dy)
   opts = check_opts("image.shift", opts, {fill = "number"})
-  return call(core.image_warp, img, 0, dx, dy or 0, opts.fill or 0)
+  return call(core.image.warp, img, 0, dx, dy or 0, opts.fill or 0)
 end
 
 --- Rotation and shift in one resampling (less blur than two calls).
 function M.affine(img, degrees, dx, dy, opts)
   img = check_image("image.affine", img)
   opts = check_opts("image.affine", opts, {fill = "number"})
-  return call(core.image_warp, img, check_param("image.affine", "degrees", degrees),
+  return call(core.image.warp, img, check_param("image.affine", "degrees", degrees),
     check_param("image.affine", "dx", dx or 0), check_param("image.affine", "dy", dy or 0),
     opts.fill or 0)
 end
@@ -121,7 +121,7 @@ local function filter(who, img, kernel, opts, flip)
   if not modes[mode] then
     error(who .. ": mode must be \"constant\", \"nearest\" or \"reflect\", got \"" .. mode .. "\"", 3)
   end
-  return call(core.image_filter, img, kernel, flip, mode)
+  return call(core.image.filter, img, kernel, flip, mode)
 end
 
 --- ml.image.convolve(img, kernel [, {mode = "constant"}]): 2-D convolution of
@@ -172,8 +172,8 @@ function M.load_folder(dir, opts)
   local imgs, labels, numeric = {}, {}, true
   local shape
   for i, n in ipairs(names) do
-    local img = call(core.image_load, dir .. "/" .. n)
-    if opts.gray then img = call(core.image_rgb2gray, img) end
+    local img = call(core.image.load, dir .. "/" .. n)
+    if opts.gray then img = call(core.image.rgb2gray, img) end
     local s = table.concat(img.shape, "x")
     if shape and s ~= shape then
       error(string.format("image.load_folder: %s is %s, earlier images are %s", n, s, shape), 2)

@@ -1,8 +1,8 @@
 -- ml.tensor: printing tensors (PyTorch-like layout, with the shape) and
 -- tensor methods that are simplest in Lua.
 local core = require "ml.core"
-local T = core.Tensor
-local mt = core.tensor_mt
+local T = core.tensor.Tensor
+local mt = core.tensor.mt
 
 local EDGE = 3          -- items shown at each end of a long dimension
 local SUMMARY = 1000    -- tensors with more elements are summarised

@@ -3,7 +3,7 @@
 -- derivatives computed from the output, over the C kernels of
 -- runtime/nn/activation.c.
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -25,16 +25,16 @@ end
 
 --- y = f(x) (a new tensor).
 function M.forward(name, x, alpha)
-  return core.nn_act_forward(x, M.check(name), alpha)
+  return core.nn.act_forward(x, M.check(name), alpha)
 end
 
 --- gx = gy * f'(x), computed from y = f(x).
 function M.backward(name, y, gy, alpha)
-  return core.nn_act_backward(y, gy, M.check(name), alpha)
+  return core.nn.act_backward(y, gy, M.check(name), alpha)
 end
 
 for _, n in ipairs(M.names) do
-  M[n] = function(x, alpha) return core.nn_act_forward(x, n, alpha) end
+  M[n] = function(x, alpha) return core.nn.act_forward(x, n, alpha) end
 end
 
 return M

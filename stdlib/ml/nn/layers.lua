@@ -18,7 +18,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local activations = require "ml.nn.activations"
 local initializers = require "ml.nn.initializers"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -45,7 +45,7 @@ local function prod(s)
   return p
 end
 
-local function is_tensor(v) return getmetatable(v) == core.tensor_mt end
+local function is_tensor(v) return getmetatable(v) == core.tensor.mt end
 
 -- Unique names per kind, as Keras: dense_1, dense_2, ...
 local counters = {}
@@ -303,7 +303,7 @@ end
 function Dense:forward(x, training)
   self:_prepare(x)
   local x2 = x:dim() == 2 and x or x:reshape(-1, self.kernel.shape[1])
-  local y = core.nn_dense_forward(x2, self.kernel, self.bias, self.activation, self.alpha,
+  local y = core.nn.dense_forward(x2, self.kernel, self.bias, self.activation, self.alpha,
     self._cache, training and true or false)
   self._y = y
   if x:dim() ~= 2 then
@@ -319,7 +319,7 @@ function Dense:backward(x, gy, pre_activation, skip_input_grad)
   local d = self.kernel.shape[1]
   local x2 = x:dim() == 2 and x or x:reshape(-1, d)
   local gy2 = gy:dim() == 2 and gy or gy:reshape(-1, self.units)
-  local gx = core.nn_dense_backward(x2, self.kernel, self._y, gy2, self.activation, self.alpha,
+  local gx = core.nn.dense_backward(x2, self.kernel, self._y, gy2, self.activation, self.alpha,
     pre_activation and true or false, self.kernel_grad, self.bias_grad, not skip_input_grad,
     self._cache)
   if gx and x:dim() ~= 2 then gx = gx:reshape(x.shape) end
@@ -401,7 +401,7 @@ end
 
 function Conv2D:forward(x, training)
   self:_prepare(x)
-  local y = core.nn_conv2d_forward(x, self.kernel, self.bias, self.strides[1], self.strides[2],
+  local y = core.nn.conv2d_forward(x, self.kernel, self.bias, self.strides[1], self.strides[2],
     self.padding == "same", self.activation, self.alpha, self._cache, training and true or false)
   self._y = y
   return y
@@ -409,7 +409,7 @@ end
 
 function Conv2D:backward(x, gy, pre_activation, skip_input_grad)
   self:_need_forward()
-  return core.nn_conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
+  return core.nn.conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
     self.padding == "same", self.activation, self.alpha, pre_activation and true or false,
     self.kernel_grad, self.bias_grad, not skip_input_grad, self._cache)
 end
@@ -456,12 +456,12 @@ local function pool_class(name, prefix, kind)
   function P:forward(x, training)
     self:_prepare(x)
     self._did_forward = true
-    return core.nn_pool2d_forward(x, kind, self.pool_size[1], self.pool_size[2], self.strides[1],
+    return core.nn.pool2d_forward(x, kind, self.pool_size[1], self.pool_size[2], self.strides[1],
       self.strides[2], self.padding == "same", self._cache, training and true or false)
   end
   function P:backward(x, gy)
     self:_need_forward()
-    return core.nn_pool2d_backward(x, gy, kind, self.pool_size[1], self.pool_size[2],
+    return core.nn.pool2d_backward(x, gy, kind, self.pool_size[1], self.pool_size[2],
       self.strides[1], self.strides[2], self.padding == "same", self._cache)
   end
   return P
@@ -484,10 +484,10 @@ function GAP:_check_input(shape) return check_image(self, shape, self.built_inpu
 function GAP:forward(x, training)
   self:_prepare(x)
   self._did_forward = true
-  return core.nn_gap2d_forward(x, self._cache, training and true or false)
+  return core.nn.gap2d_forward(x, self._cache, training and true or false)
 end
 function GAP:backward(x, gy)
-  return core.nn_gap2d_backward(x, gy, self._cache)
+  return core.nn.gap2d_backward(x, gy, self._cache)
 end
 
 -- ----------------------------------------------------- Flatten, Reshape --
@@ -580,11 +580,11 @@ function Dropout:forward(x, training)
   self._did_forward = true
   self._active = training and self.rate > 0
   if not self._active then return x end
-  return core.nn_dropout_forward(x, self.rate, self._cache, true)
+  return core.nn.dropout_forward(x, self.rate, self._cache, true)
 end
 function Dropout:backward(x, gy)
   if not self._active then return gy end
-  return core.nn_dropout_backward(gy, self._cache)
+  return core.nn.dropout_backward(gy, self._cache)
 end
 
 -- --------------------------------------------------- BatchNormalization --
@@ -659,13 +659,13 @@ function BN:forward(x, training)
   self:_prepare(x)
   self._did_forward = true
   local train = (training and self.trainable) and true or false   -- frozen BN runs in inference mode
-  return core.nn_batchnorm_forward(x, self.gamma, self.beta, self.moving_mean,
+  return core.nn.batchnorm_forward(x, self.gamma, self.beta, self.moving_mean,
     self.moving_variance, self.momentum, self.epsilon, train, self._cache, training and true or false)
 end
 
 function BN:backward(x, gy)
   self:_need_forward()
-  return core.nn_batchnorm_backward(x, gy, self.gamma, self.gamma_grad, self.beta_grad, self._cache)
+  return core.nn.batchnorm_backward(x, gy, self.gamma, self.gamma_grad, self.beta_grad, self._cache)
 end
 
 -- ----------------------------------------------------------- Activation --
@@ -688,7 +688,7 @@ end
 function Activation:_check_input() end
 function Activation:forward(x, training)
   self:_prepare(x)
-  local y = core.nn_act_forward(x, self.activation, self.alpha, self._cache,
+  local y = core.nn.act_forward(x, self.activation, self.alpha, self._cache,
     training and true or false)
   self._y = y
   return y
@@ -696,7 +696,7 @@ end
 function Activation:backward(x, gy, pre_activation)
   self:_need_forward()
   if pre_activation then return gy end
-  return core.nn_act_backward(self._y, gy, self.activation, self.alpha, self._cache)
+  return core.nn.act_backward(self._y, gy, self.activation, self.alpha, self._cache)
 end
 
 return M

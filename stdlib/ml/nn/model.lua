@@ -1,22 +1,19 @@
--- ml.nn.model: the containers of layers and the Keras training loop.
+-- ml.nn.model: the graph and the containers of layers, as Keras's Model.
 --   nn.Input{28, 28, 1}               -- a graph node holding a shape (no batch dim)
 --   nn.Sequential{nn.Input{2}, nn.Dense(8, ...), ...}; model:add(layer)
 --   nn.Model{inputs = inp, outputs = out}   -- functional form: layers called on nodes
---   model:compile{optimizer, loss, metrics}; model:fit(x, y, opts) -> History
---   model:evaluate, predict, predict_classes, summary, count_params, parameters,
---   get_weights/set_weights, save (through ml.save's class protocol)
+--   model:summary, count_params, parameters, get_weights/set_weights, freeze,
+--   save (through ml.save's class protocol)
+-- compile, fit, evaluate, predict and train_on_batch come from ml.nn.trainer
+-- (mixed into Model below); History and the progress bar are ml.callbacks.
 -- Layers follow the protocol of HELPERS.md (build, output_shape, forward,
 -- backward, parameters, get_config); this module adds nothing to them except
 -- the `__call` metamethod that turns `layer(node)` into a new graph node.
 local ml = require "ml"
 local base = require "ml.base"
-local core = require "ml.core"
-local clock = core.term.clock
 
 local M = {}
 
-local function is_tensor(v) return getmetatable(v) == core.tensor.mt end
-local function shape_str(s) return table.concat(s, "x") end
 local function copy_list(t) local c = {} for i, v in ipairs(t) do c[i] = v end return c end
 
 ---------------------------------------------------------------------------
@@ -71,7 +68,7 @@ end
 --- `layer(node)` makes a node (builds the layer for the node's shape);
 --- `layer(x)` with a tensor runs the layer in inference mode.
 function M.call_layer(layer, arg, ...)
-  if is_tensor(arg) then
+  if ml.is_tensor(arg) then
     if not layer.built then
       local s = {table.unpack(arg.shape, 2)}
       layer:build(s)
@@ -105,42 +102,6 @@ do
     for _, v in pairs(layers) do install_call(v) end
   end
 end
-
----------------------------------------------------------------------------
--- History
-
-local History = base.class("History")
-M.History = History
-
-function History:init()
-  self.history = {}
-  self.epoch = {}
-  self.params = {}
-end
-
-function History:on_epoch_end(epoch, logs)
-  self.epoch[#self.epoch + 1] = epoch
-  for k, v in pairs(logs) do
-    if type(v) == "number" then
-      local l = self.history[k]
-      if not l then
-        l = {}
-        self.history[k] = l
-        rawset(self, k, l)   -- history.loss is history.history.loss
-      end
-      l[#l + 1] = v
-    end
-  end
-end
-
-function History:__repr()
-  local keys = {}
-  for k in pairs(self.history) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return string.format("History(%d epochs: %s)", #self.epoch, table.concat(keys, ", "))
-end
-
--- history.val_loss etc. before they exist (no validation): nil, like a missing key.
 
 ---------------------------------------------------------------------------
 -- the model
@@ -273,7 +234,9 @@ function Model:build(input_shape)
   return self
 end
 
-local function ensure_built(self, x, who)
+--- Builds the model for x's row shape when it is not built yet; without x,
+--- an unbuilt model is an error naming `who`.
+function Model:_ensure_built(x, who)
   if not self.built then
     if not x then
       error(string.format("%s: the model is not built yet: give it an nn.Input or call "
@@ -286,7 +249,7 @@ end
 --- Forward pass through every layer. training enables dropout and batch
 --- statistics (frozen BatchNormalization layers stay in inference mode, as Keras).
 function Model:forward(x, training)
-  ensure_built(self, x, "forward")
+  self:_ensure_built(x, "forward")
   local acts = self._acts
   if not acts then acts = {} self._acts = acts end
   for i, l in ipairs(self.layers) do
@@ -348,7 +311,7 @@ end
 --- Trainable parameters and their gradients (what an optimizer steps), in
 --- layer order. parameters(true) includes frozen layers' parameters too.
 function Model:parameters(all)
-  ensure_built(self, nil, "parameters")
+  self:_ensure_built(nil, "parameters")
   local ps, gs = {}, {}
   for _, l in ipairs(self.layers) do
     if all or l.trainable ~= false then
@@ -360,7 +323,7 @@ function Model:parameters(all)
 end
 
 function Model:count_params()
-  ensure_built(self, nil, "count_params")
+  self:_ensure_built(nil, "count_params")
   local n = 0
   for _, l in ipairs(self.layers) do n = n + l:count_params() end
   return n
@@ -368,7 +331,7 @@ end
 
 --- Every layer's weights, as one list of copies (Keras's model.get_weights()).
 function Model:get_weights()
-  ensure_built(self, nil, "get_weights")
+  self:_ensure_built(nil, "get_weights")
   local out = {}
   for _, l in ipairs(self.layers) do
     for _, w in ipairs(l:get_weights()) do out[#out + 1] = w:clone() end
@@ -377,7 +340,7 @@ function Model:get_weights()
 end
 
 function Model:set_weights(list)
-  ensure_built(self, nil, "set_weights")
+  self:_ensure_built(nil, "set_weights")
   local k = 0
   for _, l in ipairs(self.layers) do
     local n = #l:get_weights()
@@ -417,7 +380,7 @@ end
 --- then total, trainable and non-trainable counts.
 function Model:summary(opts)
   local o = base.options("summary", opts, {{"print", true, "boolean"}})
-  ensure_built(self, nil, "summary")
+  self:_ensure_built(nil, "summary")
   local W1, W2, W3 = 29, 26, 10
   for i, l in ipairs(self.layers) do   -- widen the columns for long names and shapes
     W1 = math.max(W1, #tostring(l.name) + #(l.__name or "Layer") + 5)
@@ -457,500 +420,8 @@ function Model:__repr()
     self.built and (", " .. group(self:count_params()) .. " params") or "")
 end
 
----------------------------------------------------------------------------
--- compile: optimizer, loss and metrics
-
-local CE = {categorical_crossentropy = true, sparse_categorical_crossentropy = true}
-local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
-  crossentropy = "categorical_crossentropy"}
-
---- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
---- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae",
---- metrics = {"accuracy"}}
-function Model:compile(opts)
-  local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
-    {"loss", nil, "string"}, {"metrics", {}, "table"}})
-  if not o.loss then error("compile: option 'loss' is required (e.g. \"mse\")", 0) end
-  self.optimizer = require("ml.optim").get(o.optimizer)
-  local loss = LOSS_ALIASES[o.loss] or o.loss
-  M.losses.check(loss)
-  self.loss = loss
-  self.metrics = {}
-  for i, m in ipairs(o.metrics) do
-    if m == "accuracy" or m == "acc" then self.metrics[i] = "accuracy"
-    else
-      error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0)
-    end
-  end
-  self._has_acc = #self.metrics > 0
-  self.compiled = true
-  return self
-end
-
--- Losses: the fused softmax + cross-entropy lives in runtime/train (with the
--- accuracy count, into a reused gradient buffer); the others, and the fused
--- sigmoid + binary cross-entropy, come from ml.nn.losses (nn-core).
-M.losses = {}
---- value [, gradient w.r.t. p] of loss `name`.
-function M.losses.eval(name, p, y, want_grad)
-  local loss = require("ml.nn.losses").get(name, "loss")
-  if want_grad then return loss.forward_backward(p, y) end
-  return loss.forward(p, y)
-end
-local KNOWN = {mse = true, mae = true, binary_crossentropy = true,
-  categorical_crossentropy = true, sparse_categorical_crossentropy = true}
-function M.losses.check(name)
-  if not KNOWN[name] then
-    error(string.format("compile: unknown loss '%s' (expected mse, mae, binary_crossentropy, "
-      .. "categorical_crossentropy or sparse_categorical_crossentropy)", tostring(name)), 0)
-  end
-end
-
-function Model:_fused()
-  local last = self.layers[#self.layers]
-  return CE[self.loss] and last and last.activation == "softmax"
-end
-
-function Model:_fused_sigmoid()
-  local last = self.layers[#self.layers]
-  return self.loss == "binary_crossentropy" and last and last.activation == "sigmoid"
-end
-
--- Loss (and its gradient into gbuf when given) of predictions p against y.
--- Returns value, gradient, correct-count (nil if not computed), pre_activation.
-function Model:_loss(p, y, want_grad)
-  local gbuf
-  if want_grad and self:_fused() then
-    gbuf = self._gbuf
-    if not gbuf or gbuf.shape[1] ~= p.shape[1] or gbuf:numel() ~= p:numel() then
-      gbuf = self._gbufs and self._gbufs[p.shape[1]]
-      if not gbuf or gbuf:numel() ~= p:numel() then
-        gbuf = ml.empty(p.shape)
-        self._gbufs = self._gbufs or {}
-        self._gbufs[p.shape[1]] = gbuf
-      end
-      self._gbuf = gbuf
-    end
-  end
-  if self:_fused() then
-    local v, correct = core.train.xent(p, y, gbuf)
-    return v, gbuf, correct, true
-  end
-  local v, g, pre
-  if want_grad and self:_fused_sigmoid() then
-    v, g = require("ml.nn.losses").sigmoid_cross_entropy(p, y)
-    pre = true
-  else
-    v, g = M.losses.eval(self.loss, p, y, want_grad)
-    pre = false
-  end
-  local correct
-  if self._has_acc then correct = core.train.correct(p, y) end
-  return v, g, correct, pre
-end
-
-local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
-
---- One optimizer step on a batch: forward (training), loss, backward, update.
---- Returns the batch loss and the number of correct rows (nil without accuracy).
-function Model:train_on_batch(x, y)
-  if not self.compiled then error("train_on_batch: compile the model first", 0) end
-  local p = self:forward(x, true)
-  local v, g, correct, pre = self:_loss(p, y, true)
-  if not is_finite(v) then return v, correct end
-  self:backward(g, pre)
-  local c = self:_sync()
-  self.optimizer:step(c.params, c.grads)
-  return v, correct
-end
-
----------------------------------------------------------------------------
--- fit / evaluate / predict
-
-local function as_input(who, x)
-  base.check_arg(who, 1, x, "tensor")
-  if x.dtype ~= "float32" then x = x:float() end
-  return x:contiguous()
-end
-
-local function check_xy(who, x, y)
-  x = as_input(who, x)
-  base.check_arg(who, 2, y, "tensor")
-  if y:dim() < 1 or y.shape[1] ~= x.shape[1] then
-    error(string.format("%s: x has %d samples but y has shape %s", who, x.shape[1],
-      shape_str(y.shape)), 0)
-  end
-  return x, y:contiguous()
-end
-
-local function fmt_time(s)
-  if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, (s % 3600) // 60, s % 60) end
-  if s >= 60 then return string.format("%d:%02d", s // 60, s % 60) end
-  return string.format("%ds", math.floor(s + 0.5))
-end
-
-local function fmt_metrics(logs, keys)
-  local parts = {}
-  for _, k in ipairs(keys) do
-    if logs[k] then parts[#parts + 1] = string.format("%s: %.4f", k, logs[k]) end
-  end
-  return table.concat(parts, " - ")
-end
-
--- Progress output: a bar updated in place on a terminal, one line per epoch otherwise.
-local Progress = base.class("Progress")
-function Progress:init(verbose, epochs, steps)
-  self.verbose, self.epochs, self.steps = verbose, epochs, steps
-  self.tty = verbose == 1 and core.term.isatty(1)
-  self.out = io.stdout
-end
-function Progress:epoch_begin(epoch)
-  self.t0 = clock()
-  self.last = 0
-  if self.tty then self.out:write(string.format("Epoch %d/%d\n", epoch, self.epochs)) end
-end
-function Progress:batch(step, loss, acc)
-  if not self.tty then return end
-  local now = clock()
-  if step < self.steps and now - self.last < 0.1 then return end
-  self.last = now
-  local el = now - self.t0
-  local w = 30
-  local done = math.floor(w * step / self.steps)
-  local bar = string.rep("=", done) .. (step < self.steps and ">" or "")
-    .. string.rep(".", w - done - (step < self.steps and 1 or 0))
-  local eta = step < self.steps and (el / step * (self.steps - step)) or 0
-  local s = string.format("\r%d/%d [%s] - %s%s - loss: %.4f", step, self.steps, bar,
-    fmt_time(el), step < self.steps and (" - ETA: " .. fmt_time(eta)) or "", loss)
-  if acc then s = s .. string.format(" - accuracy: %.4f", acc) end
-  self.out:write(s .. "\27[K")
-  self.out:flush()
-end
-function Progress:epoch_end(epoch, logs, keys)
-  if self.verbose == 0 then return end
-  local el = clock() - self.t0
-  local per = el / self.steps
-  local stepstr = per >= 1 and string.format("%.1fs/step", per) or
-    string.format("%.0fms/step", per * 1000)
-  local s = string.format("%d/%d - %.1fs - %s - %s", self.steps, self.steps, el, stepstr,
-    fmt_metrics(logs, keys))
-  if self.tty then
-    self.out:write(string.format("\r%d/%d [%s] - %s - %s - %s\27[K\n", self.steps, self.steps,
-      string.rep("=", 30), fmt_time(el), stepstr, fmt_metrics(logs, keys)))
-  else
-    self.out:write(string.format("Epoch %d/%d - ", epoch, self.epochs) .. s .. "\n")
-  end
-  self.out:flush()
-end
-
-local function call_cbs(cbs, method, ...)
-  for _, cb in ipairs(cbs) do
-    local f = cb[method]
-    if f then f(cb, ...) end
-  end
-end
-
---- fit(x, y, opts) -> History. opts: epochs (1), batch_size (32), verbose (1),
---- shuffle (true), validation_split (0: the last fraction of x/y, taken before
---- shuffling, as Keras), validation_data ({x_val, y_val}), callbacks ({}),
---- initial_epoch (0). y: class ids (any dtype) or one-hot / target rows.
---- x may be an ml.data.DataLoader (y nil): its batches, shuffling and
---- augmentation are used as they are.
-function Model:fit(x, y, opts)
-  local o = base.options("fit", opts, {{"epochs", 1, "integer"}, {"batch_size", 32, "integer"},
-    {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
-    {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
-    {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
-    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"}})
-  if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
-  local data = require "ml.data"
-  -- data-parallel under mpirun: every rank takes its shard of each batch
-  local dp = o.distributed and ml.dist.size() > 1
-  local rank = dp and ml.dist.rank() or 0
-  if dp and rank ~= 0 then o.verbose = 0 end
-  local loader
-  if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
-    loader = x                            -- fit(loader, nil, opts): its batches as given
-    if y ~= nil or not loader.y then
-      error("fit: with a DataLoader, pass nil for y and give the loader targets", 0)
-    end
-    if o.validation_split > 0 then
-      error("fit: validation_split needs tensors, not a DataLoader", 0)
-    end
-    x, y = loader.X, loader.y
-  else
-    x, y = check_xy("fit", x, y)
-  end
-  if o.batch_size < 1 then error("fit: batch_size must be >= 1", 0) end
-  if o.epochs < 0 then error("fit: epochs must be >= 0", 0) end
-  local xv, yv
-  if o.validation_data then
-    xv, yv = check_xy("fit (validation_data)", o.validation_data[1], o.validation_data[2])
-  elseif o.validation_split > 0 then
-    if o.validation_split >= 1 then error("fit: validation_split must be in [0, 1)", 0) end
-    local n = x.shape[1]
-    local split = math.floor(n * (1 - o.validation_split))
-    if split < 1 or split >= n then
-      error(string.format("fit: validation_split %g leaves no training or validation rows "
-        .. "(%d samples)", o.validation_split, n), 0)
-    end
-    xv, yv = x:narrow(1, split + 1, n - split), y:narrow(1, split + 1, n - split)
-    x, y = x:narrow(1, 1, split), y:narrow(1, 1, split)
-  end
-  ensure_built(self, x, "fit")
-  loader = loader or data.DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
-  local steps = #loader
-  local history = History()
-  history.params = {epochs = o.epochs, steps = steps, verbose = o.verbose}
-  if o.resume then o.initial_epoch = self:_resume(o.resume, history, o.initial_epoch) end
-  if dp then ml.dist.sync_parameters(self:parameters(true)) end
-  local cbs = {}
-  local nan_ok = false
-  for _, cb in ipairs(o.callbacks) do
-    if type(cb) ~= "table" then error("fit: callbacks must be ml.callbacks objects", 0) end
-    -- callbacks that write files run on rank 0 only
-    if not (dp and rank ~= 0 and cb.rank0_only) then cbs[#cbs + 1] = cb end
-    if cb.handles_nan then nan_ok = true end
-  end
-  cbs[#cbs + 1] = history
-  for _, cb in ipairs(cbs) do if cb.set_model then cb:set_model(self) end end
-  local keys = {"loss"}
-  if self._has_acc then keys[#keys + 1] = "accuracy" end
-  if xv then
-    keys[#keys + 1] = "val_loss"
-    if self._has_acc then keys[#keys + 1] = "val_accuracy" end
-  end
-  local progress = Progress(o.verbose, o.epochs, steps)
-  self.stop_training = false
-  self.history = history
-  call_cbs(cbs, "on_train_begin", {})
-  local blogs = {}
-  for epoch = o.initial_epoch + 1, o.epochs do
-    call_cbs(cbs, "on_epoch_begin", epoch, {})
-    progress:epoch_begin(epoch)
-    local sum_loss, sum_correct, seen = 0, 0, 0
-    local i = 0
-    local epoch_seed
-    if dp then   -- one shuffle for all ranks, then each rank its own dropout stream
-      epoch_seed = math.floor(ml.dist.broadcast(ml.tensor{ml.rand(1)[1] * 2^24}, 0)[1])
-      ml.seed(epoch_seed)
-    end
-    local batches = loader:batches()
-    if dp then ml.seed(epoch_seed * 7919 + rank + 1) end
-    for xb, yb in batches do
-      i = i + 1
-      local n = xb.shape[1]
-      local v, correct
-      if dp then v, correct = self:_train_on_batch_dp(xb, yb)
-      else v, correct = self:train_on_batch(xb, yb) end
-      if not is_finite(v) then
-        if not nan_ok then
-          error(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
-            .. "learning rate, check the data for NaN, or pass ml.callbacks.TerminateOnNaN())",
-            tostring(v), epoch, i), 0)
-        end
-      end
-      sum_loss = sum_loss + v * n
-      seen = seen + n
-      if correct then sum_correct = sum_correct + correct end
-      blogs.loss, blogs.batch, blogs.size = v, i, n
-      blogs.accuracy = correct and correct / n or nil
-      call_cbs(cbs, "on_batch_end", i, blogs)
-      progress:batch(i, sum_loss / seen, self._has_acc and sum_correct / seen or nil)
-      if self.stop_training then break end
-    end
-    local logs = {loss = sum_loss / seen}
-    if self._has_acc then logs.accuracy = sum_correct / seen end
-    if xv and is_finite(logs.loss) then
-      local vl, va
-      if dp then vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
-      else vl, va = self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)}) end
-      logs.val_loss = vl
-      if self._has_acc then logs.val_accuracy = va end
-    end
-    progress:epoch_end(epoch, logs, keys)
-    call_cbs(cbs, "on_epoch_end", epoch, logs)
-    if self.stop_training then break end
-  end
-  call_cbs(cbs, "on_train_end", {})
-  return history
-end
-
----------------------------------------------------------------------------
--- data-parallel training (fit{distributed = true} under mpirun)
-
---- One step on this rank's shard of a global batch: gradients are averaged
---- over every rank's rows (one packed allreduce), so all ranks apply the same
---- update and hold identical weights. Returns the global mean loss and the
---- global count of correct rows.
-function Model:_train_on_batch_dp(xb, yb)
-  local n = xb.shape[1]
-  local first, last = ml.dist.shard(n)
-  local m = last - first + 1
-  local c = self:_sync()
-  local ps, gs = c.params, c.grads
-  local v, correct = 0, 0
-  if m > 0 then
-    local p = self:forward(xb:narrow(1, first, m), true)
-    local g, pre
-    v, g, correct, pre = self:_loss(p, yb:narrow(1, first, m), true)
-    self:backward(g, pre)
-  else
-    for _, g in ipairs(gs) do g:zero_() end   -- a short last batch: nothing here
-  end
-  ml.dist.average_gradients(gs, m, n)
-  local sums = ml.dist.allreduce_numbers({v * m, correct or 0})
-  self.optimizer:step(ps, gs)
-  return sums[1] / n, correct and sums[2] or nil
-end
-
---- Validation on this rank's shard, combined over ranks.
-function Model:_evaluate_dp(x, y, bs)
-  local n = x.shape[1]
-  local first, last = ml.dist.shard(n)
-  local m = last - first + 1
-  local vl, va = 0, 0
-  if m > 0 then
-    vl, va = self:evaluate(x:narrow(1, first, m), y:narrow(1, first, m), {batch_size = bs})
-  end
-  local sums = ml.dist.allreduce_numbers({vl * m, (va or 0) * m})
-  return sums[1] / n, self._has_acc and sums[2] / n or nil
-end
-
----------------------------------------------------------------------------
--- training state: what a checkpoint needs for a bit-identical restart
-
---- {weights and optimizer state (the model), epoch, random generator state,
---- history so far}: ModelCheckpoint{save_training_state = true} saves it.
---- logs: this epoch's logs, when History has not recorded them yet (it runs
---- after the other callbacks).
-function Model:training_state(epoch, logs)
-  local hist = {}
-  for k, list in pairs(self.history and self.history.history or {}) do
-    hist[k] = table.move(list, 1, #list, 1, {})
-  end
-  for k, v in pairs(logs or {}) do
-    if type(v) == "number" then
-      hist[k] = hist[k] or {}
-      if #hist[k] < epoch then hist[k][epoch] = v end
-    end
-  end
-  return {training_state = 1, model = self, epoch = epoch, rng = ml.get_rng_state(),
-          history = hist}
-end
-
---- Restores a training state into this (compiled, same-architecture) model;
---- returns the epoch to continue after. A missing file starts from scratch.
-function Model:_resume(path, history, initial_epoch)
-  local f = io.open(path, "rb")
-  if not f then return initial_epoch end
-  f:close()
-  local st = ml.load(path)
-  if type(st) ~= "table" or st.training_state ~= 1 or type(st.model) ~= "table" then
-    error(("fit: resume: '%s' is not a training state (save it with "
-      .. "ModelCheckpoint{save_training_state = true})"):format(path), 0)
-  end
-  local saved = st.model
-  local mine, theirs = self:parameters(true), saved:parameters(true)
-  if #mine ~= #theirs then
-    error(("fit: resume: '%s' holds a model with %d parameter tensors, this one has %d")
-      :format(path, #theirs, #mine), 0)
-  end
-  for i, p in ipairs(mine) do
-    if p:numel() ~= theirs[i]:numel() then
-      error(("fit: resume: parameter %d has %d values in '%s', %d here"):format(i,
-        theirs[i]:numel(), path, p:numel()), 0)
-    end
-    p:copy_(theirs[i]:reshape(p.shape))
-  end
-  if saved.optimizer then
-    local opt = saved.optimizer
-    opt:set_slots(mine, opt:get_slots(theirs))
-    for _, p in ipairs(theirs) do opt.slots[p] = nil end
-    self.optimizer = opt
-  end
-  for e = 1, st.epoch do history.epoch[e] = e end
-  for k, list in pairs(st.history or {}) do
-    if type(list) == "table" then
-      history.history[k] = history.history[k] or {}
-      for i, v in ipairs(list) do history.history[k][i] = v end
-      history[k] = history.history[k]
-    end
-  end
-  ml.set_rng_state(st.rng)
-  return st.epoch
-end
-
--- Runs fn(xb, first_row, n) over batches of x (views, no copies).
-local function each_batch(x, bs, fn)
-  local n = x.shape[1]
-  for s = 1, n, bs do
-    local m = math.min(bs, n - s + 1)
-    fn(m == n and x or x:narrow(1, s, m), s, m)
-  end
-end
-
---- evaluate(x, y, {batch_size = 32, verbose = 0}) -> loss [, accuracy]
-function Model:evaluate(x, y, opts)
-  local o = base.options("evaluate", opts, {{"batch_size", 32, "integer"},
-    {"verbose", 0, {0, 1, 2}}})
-  if not self.compiled then error("evaluate: compile the model first", 0) end
-  if o.batch_size < 1 then error("evaluate: batch_size must be >= 1", 0) end
-  x, y = check_xy("evaluate", x, y)
-  ensure_built(self, x, "evaluate")
-  local total, correct = 0, 0
-  local fused = self:_fused()
-  each_batch(x, o.batch_size, function(xb, s, m)
-    local yb = m == y.shape[1] and y or y:narrow(1, s, m)
-    local p = self:forward(xb, false)
-    local v, c
-    if fused then v, c = core.train.xent(p, yb)
-    else
-      v = M.losses.eval(self.loss, p, yb, false)
-      if self._has_acc then c = core.train.correct(p, yb) end
-    end
-    total = total + v * m
-    if c then correct = correct + c end
-  end)
-  local n = x.shape[1]
-  if o.verbose > 0 then
-    print(string.format("%d/%d - loss: %.4f%s", n, n, total / n,
-      self._has_acc and string.format(" - accuracy: %.4f", correct / n) or ""))
-  end
-  if self._has_acc then return total / n, correct / n end
-  return total / n
-end
-
---- predict(x, {batch_size = 32}) -> outputs for every row of x.
-function Model:predict(x, opts)
-  local o = base.options("predict", opts, {{"batch_size", 32, "integer"},
-    {"verbose", 0, {0, 1, 2}}})
-  if o.batch_size < 1 then error("predict: batch_size must be >= 1", 0) end
-  x = as_input("predict", x)
-  ensure_built(self, x, "predict")
-  local n = x.shape[1]
-  local out
-  each_batch(x, o.batch_size, function(xb, s, m)
-    local p = self:forward(xb, false)
-    if m == n then out = p:clone() return end
-    if not out then
-      local shp = {table.unpack(p.shape)}
-      shp[1] = n
-      out = ml.empty(shp)
-    end
-    out:narrow(1, s, m):copy_(p)
-  end)
-  return out
-end
-
---- Class ids (int64, 0..K-1) of the rows of x; a single sigmoid output gives 0/1.
-function Model:predict_classes(x, opts)
-  local p = self:predict(x, opts)
-  if p:dim() == 1 or (p:dim() == 2 and p.shape[2] == 1) then
-    return p:reshape(-1):gt(0.5):long()
-  end
-  return (p:argmax(2) - 1):reshape(-1):long()
-end
+-- compile, fit, evaluate, predict, train_on_batch, training state
+for k, f in pairs(require "ml.nn.trainer") do Model[k] = f end
 
 ---------------------------------------------------------------------------
 -- freezing helpers
@@ -1000,7 +471,7 @@ local function layer_from_state(s, i)
 end
 
 function Model:state()
-  ensure_built(self, nil, "save")
+  self:_ensure_built(nil, "save")
   local st = {name = self.name, kind = self.__name, input_shape = self.input_shape, layers = {}}
   for i, l in ipairs(self.layers) do st.layers[i] = layer_state(l) end
   if self.compiled then

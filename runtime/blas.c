@@ -1,10 +1,39 @@
-/* blas.c - the one place that talks to OpenBLAS. Everything else calls
- * ml_sgemm; ml_sgemm_ref is the plain-loop twin the tests compare with. */
-#include "ml.h"
+/* blas.c - the one place that talks to OpenBLAS and its LAPACK (blas.h
+ * states the contracts and the thread rule), plus ml_matmul, the tensor-level
+ * product over ml_sgemm. ml_sgemm_ref is the plain-loop twin the tests
+ * compare with. */
+#include "blas.h"
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
 #include <stdlib.h>
+
+/* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed):
+ * column-major, arguments by pointer; gfortran passes the lengths of
+ * character arguments after the others. */
+extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
+                    double *a, const int *lda, const double *vl, const double *vu,
+                    const int *il, const int *iu, const double *abstol, int *m, double *w,
+                    double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
+                    int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
+extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
+                    double *s, double *u, const int *ldu, double *vt, const int *ldvt,
+                    double *work, const int *lwork, int *iwork, int *info, size_t);
+extern void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda,
+                    double *b, const int *ldb, double *s, const double *rcond, int *rank, double *work,
+                    const int *lwork, int *iwork, int *info);
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
+                   double *b, const int *ldb, int *info, size_t);
+
+/* ---- threads ---- */
+
+/* Inside an OpenMP region OpenBLAS runs serially by itself: leave it be. */
+void ml_blas_threads(ml_ctx *ctx) {
+  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
+    openblas_set_num_threads(ctx->threads);
+}
+
+/* ---- general matrix products ---- */
 
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
@@ -14,9 +43,22 @@ void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, floa
       for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
     return;
   }
-  /* OpenBLAS's thread count is process-wide: set it to this engine's. */
-  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
+  ml_blas_threads(ctx);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+              const double *a, int lda, const double *b, int ldb, double beta, double *c,
+              int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -34,6 +76,24 @@ void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
       c[i * ldc + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j]));
     }
 }
+
+void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
+              const float *x, float beta, float *y) {
+  if (m <= 0 || n <= 0) return;
+  ml_blas_threads(ctx);
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
+              const double *x, double beta, double *y) {
+  if (m <= 0 || n <= 0) return;
+  ml_blas_threads(ctx);
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+/* ---- the tensor product ---- */
 
 /* A 2-D float32 operand as BLAS sees it: row-major, or transposed, or a copy. */
 typedef struct { ml_tensor t; bool trans; int ld; } gemm_operand;
@@ -125,40 +185,30 @@ bad:
                   ml_shape_str(b2, sizeof b2, bn, b->shape));
 }
 
-/* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
-#include "linalg.h"
+/* ---- symmetric products ---- */
 
-/* Inside an OpenMP region OpenBLAS runs serially by itself: leave it be. */
-void ml_blas_threads(ml_ctx *ctx) {
-  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
-    openblas_set_num_threads(ctx->threads);
-}
-
-void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta,
-                    float *c, int ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-/* ---- cluster-decomp: symmetric rank-k updates, double GEMM, eigen and SVD ---- */
-#include <stdlib.h>
-
-/* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed);
- * gfortran passes the lengths of character arguments after the others. */
-extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
-                    double *a, const int *lda, const double *vl, const double *vu,
-                    const int *il, const int *iu, const double *abstol, int *m, double *w,
-                    double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
-                    int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
-extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
-                    double *s, double *u, const int *ldu, double *vt, const int *ldvt,
-                    double *work, const int *lwork, int *iwork, int *info, size_t);
-
-/* Fills the upper triangle of a row-major symmetric matrix from the lower. */
+/* Fill the upper triangle of a row-major symmetric matrix from the lower. */
 static void mirror_lower_d(int n, double *c, int ldc) {
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+static void mirror_lower_s(int n, float *c, int ldc) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
+              float beta, float *c, int ldc) {
+  if (n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
+              lda, beta, c, ldc);
+  mirror_lower_s(n, c, ldc);
 }
 
 void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
@@ -174,27 +224,7 @@ void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double 
   mirror_lower_d(n, c, ldc);
 }
 
-void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
-              float beta, float *c, int ldc) {
-  if (n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
-              lda, beta, c, ldc);
-  for (int i = 0; i < n; i++)
-    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
-}
-
-void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-              const double *a, int lda, const double *b, int ldb, double beta, double *c,
-              int ldc) {
-  ml_blas_threads(ctx);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+/* ---- eigenvalues and singular values ---- */
 
 int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   if (n <= 0 || m <= 0 || m > n) return -1;
@@ -249,58 +279,7 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
   return info;
 }
 
-/* ---- linear-svm: double-precision products and LAPACK solvers ----
- * OpenBLAS ships LAPACK; we call its Fortran entry points directly (column-
- * major, arguments by pointer) rather than depend on LAPACKE. */
-#include "linalg.h"
-
-void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b,
-             const int *ldb, double *s, const double *rcond, int *rank, double *work,
-             const int *lwork, int *iwork, int *info);
-void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
-            double *b, const int *ldb, int *info);
-
-void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
-              const double *x, double beta, double *y) {
-  if (m <= 0 || n <= 0) return;
-  ml_blas_threads(ctx);
-  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
-              beta, y, 1);
-}
-
-void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
-                  int ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
-              const float *x, float beta, float *y) {
-  if (m <= 0 || n <= 0) return;
-  ml_blas_threads(ctx);
-  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
-              beta, y, 1);
-}
-
-void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                  const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                  int ldc) {
-  if (m <= 0 || n <= 0 || k <= 0) {
-    ml_sgemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+/* ---- least squares and linear systems ---- */
 
 int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb, double rcond,
              int *rank, double *sv) {
@@ -330,7 +309,7 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
 int ml_posv(ml_ctx *ctx, int n, int nrhs, double *a, double *b) {
   int info = 0, ld = n > 1 ? n : 1;
   ml_blas_threads(ctx);
-  dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info);
+  dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info, 1);
   if (info > 0) return 1;   /* not positive definite: the caller falls back */
   if (info < 0) return ml_error(ctx, "posv: dposv argument %d is invalid", -info);
   return ML_OK;

@@ -186,15 +186,8 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t,
 double ml_sum_all(ml_ctx *ctx, const ml_tensor *t);
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log);
 
-/* ---- matrix products (blas.c: the only file that includes cblas.h) ---- */
-/* C[m x n] = alpha * op(A) op(B) + beta * C, row-major, plain float arrays. */
-void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k,
-              float alpha, const float *a, int lda, const float *b, int ldb,
-              float beta, float *c, int ldc);
-/* The same product by plain loops: the reference the tests check against. */
-void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k,
-                  float alpha, const float *a, int lda, const float *b, int ldb,
-                  float beta, float *c, int ldc);
+/* ---- matrix products (blas.c; the kernels on plain arrays, ml_sgemm and
+ * the LAPACK wrappers, are declared in blas.h) ---- */
 /* out = a @ b for 1-D/2-D tensors, batched when both are 3-D; strided
  * (transposed) 2-D views are passed to SGEMM without copying. */
 int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *b);

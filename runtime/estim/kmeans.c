@@ -1,6 +1,6 @@
 /* kmeans.c - Lloyd's k-means with k-means++ seeding (see kmeans.h). */
 #include "kmeans.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include "threads.h"
 #include <math.h>
 #include <stdlib.h>
@@ -86,11 +86,9 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     int64_t r0 = ch * KM_CHUNK, m = n - r0 < KM_CHUNK ? n - r0 : KM_CHUNK;
     float *G = w->G + (size_t)th * KM_CHUNK * k;
     if (w->sparse) sparse_dots(w, r0, m, w->Ct, k, G);
-    else if (w->nt == 1)   /* no team: ml_sgemm pins BLAS to one thread too */
+    else   /* in a team OpenBLAS runs serially; alone, with the engine's threads */
       ml_sgemm(w->ctx, false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                (int)d, 0.0f, G, (int)k);
-    else ml_sgemm_inner(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
-                         (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
     for (int64_t r = 0; r < m; r++) {
       int64_t best = 0, i = r0 + r;

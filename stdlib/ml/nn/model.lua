@@ -87,7 +87,7 @@ function M.call_layer(layer, arg, ...)
   return n
 end
 
--- Layers written by nn-core get `__call` here unless they already have one.
+-- Every layer class of ml.nn.layers gets `__call` here unless it has one.
 -- (Metamethods are looked up raw in each class, so every class gets it.)
 local function install_call(cls)
   if type(cls) == "table" and rawget(cls, "__index") == cls and rawget(cls, "__call") == nil

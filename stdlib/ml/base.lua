@@ -3,7 +3,6 @@
 -- clone, save/load state). Estimators subclass base.Estimator via
 -- base.estimator(...).
 local ml = require "ml"
-local core = require "ml.core"
 
 local base = {}
 
@@ -39,11 +38,11 @@ local function kind_ok(v, kind)
     elseif k == "nil" then if v == nil then return true end
     elseif k == "integer" then if math.type(v) == "integer" or
       (type(v) == "number" and v == math.floor(v) and v == v) then return true end
-    elseif k == "tensor" then if getmetatable(v) == core.tensor.mt then return true end
-    elseif k == "table" then if type(v) == "table" and getmetatable(v) ~= core.tensor.mt
+    elseif k == "tensor" then if ml.is_tensor(v) then return true end
+    elseif k == "table" then if type(v) == "table" and not ml.is_tensor(v)
       then return true end
     elseif k == "list" then
-      if type(v) == "table" or getmetatable(v) == core.tensor.mt then return true end
+      if type(v) == "table" or ml.is_tensor(v) then return true end
     elseif type(v) == k then return true end
   end
   return false
@@ -60,7 +59,7 @@ local function kind_str(kind)
 end
 
 local function typename(v)
-  if getmetatable(v) == core.tensor.mt then return "tensor" end
+  if ml.is_tensor(v) then return "tensor" end
   if type(v) == "string" then return string.format("%q", v) end
   if type(v) == "number" then return tostring(v) end
   return type(v)
@@ -71,7 +70,7 @@ end
 --- wrong kinds raise an error naming `who`, the option and what was expected.
 function base.options(who, opts, spec)
   opts = opts or {}
-  if type(opts) ~= "table" or getmetatable(opts) == core.tensor.mt then
+  if type(opts) ~= "table" or ml.is_tensor(opts) then
     error(string.format("%s: expected an options table, got %s", who, typename(opts)), 0)
   end
   local known, out = {}, {}
@@ -117,7 +116,7 @@ function base.check_arg(who, i, v, kind)
 end
 
 local function as_tensor(who, what, x)
-  if getmetatable(x) == core.tensor.mt then return x end
+  if ml.is_tensor(x) then return x end
   if type(x) == "table" then
     local ok, t = pcall(ml.tensor, x)
     if ok then return t end
@@ -251,7 +250,7 @@ function Estimator:state()
   local fitted = {}
   for k, v in pairs(self) do
     if type(k) == "string" and k:sub(-1) == "_" and type(v) ~= "function" and
-       (type(v) ~= "userdata" or getmetatable(v) == core.tensor.mt) then
+       (type(v) ~= "userdata" or ml.is_tensor(v)) then
       fitted[k] = v
     end
   end

@@ -24,7 +24,7 @@ local AUG_SPEC = {{"flip", false, "boolean"}, {"rotate", 0, "number"}, {"shift",
 --- drop_last (false), augment = {flip, rotate (degrees), shift (fraction of the
 --- size), noise (standard deviation)} for N x H x W x C images.
 function DataLoader:init(X, y, opts)
-  if opts == nil and type(y) == "table" and getmetatable(y) ~= core.tensor.mt then
+  if opts == nil and type(y) == "table" and not ml.is_tensor(y) then
     y, opts = nil, y
   end
   local o = base.options("DataLoader", opts, {{"batch_size", 32, "integer"},

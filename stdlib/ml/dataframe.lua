@@ -16,7 +16,7 @@ local core = require "ml.core"
 local base = require "ml.base"
 
 local D = {}
-local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 
 -- ---------------------------------------------------------------------------
 -- Series: one column

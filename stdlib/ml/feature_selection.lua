@@ -4,11 +4,10 @@
 -- precision; p-values come from the regularised incomplete gamma and beta
 -- functions below (chi2 and F survival functions).
 local ml = require "ml"
-local core = require "ml.core"
 local base = require "ml.base"
 
 local F = {}
-local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 
 -- ---------------------------------------------------------------------------
 -- Special functions

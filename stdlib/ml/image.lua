@@ -12,8 +12,7 @@ local call = mio._call
 
 local M = {}
 
-local tensor_mt = core.tensor.mt
-local function is_tensor(v) return getmetatable(v) == tensor_mt end
+local is_tensor = ml.is_tensor
 
 local function check_image(who, img)
   if not is_tensor(img) then error(who .. ": expected an image tensor, got " .. type(img), 3) end

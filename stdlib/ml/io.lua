@@ -42,7 +42,6 @@ local function call(f, ...)
 end
 M._call = call
 
-local tensor_mt = core.tensor.mt
 
 local function where(path)
   return path == "" and "the value" or path
@@ -166,7 +165,7 @@ local function from_tree(who, v)
 end
 
 local function meta_of(x)
-  local kind = getmetatable(x) == tensor_mt and "tensor" or type(x)
+  local kind = ml.is_tensor(x) and "tensor" or type(x)
   local meta = {format = "mlrun", mlrun_version = ml.version, kind = kind}
   if type(x) == "table" and getmetatable(x) ~= nil then
     meta.kind = "object"
@@ -225,7 +224,7 @@ end
 --- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
 function M.save_npy(path, x)
   if type(path) ~= "string" then error("save_npy: expected a file path, got " .. type(path), 2) end
-  if getmetatable(x) ~= tensor_mt then
+  if not ml.is_tensor(x) then
     error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
   end
   call(core.io.save_npy, path, x)

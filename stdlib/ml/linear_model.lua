@@ -13,7 +13,7 @@ local MOD = "ml.linear_model"
 -- X and y for regression: y is 1-D (one target) or N x T.
 local function check_reg(who, X, y)
   X = base.check_X(who, X)
-  if getmetatable(y) ~= core.tensor.mt then
+  if not ml.is_tensor(y) then
     if type(y) ~= "table" then error(who .. ": y expected a tensor, got " .. type(y), 0) end
     y = ml.tensor(y)
   end
@@ -178,7 +178,7 @@ function LogisticRegression:fit(X, y, sample_weight)
   local sw_user
   if sample_weight ~= nil then
     sw_user = base.check_arg(who, 3, sample_weight, "tensor|table")
-    if getmetatable(sw_user) ~= core.tensor.mt then sw_user = ml.tensor(sw_user) end
+    if not ml.is_tensor(sw_user) then sw_user = ml.tensor(sw_user) end
     sw_user = sw_user:float():reshape(-1)
     if sw_user:numel() ~= n then
       error(string.format("%s: sample_weight has %d entries, X has %d rows", who,

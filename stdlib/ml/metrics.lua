@@ -8,7 +8,7 @@ local core = require "ml.core"
 local base = require "ml.base"
 
 local M = {}
-local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 
 local function typename(v) return is_tensor(v) and "tensor" or type(v) end
 

@@ -12,7 +12,7 @@ local base = require "ml.base"
 local Dist = require "ml.distributions"
 
 local S = {}
-local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 local function mt_name(v) local m = type(v) == "table" and getmetatable(v); return m and m.__name end
 local function typename(v) return is_tensor(v) and "tensor" or (mt_name(v) or type(v)) end
 

@@ -4,14 +4,12 @@
 -- A plot whose path ends in ".png" is rendered from its SVG by rsvg-convert
 -- (librsvg2-bin). Every file is written atomically.
 local ml = require "ml"
-local core = require "ml.core"
 local base = require "ml.base"
 local mio = require "ml.io"
 
 local M = {}
 
-local tensor_mt = core.tensor.mt
-local function is_tensor(v) return getmetatable(v) == tensor_mt end
+local is_tensor = ml.is_tensor
 
 -- Tableau 10: distinct, readable on white, kind to colour-blind readers.
 local PALETTE = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

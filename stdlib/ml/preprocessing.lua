@@ -1,12 +1,11 @@
 -- ml.preprocessing: scalers, label and one-hot encoders, and Pipeline, with
 -- scikit-learn's names, defaults and fitted attributes.
 local ml = require "ml"
-local core = require "ml.core"
 local base = require "ml.base"
 
 local P = {}
 local MOD = "ml.preprocessing"
-local is_tensor = function(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 local function is_frame(v) return type(v) == "table" and getmetatable(v) and
   getmetatable(v).__name == "DataFrame" end
 local function is_series(v) return type(v) == "table" and getmetatable(v) and

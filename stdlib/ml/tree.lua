@@ -101,7 +101,7 @@ function H.sample_weights(who, class_weight, classes, ids, sample_weight)
   local w = {}
   local sw = sample_weight and base.check_arg(who, 3, sample_weight, "tensor|table")
   if sw then
-    if getmetatable(sw) ~= core.tensor.mt then sw = ml.tensor(sw) end
+    if not ml.is_tensor(sw) then sw = ml.tensor(sw) end
     if sw:numel() ~= n then
       error(string.format("%s: sample_weight has %d entries but X has %d rows", who, sw:numel(), n), 0)
     end
@@ -152,7 +152,7 @@ function H.state(self)
   local s = base.Estimator.state(self)
   if self._ens then s.trees = self._ens:state() end
   for k, v in pairs(s.fitted) do
-    if type(v) == "userdata" and getmetatable(v) ~= core.tensor.mt then s.fitted[k] = nil end
+    if type(v) == "userdata" and not ml.is_tensor(v) then s.fitted[k] = nil end
   end
   return s
 end

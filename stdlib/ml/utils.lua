@@ -1,10 +1,9 @@
 -- ml.utils: small helpers in Keras's keras.utils spirit.
 local ml = require "ml"
-local core = require "ml.core"
 
 local M = {}
 
-local function is_tensor(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 
 --- ml.utils.to_categorical(y [, num_classes]) -> N x K float32 one-hot rows.
 --- y: class ids 0..K-1 (a 1-D tensor of any dtype, an N x 1 tensor, or a Lua

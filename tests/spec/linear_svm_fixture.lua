@@ -3,7 +3,6 @@
 -- plain strings and booleans, so a textual rewrite into a Lua table
 -- constructor is enough (no JSON library needed).
 local ml = require "ml"
-local core = require "ml.core"
 local F = {}
 
 local function load_fixture()
@@ -25,8 +24,8 @@ function F.tensor(t, dtype) return ml.tensor(t, dtype) end
 function F.rel_err(a, b, rtol, atol)
   a = type(a) == "number" and {a} or a
   b = type(b) == "number" and {b} or b
-  if getmetatable(a) == core.tensor.mt then a = a:totable() end
-  if getmetatable(b) == core.tensor.mt then b = b:totable() end
+  if ml.is_tensor(a) then a = a:totable() end
+  if ml.is_tensor(b) then b = b:totable() end
   local worst = 0
   local function walk(x, y)
     if type(x) == "table" then

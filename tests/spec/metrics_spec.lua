@@ -1,6 +1,5 @@
 -- ml.metrics against scikit-learn 1.2 on the same labels (tests/fixtures/tabular.json).
 local ml = require "ml"
-local core = require "ml.core"
 local json = dofile("tests/spec/support/json.lua")
 local fx = json.load("tests/fixtures/tabular.json").metrics
 local M = ml.metrics
@@ -8,7 +7,7 @@ local M = ml.metrics
 local function near(a, b, tol) return math.abs(a - b) <= (tol or 1e-9) * math.max(1, math.abs(b)) end
 local function assert_near(a, b, tol) assert.is_true(near(a, b, tol), tostring(a) .. " vs " .. tostring(b)) end
 local function assert_list(t, ref, tol)
-  if getmetatable(t) == core.tensor.mt then t = t:totable() end
+  if ml.is_tensor(t) then t = t:totable() end
   assert.equal(#ref, #t)
   for i = 1, #ref do assert_near(t[i], ref[i], tol) end
 end

@@ -1,12 +1,11 @@
 -- ml.preprocessing: scalers against scikit-learn, encoders, Pipeline.
 local ml = require "ml"
-local core = require "ml.core"
 local json = dofile("tests/spec/support/json.lua")
 local tiny = dofile("tests/spec/support/tiny.lua")
 local fx = json.load("tests/fixtures/tabular.json").scaler
 
 local function assert_close(t, ref, tol)
-  if getmetatable(t) == core.tensor.mt then t = t:totable() end
+  if ml.is_tensor(t) then t = t:totable() end
   for i = 1, #ref do
     if type(ref[i]) == "table" then assert_close(t[i], ref[i], tol)
     else

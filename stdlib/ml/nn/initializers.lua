@@ -41,7 +41,7 @@ function M.get(spec, who)
   if type(spec) == "function" then
     return function(shape)
       local t = spec(shape)
-      if getmetatable(t) ~= core.tensor.mt then
+      if not ml.is_tensor(t) then
         error(string.format("%s: initializer function must return a tensor, got %s",
           who or "initializer", type(t)), 0)
       end

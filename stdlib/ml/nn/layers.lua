@@ -45,7 +45,7 @@ local function prod(s)
   return p
 end
 
-local function is_tensor(v) return getmetatable(v) == core.tensor.mt end
+local is_tensor = ml.is_tensor
 
 -- Unique names per kind, as Keras: dense_1, dense_2, ...
 local counters = {}

@@ -170,4 +170,4 @@ static const luaL_Reg functions[] = {
   {"send", l_send}, {"recv", l_recv}, {"barrier", l_barrier},
   {NULL, NULL}};
 
-void mlb_open_dist(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_dist(lua_State *L) { mlb_register(L, functions); }

@@ -145,5 +145,5 @@ void mlb_open_image(lua_State *L) {
     {"load", l_load}, {"save", l_save}, {"resize", l_resize},
     {"flip", l_flip}, {"warp", l_warp}, {"filter", l_filter},
     {"rgb2gray", l_rgb2gray}, {NULL, NULL}};
-  luaL_setfuncs(L, fns, 0);
+  mlb_register(L, fns);
 }

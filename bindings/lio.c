@@ -436,5 +436,5 @@ void mlb_open_io(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  mlb_register(L, fns);
 }

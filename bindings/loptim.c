@@ -47,4 +47,4 @@ static const luaL_Reg functions[] = {
   {"sgd", l_sgd}, {"adam", l_adam}, {"rmsprop", l_rmsprop},
   {"adagrad", l_adagrad}, {NULL, NULL}};
 
-void mlb_open_optim(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_optim(lua_State *L) { mlb_register(L, functions); }

@@ -199,6 +199,30 @@ void mlb_astensor(lua_State *L, int idx, ml_tensor *out) {
   luaL_typeerror(L, idx, "ml.Tensor, number or table");
 }
 
+ml_tensor *mlb_checkf32(lua_State *L, int idx, int ndim, const char *who, const char *what) {
+  idx = lua_absindex(L, idx);
+  ml_tensor *t = mlb_checktensor(L, idx);
+  if (ndim >= 0 && t->ndim != ndim) {
+    char b[160];
+    luaL_error(L, "%s: %s must be %d-dimensional, got shape %s", who, what, ndim,
+               ml_shape_str(b, sizeof b, t->ndim, t->shape));
+  }
+  if (t->dtype == ML_F32 && ml_is_contiguous(t)) return t;
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor f, c;
+  MLB_CHECK(L, ml_to_dtype(ctx, &f, t, ML_F32));
+  int rc = ml_contiguous(ctx, &c, &f);
+  ml_tensor_release(&f);
+  if (rc) mlb_fail(L);
+  ml_tensor *u = mlb_pushtensor(L, &c);
+  lua_replace(L, idx);
+  return u;
+}
+
+ml_tensor *mlb_optf32(lua_State *L, int idx) {
+  return lua_isnoneornil(L, idx) ? NULL : mlb_checkf32(L, idx, -1, NULL, NULL);
+}
+
 /* ml.tensor(table | number | tensor [, dtype]) */
 static int l_tensor(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
@@ -572,7 +596,7 @@ static const luaL_Reg tensor_functions[] = {
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */
 void mlb_open_tensor(lua_State *L) {
-  luaL_setfuncs(L, tensor_functions, 0);
+  mlb_register(L, tensor_functions);
   lua_newtable(L);                          /* methods */
   luaL_setfuncs(L, tensor_methods, 0);
   luaL_newmetatable(L, MLB_TENSOR);

@@ -440,7 +440,7 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}};
 
 void mlb_open_tensor_ops(lua_State *L) {
-  luaL_setfuncs(L, functions, 0);
+  mlb_register(L, functions);
   lua_getfield(L, -1, "Tensor");
   luaL_setfuncs(L, methods, 0);
   lua_pop(L, 1);

@@ -182,6 +182,14 @@ typedef enum { ML_SUM, ML_MEAN, ML_PROD, ML_MAX, ML_MIN, ML_VAR, ML_STD, ML_NORM
  * blocked order, so results do not depend on the thread count. */
 int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t,
               int dim, bool keepdim, ml_redop op, int ddof);
+/* The first NaN or infinity of a float32 tensor of any strides: its flat
+ * row-major position (0-based), or -1 when every value is finite (and for
+ * integer dtypes). The one finiteness scan of the engine. */
+int64_t ml_find_nonfinite(const ml_tensor *t);
+/* ML_OK when t has no NaN or infinity; else ML_ERR with "<who>: <what>
+ * contains NaN or infinity (row r, column c); remove or impute missing values
+ * first" (a 2-D t; "(element i)" otherwise), positions 1-based. */
+int ml_check_finite(ml_ctx *ctx, const ml_tensor *t, const char *who, const char *what);
 /* Whole-tensor sum in double precision, deterministic. */
 double ml_sum_all(ml_ctx *ctx, const ml_tensor *t);
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log);

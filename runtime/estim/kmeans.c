@@ -478,11 +478,10 @@ static int ml_sqdist_impl(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   if (ml_contiguous(ctx, &cc, C)) { ml_tensor_release(&xc); return ML_ERR; }
   int64_t n = X->shape[0], k = C->shape[0], d = X->shape[1], shape[2] = {n, k};
-  for (int64_t i = 0; i < n * d; i++)
-    if (!isfinite(ml_f32(&xc)[i])) {
-      ml_tensor_release(&xc); ml_tensor_release(&cc);
-      return ml_error(ctx, "KMeans: X contains NaN or infinity (row %lld)", (long long)(i / d + 1));
-    }
+  if (ml_check_finite(ctx, &xc, "KMeans", "X")) {
+    ml_tensor_release(&xc); ml_tensor_release(&cc);
+    return ML_ERR;
+  }
   int rc = ml_tensor_new(ctx, out, ML_F32, 2, shape, false);
   if (rc == ML_OK) {
     const float *Xp = ml_f32(&xc), *Cp = ml_f32(&cc);

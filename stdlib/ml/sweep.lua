@@ -319,7 +319,7 @@ local function finish(t, status, payload, t0)
   return t
 end
 
--- Starts one trial in a forked worker (workers.c primitives, shared with
+-- Starts one trial in a forked worker (runtime/sys primitives, shared with
 -- ml.parallel). The worker sends one message: "O" + metrics or "E" + error.
 local function spawn(o, t)
   local r, w = core.sys.pipe()

@@ -71,8 +71,8 @@ describe("ml.core", function()
         areas[#areas + 1] = k
       end
     end
-    assert.same({"data", "dist", "estim_cluster", "estim_linear", "estim_svm", "estim_tree",
-      "image", "io", "nn", "optim", "rng", "sys", "tensor", "term", "train"}, areas)
+    assert.same({"data", "dist", "estim_bayes", "estim_cluster", "estim_linear", "estim_svm",
+      "estim_tree", "image", "io", "nn", "optim", "rng", "sys", "tensor", "term", "train"}, areas)
   end)
 
   it("gives the public tensor API the engine's own functions", function()

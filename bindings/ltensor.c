@@ -359,6 +359,14 @@ static int l_set_memory_limit(lua_State *L) {
   return 0;
 }
 
+/* check_finite(t, who, what): raises "<who>: <what> contains NaN or infinity
+ * (row r, column c); ..." at the first non-finite value (ml_check_finite) */
+static int l_check_finite(lua_State *L) {
+  MLB_CHECK(L, ml_check_finite(mlb_ctx(L), mlb_checktensor(L, 1), luaL_checkstring(L, 2),
+                               luaL_optstring(L, 3, "X")));
+  return 0;
+}
+
 static int l_memory_info(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   lua_createtable(L, 0, 3);
@@ -591,7 +599,7 @@ static const luaL_Reg tensor_functions[] = {
   {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
   {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
   {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
-  {"memory_info", l_memory_info}, {NULL, NULL}};
+  {"memory_info", l_memory_info}, {"check_finite", l_check_finite}, {NULL, NULL}};
 
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */

@@ -196,10 +196,16 @@ function base.estimator(name, module, spec, kind, parent)
   return cls
 end
 
+--- get_params() -> params, names: the parameter table (scikit-learn's
+--- names), and the list of every parameter name in declaration order, so a
+--- parameter whose value is nil (absent from the table) is still listed.
 function Estimator:get_params()
-  local p = {}
-  for _, s in ipairs(self._spec) do p[s[1]] = self[s[1]] end
-  return p
+  local p, names = {}, {}
+  for i, s in ipairs(self._spec) do
+    p[s[1]] = self[s[1]]
+    names[i] = s[1]
+  end
+  return p, names
 end
 
 function Estimator:set_params(opts)
@@ -269,11 +275,17 @@ function base.clone(est)
   if type(est) ~= "table" or not est.get_params then
     error("clone: expected an estimator, got " .. typename(est), 2)
   end
-  local p = est:get_params()
+  local p, names = est:get_params()
   for k, v in pairs(p) do
     if type(v) == "table" and v.get_params then p[k] = base.clone(v) end
   end
-  return getmetatable(est)(p)
+  local c = getmetatable(est)(p)
+  -- a parameter the estimator holds as nil stays nil (the constructor would
+  -- put its default in its place)
+  for _, k in ipairs(names or {}) do
+    if p[k] == nil then c[k] = nil end
+  end
+  return c
 end
 
 return base

@@ -125,9 +125,9 @@ D.NMF = NMF
 
 -- `init` is also the class constructor's name: read the parameter raw.
 function NMF:get_params()
-  local p = base.Estimator.get_params(self)
+  local p, names = base.Estimator.get_params(self)
   p.init = rawget(self, "init")
-  return p
+  return p, names
 end
 
 function NMF:__repr()

@@ -4,6 +4,7 @@
 -- precision; p-values come from the regularised incomplete gamma and beta
 -- functions below (chi2 and F survival functions).
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local F = {}
@@ -251,6 +252,7 @@ function SelectKBest:fit(X, y)
     end
   end
   X, y = base.check_Xy("SelectKBest:fit", X, y)
+  core.tensor.check_finite(X, "SelectKBest:fit")
   local nf = X.shape[2]
   local k = self.k
   if k == "all" then k = nf

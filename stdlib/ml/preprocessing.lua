@@ -1,6 +1,7 @@
 -- ml.preprocessing: scalers, label and one-hot encoders, and Pipeline, with
 -- scikit-learn's names, defaults and fitted attributes.
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local P = {}
@@ -27,6 +28,7 @@ end
 --- mean_, var_ (population variance, as scikit-learn), scale_ (std, 1 where 0).
 function StandardScaler:fit(X)
   X = as_X("StandardScaler:fit", X)
+  core.tensor.check_finite(X, "StandardScaler:fit")
   local n = X.shape[1]
   if n == 0 then error("StandardScaler:fit: X has no rows", 2) end
   local mean = X:mean(1)
@@ -77,6 +79,7 @@ function MinMaxScaler:fit(X)
     error("MinMaxScaler: feature_range must be {min, max} with min < max", 2)
   end
   X = as_X("MinMaxScaler:fit", X)
+  core.tensor.check_finite(X, "MinMaxScaler:fit")
   if X.shape[1] == 0 then error("MinMaxScaler:fit: X has no rows", 2) end
   local dmin, dmax = X:min(1), X:max(1)
   local range = dmax - dmin

@@ -79,3 +79,100 @@ describe("int64 conversion", function()
     assert.matches("index 4294967297 out of range", err_of(function() return x[(1 << 32) + 1] end))
   end)
 end)
+
+describe("class labels keep their dtype", function()
+  local LM, SVM, T, E = require "ml.linear_model", require "ml.svm", require "ml.tree", require "ml.ensemble"
+  local KN, NB = require "ml.neighbors", require "ml.naive_bayes"
+  local P, S, M = require "ml.preprocessing", require "ml.model_selection", require "ml.metrics"
+  local X = ml.tensor{{0, 0}, {0, 1}, {1, 0}, {1, 1}, {0, 0.5}, {0.5, 0},
+                      {2, 2}, {2, 3}, {3, 2}, {3, 3}, {3, 2.5}, {2.5, 3}}
+  local big = (1 << 24) + 1          -- float32 rounds it to 2^24
+  local huge = (1 << 62) + 3         -- past 2^53: even doubles lose it
+  local yi = ml.tensor({big, big, big, big, big, big, big + 2, big + 2, big + 2, big + 2,
+                        big + 2, big + 2}, "int64")
+  local yh = {huge, huge, huge, huge, huge, huge, -huge, -huge, -huge, -huge, -huge, -huge}
+  local ys = {"cat", "cat", "cat", "cat", "cat", "cat", "dog", "dog", "dog", "dog", "dog", "dog"}
+  local classifiers = {
+    {"LogisticRegression", function() return LM.LogisticRegression() end},
+    {"SVC", function() return SVM.SVC() end},
+    {"LinearSVC", function() return SVM.LinearSVC() end},
+    {"DecisionTreeClassifier", function() return T.DecisionTreeClassifier() end},
+    {"RandomForestClassifier", function() return E.RandomForestClassifier{n_estimators = 5, random_state = 1} end},
+    {"GradientBoostingClassifier", function() return E.GradientBoostingClassifier{n_estimators = 5} end},
+    {"KNeighborsClassifier", function() return KN.KNeighborsClassifier{n_neighbors = 3} end},
+    {"GaussianNB", function() return NB.GaussianNB() end},
+    {"Pipeline", function() return P.Pipeline{{"sc", P.StandardScaler()}, {"lr", LM.LogisticRegression()}} end},
+    {"GridSearchCV", function() return S.GridSearchCV(LM.LogisticRegression(), {C = {0.1, 1}}, {cv = 3}) end},
+  }
+  local function same_labels(want, got)
+    if getmetatable(want) == ml.core.tensor_mt then
+      assert.equal(want.dtype, got.dtype)
+      want, got = want:totable(), got:totable()
+    end
+    assert.same(want, got)
+  end
+  for _, c in ipairs(classifiers) do
+    it(c[1] .. ": int64 labels past 2^24 and 2^53 stay exact", function()
+      local e = c[2]():fit(X, yi)
+      assert.equal("int64", e.classes_.dtype)
+      assert.same({big, big + 2}, e.classes_:totable())
+      same_labels(yi, e:predict(X))
+      assert.equal(1, e:score(X, yi))
+      local e2 = c[2]():fit(X, yh)        -- a Lua list of integers: int64
+      assert.same({-huge, huge}, e2.classes_:totable())
+      assert.same(yh, e2:predict(X):totable())
+    end)
+    it(c[1] .. ": string labels are kept and predicted", function()
+      local e = c[2]():fit(X, ys)
+      assert.same({"cat", "dog"}, e.classes_)
+      assert.same(ys, e:predict(X))
+      assert.equal(1, e:score(X, ys))
+      assert.equal(1, M.accuracy_score(ys, e:predict(X)))
+    end)
+  end
+  it("saved classifiers keep int64 and string classes_", function()
+    local path = os.tmpname()
+    for _, y in ipairs{yi, ys} do
+      ml.save(path, LM.LogisticRegression():fit(X, y))
+      local e = ml.load(path)
+      same_labels(y, e:predict(X))
+    end
+    os.remove(path)
+  end)
+  it("mixed strings and numbers are refused", function()
+    assert.matches("mixes strings and numbers",
+      err_of(function() LM.LogisticRegression():fit(ml.tensor{{0}, {1}}, {"a", 1}) end))
+  end)
+  it("LabelEncoder keeps int64 labels exact and returns int64 codes", function()
+    local le = P.LabelEncoder():fit(yi)
+    assert.equal("int64", le.classes_.dtype)
+    assert.same({big, big + 2}, le.classes_:totable())
+    local codes = le:transform(yi)
+    assert.equal("int64", codes.dtype)
+    assert.equal(0, codes[1]); assert.equal(1, codes[12])
+    same_labels(yi, le:inverse_transform(codes))
+    local lh = P.LabelEncoder():fit(yh)
+    assert.same(yh, lh:inverse_transform(lh:transform(yh)):totable())
+    local ls = P.LabelEncoder():fit(ys)
+    assert.same(ys, ls:inverse_transform(ls:transform(ys)))
+  end)
+  it("OneHotEncoder keeps int64 categories apart", function()
+    local Xi = ml.tensor({{big}, {big + 1}, {big}}, "int64")
+    local enc = P.OneHotEncoder():fit(Xi)
+    assert.same({big, big + 1}, enc.categories_[1]:totable())
+    assert.same({{1, 0}, {0, 1}, {1, 0}}, enc:transform(Xi):totable())
+  end)
+  it("metrics compare int64 and string labels exactly", function()
+    local p = yi:clone()
+    p[1] = big + 2
+    assert.near(11 / 12, M.accuracy_score(yi, p), 1e-12)
+    local cm, labs = M.confusion_matrix(yi, p)
+    assert.same({big, big + 2}, labs)
+    assert.same({{5, 1}, {0, 6}}, cm:totable())
+    local cm2, labs2 = M.confusion_matrix(ys, ys)
+    assert.same({"cat", "dog"}, labs2)
+    assert.same({{6, 0}, {0, 6}}, cm2:totable())
+    assert.equal(1, M.f1_score(ys, ys, {average = "macro"}))
+    assert.matches("16777219", M.classification_report(yi, p))
+  end)
+end)

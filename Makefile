@@ -4,7 +4,17 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= gcc
-OPT      ?= -O3 -march=native
+# Portable by default: the binaries run on any x86-64 from 2009 on (x86-64-v2:
+# SSE4.2, POPCNT); the few hot kernels that gain from AVX2/AVX-512 pick their
+# variant at run time (ML_DISPATCH in runtime/dispatch.h). Other CPUs
+# (aarch64, ...) get the compiler's generic target. `make OPT="-O3
+# -march=native"` builds for this machine only.
+ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(filter x86_64-%,$(ARCH)),)
+OPT      ?= -O3 -march=x86-64-v2 -mtune=generic
+else
+OPT      ?= -O3
+endif
 SAN      ?=
 DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin

@@ -67,7 +67,12 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-$(BUILD)/%.o: %.c $(wildcard runtime/*.h runtime/*/*.h bindings/*.h)
+# Objects depend on the compiler and its flags (BUILD/.cflags is rewritten
+# only when they change), so `make OPT=...` in a used folder rebuilds it.
+CFLAGS_STAMP := $(BUILD)/.cflags
+$(shell mkdir -p $(BUILD); echo '$(CC) $(CFLAGS)' | cmp -s - $(CFLAGS_STAMP) 2>/dev/null || echo '$(CC) $(CFLAGS)' > $(CFLAGS_STAMP))
+
+$(BUILD)/%.o: %.c $(wildcard runtime/*.h runtime/*/*.h bindings/*.h) $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -75,7 +80,7 @@ $(BUILD)/stdlib_embed.c: bindings/embed_stdlib.lua $(STDLIB_LUA)
 	@mkdir -p $(BUILD)
 	lua5.4 bindings/embed_stdlib.lua $@ $(STDLIB_LUA)
 
-$(BUILD)/stdlib_embed.o: $(BUILD)/stdlib_embed.c bindings/stdlib_embed.h
+$(BUILD)/stdlib_embed.o: $(BUILD)/stdlib_embed.c bindings/stdlib_embed.h $(CFLAGS_STAMP)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmlrun.a: $(LIB_OBJ)

@@ -26,7 +26,7 @@
 #define ML_ERR (-1)
 #define ML_MAX_DIMS 8
 #define ML_ERR_SIZE 512
-#define ML_VERSION "0.1.0"
+#define ML_VERSION "0.2.0"   /* the one place: binary, SONAME, .pc, rockspec */
 
 typedef enum { ML_F32 = 0, ML_I64 = 1 } ml_dtype;
 

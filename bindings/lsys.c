@@ -135,10 +135,25 @@ static int l_append_line(lua_State *L) {
   return 0;
 }
 
+/* log_repair(path) -> bytes cut from a torn last line (ml_sys_log_repair) */
+static int l_log_repair(lua_State *L) {
+  int64_t cut;
+  MLB_CHECK(L, ml_sys_log_repair(mlb_ctx(L), luaL_checkstring(L, 1), &cut));
+  lua_pushinteger(L, (lua_Integer)cut);
+  return 1;
+}
+
+/* log_kind(path) -> "file", "missing" or "other" */
+static int l_log_kind(lua_State *L) {
+  lua_pushstring(L, ml_sys_file_kind(luaL_checkstring(L, 1)));
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"fork", l_fork}, {"pipe", l_pipe}, {"close", l_close}, {"send", l_send},
   {"recv", l_recv}, {"poll", l_poll}, {"wait", l_wait}, {"kill", l_kill},
   {"exit", l_exit}, {"sigpipe", l_sigpipe}, {"ncpu", l_ncpu}, {"getpid", l_getpid},
-  {"append_line", l_append_line}, {NULL, NULL}};
+  {"append_line", l_append_line}, {"log_repair", l_log_repair}, {"log_kind", l_log_kind},
+  {NULL, NULL}};
 
 void mlb_open_sys(lua_State *L) { mlb_register(L, functions); }

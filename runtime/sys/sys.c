@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,9 +131,47 @@ int ml_sys_append(ml_ctx *ctx, const char *path, const char *text, size_t n) {
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ml_error(ctx, "append_line: cannot open '%s': %s", path, strerror(errno));
   int rc = write_all(fd, text, n);
-  if (rc == 0) rc = fsync(fd);
+  /* a device or pipe (a log on /dev/null) needs no sync and refuses it */
+  if (rc == 0 && fsync(fd) != 0 && errno != EINVAL && errno != EROFS) rc = -1;
   int err = errno;
   close(fd);
   if (rc) return ml_error(ctx, "append_line: cannot write '%s': %s", path, strerror(err));
   return ML_OK;
+}
+
+int ml_sys_log_repair(ml_ctx *ctx, const char *path, int64_t *cut) {
+  *cut = 0;
+  int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+    if (fd >= 0) close(fd);
+    return ML_OK;
+  }
+  off_t end = st.st_size, keep = 0, pos = end;   /* no newline: all of it is torn */
+  char buf[4096];
+  while (pos > 0) {   /* scan back for the last newline */
+    off_t from = pos > (off_t)sizeof buf ? pos - (off_t)sizeof buf : 0;
+    ssize_t n = pread(fd, buf, (size_t)(pos - from), from);
+    if (n != pos - from) {
+      int e = n < 0 ? errno : EIO;
+      close(fd);
+      return ml_error(ctx, "log_repair: cannot read '%s': %s", path, strerror(e));
+    }
+    ssize_t i = n;
+    while (i > 0 && buf[i - 1] != '\n') i--;
+    if (i > 0) { keep = from + i; break; }
+    pos = from;
+  }
+  int rc = keep < end ? ftruncate(fd, keep) : 0;
+  if (rc == 0 && keep < end) rc = fsync(fd);
+  int e = errno;
+  close(fd);
+  if (rc) return ml_error(ctx, "log_repair: cannot truncate '%s': %s", path, strerror(e));
+  *cut = (int64_t)(end - keep);
+  return ML_OK;
+}
+
+const char *ml_sys_file_kind(const char *path) {
+  struct stat st;
+  return stat(path, &st) != 0 ? "missing" : S_ISREG(st.st_mode) ? "file" : "other";
 }

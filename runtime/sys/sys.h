@@ -53,5 +53,13 @@ int64_t ml_sys_getpid(void);
 /* Appends text (n bytes) to path with one O_APPEND write, then fsync, so a
  * crash leaves either the whole text or none of it. */
 int ml_sys_append(ml_ctx *ctx, const char *path, const char *text, size_t n);
+/* A log whose last line is torn (a crash mid-write, a copy cut short) is
+ * truncated after its last newline, so the next append starts a line of its
+ * own. *cut: the bytes removed (0 when the file is whole, missing, or not a
+ * regular file). */
+int ml_sys_log_repair(ml_ctx *ctx, const char *path, int64_t *cut);
+/* "file", "missing" or "other" (a device or pipe, which a reader must not
+ * read to its end: /dev/zero never ends). */
+const char *ml_sys_file_kind(const char *path);
 
 #endif

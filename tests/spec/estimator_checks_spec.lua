@@ -62,13 +62,6 @@ local cases = {
   {"SelectKBest", function() return ml.SelectKBest{k = 2} end, "transformer", supervised = true},
 }
 
--- Classifiers whose classes_ and predictions do not yet keep y's dtype (int64
--- ids come back float32): the labels-keep-their-dtype work of issue 9 fixes
--- them; until a name leaves this list its dtype check is reported pending.
-local DTYPE_PENDING = {LogisticRegression = true, SVC = true, LinearSVC = true,
-  DecisionTreeClassifier = true, RandomForestClassifier = true,
-  GradientBoostingClassifier = true, KNeighborsClassifier = true, GaussianNB = true}
-
 local function output(est, kind, x)
   if kind == "transformer" then return est:transform(x) end
   return est:predict(x)
@@ -155,9 +148,7 @@ for _, c in ipairs(cases) do
       end
     end)
 
-    if kind == "classifier" and DTYPE_PENDING[name] then
-      pending("keeps y's dtype in classes_ and in predictions (issue 9: labels keep their dtype)")
-    elseif kind == "classifier" then
+    if kind == "classifier" then
       it("keeps y's dtype in classes_ and in predictions", function()
         local est = fit(make(), c)
         assert.equal(Y.dtype, est.classes_.dtype)

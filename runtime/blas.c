@@ -236,15 +236,22 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
    * n-m+1..n (ascending), then reverse to decreasing order */
   int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
   double vl = 0, vu = 0, abstol = 0, wq = 0;
-  int *isuppz = malloc(sizeof(int) * 2 * (size_t)n);
-  double *wa = malloc(sizeof(double) * (size_t)n);
-  double *za = malloc(sizeof(double) * (size_t)n * m);
-  if (!isuppz || !wa || !za) { free(isuppz); free(wa); free(za); return -1; }
+  size_t bi = sizeof(int) * 2 * (size_t)n, bw = sizeof(double) * (size_t)n,
+         bz = sizeof(double) * (size_t)n * m;
+  int *isuppz = ml_alloc(ctx, bi, "eigh");
+  double *wa = ml_alloc(ctx, bw, "eigh");
+  double *za = ml_alloc(ctx, bz, "eigh");
+  if (!isuppz || !wa || !za) {
+    ml_free(ctx, isuppz, bi); ml_free(ctx, wa, bw); ml_free(ctx, za, bz);
+    return -1;
+  }
   dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n, isuppz,
           &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
   lwork = (int)wq; liwork = iwq;
-  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
-  int *iwork = malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1));
+  size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
+  size_t biwork = sizeof(int) * (size_t)(liwork > 1 ? liwork : 1);
+  double *work = ml_alloc(ctx, bwork, "eigh");
+  int *iwork = ml_alloc(ctx, biwork, "eigh");
   if (!work || !iwork) info = -1;
   else dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n,
                isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
@@ -254,7 +261,8 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
       w[i] = wa[m - 1 - i];
       memcpy(z + (size_t)i * n, za + (size_t)(m - 1 - i) * n, sizeof(double) * (size_t)n);
     }
-  free(work); free(iwork); free(isuppz); free(wa); free(za);
+  ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
+  ml_free(ctx, isuppz, bi); ml_free(ctx, wa, bw); ml_free(ctx, za, bz);
   return info;
 }
 
@@ -268,14 +276,16 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
    * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
   int r = m < n ? m : n, info = 0, lwork = -1;
   double wq = 0;
-  int *iwork = malloc(sizeof(int) * 8 * (size_t)r);
+  size_t biwork = sizeof(int) * 8 * (size_t)r;
+  int *iwork = ml_alloc(ctx, biwork, "svd");
   if (!iwork) return -1;
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, &wq, &lwork, iwork, &info, 1);
   lwork = (int)wq;
-  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
-  if (!work) { free(iwork); return -1; }
+  size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
+  double *work = ml_alloc(ctx, bwork, "svd");
+  if (!work) { ml_free(ctx, iwork, biwork); return -1; }
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, work, &lwork, iwork, &info, 1);
-  free(work); free(iwork);
+  ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
   return info;
 }
 
@@ -292,15 +302,16 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
   if (info != 0) return ml_error(ctx, "lstsq: LAPACK dgelsd workspace query failed (info %d)", info);
   lwork = (int)wq + 1;
   int liw = iwq > 1 ? iwq : 1;
-  double *work = malloc(sizeof(double) * (size_t)lwork);
-  int *iwork = malloc(sizeof(int) * (size_t)liw);
-  if (!work || !iwork) {
-    free(work); free(iwork);
-    return ml_error(ctx, "lstsq: out of memory for a %dx%d problem", m, n);
+  size_t bwork = sizeof(double) * (size_t)lwork, biwork = sizeof(int) * (size_t)liw;
+  double *work = ml_alloc(ctx, bwork, "lstsq");
+  int *iwork = ml_alloc(ctx, biwork, "lstsq");
+  if (!work || !iwork) {   /* ml_alloc named the size and the limit in ctx->err */
+    ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
+    return ML_ERR;
   }
   dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, work, &lwork, iwork, &info);
-  free(work);
-  free(iwork);
+  ml_free(ctx, work, bwork);
+  ml_free(ctx, iwork, biwork);
   if (info > 0) return ml_error(ctx, "lstsq: the SVD did not converge (%d superdiagonals)", info);
   if (info < 0) return ml_error(ctx, "lstsq: dgelsd argument %d is invalid", -info);
   return ML_OK;

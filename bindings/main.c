@@ -33,8 +33,16 @@ static void print_usage(FILE *f) {
     "                [--metric NAME] [--mode max|min] [--timeout S] [--seed N] [-- args]\n"
     "runs the script once per combination of the --set values, in N worker\n"
     "processes; the script reads its config from ml.config and returns a table\n"
-    "of metrics. A rerun with the same --log skips the trials already logged.\n",
-    progname, progname);
+    "of metrics. A rerun with the same --log skips the trials already logged.\n"
+    "\n"
+    "       %s serve MODEL [--port 8080] [--host 127.0.0.1] [--workers N] [--threads N]\n"
+    "                [--max-batch B] [--batch-timeout-ms T] [--labels FILE] [--max-body BYTES]\n"
+    "                [--timeout S] [--max-pixels N] [--topk K] [--name NAME]\n"
+    "                [--image-shape HxWxC] [--image-scale S]\n"
+    "serves MODEL (a saved .mlm model or estimator, or a Lua script returning a\n"
+    "model or a predict(request) function) over HTTP: POST /predict, GET / (a\n"
+    "page), /healthz, /metrics, /v1/models/NAME. SIGTERM drains and exits 0.\n",
+    progname, progname, progname);
 }
 
 static void print_version(void) {
@@ -189,11 +197,20 @@ static int run_script(lua_State *L, options *o) {
 }
 
 /* Everything runs inside a protected call, as in lua.c. */
-/* `mlrun sweep script.lua --set k=v1,v2 ...`: ml.sweep over a script
- * (stdlib/ml/sweep.lua, sweep.cli, parses the rest of the command line). */
-static int run_sweep(lua_State *L, options *o) {
+/* Subcommands: `mlrun sweep script.lua --set k=v1,v2 ...` (ml.sweep over a
+ * script) and `mlrun serve MODEL [flags]` (ml.serve); each module's cli
+ * function parses the rest of the command line. */
+static const char *subcommand(options *o) {
+  if (!o->script || o->stdin_script) return NULL;
+  const char *a = o->argv[o->script];
+  if (!strcmp(a, "sweep")) return "ml.sweep";
+  if (!strcmp(a, "serve")) return "ml.serve";
+  return NULL;
+}
+
+static int run_subcommand(lua_State *L, options *o, const char *module) {
   lua_getglobal(L, "require");
-  lua_pushstring(L, "ml.sweep");
+  lua_pushstring(L, module);
   if (report(L, docall(L, 1, 1)) != LUA_OK) return LUA_ERRRUN;
   lua_getfield(L, -1, "cli");
   lua_createtable(L, o->argc - o->script - 1, 0);
@@ -217,8 +234,9 @@ static int pmain(lua_State *L) {
   create_arg_table(L, o->argv, o->argc, o->script ? o->script : 0);
   if (o->version) print_version();
   if (!run_args(L, o)) return 0;
-  if (o->script && !o->stdin_script && !strcmp(o->argv[o->script], "sweep")) {
-    if (run_sweep(L, o) != LUA_OK) return 0;
+  const char *sub = subcommand(o);
+  if (sub) {
+    if (run_subcommand(L, o, sub) != LUA_OK) return 0;
   } else if (o->script && run_script(L, o) != LUA_OK) return 0;
   bool ran_e = false;
   for (int i = 1; i < (o->script ? o->script : o->argc); i++)

@@ -6,6 +6,7 @@
  * tensor, one forward pass, the answers split back. */
 #include "mlb.h"
 #include "../runtime/serve/serve.h"
+#include "../runtime/data/data.h"
 #include <lualib.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -134,13 +135,15 @@ static void run_rows(lua_State *L, worker *w, int predict, const model *m, ml_se
         ml_serve_note_batch(w->srv, rows);
         const float *p = ml_f32(y);
         for (int i = 0; i < n; i++) {
+          /* an answered job belongs to its connection again: read it first */
+          int64_t job_rows = jobs[i]->rows;
           if (m->kind == 1)
             ml_serve_answer_classes(w->srv, jobs[i], p, y->shape[1],
                                     (const char *const *)m->class_json,
                                     (const char *const *)m->labels);
           else
             ml_serve_answer_values(w->srv, jobs[i], p, y->shape[1]);
-          p += jobs[i]->rows * y->shape[1];
+          p += job_rows * y->shape[1];
         }
         n = 0;
       }
@@ -336,8 +339,21 @@ static int l_serve_run(lua_State *L) {
   return 1;
 }
 
+/* serve_decode_image(bytes) -> H x W x C float32 in [0, 1] (PNG or JPEG). */
+static int l_decode_image(lua_State *L) {
+  size_t n;
+  const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
+  ml_tensor t;
+  int jpeg = n >= 2 && p[0] == 0xFF && p[1] == 0xD8;
+  MLB_CHECK(L, jpeg ? ml_jpeg_read(mlb_ctx(L), &t, p, n, "decode_image")
+                    : ml_png_read(mlb_ctx(L), &t, p, n, "decode_image"));
+  mlb_pushtensor(L, &t);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"serve_run", l_serve_run},
+  {"serve_decode_image", l_decode_image},
   {NULL, NULL},
 };
 

@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define N_LAT 13
 #define N_BATCH 9
@@ -38,6 +40,7 @@ struct ml_serve {
   int stopping;                   /* workers leave */
   atomic_int draining;            /* SIGTERM seen: answers close connections */
   atomic_int inflight;            /* requests between first byte and answer */
+  atomic_int connections;         /* open connections */
   /* metrics */
   atomic_ullong by_code[6];       /* 1xx..5xx by first digit, [0] unused */
   atomic_ullong lat[N_LAT];
@@ -351,7 +354,7 @@ static enum MHD_Result predict(ml_serve *s, struct MHD_Connection *c, request *r
   size_t img_n = 0;
   if (starts_with_ci(ct, "multipart/form-data")) {
     struct MHD_PostProcessor *pp = MHD_create_post_processor(c, 64 * 1024, on_part, r);
-    if (!pp) return reply_error(s, c, r, 400, "multipart body without a boundary");
+    if (!pp) return reply_error(s, c, r, 400, "multipart body: its Content-Type has no usable boundary");
     enum MHD_Result ok = MHD_post_process(pp, r->body.data ? r->body.data : "", r->body.len);
     MHD_destroy_post_processor(pp);
     if (ok != MHD_YES || !r->file_seen)
@@ -491,6 +494,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   atomic_fetch_sub(&s->inflight, 1);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)c; (void)socket_context;
+  ml_serve *s = cls;
+  atomic_fetch_add(&s->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
   (void)cls; (void)fmt; (void)ap;   /* client faults are answered, not logged */
 }
@@ -546,6 +556,7 @@ ml_serve *ml_serve_start(const ml_serve_opts *o, char *err, size_t errn) {
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections > 0 ? o->max_connections : 512),
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s + 30),
                           MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                           MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
                           MHD_OPTION_END);
   if (!s->d) {
@@ -569,12 +580,27 @@ int ml_serve_wait(ml_serve *s) {
   sigaddset(&set, SIGINT);
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {}
-  /* drain: no new connections; accepted requests finish (up to their timeout) */
+  /* drain: stop listening, but first hand the connections already waiting
+   * in the kernel's backlog (their clients saw the connect succeed) to the
+   * daemon; then every accepted request finishes (up to its timeout) */
   atomic_store(&s->draining, 1);
-  MHD_quiesce_daemon(s->d);
-  double until = now_s() + s->o.timeout_s + 1;
-  while (atomic_load(&s->inflight) > 0 && now_s() < until) {
-    struct timespec ts = {0, 5 * 1000000L};
+  MHD_socket lfd = MHD_quiesce_daemon(s->d);
+  if (lfd != MHD_INVALID_SOCKET) {
+    fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+    for (;;) {
+      struct sockaddr_storage a;
+      socklen_t len = sizeof a;
+      int fd = accept(lfd, (struct sockaddr *)&a, &len);
+      if (fd < 0) break;
+      if (MHD_add_connection(s->d, fd, (struct sockaddr *)&a, len) != MHD_YES) close(fd);
+    }
+    close(lfd);
+  }
+  double t0 = now_s(), until = t0 + s->o.timeout_s + 1;
+  /* a connection with no request yet gets half a second to send one */
+  while (now_s() < until && (atomic_load(&s->inflight) > 0 ||
+                             (atomic_load(&s->connections) > 0 && now_s() < t0 + 0.5))) {
+    struct timespec ts = {0, 2 * 1000000L};
     nanosleep(&ts, NULL);
   }
   return sig;

@@ -178,23 +178,25 @@ int ml_serve_decode_image(const uint8_t *data, size_t n, const ml_serve_opts *o,
     ml_ctx_free(&ctx);
     return 400;
   }
-  /* channels: drop alpha, then gray <-> RGB as the model takes */
+  /* channels: gray from colour as ml.image.rgb2gray does; otherwise drop
+   * alpha and repeat gray as the model takes */
   int64_t H = img.shape[0], W = img.shape[1], C = img.shape[2];
   int64_t want_c = o->in_c;
-  int64_t shape[3] = {H, W, want_c};
-  rc = ml_tensor_new(&ctx, &conv, ML_F32, 3, shape, false);
-  if (rc == ML_OK) {
-    const float *s = ml_f32(&img);
-    float *d = ml_f32(&conv);
-    int64_t color = C >= 3 ? 3 : 1;
-    for (int64_t p = 0; p < H * W; p++, s += C, d += want_c) {
-      if (want_c == 1)
-        d[0] = color == 3 ? 0.2125f * s[0] + 0.7154f * s[1] + 0.0721f * s[2] : s[0];
-      else
-        for (int64_t c = 0; c < want_c; c++) d[c] = color == 3 ? s[c < 3 ? c : 2] : s[0];
+  if (want_c == 1 && C >= 3) {
+    rc = ml_image_rgb2gray(&ctx, &conv, &img);
+  } else {
+    int64_t shape[3] = {H, W, want_c};
+    rc = ml_tensor_new(&ctx, &conv, ML_F32, 3, shape, false);
+    if (rc == ML_OK) {
+      const float *s = ml_f32(&img);
+      float *d = ml_f32(&conv);
+      int64_t color = C >= 3 ? 3 : 1;
+      for (int64_t p = 0; p < H * W; p++, s += C, d += want_c)
+        for (int64_t c = 0; c < want_c; c++) d[c] = s[color == 3 && c < 3 ? c : 0];
     }
-    if (H != o->in_h || W != o->in_w) rc = ml_image_resize(&ctx, &sized, &conv, o->in_h, o->in_w);
   }
+  if (rc == ML_OK && (H != o->in_h || W != o->in_w))
+    rc = ml_image_resize(&ctx, &sized, &conv, o->in_h, o->in_w);
   if (rc != ML_OK) {
     snprintf(err, errn, "%s", ctx.err);
     ml_tensor_release(&img);

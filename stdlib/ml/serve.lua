@@ -93,7 +93,8 @@ function M.describe(m, opts)
   opts = opts or {}
   local labels = opts.labels and read_labels(opts.labels) or nil
   if type(m) == "function" then
-    return {kind = "raw", handle = m, in_shape = {}, labels = labels}
+    return {kind = "raw", handle = M._raw_handler(m), in_shape = {}, labels = labels,
+      summary = "a predict(request) function", type = "function"}
   end
   local d = {labels = labels}
   if is_network(m) then
@@ -175,6 +176,40 @@ function M.describe(m, opts)
 end
 
 local page_html
+
+--- A predict(request) function as the C side calls it: request has body,
+--- content_type and path, plus `json` (the decoded body when it is JSON)
+--- and `image` (an H x W x C tensor in [0, 1] when it is a PNG or JPEG).
+--- The function returns a table (sent as JSON) or a string, and optionally
+--- an HTTP status after it.
+function M._raw_handler(fn)
+  return function(req)
+    local ct = req.content_type or ""
+    local first = req.body:match("^%s*(.)")
+    if ct:find("json", 1, true) or first == "{" or first == "[" then
+      local ok, v = pcall(json.decode, req.body)
+      if not ok then
+        return 400, json.encode({error = "malformed JSON body: " .. tostring(v), status = 400})
+      end
+      req.json = v
+    elseif ct:match("^image/") then
+      local ok, img = pcall(core.serve_decode_image, req.body)
+      if not ok then
+        return 400, json.encode({error = tostring(img), status = 400})
+      end
+      req.image = img
+    end
+    local r, status = fn(req)
+    if type(r) == "table" and type(status) ~= "number" and getmetatable(r) == nil then
+      return 200, json.encode(r)
+    elseif type(r) == "table" then
+      return status or 200, json.encode(r)
+    elseif type(r) == "string" then
+      return status or 200, r
+    end
+    error("the predict function returned " .. type(r) .. ", expected a table or a string", 0)
+  end
+end
 
 local function metadata(d, name, o)
   return json.encode({

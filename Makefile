@@ -7,7 +7,7 @@ CC       ?= gcc
 OPT      ?= -O3 -march=native
 SAN      ?=
 DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev libjpeg-dev \
-                  libmicrohttpd-dev libcjson-dev \
+                  libmicrohttpd-dev libcjson-dev curl chromium \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
 
 # libedit (the REPL's line editor) is not linked: repl.c loads it with dlopen
@@ -91,7 +91,7 @@ $(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
 
 $(BUILD)/mlrun.pc: Makefile
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -ldl -lm\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng libjpeg zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -lmicrohttpd -lcjson -lpthread -fopenmp -ldl -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.

@@ -11,9 +11,9 @@ return {html = [==[<!doctype html>
  body{font:15px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
  main{max-width:760px;margin:24px auto;padding:0 16px}
  h1{font-size:22px;margin:0 0 4px} .sub{color:#5a6472;margin:0 0 18px}
- #drop{border:2px dashed #9aa5b4;border-radius:10px;padding:26px;text-align:center;background:#fff;cursor:pointer}
+ #drop{display:block;border:2px dashed #9aa5b4;border-radius:10px;padding:26px;text-align:center;background:#fff;cursor:pointer}
  #drop.over{border-color:#2f6fde;background:#eef4ff}
- #preview{max-width:224px;max-height:224px;image-rendering:pixelated;margin:12px auto;display:none;border:1px solid #ccd}
+ #preview{width:168px;max-height:224px;object-fit:contain;image-rendering:pixelated;margin:12px auto;display:none;border:1px solid #ccd}
  .bar{display:flex;align-items:center;margin:6px 0}
  .bar .name{width:120px;text-align:right;padding-right:10px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
  .bar .track{flex:1;background:#e3e7ee;border-radius:4px;height:20px;position:relative}

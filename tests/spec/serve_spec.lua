@@ -383,3 +383,33 @@ kill -TERM %d; wait]], q(path("sig1")), q(path("sig2")), q(path("sig3")), q(path
     assert.truthy((slurp(s.log) or ""):find("serving mlp", 1, true))
   end)
 end)
+
+describe("mlrun serve: the page in a real browser", function()
+  -- headless Chromium loads the page with a picture in the URL fragment; the
+  -- page classifies it through the same code path as a picked file, and the
+  -- test reads the shown class from the DOM and keeps a screenshot
+  local chromium = io.popen("command -v chromium"):read("l")
+  it("shows the class an in-process predict gives (screenshot kept in BUILD/test-artifacts)", function()
+    assert.truthy(chromium, "chromium is not installed (make deps installs it)")
+    local s = start(q(path("cnn.mlm")) .. " --workers 1")
+    local png = slurp(path("digit.png"))
+    local b64 = io.popen("base64 -w0 " .. q(path("digit.png"))):read("a")
+    local url = string.format("http://127.0.0.1:%d/#test=data:image/png;base64,%s", s.port, b64)
+    local flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run " ..
+      "--disable-background-networking --disable-component-update --disable-sync " ..
+      "--virtual-time-budget=8000 --window-size=800,760 --user-data-dir=" .. q(path("chromium"))
+    local dom = io.popen("timeout 120 chromium " .. flags .. " --dump-dom " .. q(url) .. " 2>/dev/null"):read("a")
+    local artifacts = (os.getenv("ML_TEST_BUILD") or "build") .. "/test-artifacts"
+    os.execute("mkdir -p " .. q(artifacts))
+    os.execute("timeout 120 chromium " .. flags .. " --screenshot=" .. q(artifacts .. "/serve_page.png") ..
+      " " .. q(url) .. " >/dev/null 2>&1")
+    stop(s)
+    local shown = dom:match('<div id="answer" data%-class="(%d+)">class: ')
+    assert.truthy(shown, "no class shown in the page; DOM: " .. dom:sub(1, 400))
+    local want = cnn:predict(ml.image.load(path("digit.png")):reshape(1, 8, 8, 1))
+    assert.equal(want[1]:argmax() - 1, tonumber(shown))
+    assert.equal(5, select(2, dom:gsub('class="bar"', "")))
+    local shot = slurp(artifacts .. "/serve_page.png")
+    assert.truthy(shot and shot:sub(2, 4) == "PNG", "no screenshot written")
+  end)
+end)

@@ -253,6 +253,16 @@ describe("mlrun serve: images", function()
     for k = 1, 10 do assert.near(want[1][k], p.probabilities[k], 1e-3) end
   end)
 
+  it("classifies a JPEG body (colour, another size) like an in-process predict", function()
+    local jpeg = slurp("tests/fuzz/corpus/serve/jpeg_rgb"):sub(2)   -- 9 x 6 RGB, libjpeg-made
+    local g = ml.image.resize(ml.image.rgb2gray(ml.core.serve_decode_image(jpeg)):reshape(9, 6, 1), 8, 8)
+    local want = cnn:predict(g:reshape(1, 8, 8, 1))
+    local code, body = http(s, "POST", "/predict", {data = jpeg, type = "image/jpeg"})
+    assert.equal(200, code, body)
+    local p = decode(body).predictions[1]
+    for k = 1, 10 do assert.near(want[1][k], p.probabilities[k], 1e-4) end
+  end)
+
   it("refuses a small file claiming 60000 x 60000 pixels before decoding it", function()
     local png = slurp(path("digit.png"))
     local function be32(v) return string.pack(">I4", v) end

@@ -132,6 +132,8 @@ function M.describe(m, opts)
     end
     if not nf then fail("the estimator is not fitted (no n_features_in_)") end
     d.in_shape = {nf}
+    local names = m.feature_names_in_ or (m.steps and m.steps[1] and (m.steps[1][2] or m.steps[1]).feature_names_in_)
+    if type(names) == "table" and #names == nf then d.feature_names = names end
     d.summary = tostring(m.__repr and m:__repr() or m.__name or "estimator")
     local classes = m.classes_
     if classes and type(m.predict_proba) == "function" then
@@ -215,6 +217,7 @@ local function metadata(d, name, o)
   return json.encode({
     name = name, version = 1, kind = d.kind, type = d.type,
     input_shape = d.in_shape, classes = d.classes, labels = d.labels,
+    feature_names = d.feature_names,
     accepts_images = d.image ~= nil, image_shape = d.image, image_scale = o.image_scale,
     max_batch = o.max_batch, summary = d.summary,
   })
@@ -353,7 +356,10 @@ page_html = function(d, name)
     :gsub("{{NAME}}", function() return esc(name) end)
     :gsub("{{SUMMARY}}", function() return esc(d.summary or "") end)
     :gsub("{{MODE}}", function() return tabular and "table" or "image" end)
-    :gsub("{{NFEATURES}}", function() return tostring(tabular and math.min(n, 512) or 0) end))
+    :gsub("{{NFEATURES}}", function() return tostring(tabular and math.min(n, 512) or 0) end)
+    :gsub("{{FEATURES}}", function()
+      return d.feature_names and json.encode(d.feature_names):gsub("</", "<\\/") or "null"
+    end))
 end
 
 return setmetatable(M, {__call = function(_, ...) return M.serve(...) end})

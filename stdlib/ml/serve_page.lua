@@ -1,6 +1,7 @@
 -- The page `mlrun serve` shows at GET /: one file, no external assets, so it
 -- works offline. {{NAME}}, {{SUMMARY}}, {{MODE}} ("image" or "table") and
--- {{NFEATURES}} are filled in by ml.serve. A URL ending in
+-- {{NFEATURES}} and {{FEATURES}} (a JSON list of feature names, or null) are
+-- filled in by ml.serve. A URL ending in
 -- #test=<data URL> classifies that picture on load, through the same code
 -- path as a picked file (the browser test uses it).
 return {html = [==[<!doctype html>
@@ -35,7 +36,7 @@ return {html = [==[<!doctype html>
 <details><summary>Model</summary><pre id="summary">{{SUMMARY}}</pre></details>
 <script>
 "use strict";
-const MODE = "{{MODE}}", NFEATURES = {{NFEATURES}};
+const MODE = "{{MODE}}", NFEATURES = {{NFEATURES}}, FEATURES = {{FEATURES}};
 const $ = (id) => document.getElementById(id);
 
 function show(res) {
@@ -85,9 +86,11 @@ if (MODE === "table") {
   $("imagebox").hidden = true; $("tablebox").hidden = false;
   const form = $("form");
   for (let i = 0; i < NFEATURES; i++) {
+    const name = FEATURES ? FEATURES[i] : "x" + (i + 1);
+    const l = document.createElement("label"); l.textContent = name + " ";
     const f = document.createElement("input");
-    f.type = "number"; f.step = "any"; f.required = true; f.placeholder = "x" + (i + 1); f.name = "x" + i;
-    form.appendChild(f);
+    f.type = "number"; f.step = "any"; f.required = true; f.placeholder = name; f.name = name;
+    l.appendChild(f); form.appendChild(l);
   }
   const b = document.createElement("button"); b.textContent = "Predict"; form.appendChild(b);
   form.addEventListener("submit", (e) => {

@@ -13,7 +13,7 @@ local public = {
   "memory_info",
   "nn", "optim", "callbacks", "data", "datasets", "utils", "image", "plot", "metrics",
   "model_selection", "feature_selection", "preprocessing", "dist", "io", "base", "json",
-  "parallel", "dataframe",
+  "parallel", "dataframe", "serve",
   "clone", "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
   "RandomForestRegressor", "GradientBoostingClassifier", "IsolationForest",
   "KNeighborsClassifier", "KNeighborsRegressor", "KMeans", "PCA", "NMF", "GaussianNB", "sweep",
@@ -72,7 +72,8 @@ describe("ml.core", function()
       end
     end
     assert.same({"data", "dist", "estim_bayes", "estim_cluster", "estim_linear", "estim_svm",
-      "estim_tree", "image", "io", "nn", "optim", "rng", "sys", "tensor", "term", "train"}, areas)
+      "estim_tree", "image", "io", "nn", "optim", "rng", "serve", "sys", "tensor", "term",
+      "train"}, areas)
   end)
 
   it("gives the public tensor API the engine's own functions", function()

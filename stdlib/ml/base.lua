@@ -140,6 +140,20 @@ function base.check_X(who, X, n_features)
   return X
 end
 
+--- Raises "<who>: X contains NaN or infinity (row r, column c)" at the first
+--- non-finite value of a float32 tensor (one C scan; positions 1-based).
+function base.check_finite(who, X, what)
+  if X.dtype ~= "float32" or ml.core.train_nonfinite(X) == 0 then return X end
+  local bad = (X - X):ne(0):argmax()   -- flat 1-based position of the first NaN/Inf
+  if X:dim() == 2 then
+    local d = X.shape[2]
+    error(string.format("%s: %s contains NaN or infinity (row %d, column %d); remove or " ..
+      "impute missing values first", who, what or "X", (bad - 1) // d + 1, (bad - 1) % d + 1), 0)
+  end
+  error(string.format("%s: %s contains NaN or infinity (element %d); remove or impute " ..
+    "missing values first", who, what or "X", bad), 0)
+end
+
 --- X (2-D) and y (1-D; an N x 1 tensor is flattened) with matching rows.
 function base.check_Xy(who, X, y)
   X = base.check_X(who, X)

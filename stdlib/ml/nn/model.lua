@@ -897,6 +897,7 @@ function Model:evaluate(x, y, opts)
   if not self.compiled then error("evaluate: compile the model first", 0) end
   if o.batch_size < 1 then error("evaluate: batch_size must be >= 1", 0) end
   x, y = check_xy("evaluate", x, y)
+  if x.shape[1] == 0 then error("evaluate: x has no rows (a mean over 0 samples is undefined)", 0) end
   ensure_built(self, x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
@@ -929,6 +930,13 @@ function Model:predict(x, opts)
   x = as_input("predict", x)
   ensure_built(self, x, "predict")
   local n = x.shape[1]
+  if n == 0 then   -- an empty result of the output's shape: run one zero row for it
+    local one = {table.unpack(x.shape)}
+    one[1] = 1
+    local shp = {table.unpack(self:forward(ml.zeros(one), false).shape)}
+    shp[1] = 0
+    return ml.zeros(shp)
+  end
   local out
   each_batch(x, o.batch_size, function(xb, s, m)
     local p = self:forward(xb, false)

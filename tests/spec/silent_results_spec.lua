@@ -261,3 +261,64 @@ describe("numeric edges", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 end)
+
+describe("fit checks its data once for NaN/Inf", function()
+  local nn = ml.nn
+  local function mlp()
+    ml.seed(1)
+    local m = nn.Sequential{nn.Input{3}, nn.Dense(4, {activation = "relu"}),
+      nn.Dense(2, {activation = "softmax"})}
+    m:compile{loss = "sparse_categorical_crossentropy", optimizer = "sgd"}
+    return m
+  end
+  local y = ml.tensor({0, 1, 0, 1, 0, 1, 0, 1}, "int64")
+  it("names the row and column of the first NaN or Inf in x", function()
+    local x = ml.rand(8, 3)
+    x[5][2] = 0 / 0
+    local m = mlp()
+    local before = m:get_weights()[1]:clone()
+    assert.matches("fit: x contains NaN or infinity %(row 5, column 2%)",
+      err_of(function() m:fit(x, y, {verbose = 0}) end))
+    assert.same(before:totable(), m:get_weights()[1]:totable())   -- nothing trained
+    x[5][2] = 1 / 0
+    assert.matches("row 5, column 2", err_of(function() m:fit(x, y, {verbose = 0}) end))
+    assert.matches("allow_nan = true", err_of(function() m:fit(x, y, {verbose = 0}) end))
+  end)
+  it("checks images (row and position), targets and validation data", function()
+    local c = nn.Sequential{nn.Input{4, 4, 1}, nn.Flatten(), nn.Dense(2, {activation = "softmax"})}
+    c:compile{loss = "sparse_categorical_crossentropy", optimizer = "sgd"}
+    local xi = ml.rand(8, 4, 4, 1)
+    xi[3][2][4][1] = 0 / 0
+    assert.matches("x contains NaN or infinity %(row 3, position %(2, 4, 1%)%)",
+      err_of(function() c:fit(xi, y, {verbose = 0}) end))
+    local m = mlp()
+    local yf = ml.zeros(8, 2)
+    yf[7][1] = 1 / 0
+    m:compile{loss = "mse", optimizer = "sgd"}
+    assert.matches("y contains NaN or infinity %(row 7, column 1%)",
+      err_of(function() m:fit(ml.rand(8, 3), yf, {verbose = 0}) end))
+    local xv = ml.rand(2, 3)
+    xv[2][3] = 0 / 0
+    local m2 = mlp()
+    assert.matches("validation x contains NaN or infinity %(row 2, column 3%)",
+      err_of(function() m2:fit(ml.rand(8, 3), y, {verbose = 0,
+        validation_data = {xv, ml.tensor({0, 1}, "int64")}}) end))
+  end)
+  it("allow_nan = true trains anyway (the user's choice)", function()
+    local x = ml.rand(8, 3)
+    x[5][2] = 0 / 0
+    local m = mlp()
+    -- either it trains, or the NaN-loss guard stops it: never the data check
+    local ok, e = pcall(m.fit, m, x, y, {verbose = 0, allow_nan = true})
+    assert.is_true(ok or not tostring(e):match("contains NaN or infinity"), tostring(e))
+  end)
+  it("validation_split outside [0, 1) or NaN is refused", function()
+    local m = mlp()
+    for _, v in ipairs{-0.5, 0 / 0, 1, 1.5, math.huge} do
+      assert.matches("validation_split must be in %[0, 1%)",
+        err_of(function() m:fit(ml.rand(8, 3), y, {verbose = 0, validation_split = v}) end))
+    end
+    assert.matches("got nan", err_of(function()
+      m:fit(ml.rand(8, 3), y, {verbose = 0, validation_split = 0 / 0}) end))
+  end)
+end)

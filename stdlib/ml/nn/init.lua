@@ -13,7 +13,7 @@ local where = {
 }
 local submodules = {
   layers = "ml.nn.layers", losses = "ml.nn.losses", activations = "ml.nn.activations",
-  initializers = "ml.nn.initializers", model = "ml.nn.model",
+  initializers = "ml.nn.initializers", model = "ml.nn.model", functional = "ml.nn.functional",
 }
 
 return setmetatable(nn, {

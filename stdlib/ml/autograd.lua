@@ -964,6 +964,7 @@ end
 
 A._ops = ops
 A._edge_of = edge_of
+A._run_backward = run_backward
 A.scalar_tensor = scalar_tensor
 
 return A

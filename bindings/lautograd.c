@@ -77,9 +77,18 @@ static int l_alias(lua_State *L) {
   return 1;
 }
 
+/* grad_owned(t) -> true when t is the only view of its whole, contiguous
+ * storage: a gradient that backward may hand to a leaf without copying. */
+static int l_owned(lua_State *L) {
+  ml_tensor *t = mlb_checktensor(L, 1);
+  lua_pushboolean(L, t->storage->refcount == 1 && t->offset == 0 && ml_is_contiguous(t) &&
+                     (size_t)ml_numel(t) * ml_dtype_size(t->dtype) == t->storage->nbytes);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"grad_record", l_record}, {"grad_set_record", l_set_record}, {"grad_version", l_version},
-  {"grad_alias", l_alias}, {NULL, NULL}};
+  {"grad_alias", l_alias}, {"grad_owned", l_owned}, {NULL, NULL}};
 
 void mlb_open_autograd(lua_State *L) {
   luaL_setfuncs(L, functions, 0);

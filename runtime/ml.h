@@ -39,7 +39,7 @@ typedef struct ml_rng {
 
 /* Freed large buffers kept for reuse, so a training loop that allocates the
  * same sizes every batch does not pay page faults again and again. */
-#define ML_POOL_SLOTS 16
+#define ML_POOL_SLOTS 64
 typedef struct ml_pool {
   void *ptr[ML_POOL_SLOTS];
   size_t size[ML_POOL_SLOTS];

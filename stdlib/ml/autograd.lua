@@ -17,7 +17,7 @@ local core = require "ml.core"
 local raw = core.raw
 local T = core.Tensor
 local mt = core.tensor_mt
-local record, set_record = core.grad_record, core.grad_set_record
+local record, set_record, owned = core.grad_record, core.grad_set_record, core.grad_owned
 local version, alias = core.grad_version, core.grad_alias
 local ops = core.grad_ops
 
@@ -250,15 +250,20 @@ unary("exp", function(n, g) return r_mul(g, saved(n, "x")) end, "y")
 unary("log", function(n, g) return r_div(g, saved(n, "x")) end, "x")
 unary("sqrt", function(n, g) return r_div(r_mul(g, 0.5), saved(n, "x")) end, "y")
 unary("abs", function(n, g) return r_mul(g, raw.sign(saved(n, "x"))) end, "x")
-unary("sigmoid", function(n, g)
-  local y = saved(n, "x")
-  return r_mul(g, r_mul(y, r_sub(1, y)))
-end, "y")
-unary("tanh", function(n, g)
-  local y = saved(n, "x")
-  return r_mul(g, r_sub(1, r_mul(y, y)))
-end, "y")
-unary("relu", function(n, g) return r_mul(g, r_gt(saved(n, "x"), 0)) end, "y")
+-- sigmoid, tanh, relu: the activation kernels' backward from the output
+-- (one pass, runtime/nn/activation.c); float64 goes through tensor ops.
+local act_backward = core.nn_act_backward
+local function act_bw(name, generic)
+  return function(n, g)
+    local y = saved(n, "x")
+    if y.dtype == "float32" then return act_backward(y, g, name) end
+    return generic(y, g)
+  end
+end
+unary("sigmoid", act_bw("sigmoid", function(y, g) return r_mul(g, r_mul(y, r_sub(1, y))) end),
+  "y")
+unary("tanh", act_bw("tanh", function(y, g) return r_mul(g, r_sub(1, r_mul(y, y))) end), "y")
+unary("relu", act_bw("relu", function(y, g) return r_mul(g, r_gt(y, 0)) end), "y")
 unary("square", function(n, g) return r_mul(g, r_mul(saved(n, "x"), 2)) end, "x")
 unary("reciprocal", function(n, g)
   local y = saved(n, "x")
@@ -761,14 +766,18 @@ local function check_grad_arg(t, grad)
   return alias(grad)
 end
 
-local function accumulate(rec, g, capture)
+-- Adds gradient g into a leaf. A first gradient is taken without a copy
+-- when nothing else can see it (own: not handed to another input, and the
+-- only view of its storage), as PyTorch steals it.
+local function accumulate(rec, g, capture, own)
+  local function fresh() return (own and owned(g)) and g or r_clone(g) end
   if capture then
     local c = capture[rec]
-    if c == false then capture[rec] = r_clone(g)
+    if c == false then capture[rec] = fresh()
     elseif c then r_add_(c, g) end
     return
   end
-  if rec.grad then r_add_(rec.grad, g) else rec.grad = r_clone(g) end
+  if rec.grad then r_add_(rec.grad, g) else rec.grad = fresh() end
 end
 
 -- Runs the backward pass from tensor t with output gradient grad. capture:
@@ -781,7 +790,7 @@ local function run_backward(t, grad, retain, capture)
       .. "requires_grad = true, or it ran under ml.no_grad)", 3)
   end
   grad = check_grad_arg(t, grad)
-  if not r.fn then accumulate(r, grad, capture) return end
+  if not r.fn then accumulate(r, grad, capture, false) return end
   local root = r.fn
   -- dependency counts over the nodes reachable from root
   local deps, stack = {[root] = 0}, {root}
@@ -819,7 +828,10 @@ local function run_backward(t, grad, retain, capture)
           deps[e] = deps[e] - 1
           if deps[e] == 0 then ready[#ready + 1] = e end
         elseif gi then
-          accumulate(e, gi, capture)
+          -- a gradient passed through unchanged, or given to two inputs, is shared
+          local own = gi ~= g
+          for j = 1, node.n do if j ~= i and res[j] == gi then own = false end end
+          accumulate(e, gi, capture, own)
         end
       end
     end

@@ -90,14 +90,19 @@ function Optimizer:step(params, grads)
   for i = 1, #params do self:_update(params[i], grads[i]) end
 end
 
---- Zeroes the .grad of the `params` given at construction (in place: the
---- buffers are reused); {set_to_none = true} drops them instead.
+--- Clears the .grad of the `params` given at construction, as PyTorch does
+--- (set_to_none: the next backward hands its gradient tensors over without
+--- a copy); {set_to_none = false} zeroes them in place instead.
 function Optimizer:zero_grad(opts)
   if not self.params then
     error(self.__name .. ":zero_grad: no parameters (pass params = {...} when creating the "
       .. "optimizer)", 0)
   end
-  local none = type(opts) == "table" and opts.set_to_none
+  if opts ~= nil and (type(opts) ~= "table" or next(opts, next(opts)) ~= nil
+      or (next(opts) ~= nil and next(opts) ~= "set_to_none")) then
+    error(self.__name .. ":zero_grad: expected nothing or {set_to_none = true|false}", 0)
+  end
+  local none = not (type(opts) == "table" and opts.set_to_none == false)
   for _, p in ipairs(self.params) do
     if none then p.grad = nil
     else

@@ -1,0 +1,91 @@
+-- The tape's cost: one training loop, three ways of writing the model.
+--   builtin  : nn.Sequential{Dense(relu), Dense(softmax)}, train_on_batch
+--              (the fused hand-written kernels, no tape)
+--   autograd : the same 2-layer MLP in raw tensor ops (matmul, +, relu,
+--              log_softmax, gather, mean), loss:backward(), SGD{params = ...}
+-- Twin of autograd_torch.py (PyTorch eager, the autograd loop's code).
+-- Configs: mnist (784-128-10, batch 128, one epoch over the 8,000 digits of
+-- data/mnist-10k) and small (20-32-4, batch 32, 2,000 steps: per-op overhead).
+--   mlrun scripts/bench/autograd.lua --config mnist|small --mode builtin|autograd --threads N
+-- Prints: RESULT <config> <mode> <threads> <us per step> <final loss>
+local ml = require "ml"
+local nn = ml.nn
+
+local opts = {config = "mnist", mode = "autograd", threads = 1}
+local i = 1
+while arg[i] do
+  local k = arg[i]:match("^%-%-(.+)$")
+  if not k or opts[k] == nil then
+    error("usage: autograd.lua --config mnist|small --mode builtin|autograd --threads N")
+  end
+  opts[k] = k == "threads" and tonumber(arg[i + 1]) or arg[i + 1]
+  i = i + 2
+end
+ml.set_num_threads(opts.threads)
+ml.seed(42)
+
+-- batches, fixed in advance (the same for every mode)
+local xs, ys, din, dh, dout, steps = {}, {}, nil, nil, nil, nil
+if opts.config == "mnist" then
+  local x, y = ml.datasets.mnist()
+  x = x:reshape(x.shape[1], -1):contiguous()
+  din, dh, dout = 784, 128, 10
+  for s = 1, x.shape[1], 128 do
+    local n = math.min(128, x.shape[1] - s + 1)
+    xs[#xs + 1] = x:narrow(1, s, n):contiguous()
+    ys[#ys + 1] = y:narrow(1, s, n):contiguous()
+  end
+  steps = #xs
+else
+  din, dh, dout = 20, 32, 4
+  for b = 1, 50 do
+    xs[b] = ml.randn(32, din)
+    ys[b] = (ml.rand(32) * dout):floor():long()
+  end
+  steps = 2000
+end
+
+local step
+if opts.mode == "builtin" then
+  local model = nn.Sequential{nn.Input{din}, nn.Dense(dh, {activation = "relu"}),
+    nn.Dense(dout, {activation = "softmax"})}
+  model:compile{optimizer = ml.optim.SGD{lr = 0.1}, loss = "sparse_categorical_crossentropy"}
+  step = function(xb, yb) return model:train_on_batch(xb, yb) end
+elseif opts.mode == "autograd" then
+  local init = nn.initializers
+  local w1 = init.glorot_uniform{din, dh}:requires_grad_()
+  local b1 = ml.zeros(dh):requires_grad_()
+  local w2 = init.glorot_uniform{dh, dout}:requires_grad_()
+  local b2 = ml.zeros(dout):requires_grad_()
+  local opt = ml.optim.SGD{params = {w1, b1, w2, b2}, lr = 0.1}
+  local cols = {}
+  for b, yb in ipairs(ys) do cols[b] = (yb + 1):reshape(yb:numel(), 1) end   -- 1-based, N x 1
+  local colof = {}
+  for b, yb in ipairs(ys) do colof[yb] = cols[b] end
+  step = function(xb, yb)
+    opt:zero_grad()
+    local h = (xb:matmul(w1) + b1):relu()
+    local logits = h:matmul(w2) + b2
+    local loss = -logits:log_softmax(2):gather(2, colof[yb]):mean()
+    loss:backward()
+    opt:step()
+    return loss:item()
+  end
+else
+  error("unknown mode " .. tostring(opts.mode))
+end
+
+local function run(n)
+  local loss
+  for s = 1, n do
+    local b = (s - 1) % #xs + 1
+    loss = step(xs[b], ys[b])
+  end
+  return loss
+end
+run(5)   -- warm-up
+local t0 = os.clock()   -- process CPU time: steadier than wall time on a shared machine
+local loss = run(steps)
+local dt = os.clock() - t0
+print(string.format("RESULT %s %s %d %.1f %.4f", opts.config, opts.mode, opts.threads,
+  dt / steps * 1e6, loss))

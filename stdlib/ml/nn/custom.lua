@@ -180,19 +180,24 @@ local function wrap_build(fn)
   end
 end
 
+--- Is cls a layer class made with extend?
+function M.is_custom(cls)
+  local p = cls
+  while type(p) == "table" do
+    if p == Custom then return cls ~= Custom end
+    local mt = getmetatable(p)
+    p = mt and rawget(mt, "__index")
+  end
+  return false
+end
+
 --- Layer:extend(name) -> a new layer class (see the header).
 function M.extend(parent, name)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
     error("extend: expected a class name such as \"Scale\", got " .. tostring(name), 3)
   end
   if parent ~= Layer and parent ~= Custom then
-    local p, custom = parent, false
-    while type(p) == "table" do
-      if p == Custom then custom = true break end
-      local mt = getmetatable(p)
-      p = mt and rawget(mt, "__index")
-    end
-    if not custom then
+    if not M.is_custom(parent) then
       error("extend: only ml.nn.Layer and layers made with extend can be extended (the "
         .. "built-in layers run fused kernels)", 3)
     end
@@ -200,6 +205,7 @@ function M.extend(parent, name)
   if parent == Layer then parent = Custom end
   local cls = base.class(name, parent)
   cls.__call = custom_call
+  cls._module = "user"   -- saved models name it so; ml.nn.register resolves it on load
   local mt = getmetatable(cls)
   mt.__newindex = function(c, k, v)
     if k == "build" and type(v) == "function" then v = wrap_build(v) end

@@ -8,6 +8,8 @@ ml.core = core
 ml.Tensor = core.Tensor
 
 require "ml.tensor"   -- printing and Lua-side tensor methods
+-- the classes ml.load may rebuild, fixed now (before any user code runs)
+require "ml.registry"
 
 -- autograd: requires_grad, backward, no_grad (stdlib/ml/autograd.lua)
 local autograd = require "ml.autograd"

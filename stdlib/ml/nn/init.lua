@@ -16,27 +16,17 @@ local submodules = {
   initializers = "ml.nn.initializers", model = "ml.nn.model", functional = "ml.nn.functional",
 }
 
--- Layer classes the program registered for loading (name -> class).
-local registered = {}
-
 --- ml.nn.register(Class) -> Class: lets ml.load rebuild saved models holding
 --- layers of a class made with ml.nn.Layer:extend. A saved model names the
---- class only, never code: the loading program defines and registers it.
+--- class only, never code: the loading program defines and registers it
+--- (ml.registry, the one list of classes a file may name).
 function nn.register(cls)
-  local custom = type(cls) == "table" and require("ml.nn.custom")
-  if not custom or not custom.is_custom(cls) then
-    error("register: expected a layer class made with ml.nn.Layer:extend, got " .. type(cls), 2)
+  if not require("ml.nn.custom").is_custom(cls) then
+    error("register: expected a layer class made with ml.nn.Layer:extend, got "
+      .. (type(cls) == "table" and tostring(rawget(cls, "__name") or "a table") or type(cls)), 2)
   end
-  local name = rawget(cls, "__name")
-  if registered[name] and registered[name] ~= cls then
-    error(string.format("register: another layer class is already registered as %s", name), 2)
-  end
-  registered[name] = cls
-  return cls
+  return require("ml.registry").register(cls, "layer")
 end
-
---- The registered layer class called name, or nil.
-function nn.registered(name) return registered[name] end
 
 return setmetatable(nn, {
   __index = function(t, k)

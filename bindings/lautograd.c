@@ -86,9 +86,19 @@ static int l_owned(lua_State *L) {
   return 1;
 }
 
+/* grad_same_shape(a, b) -> do tensors a and b have the same shape? */
+static int l_same_shape(lua_State *L) {
+  ml_tensor *a = mlb_checktensor(L, 1), *b = mlb_checktensor(L, 2);
+  bool same = a->ndim == b->ndim;
+  for (int i = 0; same && i < a->ndim; i++) same = a->shape[i] == b->shape[i];
+  lua_pushboolean(L, same);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"grad_record", l_record}, {"grad_set_record", l_set_record}, {"grad_version", l_version},
-  {"grad_alias", l_alias}, {"grad_owned", l_owned}, {NULL, NULL}};
+  {"grad_alias", l_alias}, {"grad_owned", l_owned},
+  {"grad_same_shape", l_same_shape}, {NULL, NULL}};
 
 void mlb_open_autograd(lua_State *L) {
   luaL_setfuncs(L, functions, 0);

@@ -18,7 +18,7 @@ local raw = core.raw
 local T = core.Tensor
 local mt = core.tensor_mt
 local record, set_record, owned = core.grad_record, core.grad_set_record, core.grad_owned
-local version, alias = core.grad_version, core.grad_alias
+local version, alias, same_as = core.grad_version, core.grad_alias, core.grad_same_shape
 local ops = core.grad_ops
 
 local A = {}
@@ -99,8 +99,10 @@ local function same_shape(a, b)
   return true
 end
 
---- g summed down to `shape` (undoing NumPy broadcasting).
+--- g summed down to `shape` (undoing NumPy broadcasting); shape false:
+--- g already has the input's shape.
 local function sum_to(g, shape)
+  if not shape then return g end
   local gs = g.shape
   if same_shape(gs, shape) then return g end
   local lead = #gs - #shape
@@ -114,9 +116,10 @@ end
 A.sum_to = sum_to
 
 -- Saves tensor t in node under key k (with its version, checked on use).
+local VKEY = setmetatable({}, {__index = function(c, k) c[k] = k .. "_v" return c[k] end})
 local function save(node, k, t)
   node[k] = t
-  node[k .. "_v"] = version(t)
+  node[VKEY[k]] = version(t)
 end
 
 local function saved(node, k)
@@ -125,10 +128,10 @@ local function saved(node, k)
     error(string.format("backward: '%s' lost its saved tensors (the graph was freed by an "
       .. "earlier backward; pass {retain_graph = true} to keep it)", node.name), 0)
   end
-  if version(t) ~= node[k .. "_v"] then
+  if version(t) ~= node[VKEY[k]] then
     error(string.format("backward: a tensor that '%s' saved for its gradient was changed by an "
       .. "in-place operation after it was used (version %d, now %d); compute on a clone() "
-      .. "instead", node.name, node[k .. "_v"], version(t)), 0)
+      .. "instead", node.name, node[VKEY[k]], version(t)), 0)
   end
   return t
 end
@@ -145,6 +148,12 @@ local function scalar_tensor(v) return core.tensor(v) end
 
 local function shape_of(v) return is_tensor(v) and v.shape or {} end
 
+-- The shape an input's gradient must be summed to, or false when it is out's.
+local function reduce_shape(v, out)
+  if not is_tensor(v) then return {} end
+  return not same_as(v, out) and v.shape
+end
+
 local function binary(name, rawf, bw, keep)
   ops[name] = function(a, b)
     local out = rawf(a, b)
@@ -152,8 +161,8 @@ local function binary(name, rawf, bw, keep)
     local ea, eb = edge_of(a), edge_of(b)
     if not (ea or eb) then return out end
     local node = {name = name, f = bw, n = 2, ea or false, eb or false}
-    if ea then node.sa = a.shape end
-    if eb then node.sb = shape_of(b) end
+    if ea then node.sa = reduce_shape(a, out) end
+    if eb then node.sb = reduce_shape(b, out) end
     if keep then keep(node, a, b, out, ea, eb) end
     return result(out, node)
   end
@@ -770,14 +779,14 @@ end
 -- when nothing else can see it (own: not handed to another input, and the
 -- only view of its storage), as PyTorch steals it.
 local function accumulate(rec, g, capture, own)
-  local function fresh() return (own and owned(g)) and g or r_clone(g) end
   if capture then
     local c = capture[rec]
-    if c == false then capture[rec] = fresh()
+    if c == false then capture[rec] = (own and owned(g)) and g or r_clone(g)
     elseif c then r_add_(c, g) end
     return
   end
-  if rec.grad then r_add_(rec.grad, g) else rec.grad = fresh() end
+  local old = rec.grad
+  if old then r_add_(old, g) else rec.grad = (own and owned(g)) and g or r_clone(g) end
 end
 
 -- Runs the backward pass from tensor t with output gradient grad. capture:
@@ -814,12 +823,17 @@ local function run_backward(t, grad, retain, capture)
     local node = table.remove(ready)
     local g = grads[node]
     grads[node] = nil
-    local res
-    if g then res = table.pack(node.f(node, g)) end
-    for i = 1, node.n do
+    local res, r1, r2, r3
+    local nin = node.n
+    if g then
+      if nin <= 3 then r1, r2, r3 = node.f(node, g)
+      else res = table.pack(node.f(node, g)) end
+    end
+    for i = 1, nin do
       local e = node[i]
       if e then
-        local gi = res and res[i]
+        local gi
+        if res then gi = res[i] elseif i == 1 then gi = r1 elseif i == 2 then gi = r2 else gi = r3 end
         if e.f then
           if gi then
             local prev = grads[e]
@@ -830,7 +844,13 @@ local function run_backward(t, grad, retain, capture)
         elseif gi then
           -- a gradient passed through unchanged, or given to two inputs, is shared
           local own = gi ~= g
-          for j = 1, node.n do if j ~= i and res[j] == gi then own = false end end
+          if res then
+            for j = 1, nin do if j ~= i and res[j] == gi then own = false end end
+          else
+            if (i ~= 1 and r1 == gi) or (i ~= 2 and r2 == gi) or (i ~= 3 and r3 == gi) then
+              own = false
+            end
+          end
           accumulate(e, gi, capture, own)
         end
       end

@@ -5,7 +5,8 @@
 --              log_softmax, gather, mean), loss:backward(), SGD{params = ...}
 -- Twin of autograd_torch.py (PyTorch eager, the autograd loop's code).
 -- Configs: mnist (784-128-10, batch 128, one epoch over the 8,000 digits of
--- data/mnist-10k) and small (20-32-4, batch 32, 2,000 steps: per-op overhead).
+-- data/mnist-10k), small (20-32-4, batch 32, 2,000 steps: per-op overhead),
+-- ops (the tape's cost per op, below).
 --   mlrun scripts/bench/autograd.lua --config mnist|small --mode builtin|autograd --threads N
 -- Prints: RESULT <config> <mode> <threads> <us per step> <final loss>
 local ml = require "ml"
@@ -23,6 +24,26 @@ while arg[i] do
 end
 ml.set_num_threads(opts.threads)
 ml.seed(42)
+
+-- --config ops: the tape's own cost per op on 16-element tensors (where the
+-- arithmetic is nothing): a chain of 8 ops untracked, recorded, and recorded
+-- plus backward. Prints: RESULT ops <plain> <recorded> <recorded+backward> (us per op)
+if opts.config == "ops" then
+  local a, b = ml.randn(16), ml.randn(16)
+  local w = ml.randn(16):requires_grad_()
+  local function chain(x) return ((((x * b + a) * 0.5):tanh() - a):exp() * b):sum() end
+  local function time(f, n)
+    for _ = 1, 100 do f() end
+    local t0 = os.clock()
+    for _ = 1, n do f() end
+    return (os.clock() - t0) / n / 8 * 1e6
+  end
+  local plain = time(function() return chain(a) end, 20000)
+  local rec = time(function() return chain(w) end, 20000)
+  local full = time(function() chain(w):backward() end, 10000)
+  print(string.format("RESULT ops %.2f %.2f %.2f", plain, rec, full))
+  return
+end
 
 -- batches, fixed in advance (the same for every mode)
 local xs, ys, din, dh, dout, steps = {}, {}, nil, nil, nil, nil

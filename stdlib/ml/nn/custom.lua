@@ -43,7 +43,6 @@ local function snake(name)
 end
 
 local Custom = base.class("CustomLayer", Layer)
-M.Custom = Custom
 
 local COMMON = {name = true, input_shape = true, trainable = true}
 

@@ -80,12 +80,23 @@ function A.enable_grad(fn, ...) return with_mode(true, "enable_grad", fn, ...) e
 
 local function is_tensor(v) return getmetatable(v) == mt end
 
--- The edge of value v: its node, its leaf record, or nil.
+-- The edge of value v: its node, its leaf record, or nil. A view of a
+-- computed tensor whose storage changed in place since the view was taken
+-- no longer matches its recorded history: refused.
 local function edge_of(v)
   if getmetatable(v) ~= mt then return nil end
   local r = record(v)
   if not r then return nil end
-  return r.fn or (r.requires_grad and r) or nil
+  local fn = r.fn
+  if fn then
+    if r.vv and version(v) ~= r.vv then
+      error(string.format("autograd: a view made by '%s' is used after the tensor it views was "
+        .. "changed in place; take the view again after the change (or clone() it before)",
+        fn.name), 0)
+    end
+    return fn
+  end
+  return r.requires_grad and r or nil
 end
 
 local function shape_str(s)
@@ -120,6 +131,7 @@ local VKEY = setmetatable({}, {__index = function(c, k) c[k] = k .. "_v" return 
 local function save(node, k, t)
   node[k] = t
   node[VKEY[k]] = version(t)
+  node.saves = true
 end
 
 local function saved(node, k)
@@ -464,7 +476,8 @@ local function view_op(name, bw, prep)
     if not e then return y end
     local node = {name = name, f = bw, n = 1, e, shape = x.shape}
     if prep then prep(node, x, ...) end
-    set_record(y, {fn = node, view = true})
+    -- views of computed tensors remember the version they saw (see edge_of)
+    set_record(y, {fn = node, view = true, vv = e.f and version(y) or nil})
     return y
   end
 end
@@ -546,7 +559,7 @@ ops.index = function(x, k)
       end
       return v
     end)
-    set_record(y, {fn = node, view = true})
+    set_record(y, {fn = node, view = true, vv = node[1].f and version(y) or nil})
     return y
   else
     local y = r_index(x, k)
@@ -855,12 +868,13 @@ local function run_backward(t, grad, retain, capture)
         end
       end
     end
-    if not retain then
+    -- as PyTorch: the tensors a node saved are freed (a second backward through
+    -- it is an error); nodes that saved none can be gone through again
+    if not retain and node.saves then
       for k in pairs(node) do
-        if k ~= "name" and k ~= "n" and type(k) == "string" then node[k] = nil end
+        if k ~= "name" and k ~= "n" and k ~= "f" and type(k) == "string" then node[k] = nil end
       end
       node.freed = true
-      node.f = function() end
     end
   end
 end

@@ -264,6 +264,26 @@ describe("autograd state", function()
       "mul_: in-place change of a view of a tensor that takes part in autograd is not supported; clone() the view first")
   end)
 
+  it("refuses a view of a computed tensor used after that tensor changed in place", function()
+    local x = ml.tensor({1, 2, 3}, {requires_grad = true})
+    local y = x * 2
+    local v = y[{{1, 2}}]
+    y:mul_(3)
+    local ok, msg = pcall(function() return (v * 2):sum() end)
+    assert.is_false(ok)
+    assert.matches("changed in place", msg, 1, true)
+    -- views of leaves stay usable across optimizer steps
+    local w = ml.tensor({{1, 2}, {3, 4}}, {requires_grad = true})
+    local wt = w:t()
+    local opt = ml.optim.SGD{params = {w}, lr = 0.1}
+    for _ = 1, 2 do
+      opt:zero_grad()
+      wt:sum():backward()
+      opt:step()
+    end
+    assert.is_true(w:detach():allclose(ml.tensor{{0.8, 1.8}, {2.8, 3.8}}))
+  end)
+
   it("detach, no_grad (function and <close> forms), set_grad_enabled", function()
     local x = ml.tensor({1, 2}, {requires_grad = true})
     assert.is_false(x:detach().requires_grad)

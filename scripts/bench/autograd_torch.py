@@ -38,7 +38,7 @@ def main():
         for s in range(0, x.shape[0], 128):
             xs.append(x[s:s + 128].contiguous())
             ys.append(y[s:s + 128].contiguous())
-        steps = len(xs)
+        steps = 3 * len(xs)
     else:
         din, dh, dout = 20, 32, 4
         for _ in range(50):
@@ -68,7 +68,7 @@ def main():
         for s in range(n):
             loss = step(s % len(xs))
         return loss
-    run(5)
+    run(20)
     t0 = time.process_time()  # CPU time, as the Lua twin
     loss = run(steps)
     dt = time.process_time() - t0

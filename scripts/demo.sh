@@ -10,8 +10,6 @@ scripts/perceptron.lua
 scripts/xor.lua
 scripts/regression.lua
 scripts/linreg_autograd.lua
-scripts/custom_layer.lua
-scripts/custom_loss.lua
 scripts/mnist_mlp.lua --epochs 3
 scripts/mnist_cnn.lua
 scripts/transfer.lua

@@ -5,9 +5,10 @@
 -- derives the layer's backward. The model is then saved and loaded again:
 -- the file names the class "GLU", never code, so the loading program
 -- registers the class first (ml.nn.register).
---   mlrun scripts/custom_layer.lua
+--   mlrun examples/course/custom_layer.lua [--quick]
 local ml = require "ml"
 local nn = ml.nn
+local epochs = arg[1] == "--quick" and 30 or 60
 ml.seed(7)
 
 local GLU = nn.Layer:extend("GLU")
@@ -42,7 +43,7 @@ local model = nn.Sequential{
 model:compile{optimizer = ml.optim.Adam{lr = 0.02}, loss = "sparse_categorical_crossentropy",
   metrics = {"accuracy"}}
 model:summary()
-model:fit(x_train, y_train, {epochs = 60, batch_size = 16, verbose = 0})
+model:fit(x_train, y_train, {epochs = epochs, batch_size = 16, verbose = 0})
 local loss, acc = model:evaluate(x_test, y_test)
 print(string.format("test loss %.4f, accuracy %.3f on %d flowers", loss, acc, n - n_train))
 if acc < 0.85 then error(string.format("the GLU network reached only %.3f accuracy", acc)) end

@@ -4,9 +4,10 @@
 -- small network predicts the 10th and the 90th percentile of petal width
 -- for a given petal length: a band that should hold about 80% of the
 -- flowers, which the script checks.
---   mlrun scripts/custom_loss.lua
+--   mlrun examples/course/custom_loss.lua [--quick]
 local ml = require "ml"
 local nn = ml.nn
+local epochs = arg[1] == "--quick" and 250 or 400
 ml.seed(11)
 
 -- pinball loss for quantile q: mean of max(q * e, (q - 1) * e), e = y - pred
@@ -25,7 +26,7 @@ local xs = (x - x:mean()) / x:std()
 local function quantile_model(q)
   local m = nn.Sequential{nn.Input{1}, nn.Dense(16, {activation = "tanh"}), nn.Dense(1)}
   m:compile{optimizer = ml.optim.Adam{lr = 0.01}, loss = pinball(q)}
-  local h = m:fit(xs, y, {epochs = 400, batch_size = 32, verbose = 0})
+  local h = m:fit(xs, y, {epochs = epochs, batch_size = 32, verbose = 0})
   print(string.format("q = %.1f: pinball loss %.4f -> %.4f", q, h.loss[1], h.loss[#h.loss]))
   return m
 end

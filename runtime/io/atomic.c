@@ -23,6 +23,8 @@ int ml_atomic_open(ml_ctx *ctx, ml_atomic *a, const char *path, const char *who)
   a->path = dup_str(path);
   a->tmp = malloc(n + 16);
   if (!a->path || !a->tmp) {
+    free(a->tmp);   /* not created yet: abort must not unlink its garbage name */
+    a->tmp = NULL;
     ml_atomic_abort(a);
     return ml_error(ctx, "%s: out of memory", who);
   }

@@ -19,12 +19,15 @@ SAN      ?=
 # The one list of Debian packages (`make deps` installs the missing ones):
 #   build: lua5.4 liblua5.4-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
 #          pkg-config (libopenmpi-dev for the MPI plugin, WITH_MPI below)
+#          libjpeg-dev libmicrohttpd-dev libcjson-dev (mlrun serve)
 #   run:   libedit2 (the REPL's line editor, loaded with dlopen when a REPL
 #          opens: only the runtime library, no headers), openmpi-bin (mpirun)
 #   test:  lua-busted, tmux (REPL spec), librsvg2-bin (plot spec), clang and
 #          libclang-rt-14-dev (libFuzzer, for the fuzz smoke test), qemu-user
-#          (the suite's portability check), luarocks (the rockspec check)
-DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit2 \
+#          (the suite's portability check), luarocks (the rockspec check),
+#          curl and chromium (the serve specs)
+DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit2 libjpeg-dev \
+                  libmicrohttpd-dev libcjson-dev curl chromium \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin \
                   clang libclang-rt-14-dev qemu-user luarocks
 
@@ -36,7 +39,7 @@ SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME   = libmlrun.so.$(SOMAJOR)
 SOFILE   = libmlrun.so.$(VERSION)
 
-PKGS     = lua5.4 openblas libpng zlib
+PKGS     = lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # `override` keeps these when CFLAGS/LDFLAGS come from the command line
@@ -46,7 +49,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -fvisibility=hidden \
                    $(OPT) $(SAN) $(PKG_CFLAGS) $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) -I$(BUILD) -Ibindings
 override LDFLAGS += -fopenmp $(SAN)
-LIBS      = $(PKG_LIBS) -ldl -lm
+LIBS      = $(PKG_LIBS) -lpthread -ldl -lm
 
 # MPI is optional: the plugin ml_mpi.so is built when OpenMPI's headers are
 # there (auto), always (yes: fails without them) or never (no). Without it
@@ -152,7 +155,7 @@ $(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
 
 $(BUILD)/mlrun.pc: Makefile runtime/ml.h
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -ldl -lm\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng libjpeg zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -lmicrohttpd -lcjson -lpthread -fopenmp -ldl -lm\n' \
 	  "$(PREFIX)" "$(VERSION)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.

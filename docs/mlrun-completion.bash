@@ -5,7 +5,7 @@
 # A new subcommand: add its name to _mlrun_subcommands and its options to
 # the case in _mlrun_subcommand (and to main.c's table and mlrun.1).
 
-_mlrun_subcommands="sweep"
+_mlrun_subcommands="sweep serve"
 
 _mlrun_subcommand() {   # _mlrun_subcommand NAME: completes the words after it
   local cur=$1 prev=$2 sub=$3
@@ -20,6 +20,18 @@ _mlrun_subcommand() {   # _mlrun_subcommand NAME: completes the words after it
         COMPREPLY=($(compgen -W "--set --workers --log --metric --mode --timeout --seed --" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -X '!*.lua' -- "$cur") $(compgen -d -- "$cur"))
+      fi ;;
+    serve)
+      case $prev in
+        --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --port|--host|--workers|--threads|--max-batch|--batch-timeout-ms|--max-body|--timeout|\
+        --max-pixels|--topk|--name|--image-shape|--image-scale) return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--port --host --workers --threads --max-batch --batch-timeout-ms
+          --labels --max-body --timeout --max-pixels --topk --name --image-shape --image-scale --help" -- "$cur"))
+      else   # a saved model or a Lua script returning one
+        COMPREPLY=($(compgen -f -X '!*.@(mlm|mlt|lua)' -- "$cur") $(compgen -d -- "$cur"))
       fi ;;
   esac
 }

@@ -5,6 +5,7 @@
 #include "iter.h"
 #include "dispatch.h"
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CHUNK 16384
@@ -247,6 +248,16 @@ int ml_binary_(ml_ctx *ctx, ml_tensor *a, const ml_tensor *b, ml_binop op) {
                     binop_names[op], ml_shape_str(b1, sizeof b1, b->ndim, b->shape),
                     ml_shape_str(b2, sizeof b2, a->ndim, a->shape));
   }
+  char who[32];
+  snprintf(who, sizeof who, "%s_", binop_names[op]);
+  if (ml_check_writable(ctx, a, who)) return ML_ERR;
+  if (ml_partial_overlap(a, b)) {   /* read every operand element before writing */
+    ml_tensor c;
+    if (ml_clone(ctx, &c, b)) return ML_ERR;
+    int rc = ml_binary_(ctx, a, &c, op);
+    ml_tensor_release(&c);
+    return rc;
+  }
   ml_broadcast_strides(sb, b, ndim, shape);
   binary_apply(ctx, a, a, a->stride, b, sb, op);
   return ML_OK;
@@ -272,6 +283,10 @@ int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s, 
 }
 
 int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op) {
+  if (a->dtype == ML_I64 && !(s < 9223372036854775808.0 && s >= -9223372036854775808.0))
+    return s != s ? ml_error(ctx, "%s_: cannot apply NaN to an int64 tensor", binop_names[op])
+                  : ml_error(ctx, "%s_: cannot apply %g to an int64 tensor: out of int64 range",
+                             binop_names[op], s);
   float sv = (float)s;
   int64_t iv = ml_d2i(s), one = 1;
   ml_tensor st;
@@ -356,6 +371,9 @@ int ml_unary_(ml_ctx *ctx, ml_tensor *a, ml_unop op) {
   if (a->dtype != ML_F32)
     return ml_error(ctx, "%s_: in-place needs a float32 tensor, got %s", unop_names[op],
                     ml_dtype_name(a->dtype));
+  char who[32];
+  snprintf(who, sizeof who, "%s_", unop_names[op]);
+  if (ml_check_writable(ctx, a, who)) return ML_ERR;
   unary_apply(ctx, a, a, op);
   return ML_OK;
 }

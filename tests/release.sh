@@ -79,13 +79,14 @@ fi
 # 5. pkg-config, man page, bash completion
 check "pkg-config --validate mlrun.pc" pkg-config --validate "$BUILD/mlrun.pc"
 check "mlrun.1 renders without warnings" sh -c "MANWIDTH=80 man --warnings -l docs/mlrun.1 2>&1 >/dev/null | (! grep .)"
-for word in -e -i -l -v -E -W --threads --seed --memory-limit --version --help sweep --workers; do
+for word in -e -i -l -v -E -W --threads --seed --memory-limit --version --help sweep --workers \
+            serve --port --host --max-batch --batch-timeout-ms --labels --image-shape; do
   "$BUILD/mlrun" --help | grep -q -- "$word" || echo "--help lacks $word"
   roff=$(printf '%s' "$word" | sed 's/-/\\\\-/g')
   grep -q -- "$roff" docs/mlrun.1 || echo "mlrun.1 lacks $word"
 done > "$TMP/doc"
 if [ -s "$TMP/doc" ]; then nok "--help and mlrun.1 name every option"; sed 's/^/#   /' "$TMP/doc"
-else ok "--help and mlrun.1 name every option and the sweep subcommand"; fi
+else ok "--help and mlrun.1 name every option and the sweep and serve subcommands"; fi
 if command -v bash >/dev/null; then
   cat > "$TMP/comp.bash" <<'EOS'
 . docs/mlrun-completion.bash
@@ -96,6 +97,8 @@ t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _m
 [ "$(t mlrun sweep a.lua --wor)" = --workers ] || { echo "sweep option"; exit 1; }
 [ "$(t mlrun sweep a.lua --mode '')" = "max min" ] || { echo "sweep --mode"; exit 1; }
 [ "$(t mlrun script.lua --thr)" = "" ] || { echo "script arguments are files, not options"; exit 1; }
+[ "$(t mlrun serv)" = serve ] || { echo "serve subcommand"; exit 1; }
+[ "$(t mlrun serve m.mlm --max-b)" = --max-batch ] || { echo "serve option"; exit 1; }
 EOS
   check "bash completion: options, subcommands, sweep options, script arguments" bash "$TMP/comp.bash"
 else

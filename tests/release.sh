@@ -98,7 +98,7 @@ t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _m
 [ "$(t mlrun sweep a.lua --mode '')" = "max min" ] || { echo "sweep --mode"; exit 1; }
 [ "$(t mlrun script.lua --thr)" = "" ] || { echo "script arguments are files, not options"; exit 1; }
 [ "$(t mlrun serv)" = serve ] || { echo "serve subcommand"; exit 1; }
-[ "$(t mlrun serve m.mlm --max-b)" = --max-batch ] || { echo "serve option"; exit 1; }
+[ "$(t mlrun serve m.mlm --max-bat)" = --max-batch ] || { echo "serve option"; exit 1; }
 EOS
   check "bash completion: options, subcommands, sweep options, script arguments" bash "$TMP/comp.bash"
 else

@@ -252,7 +252,7 @@ function SelectKBest:fit(X, y)
     end
   end
   X = base.check_Xy_labels("SelectKBest:fit", X, y)   -- y goes on as given (labels keep their kind)
-  core.tensor.check_finite(X, "SelectKBest:fit")
+  base.check_finite("SelectKBest:fit", X)
   local nf = X.shape[2]
   local k = self.k
   if k == "all" then k = nf

@@ -7,6 +7,7 @@ local core = require "ml.core"
 -- and functions, and the three hooks the REPL reads for completion.
 local public = {
   "version", "is_tensor", "get_rng_state", "set_rng_state",
+  "autograd", "no_grad", "enable_grad", "grad", "is_grad_enabled", "set_grad_enabled",
   "Tensor", "tensor", "zeros", "ones", "empty", "full", "rand", "randn", "eye", "arange",
   "linspace", "randperm", "cat", "stack", "vstack", "hstack", "where", "maximum", "minimum",
   "matmul", "seed", "manual_seed", "set_num_threads", "get_num_threads", "set_memory_limit",
@@ -71,13 +72,14 @@ describe("ml.core", function()
         areas[#areas + 1] = k
       end
     end
-    assert.same({"data", "dist", "estim_bayes", "estim_cluster", "estim_linear", "estim_svm",
+    assert.same({"autograd", "data", "dist", "estim_bayes", "estim_cluster", "estim_linear", "estim_svm",
       "estim_tree", "image", "io", "nn", "optim", "rng", "serve", "sys", "tensor", "term",
       "train"}, areas)
   end)
 
   it("gives the public tensor API the engine's own functions", function()
     assert.equal(core.tensor.zeros, ml.zeros)
+    assert.equal(require("ml.autograd").tensor, ml.tensor)   -- autograd wraps ml.tensor
     assert.equal(core.tensor.Tensor, ml.Tensor)
     assert.equal(core.rng.get_state, ml.get_rng_state)
   end)

@@ -467,7 +467,8 @@ function Model:state()
   self:_ensure_built(nil, "save")
   local st = {name = self.name, kind = self.__name, input_shape = self.input_shape, layers = {}}
   for i, l in ipairs(self.layers) do st.layers[i] = layer_state(l) end
-  if self.compiled then
+  -- a loss written as a Lua function is code: the loading program compiles again
+  if self.compiled and type(self.loss) ~= "function" then
     local opt = self.optimizer
     local all = self:parameters(true)
     st.compile = {loss = self.loss, metrics = self.metrics,

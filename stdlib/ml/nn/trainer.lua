@@ -23,15 +23,16 @@ local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
   crossentropy = "categorical_crossentropy"}
 
 --- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
---- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae",
+--- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae" |
+--- function(pred, target) -> one-element tensor (differentiated by ml.autograd),
 --- metrics = {"accuracy"}}
 function Trainer:compile(opts)
   local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
-    {"loss", nil, "string"}, {"metrics", {}, "table"}})
+    {"loss", nil, "string|function"}, {"metrics", {}, "table"}})
   if not o.loss then error("compile: option 'loss' is required (e.g. \"mse\")", 0) end
   self.optimizer = require("ml.optim").get(o.optimizer)
   local loss = LOSS_ALIASES[o.loss] or o.loss
-  losses.check(loss)
+  if type(loss) ~= "function" then losses.check(loss) end
   self.loss = loss
   self.metrics = {}
   for i, m in ipairs(o.metrics) do
@@ -48,8 +49,26 @@ end
 -- Losses: the fused softmax + cross-entropy lives in runtime/train (with the
 -- accuracy count, into a reused gradient buffer); the others, and the fused
 -- sigmoid + binary cross-entropy, come from ml.nn.losses.
---- value [, gradient w.r.t. p] of loss `name`.
+-- A loss given as a Lua function: its value, and its gradient by autograd.
+local function eval_function(fn, p, y, want_grad)
+  if want_grad then
+    local g, v = ml.grad(function(pp) return fn(pp, y) end, {p})
+    return v, g[1]
+  end
+  local v = ml.no_grad(fn, p, y)
+  if type(v) ~= "number" then
+    if not ml.is_tensor(v) or v:numel() ~= 1 then
+      error("loss function: expected a one-element tensor or a number, got "
+        .. (ml.is_tensor(v) and "shape " .. shape_str(v.shape) or type(v)), 0)
+    end
+    v = v:item()
+  end
+  return v
+end
+
+--- value [, gradient w.r.t. p] of loss `name` (a name or a Lua function).
 function losses.eval(name, p, y, want_grad)
+  if type(name) == "function" then return eval_function(name, p, y, want_grad) end
   local loss = require("ml.nn.losses").get(name, "loss")
   if want_grad then return loss.forward_backward(p, y) end
   return loss.forward(p, y)
@@ -232,7 +251,9 @@ end
 --- shuffle (true), validation_split (0: the last fraction of x/y, taken before
 --- shuffling, as Keras), validation_data ({x_val, y_val}), callbacks ({}),
 --- initial_epoch (0), distributed (false: data-parallel under mpirun, see
---- ml.nn.strategy), resume (a training-state file to continue from).
+--- ml.nn.strategy), resume (a training-state file to continue from),
+--- allow_nan (false: x, y and the validation data are checked once for
+--- NaN/Inf, an error names the row; true skips it).
 --- y: class ids (any dtype) or one-hot / target rows. x may be an
 --- ml.data.DataLoader (y nil): its batches, shuffling and augmentation are
 --- used as they are.
@@ -241,12 +262,25 @@ function Trainer:fit(x, y, opts)
     {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
     {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
-    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"}})
+    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"},
+    {"allow_nan", false, "boolean"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
+  if not (o.validation_split >= 0 and o.validation_split < 1) then
+    error(string.format("fit: validation_split must be in [0, 1), got %s",
+      o.validation_split ~= o.validation_split and "nan" or tostring(o.validation_split)), 0)
+  end
   local strat = strategy.get(o.distributed)
   strat:configure(o)
   local loader, xv, yv
   x, y, loader, xv, yv = fit_data(x, y, o)
+  if not o.allow_nan then   -- one NaN would train NaN weights that relu hides
+    base.check_finite("fit", x, "x", "allow_nan = true")
+    base.check_finite("fit", y, "y", "allow_nan = true")
+    if xv then
+      base.check_finite("fit", xv, "validation x", "allow_nan = true")
+      base.check_finite("fit", yv, "validation y", "allow_nan = true")
+    end
+  end
   self:_ensure_built(x, "fit")
   loader = loader or
     require("ml.data").DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
@@ -355,6 +389,7 @@ function Trainer:evaluate(x, y, opts)
   if not self.compiled then error("evaluate: compile the model first", 0) end
   if o.batch_size < 1 then error("evaluate: batch_size must be >= 1", 0) end
   x, y = check_xy("evaluate", x, y)
+  if x.shape[1] == 0 then error("evaluate: x has no rows (a mean over 0 samples is undefined)", 0) end
   self:_ensure_built(x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
@@ -387,6 +422,13 @@ function Trainer:predict(x, opts)
   x = as_input("predict", x)
   self:_ensure_built(x, "predict")
   local n = x.shape[1]
+  if n == 0 then   -- an empty result of the output's shape: run one zero row for it
+    local one = {table.unpack(x.shape)}
+    one[1] = 1
+    local shp = {table.unpack(self:forward(ml.zeros(one), false).shape)}
+    shp[1] = 0
+    return ml.zeros(shp)
+  end
   local out
   each_batch(x, o.batch_size, function(xb, s, m)
     local p = self:forward(xb, false)

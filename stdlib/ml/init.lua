@@ -7,7 +7,8 @@ for k, v in pairs(core) do ml[k] = v end
 ml.core = core
 ml.Tensor = core.Tensor
 
-require "ml.tensor"   -- printing and Lua-side tensor methods
+-- printing and Lua-side tensor methods, and the functions written in Lua
+for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end
 
 -- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
 -- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.

@@ -323,6 +323,26 @@ local function tensor(data, dtype)
   return c_tensor(data, dtype)
 end
 
+-- x / 255 on pixels that are already in [0, 1] (ml.datasets and
+-- ml.image.load scale to [0, 1]; Keras's loaders give 0..255): the values
+-- shrink 255-fold without an error, so the first such division in a process
+-- prints a one-line warning. Only a division by exactly 255 of a float32
+-- tensor is checked (one min/max pass), until the warning has been given.
+local SCALED_MSG = "x / 255 on a tensor already in [0, 1]: ml.datasets loaders and " ..
+  "ml.image.load scale pixels to [0, 1] (Keras's load_data gives 0..255), so this " ..
+  "divides twice; drop the / 255, or load with {scale = false}"
+local c_div, c_div_method = mt.__div, T.div
+local function check_255(a, b)
+  if b == 255 and getmetatable(a) == mt and a.dtype == "float32" then
+    local base = require "ml.base"
+    if not base.warned.div255 and a:numel() > 0 and a:max() <= 1 and a:min() >= 0 then
+      base.warn_once("div255", SCALED_MSG)
+    end
+  end
+end
+mt.__div = function(a, b) check_255(a, b); return c_div(a, b) end
+T.div = function(a, b) check_255(a, b); return c_div_method(a, b) end
+
 -- Functions ml exports beside the C ones (init.lua copies them).
 T._functions = {dot = T.dot, clip = T.clip, unique = T.unique, savetxt = savetxt, tensor = tensor}
 

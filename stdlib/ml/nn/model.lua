@@ -968,10 +968,11 @@ end
 ---------------------------------------------------------------------------
 -- save / load (ml.save's class protocol)
 
---- model:save(path): architecture, weights, optimizer and its state.
-function Model:save(path)
+--- model:save(path [, {level =}]): architecture, weights, optimizer and its
+--- state (options as ml.save's).
+function Model:save(path, opts)
   base.check_arg("save", 1, path, "string")
-  return ml.save(path, self)
+  return ml.save(path, self, opts)
 end
 
 local function layer_state(l)

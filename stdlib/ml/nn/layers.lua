@@ -256,7 +256,8 @@ end
 -- separate step after the fused kernel (which then applies no activation):
 -- returns the activation name for the kernel.
 function Layer:_kernel_act()
-  return activations.needs_input[self.activation] and nil or self.activation
+  if activations.needs_input[self.activation] then return nil end
+  return self.activation
 end
 
 function Layer:_act_after(z, training)

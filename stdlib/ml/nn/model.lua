@@ -462,7 +462,8 @@ end
 
 local CE = {categorical_crossentropy = true, sparse_categorical_crossentropy = true}
 local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
-  crossentropy = "categorical_crossentropy"}
+  crossentropy = "categorical_crossentropy", kld = "kl_divergence",
+  kullback_leibler_divergence = "kl_divergence"}
 
 --- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
 --- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae",
@@ -498,11 +499,13 @@ function M.losses.eval(name, p, y, want_grad)
   return loss.forward(p, y)
 end
 local KNOWN = {mse = true, mae = true, binary_crossentropy = true,
-  categorical_crossentropy = true, sparse_categorical_crossentropy = true}
+  categorical_crossentropy = true, sparse_categorical_crossentropy = true, huber = true,
+  hinge = true, kl_divergence = true}
 function M.losses.check(name)
   if not KNOWN[name] then
-    error(string.format("compile: unknown loss '%s' (expected mse, mae, binary_crossentropy, "
-      .. "categorical_crossentropy or sparse_categorical_crossentropy)", tostring(name)), 0)
+    error(string.format("compile: unknown loss '%s' (expected mse, mae, huber, hinge, " ..
+      "kl_divergence, binary_crossentropy, categorical_crossentropy or " ..
+      "sparse_categorical_crossentropy)", tostring(name)), 0)
   end
 end
 
@@ -551,6 +554,20 @@ end
 
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
+--- Weight penalties (kernel_regularizer / bias_regularizer): adds their
+--- gradients to the trainable layers' weight gradients and returns the total
+--- penalty, which the reported loss includes (as Keras's).
+function Model:_regularize()
+  local r = 0
+  for _, l in ipairs(self.layers) do
+    if l.trainable ~= false and (l.kernel_regularizer or l.bias_regularizer) then
+      r = r + l:regularization_loss()
+      l:add_regularization_grads()
+    end
+  end
+  return r
+end
+
 --- One optimizer step on a batch: forward (training), loss, backward, update.
 --- Returns the batch loss and the number of correct rows (nil without accuracy).
 function Model:train_on_batch(x, y)
@@ -559,6 +576,7 @@ function Model:train_on_batch(x, y)
   local v, g, correct, pre = self:_loss(p, y, true)
   if not is_finite(v) then return v, correct end
   self:backward(g, pre)
+  v = v + self:_regularize()
   local c = self:_sync()
   self.optimizer:step(c.params, c.grads)
   return v, correct
@@ -795,6 +813,8 @@ function Model:_train_on_batch_dp(xb, yb)
     local g, pre
     v, g, correct, pre = self:_loss(p, yb:narrow(1, first, m), true)
     self:backward(g, pre)
+    -- each rank adds the penalty gradient once: the average keeps it once
+    v = v + self:_regularize()
   else
     for _, g in ipairs(gs) do g:zero_() end   -- a short last batch: nothing here
   end

@@ -9,6 +9,8 @@ ml.Tensor = core.Tensor
 
 -- printing and Lua-side tensor methods, and the functions written in Lua
 for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end
+-- the classes ml.load may rebuild, fixed now (before any user code runs)
+require "ml.registry"
 
 -- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
 -- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.

@@ -26,7 +26,9 @@ end
 
 --- Writes "warning: <msg>" to stderr the first time `key` is seen in this
 --- process (base.warned[key] then holds msg; tests may clear the table).
-base.warned = {}
+--- The table lives in ml.core so that every copy of this module shares it.
+ml.core.warned_once = ml.core.warned_once or {}
+base.warned = ml.core.warned_once
 function base.warn_once(key, msg)
   if base.warned[key] then return false end
   base.warned[key] = msg

@@ -41,6 +41,10 @@ function M.load(path)
   return call(core.image_load, path)
 end
 
+-- image formats mlrun does not write: an error rather than PNG bytes under their name
+local OTHER_FORMATS = {bmp = true, gif = true, tif = true, tiff = true, webp = true, ppm = true,
+  pgm = true, pbm = true, ico = true, heic = true, avif = true}
+
 local function format_of(path, given)
   if given then
     if given == "jpg" then given = "jpeg" end
@@ -50,14 +54,17 @@ local function format_of(path, given)
     return given
   end
   local ext = (path:match("%.([^./]+)$") or ""):lower()
-  if ext == "png" then return "png" end
   if ext == "jpg" or ext == "jpeg" then return "jpeg" end
-  error("image.save: cannot tell the format from '" .. path .. "'; use a .png, .jpg or .jpeg " ..
-    "name or {format = \"png\"|\"jpeg\"}", 3)
+  if OTHER_FORMATS[ext] then
+    error("image.save: cannot write ." .. ext .. " files ('" .. path .. "'); use a .png, .jpg " ..
+      "or .jpeg name or {format = \"png\"|\"jpeg\"}", 3)
+  end
+  return "png"   -- .png, or a name without an image extension (a device, a pipe)
 end
 
---- ml.image.save(path, img [, {format =, bits = 8, quality = 75}]): PNG or
---- JPEG by the name's extension (.png, .jpg, .jpeg) or `format`; values
+--- ml.image.save(path, img [, {format =, bits = 8, quality = 75}]): JPEG for
+--- a .jpg/.jpeg name, an error for other image formats' names (.bmp, .gif,
+--- .tiff, .webp, ...), PNG otherwise; or as `format` says. Values
 --- clamped to [0, 1]; H x W or H x W x C (PNG: C = 1..4; JPEG: C = 1 or 3).
 --- bits (8 or 16) is PNG's, quality (1..100, PIL's default 75) JPEG's.
 --- Written atomically.

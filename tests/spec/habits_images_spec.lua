@@ -45,8 +45,10 @@ describe("JPEG", function()
     assert.has_error(function() ml.image.save(dir .. "/a.jpg", ml.rand(4, 4), {bits = 16}) end,
       "image.save: bits applies to PNG; JPEG is 8-bit (set quality = 1..100)")
     assert.has_error(function() ml.image.save(dir .. "/a.bmp", ml.rand(4, 4)) end,
-      "image.save: cannot tell the format from '" .. dir .. "/a.bmp'; use a .png, .jpg or .jpeg " ..
+      "image.save: cannot write .bmp files ('" .. dir .. "/a.bmp'); use a .png, .jpg or .jpeg " ..
       "name or {format = \"png\"|\"jpeg\"}")
+    ml.image.save(dir .. "/noext", ml.rand(4, 4))            -- no image extension: PNG
+    assert.same({4, 4, 1}, ml.image.load(dir .. "/noext").shape)
     local f = io.open(dir .. "/c.jpg", "rb"); local bytes = f:read("a"); f:close()
     write(dir .. "/t.jpg", bytes:sub(1, #bytes // 2))
     ok, err = pcall(ml.image.load, dir .. "/t.jpg")

@@ -465,9 +465,16 @@ local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
   crossentropy = "categorical_crossentropy", kld = "kl_divergence",
   kullback_leibler_divergence = "kl_divergence"}
 
+-- Metrics by the names Keras accepts; History, logs and evaluate keep the
+-- name the user gave ({"acc"} -> h.acc, as Keras).
+local METRIC_KINDS = {accuracy = "accuracy", acc = "accuracy", mae = "mae",
+  mean_absolute_error = "mae", mse = "mse", mean_squared_error = "mse", auc = "auc", AUC = "auc",
+  precision = "precision", recall = "recall"}
+
 --- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
---- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae",
---- metrics = {"accuracy"}}
+--- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae" | "huber" |
+--- "hinge" | "kl_divergence", metrics = {"accuracy" | "acc", "mae", "mse", "AUC",
+--- "precision", "recall", ...}}
 function Model:compile(opts)
   local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
     {"loss", nil, "string"}, {"metrics", {}, "table"}})
@@ -476,14 +483,25 @@ function Model:compile(opts)
   local loss = LOSS_ALIASES[o.loss] or o.loss
   M.losses.check(loss)
   self.loss = loss
-  self.metrics = {}
+  self.metrics, self._metric_specs, self._acc_name = {}, {}, nil
+  local seen = {}
   for i, m in ipairs(o.metrics) do
-    if m == "accuracy" or m == "acc" then self.metrics[i] = "accuracy"
+    local kind = METRIC_KINDS[m]
+    if not kind then
+      error(string.format("compile: unknown metric '%s' (expected one of: accuracy, acc, mae, " ..
+        "mse, AUC, precision, recall)", tostring(m)), 0)
+    end
+    if seen[m] then error(string.format("compile: metric '%s' given twice", m), 0) end
+    seen[m] = true
+    self.metrics[i] = m
+    if kind == "accuracy" then
+      if self._acc_name then error("compile: give accuracy once (\"accuracy\" or \"acc\")", 0) end
+      self._acc_name = m
     else
-      error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0)
+      self._metric_specs[#self._metric_specs + 1] = {name = m, kind = kind}
     end
   end
-  self._has_acc = #self.metrics > 0
+  self._has_acc = self._acc_name ~= nil
   self.compiled = true
   return self
 end
@@ -554,6 +572,61 @@ end
 
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
+-- Streaming state of the metrics other than accuracy over one pass (an
+-- epoch or an evaluate): mae/mse sum errors, precision/recall count
+-- outputs thresholded at 0.5 (elementwise, as Keras's), AUC keeps the
+-- scores and computes the exact ROC AUC at the end.
+local Metrics = {}
+Metrics.__index = Metrics
+local function metrics_new(specs)
+  local m = setmetatable({specs = specs, st = {}}, Metrics)
+  for i in ipairs(specs) do m.st[i] = {sum = 0, n = 0, tp = 0, fp = 0, fn = 0, ps = {}, ys = {}} end
+  return m
+end
+function Metrics:update(p, y)
+  if #self.specs == 0 then return end
+  local yf = y.dtype == "float32" and y or y:float()
+  if yf:numel() ~= p:numel() then
+    error(string.format("metric '%s' needs targets shaped like the outputs (outputs %s, " ..
+      "targets %s); one-hot encode class ids with ml.utils.to_categorical", self.specs[1].name,
+      shape_str(p.shape), shape_str(y.shape)), 0)
+  end
+  yf = yf:reshape(p.shape)
+  for i, s in ipairs(self.specs) do
+    local st = self.st[i]
+    if s.kind == "mae" then st.sum = st.sum + (p - yf):abs():sum(); st.n = st.n + p:numel()
+    elseif s.kind == "mse" then st.sum = st.sum + (p - yf):square():sum(); st.n = st.n + p:numel()
+    elseif s.kind == "precision" or s.kind == "recall" then
+      local pred = p:gt(0.5)
+      local tp = (pred * yf):sum()
+      st.tp = st.tp + tp
+      st.fp = st.fp + pred:sum() - tp
+      st.fn = st.fn + yf:sum() - tp
+    else   -- auc: every (sample, output) pair is one scored example, as Keras's AUC
+      st.ps[#st.ps + 1] = p:reshape(-1):clone()
+      st.ys[#st.ys + 1] = yf:reshape(-1):clone()
+    end
+  end
+end
+--- name -> value of every metric.
+function Metrics:results(out)
+  for i, s in ipairs(self.specs) do
+    local st = self.st[i]
+    if s.kind == "mae" or s.kind == "mse" then out[s.name] = st.n > 0 and st.sum / st.n or 0 / 0
+    elseif s.kind == "precision" then
+      out[s.name] = st.tp + st.fp > 0 and st.tp / (st.tp + st.fp) or 0
+    elseif s.kind == "recall" then
+      out[s.name] = st.tp + st.fn > 0 and st.tp / (st.tp + st.fn) or 0
+    else
+      local ps, ys = ml.cat(st.ps, 1), ml.cat(st.ys, 1)
+      local pos = ys:sum()
+      if pos == 0 or pos == ys:numel() then out[s.name] = 0   -- Keras: AUC is 0 with one class
+      else out[s.name] = require("ml.metrics").roc_auc_score(ys:gt(0.5):long(), ps) end
+    end
+  end
+  return out
+end
+
 --- Weight penalties (kernel_regularizer / bias_regularizer): adds their
 --- gradients to the trainable layers' weight gradients and returns the total
 --- penalty, which the reported loss includes (as Keras's).
@@ -569,17 +642,18 @@ function Model:_regularize()
 end
 
 --- One optimizer step on a batch: forward (training), loss, backward, update.
---- Returns the batch loss and the number of correct rows (nil without accuracy).
+--- Returns the batch loss, the number of correct rows (nil without accuracy)
+--- and the predictions (valid until the next step).
 function Model:train_on_batch(x, y)
   if not self.compiled then error("train_on_batch: compile the model first", 0) end
   local p = self:forward(x, true)
   local v, g, correct, pre = self:_loss(p, y, true)
-  if not is_finite(v) then return v, correct end
+  if not is_finite(v) then return v, correct, p end
   self:backward(g, pre)
   v = v + self:_regularize()
   local c = self:_sync()
   self.optimizer:step(c.params, c.grads)
-  return v, correct
+  return v, correct, p
 end
 
 ---------------------------------------------------------------------------
@@ -627,7 +701,7 @@ function Progress:epoch_begin(epoch)
   self.last = 0
   if self.tty then self.out:write(string.format("Epoch %d/%d\n", epoch, self.epochs)) end
 end
-function Progress:batch(step, loss, acc)
+function Progress:batch(step, loss, acc, acc_name)
   if not self.tty then return end
   local now = clock()
   if step < self.steps and now - self.last < 0.1 then return end
@@ -640,7 +714,7 @@ function Progress:batch(step, loss, acc)
   local eta = step < self.steps and (el / step * (self.steps - step)) or 0
   local s = string.format("\r%d/%d [%s] - %s%s - loss: %.4f", step, self.steps, bar,
     fmt_time(el), step < self.steps and (" - ETA: " .. fmt_time(eta)) or "", loss)
-  if acc then s = s .. string.format(" - accuracy: %.4f", acc) end
+  if acc then s = s .. string.format(" - %s: %.4f", acc_name or "accuracy", acc) end
   self.out:write(s .. "\27[K")
   self.out:flush()
 end
@@ -732,11 +806,16 @@ function Model:fit(x, y, opts)
   end
   cbs[#cbs + 1] = history
   for _, cb in ipairs(cbs) do if cb.set_model then cb:set_model(self) end end
+  if dp and #self._metric_specs > 0 then
+    error("fit: with distributed = true only the accuracy metric is computed; compile " ..
+      "without " .. self._metric_specs[1].name, 0)
+  end
+  local acc = self._acc_name
   local keys = {"loss"}
-  if self._has_acc then keys[#keys + 1] = "accuracy" end
+  for _, m in ipairs(self.metrics) do keys[#keys + 1] = m end
   if xv then
     keys[#keys + 1] = "val_loss"
-    if self._has_acc then keys[#keys + 1] = "val_accuracy" end
+    for _, m in ipairs(self.metrics) do keys[#keys + 1] = "val_" .. m end
   end
   local progress = Progress(o.verbose, o.epochs, steps)
   self.stop_training = false
@@ -748,6 +827,7 @@ function Model:fit(x, y, opts)
     progress:epoch_begin(epoch)
     local sum_loss, sum_correct, seen = 0, 0, 0
     local i = 0
+    local mstate = metrics_new(self._metric_specs)
     local epoch_seed
     if dp then   -- one shuffle for all ranks, then each rank its own dropout stream
       epoch_seed = math.floor(ml.dist.broadcast(ml.tensor{ml.rand(1)[1] * 2^24}, 0)[1])
@@ -758,9 +838,10 @@ function Model:fit(x, y, opts)
     for xb, yb in batches do
       i = i + 1
       local n = xb.shape[1]
-      local v, correct
+      local v, correct, p
       if dp then v, correct = self:_train_on_batch_dp(xb, yb)
-      else v, correct = self:train_on_batch(xb, yb) end
+      else v, correct, p = self:train_on_batch(xb, yb) end
+      if p and is_finite(v) then mstate:update(p, yb) end
       if not is_finite(v) then
         if not nan_ok then
           error(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
@@ -772,19 +853,24 @@ function Model:fit(x, y, opts)
       seen = seen + n
       if correct then sum_correct = sum_correct + correct end
       blogs.loss, blogs.batch, blogs.size = v, i, n
-      blogs.accuracy = correct and correct / n or nil
+      if acc then blogs[acc] = correct and correct / n or nil end
       call_cbs(cbs, "on_batch_end", i, blogs)
-      progress:batch(i, sum_loss / seen, self._has_acc and sum_correct / seen or nil)
+      progress:batch(i, sum_loss / seen, self._has_acc and sum_correct / seen or nil, acc)
       if self.stop_training then break end
     end
     local logs = {loss = sum_loss / seen}
-    if self._has_acc then logs.accuracy = sum_correct / seen end
+    if acc then logs[acc] = sum_correct / seen end
+    if seen > 0 and is_finite(logs.loss) then mstate:results(logs) end
     if xv and is_finite(logs.loss) then
-      local vl, va
-      if dp then vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
-      else vl, va = self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)}) end
-      logs.val_loss = vl
-      if self._has_acc then logs.val_accuracy = va end
+      if dp then
+        local vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
+        logs.val_loss = vl
+        if acc then logs["val_" .. acc] = va end
+      else
+        local r = {self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)})}
+        logs.val_loss = r[1]
+        for k, m in ipairs(self.metrics) do logs["val_" .. m] = r[k + 1] end
+      end
     end
     progress:epoch_end(epoch, logs, keys)
     call_cbs(cbs, "on_epoch_end", epoch, logs)
@@ -910,7 +996,8 @@ local function each_batch(x, bs, fn)
   end
 end
 
---- evaluate(x, y, {batch_size = 32, verbose = 0}) -> loss [, accuracy]
+--- evaluate(x, y, {batch_size = 32, verbose = 0}) -> loss, then each compiled
+--- metric in compile order (Keras's list, as several results).
 function Model:evaluate(x, y, opts)
   local o = base.options("evaluate", opts, {{"batch_size", 32, "integer"},
     {"verbose", 0, {0, 1, 2}}})
@@ -920,9 +1007,11 @@ function Model:evaluate(x, y, opts)
   ensure_built(self, x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
+  local mstate = metrics_new(self._metric_specs)
   each_batch(x, o.batch_size, function(xb, s, m)
     local yb = m == y.shape[1] and y or y:narrow(1, s, m)
     local p = self:forward(xb, false)
+    mstate:update(p, yb)
     local v, c
     if fused then v, c = core.train_xent(p, yb)
     else
@@ -933,12 +1022,15 @@ function Model:evaluate(x, y, opts)
     if c then correct = correct + c end
   end)
   local n = x.shape[1]
-  if o.verbose > 0 then
-    print(string.format("%d/%d - loss: %.4f%s", n, n, total / n,
-      self._has_acc and string.format(" - accuracy: %.4f", correct / n) or ""))
+  local res = mstate:results({})
+  if self._has_acc then res[self._acc_name] = correct / n end
+  local out, parts = {total / n}, {string.format("loss: %.4f", total / n)}
+  for k, m in ipairs(self.metrics) do
+    out[k + 1] = res[m]
+    parts[#parts + 1] = string.format("%s: %.4f", m, res[m])
   end
-  if self._has_acc then return total / n, correct / n end
-  return total / n
+  if o.verbose > 0 then print(string.format("%d/%d - %s", n, n, table.concat(parts, " - "))) end
+  return table.unpack(out)
 end
 
 --- predict(x, {batch_size = 32}) -> outputs for every row of x.

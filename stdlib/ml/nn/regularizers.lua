@@ -13,7 +13,7 @@ Reg.__index = Reg
 Reg.__name = "Regularizer"
 
 local function make(l1, l2)
-  return setmetatable({l1 = l1, l2 = l2}, Reg)
+  return setmetatable({l1 = l1, l2 = l2, __regularizer = "l1_l2"}, Reg)
 end
 
 local function factor(who, v)
@@ -62,9 +62,11 @@ function M.get(v, who)
     "ml.nn.l1_l2{...}), got %s", who, type(v)), 0)
 end
 
---- Saved form: {l1 =, l2 =} (nil for none or a user-made one).
+--- Saved form: {l1 =, l2 =} (nil for none or a user-made one). Recognised
+--- by its fields, not its metatable: a second copy of this module (busted
+--- reloads modules per spec file) must save the first one's regularizers.
 function M.config(r)
-  if getmetatable(r) ~= Reg then return nil end
+  if type(r) ~= "table" or r.__regularizer ~= "l1_l2" then return nil end
   return {l1 = r.l1, l2 = r.l2}
 end
 function M.from_config(c)

@@ -9,7 +9,7 @@ LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
 CC=${CC:-gcc}
 CFLAGS_T="-std=c11 -D_DEFAULT_SOURCE -O1 -g -fopenmp -Iruntime -Ibindings $(pkg-config --cflags lua5.4 openblas)"
-LIBS_T="$(pkg-config --libs lua5.4 openblas libpng libjpeg zlib) -fopenmp -ldl -lm"
+LIBS_T="$(pkg-config --libs lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson) -fopenmp -ldl -lm"
 case "$BUILD" in *asan*) CFLAGS_T="$CFLAGS_T -fsanitize=address,undefined -fno-sanitize-recover=undefined"; LIBS_T="$LIBS_T -fsanitize=address,undefined";; esac
 # the install part re-runs make on BUILD: an ASan build must keep its flags
 case "$BUILD" in *asan*)

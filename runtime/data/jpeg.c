@@ -118,9 +118,9 @@ int ml_jpeg_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int qualit
   if (img->dtype != ML_F32)
     return ml_error(ctx, "image.save: expected a float32 image, got %s", ml_dtype_name(img->dtype));
   if (img->ndim == 3 && (img->shape[2] == 2 || img->shape[2] == 4))
-    return ml_error(ctx, "image.save: JPEG has no alpha channel; save %lld channels as PNG, or "
-                    "drop alpha first (img[{{}, {}, {1, %lld}}])", (long long)img->shape[2],
-                    (long long)img->shape[2] - 1);
+    return ml_error(ctx, "image.save: JPEG takes C = 1 or 3 channels and has no alpha; save %lld "
+                    "channels as PNG, or drop alpha first (img[{{}, {}, {1, %lld}}])",
+                    (long long)img->shape[2], (long long)img->shape[2] - 1);
   if (img->ndim != 2 && !(img->ndim == 3 && (img->shape[2] == 1 || img->shape[2] == 3)))
     return ml_error(ctx, "image.save: expected an H x W or H x W x C image (C = 1 or 3) for JPEG, got %s",
                     ml_shape_str(s, sizeof s, img->ndim, img->shape));

@@ -162,3 +162,100 @@ describe("LearningRateScheduler", function()
     assert.same({0, 1, 2}, seen)
   end)
 end)
+
+describe("model building", function()
+  it("input_dim / input_shape on the first layer build the model: summary before fit", function()
+    local m = nn.Sequential{nn.Dense(8, {input_dim = 4, activation = "relu"}), nn.Dense(3)}
+    assert.is_true(m.built)
+    assert.equal(4 * 8 + 8 + 8 * 3 + 3, m:count_params())
+    local text = m:summary{print = false}
+    assert.truthy(text:find("Total params: 67", 1, true), text)
+    local c = nn.Sequential{nn.Conv2D(4, 3, {input_shape = {28, 28, 1}}), nn.Flatten(), nn.Dense(2)}
+    assert.same({2}, c.output_shape)
+    local a = nn.Sequential()
+    a:add(nn.Dense(2, {input_dim = 3}))
+    a:add(nn.Dense(1))
+    assert.is_true(a.built)
+  end)
+  it("has .input, .output, get_layer and per-layer trainable", function()
+    local m = nn.Sequential{nn.Input{4}, nn.Dense(3, {name = "hidden"}), nn.Dense(2, {name = "top"})}
+    assert.same({4}, m.input.shape)
+    assert.same({2}, m.output.shape)
+    assert.equal(m.layers[1], m:get_layer("hidden"))
+    assert.equal(m.layers[2], m:get_layer(2))
+    assert.has_error(function() m:get_layer("nope") end,
+      "get_layer: no layer named 'nope' (layers: hidden, top)")
+    m.layers[1].trainable = false
+    local w = m.layers[1].kernel:clone()
+    m:compile{optimizer = "adam", loss = "mse"}
+    m:fit(ml.randn(8, 4), ml.randn(8, 2), {epochs = 2, verbose = 0})
+    assert.same(w:totable(), m.layers[1].kernel:totable())
+    -- functional: Keras's transfer idiom from base.input / base.output
+    local head = nn.Dense(1)(m:get_layer("hidden").output or m.output)
+    local f = nn.Model{inputs = m.input, outputs = head}
+    assert.same({4}, f.input.shape); assert.same({1}, f.output.shape)
+  end)
+  it("is callable inside functional graphs (out = base(inp)), sharing weights", function()
+    ml.seed(12)
+    local base = nn.Sequential{nn.Input{4}, nn.Dense(3, {activation = "relu"})}
+    base.trainable = false
+    local inp = nn.Input{4}
+    local out = nn.Dense(2, {activation = "softmax"})(base(inp))
+    local m = nn.Model{inputs = inp, outputs = out}
+    assert.equal(base.layers[1], m.layers[1])
+    assert.is_false(m.layers[1].trainable)
+    local before = base.layers[1].kernel:clone()
+    m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = {"acc"}}
+    m:fit(ml.randn(16, 4), ml.tensor({0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, "int64"),
+      {epochs = 2, verbose = 0})
+    assert.same(before:totable(), base.layers[1].kernel:totable())
+    local x = ml.randn(2, 4)
+    assert.is_true(base(x):allclose(base:predict(x)))
+    assert.has_error(function() base(nn.Input{5}) end)
+  end)
+end)
+
+describe("fit with class_weight and sample_weight", function()
+  local X = ml.tensor{{1, 0}, {0, 1}, {1, 1}, {0, 0}}
+  local y = ml.tensor({0, 1, 1, 0}, "int64")
+  local function model()
+    ml.seed(13)
+    local m = nn.Sequential{nn.Input{2}, nn.Dense(2, {activation = "softmax"})}
+    m:compile{optimizer = ml.optim.SGD{lr = 0.1}, loss = "sparse_categorical_crossentropy"}
+    return m
+  end
+  it("weights each sample's loss (Keras: sum(w * l) / N)", function()
+    local plain = model()
+    local p = plain:predict(X)
+    local l = {}
+    for i = 1, 4 do l[i] = -math.log(p[i][y[i] + 1]) end
+    local w = {1, 2, 0, 3}
+    local h = model():fit(X, y, {epochs = 1, batch_size = 4, shuffle = false, verbose = 0,
+      sample_weight = ml.tensor(w)})
+    assert.near((l[1] * 1 + l[2] * 2 + l[4] * 3) / 4, h.loss[1], 1e-5)
+    local hc = model():fit(X, y, {epochs = 1, batch_size = 4, shuffle = false, verbose = 0,
+      class_weight = {[0] = 2, [1] = 1}})
+    assert.near((2 * l[1] + l[2] + l[3] + 2 * l[4]) / 4, hc.loss[1], 1e-5)
+  end)
+  it("a zero weight leaves the weights as if the sample were absent", function()
+    local a = model()
+    a:fit(X, y, {epochs = 1, batch_size = 4, shuffle = false, verbose = 0,
+      sample_weight = {1, 1, 1, 0}})
+    local b = model()
+    b:fit(X:narrow(1, 1, 3), y:narrow(1, 1, 3), {epochs = 1, batch_size = 3, shuffle = false,
+      verbose = 0, sample_weight = {3 / 4, 3 / 4, 3 / 4}})   -- the same sum(w * l) / 4
+    assert.is_true(a.layers[1].kernel:allclose(b.layers[1].kernel, 1e-5, 1e-6))
+  end)
+  it("refuses bad weights", function()
+    assert.has_error(function() model():fit(X, y, {verbose = 0, sample_weight = {1, 2}}) end,
+      "fit: sample_weight has 2 values for 4 samples")
+    assert.has_error(function() model():fit(X, y, {verbose = 0, class_weight = {[0] = 1}}) end,
+      "fit: class_weight has no weight for class 1 (sample 2)")
+  end)
+  it("takes DataFrames and Series", function()
+    local df = ml.DataFrame({a = {1, 0, 1, 0}, b = {0, 1, 1, 0}, y = {0, 1, 1, 0}}, {columns = {"a", "b", "y"}})
+    local h = model():fit(df:drop{"y"}, df.y, {epochs = 1, verbose = 0})
+    assert.equal(1, #h.loss)
+    assert.equal(4, model():predict(df:drop{"y"}).shape[1])
+  end)
+end)

@@ -170,6 +170,8 @@ local function init_model(self, layers, input_shape, name, prefix)
     check_layer(self.__name, l, i)
     self.layers[i] = l
   end
+  -- Keras: input_shape (or Dense's input_dim) on the first layer builds the model
+  input_shape = input_shape or (layers[1] and layers[1].input_shape)
   if input_shape then self:build(input_shape) end
 end
 
@@ -179,6 +181,7 @@ local Sequential = base.class("Sequential", Model)
 M.Sequential = Sequential
 Sequential._module = "ml.nn.model"
 Sequential.__tostring = Model.__tostring
+Sequential.__call = function(...) return M.call_model(...) end
 
 function Sequential:init(list, opts)
   list = list or {}
@@ -207,6 +210,9 @@ function Sequential:add(layer)
   end
   check_layer("Sequential:add", layer, #self.layers + 1)
   self.layers[#self.layers + 1] = layer
+  if #self.layers == 1 and not self.input_shape and layer.input_shape then
+    self.input_shape = layer.input_shape
+  end
   if self.built then
     local s = #self.layers > 1 and self.output_shapes[#self.layers - 1] or self.input_shape
     if not layer.built then layer:build(copy_list(s)) end
@@ -224,6 +230,7 @@ local FModel = base.class("Model", Model)
 M.Model = FModel
 FModel._module = "ml.nn.model"
 FModel.__tostring = Model.__tostring
+FModel.__call = function(...) return M.call_model(...) end
 
 function FModel:init(opts)
   local o = base.options("Model", opts, {{"inputs", nil, "table"}, {"outputs", nil, "table"},
@@ -249,6 +256,7 @@ function FModel:init(opts)
   end
   init_model(self, chain, inp.shape, o.name, "model")
   self.inputs, self.outputs = inp, out
+  self.input, self.output = inp, out
 end
 
 --- Builds every layer for inputs of `input_shape` (no batch dimension).
@@ -270,7 +278,59 @@ function Model:build(input_shape)
   end
   self.output_shape = s
   self.built = true
+  if not self.inputs then   -- Keras's model.input / model.output as graph nodes
+    local n = M.Input(copy_list(input_shape))
+    self.input = n
+    for i, l in ipairs(self.layers) do
+      local m = Node()
+      m.layer, m.inbound, m.shape = l, n, copy_list(self.output_shapes[i])
+      n = m
+    end
+    self.output = n
+  end
   return self
+end
+
+--- model:get_layer(name | index): a layer by its name or its 1-based position.
+function Model:get_layer(key)
+  if type(key) == "number" then
+    local l = self.layers[key]
+    if not l then
+      error(string.format("get_layer: index %s out of range 1..%d", tostring(key), #self.layers), 2)
+    end
+    return l
+  end
+  local names = {}
+  for _, l in ipairs(self.layers) do
+    if l.name == key then return l end
+    names[#names + 1] = tostring(l.name)
+  end
+  error(string.format("get_layer: no layer named '%s' (layers: %s)", tostring(key),
+    table.concat(names, ", ")), 2)
+end
+
+--- model(node): a model used as a layer of a functional graph (Keras's
+--- `out = base(inp)`): its layers are applied to the node in turn, sharing
+--- their weights with the model; `base.trainable = false` set before the
+--- call freezes them (transfer learning). model(x) with a tensor predicts.
+function M.call_model(model, arg, ...)
+  if is_tensor(arg) then return model:predict(arg) end
+  if not is_node(arg) then
+    error(string.format("%s: a model is called on a graph node (nn.Input or a layer's output) " ..
+      "or on a tensor, got %s", model.name, type(arg)), 2)
+  end
+  if select("#", ...) > 0 then error(model.name .. ": takes one input", 2) end
+  if model.built and model.input_shape and
+      table.concat(model.input_shape, "x") ~= table.concat(arg.shape, "x") then
+    error(string.format("%s: expected inputs of shape (None, %s), got (None, %s)", model.name,
+      table.concat(model.input_shape, ", "), table.concat(arg.shape, ", ")), 2)
+  end
+  local n = arg
+  for _, l in ipairs(model.layers) do
+    if model.trainable == false then l.trainable = false end
+    n = M.call_layer(l, n)
+  end
+  return n
 end
 
 local function ensure_built(self, x, who)
@@ -641,13 +701,35 @@ function Model:_regularize()
   return r
 end
 
+-- Per-sample weighted loss (Keras: sum(w_i * l_i) / N) and its gradient:
+-- the loss of each row times its weight, and each gradient row scaled.
+function Model:_weigh(p, y, w, g)
+  local n = p.shape[1]
+  local wl = w:totable()
+  local total = 0
+  for i = 1, n do
+    if wl[i] ~= 0 then
+      local v = M.losses.eval(self.loss, p:narrow(1, i, 1), y:narrow(1, i, 1), false)
+      total = total + wl[i] * v
+    end
+  end
+  if g then
+    local shape = {n}
+    for d = 2, g:dim() do shape[d] = 1 end
+    g:mul_(w:reshape(shape))
+  end
+  return total / n
+end
+
 --- One optimizer step on a batch: forward (training), loss, backward, update.
---- Returns the batch loss, the number of correct rows (nil without accuracy)
---- and the predictions (valid until the next step).
-function Model:train_on_batch(x, y)
+--- w: optional per-sample weights (sample_weight / class_weight). Returns the
+--- batch loss, the number of correct rows (nil without accuracy) and the
+--- predictions (valid until the next step).
+function Model:train_on_batch(x, y, w)
   if not self.compiled then error("train_on_batch: compile the model first", 0) end
   local p = self:forward(x, true)
   local v, g, correct, pre = self:_loss(p, y, true)
+  if w then v = self:_weigh(p, y, w, g) end
   if not is_finite(v) then return v, correct, p end
   self:backward(g, pre)
   v = v + self:_regularize()
@@ -659,14 +741,23 @@ end
 ---------------------------------------------------------------------------
 -- fit / evaluate / predict
 
+-- DataFrames and Series become tensors here (ml.tensor, as ml.base's X/y
+-- checks do for the estimators).
+local function frame_tensor(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  if mt and (mt.__name == "DataFrame" or mt.__name == "Series") then return ml.tensor(v) end
+  return v
+end
+
 local function as_input(who, x)
+  x = frame_tensor(x)
   base.check_arg(who, 1, x, "tensor")
   if x.dtype ~= "float32" then x = x:float() end
   return x:contiguous()
 end
 
 local function check_xy(who, x, y)
-  x = as_input(who, x)
+  x, y = as_input(who, x), frame_tensor(y)
   base.check_arg(who, 2, y, "tensor")
   if y:dim() < 1 or y.shape[1] ~= x.shape[1] then
     error(string.format("%s: x has %d samples but y has shape %s", who, x.shape[1],
@@ -753,7 +844,8 @@ function Model:fit(x, y, opts)
     {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
     {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
-    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"}})
+    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"},
+    {"class_weight", nil, "table|nil"}, {"sample_weight", nil, "tensor|table|nil"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
   local data = require "ml.data"
   -- data-parallel under mpirun: every rank takes its shard of each batch
@@ -761,6 +853,7 @@ function Model:fit(x, y, opts)
   local rank = dp and ml.dist.rank() or 0
   if dp and rank ~= 0 then o.verbose = 0 end
   local loader
+  x = frame_tensor(x)
   if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
     loader = x                            -- fit(loader, nil, opts): its batches as given
     if y ~= nil or not loader.y then
@@ -773,6 +866,7 @@ function Model:fit(x, y, opts)
   else
     x, y = check_xy("fit", x, y)
   end
+  local weights = self:_sample_weights(o, x, y, loader ~= nil, dp)
   if o.batch_size < 1 then error("fit: batch_size must be >= 1", 0) end
   if o.epochs < 0 then error("fit: epochs must be >= 0", 0) end
   local xv, yv
@@ -790,6 +884,9 @@ function Model:fit(x, y, opts)
     x, y = x:narrow(1, 1, split), y:narrow(1, 1, split)
   end
   ensure_built(self, x, "fit")
+  if weights and xv and o.validation_split > 0 then
+    weights = weights:narrow(1, 1, x.shape[1])   -- the training rows' weights
+  end
   loader = loader or data.DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
   local steps = #loader
   local history = History()
@@ -839,8 +936,12 @@ function Model:fit(x, y, opts)
       i = i + 1
       local n = xb.shape[1]
       local v, correct, p
+      local wb
+      if weights then   -- the weights of this batch's rows, in the loader's order
+        wb = weights:index_select(1, loader.order:narrow(1, (i - 1) * loader.batch_size + 1, n))
+      end
       if dp then v, correct = self:_train_on_batch_dp(xb, yb)
-      else v, correct, p = self:train_on_batch(xb, yb) end
+      else v, correct, p = self:train_on_batch(xb, yb, wb) end
       if p and is_finite(v) then mstate:update(p, yb) end
       if not is_finite(v) then
         if not nan_ok then
@@ -878,6 +979,50 @@ function Model:fit(x, y, opts)
   end
   call_cbs(cbs, "on_train_end", {})
   return history
+end
+
+-- fit's class_weight ({[class] = weight}, class ids as in y) and
+-- sample_weight (one weight per row of x), multiplied when both are given:
+-- a float32 tensor of per-row weights, or nil.
+function Model:_sample_weights(o, x, y, has_loader, dp)
+  if not o.class_weight and not o.sample_weight then return nil end
+  if has_loader then error("fit: class_weight and sample_weight need tensors, not a DataLoader", 0) end
+  if dp then error("fit: class_weight and sample_weight are not supported with distributed = true", 0) end
+  local n = x.shape[1]
+  local w = ml.ones(n)
+  if o.sample_weight then
+    local sw = o.sample_weight
+    if not is_tensor(sw) then sw = ml.tensor(sw) end
+    sw = sw:float():reshape(-1)
+    if sw:numel() ~= n then
+      error(string.format("fit: sample_weight has %d values for %d samples", sw:numel(), n), 0)
+    end
+    if sw:min() < 0 then error("fit: sample_weight must be >= 0", 0) end
+    w = w * sw
+  end
+  if o.class_weight then
+    local ids = y
+    if y:dim() == 2 and y.shape[2] > 1 then ids = y:argmax(2, {base = 0})   -- one-hot rows
+    else ids = y:reshape(-1) end
+    if ids:numel() ~= n then error("fit: class_weight needs one class id per sample", 0) end
+    local cw, list = o.class_weight, ids:totable()
+    local t = {}
+    for i, c in ipairs(list) do
+      local k = math.tointeger(c) or c
+      local v = cw[k]
+      if v == nil then
+        error(string.format("fit: class_weight has no weight for class %s (sample %d)",
+          tostring(k), i), 0)
+      end
+      if type(v) ~= "number" or v < 0 then
+        error(string.format("fit: class_weight[%s] must be a number >= 0, got %s", tostring(k),
+          tostring(v)), 0)
+      end
+      t[i] = v
+    end
+    w = w * ml.tensor(t)
+  end
+  return w
 end
 
 ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
 MLB_FAMILY(tensor_sort)
+MLB_FAMILY(autograd)
 MLB_FAMILY(csv)
 MLB_FAMILY(workers)
 MLB_FAMILY(io)

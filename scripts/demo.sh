@@ -9,6 +9,7 @@ DEMOS="
 scripts/perceptron.lua
 scripts/xor.lua
 scripts/regression.lua
+scripts/linreg_autograd.lua
 scripts/mnist_mlp.lua --epochs 3
 scripts/mnist_cnn.lua
 scripts/transfer.lua

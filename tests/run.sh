@@ -78,6 +78,18 @@ PRELOAD=""
 case "$BUILD" in *asan*) PRELOAD="$($CC -print-file-name=libasan.so) $($CC -print-file-name=libubsan.so)";; esac
 part plain_lua env LD_PRELOAD="$PRELOAD" lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
 
+# 5b. the course gallery: every examples/course script, in quick mode
+gallery() {
+  i=0
+  for f in examples/course/*.lua; do
+    i=$((i + 1))
+    if "$MLRUN" "$f" --quick > "$LOG/gallery_$i.out" 2>&1; then echo "ok $i - $f"
+    else echo "not ok $i - $f"; tail -5 "$LOG/gallery_$i.out" >&2; fi
+  done
+  echo "1..$i"
+}
+part gallery gallery
+
 # 6. a short fuzz run of every reader (libFuzzer, clang + ASan/UBSan), with
 #    every past finding replayed; skipped for the ASan suite (its own build)
 case "$BUILD" in *asan*) ;; *) part fuzz_smoke sh tests/fuzz/smoke.sh "${FUZZ_SMOKE:-2}" ;; esac

@@ -24,7 +24,10 @@
 #define N_BATCH 9
 static const double lat_bounds[N_LAT - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05,   0.1,   0.25,   0.5,   1,    2.5};
+static const char *const lat_le[N_LAT] = {"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+                                          "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"};
 static const int batch_bounds[N_BATCH - 1] = {1, 2, 4, 8, 16, 32, 64, 128};
+static const char *const batch_le[N_BATCH] = {"1", "2", "4", "8", "16", "32", "64", "128", "+Inf"};
 
 struct ml_serve {
   ml_serve_opts o;
@@ -284,6 +287,17 @@ void ml_serve_note_batch(ml_serve *s, int64_t rows) {
 
 /* ---- routes ---- */
 
+/* A Prometheus histogram's cumulative buckets; returns the total count. */
+static unsigned long long put_buckets(strbuf *b, const char *name, int n, const char *const *le,
+                                      atomic_ullong *counts) {
+  unsigned long long cum = 0;
+  for (int i = 0; i < n; i++) {
+    cum += atomic_load(&counts[i]);
+    sb_printf(b, "%s_bucket{le=\"%s\"} %llu\n", name, le[i], cum);
+  }
+  return cum;
+}
+
 static enum MHD_Result metrics(ml_serve *s, struct MHD_Connection *c, request *r) {
   strbuf b = {0};
   sb_puts(&b, "# HELP mlrun_requests_total HTTP requests answered, by status class.\n"
@@ -296,25 +310,11 @@ static enum MHD_Result metrics(ml_serve *s, struct MHD_Connection *c, request *r
             (unsigned long long)(atomic_load(&s->by_code[4]) + atomic_load(&s->by_code[5])));
   sb_puts(&b, "# HELP mlrun_request_duration_seconds Time from request start to answer.\n"
               "# TYPE mlrun_request_duration_seconds histogram\n");
-  unsigned long long cum = 0;
-  for (int i = 0; i < N_LAT; i++) {
-    cum += atomic_load(&s->lat[i]);
-    if (i < N_LAT - 1)
-      sb_printf(&b, "mlrun_request_duration_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i], cum);
-    else
-      sb_printf(&b, "mlrun_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
-  }
+  unsigned long long n = put_buckets(&b, "mlrun_request_duration_seconds", N_LAT, lat_le, s->lat);
   sb_printf(&b, "mlrun_request_duration_seconds_sum %.6f\nmlrun_request_duration_seconds_count %llu\n",
-            (double)atomic_load(&s->lat_sum_us) * 1e-6, cum);
+            (double)atomic_load(&s->lat_sum_us) * 1e-6, n);
   sb_puts(&b, "# HELP mlrun_batch_size Rows per forward pass.\n# TYPE mlrun_batch_size histogram\n");
-  cum = 0;
-  for (int i = 0; i < N_BATCH; i++) {
-    cum += atomic_load(&s->batches[i]);
-    if (i < N_BATCH - 1)
-      sb_printf(&b, "mlrun_batch_size_bucket{le=\"%d\"} %llu\n", batch_bounds[i], cum);
-    else
-      sb_printf(&b, "mlrun_batch_size_bucket{le=\"+Inf\"} %llu\n", cum);
-  }
+  put_buckets(&b, "mlrun_batch_size", N_BATCH, batch_le, s->batches);
   sb_printf(&b, "mlrun_batch_size_sum %llu\nmlrun_batch_size_count %llu\n",
             (unsigned long long)atomic_load(&s->batch_rows),
             (unsigned long long)atomic_load(&s->n_batches));

@@ -87,7 +87,7 @@ for c in 1 8 32; do
   m50=$(cut -d' ' -f2 "$W/m" | median); m99=$(cut -d' ' -f3 "$W/m" | median)
   f50=$(cut -d' ' -f2 "$W/f" | median); f99=$(cut -d' ' -f3 "$W/f" | median)
   printf '| %s | %.0f | %.0f | %.1fx | %s / %s | %s / %s |\n' "$c" "$mr" "$fr" \
-    "$(echo "$mr $fr" | awk '{ print $2 > 0 ? $1 / $2 : 0 }')" "$m50" "$m99" "$f50" "$f99"
+    "$(echo "$mr $fr" | awk '{ print ($2 > 0 ? $1 / $2 : 0) }')" "$m50" "$m99" "$f50" "$f99"
 done
 curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^mlrun_batch_size_\(sum\|count\)' | tr '\n' ' '
 echo

@@ -12,6 +12,14 @@ for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end
 -- the classes ml.load may rebuild, fixed now (before any user code runs)
 require "ml.registry"
 
+-- autograd: requires_grad, backward, no_grad (stdlib/ml/autograd.lua)
+local autograd = require "ml.autograd"
+ml.autograd = autograd
+ml.tensor = autograd.tensor
+for _, k in ipairs{"no_grad", "enable_grad", "grad", "is_grad_enabled", "set_grad_enabled"} do
+  ml[k] = autograd[k]
+end
+
 -- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
 -- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.
 local submodules = {

@@ -153,7 +153,7 @@ function Layer:weights() return self._params end
 
 function Layer:get_weights()
   local out = {}
-  for i, w in ipairs(self:weights()) do out[i] = w:clone() end
+  for i, w in ipairs(self:weights()) do out[i] = w:detach():clone() end
   return out
 end
 
@@ -170,7 +170,7 @@ function Layer:set_weights(list)
       error(string.format("%s: weight %d expected shape %s, got %s", self.name, i,
         shape_str(w.shape), shape_str(v.shape)), 0)
     end
-    w:copy_(v)
+    ml.no_grad(w.copy_, w, v)   -- weights of custom layers collect gradients
   end
 end
 
@@ -272,6 +272,9 @@ function Layer:_act_back(gy, pre_activation)
   if pre_activation or not activations.needs_input[self.activation] then return gy end
   return core.nn_act_backward(self._z, gy, self.activation, self.alpha, self._act_cache)
 end
+
+--- Layer:extend("Name") -> a layer class defined by build/call (ml.nn.custom).
+function Layer.extend(cls, name) return require("ml.nn.custom").extend(cls, name) end
 
 --- Functional API: layer(node) -> node (ml.nn.model builds the graph).
 function Layer:__call(...)

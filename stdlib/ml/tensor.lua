@@ -160,23 +160,20 @@ end
 T.argmax = arg_reduce("argmax", T.argmax)
 T.argmin = arg_reduce("argmin", T.argmin)
 
--- x:std([dim [, keepdim]] [, {ddof = 1, keepdim = false}]): mlrun's default
+-- x:std([dim [, keepdim]] [, {ddof = 1, keepdim = false}]) (or a ddof number
+-- in place of the table, the engine's positional form): mlrun's default
 -- is the sample estimate (ddof = 1, as torch and pandas); NumPy's is ddof = 0.
 local function spread(name, cfn)
   return function(x, dim, keepdim, opts)
     if type(dim) == "table" then dim, keepdim, opts = nil, nil, dim
     elseif type(keepdim) == "table" then keepdim, opts = nil, keepdim end
+    if math.type(opts) == "integer" then opts = {ddof = opts} end   -- x:var(dim, keepdim, ddof)
     local o = opts_check(name, opts, {ddof = "integer", keepdim = "boolean"})
     if o.keepdim ~= nil then keepdim = o.keepdim end
     local ddof = o.ddof or 1
     if ddof < 0 then error(string.format("%s: ddof must be >= 0, got %d", name, ddof), 2) end
-    if dim == nil then
-      if keepdim then
-        error(name .. ": keepdim needs a dimension", 2)
-      end
-      return cfn(x:reshape(-1), 1, false, ddof):item()
-    end
-    return cfn(x, dim, keepdim, ddof)
+    if dim == nil and keepdim then error(name .. ": keepdim needs a dimension", 2) end
+    return cfn(x, dim, keepdim, ddof)   -- the engine's (x, dim, keepdim, ddof), autograd-aware
   end
 end
 T.std = spread("std", T.std)

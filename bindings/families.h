@@ -7,6 +7,7 @@
  * Order matters only for tensor (its methods table comes first). */
 MLB_FAMILY(tensor, tensor)
 MLB_FAMILY(tensor, tensor_ops)
+MLB_FAMILY(tensor, tensor_sort)
 MLB_FAMILY(autograd, autograd)
 MLB_FAMILY(rng, rng)
 MLB_FAMILY(data, data)

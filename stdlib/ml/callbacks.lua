@@ -5,8 +5,6 @@
 -- A callback stops training by setting model.stop_training = true.
 local ml = require "ml"
 local base = require "ml.base"
-local core = require "ml.core"
-local clock = core.term.clock
 
 local M = {}
 
@@ -147,7 +145,8 @@ end
 ---------------------------------------------------------------------------
 
 --- LearningRateScheduler(fn [, {verbose = 0}]): before each epoch,
---- opt.lr = fn(epoch, lr) with epoch counted from 1.
+--- opt.lr = fn(epoch, lr) with epoch counted from 0, as Keras (the first
+--- epoch, printed "Epoch 1/N", calls fn(0, lr)).
 local LearningRateScheduler = class("LearningRateScheduler")
 function LearningRateScheduler:init(fn, opts)
   base.check_arg("LearningRateScheduler", 1, fn, "function")
@@ -156,10 +155,10 @@ function LearningRateScheduler:init(fn, opts)
 end
 function LearningRateScheduler:on_epoch_begin(epoch)
   local opt = self.model.optimizer
-  local lr = self.schedule(epoch, opt.lr)
+  local lr = self.schedule(epoch - 1, opt.lr)   -- callbacks see 1-based epochs; Keras's fn 0-based
   if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
     error(string.format("LearningRateScheduler: the schedule returned %s for epoch %d "
-      .. "(expected a positive number)", tostring(lr), epoch), 0)
+      .. "(expected a positive number)", tostring(lr), epoch - 1), 0)
   end
   opt.lr = lr
   if self.verbose > 0 then
@@ -262,118 +261,6 @@ function CSVLogger:on_train_end()
     self.file = nil
     if not ok then error("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err), 0) end
   end
-end
-
----------------------------------------------------------------------------
--- History and ProgbarLogger: the two callbacks fit always adds (Keras's)
-
---- History: fit's return value; history.loss, history.val_accuracy, ... are
---- the per-epoch lists (also under history.history).
-local History = base.class("History")
-M.History = History
-
-function History:init()
-  self.history = {}
-  self.epoch = {}
-  self.params = {}
-end
-
-function History:on_epoch_end(epoch, logs)
-  self.epoch[#self.epoch + 1] = epoch
-  for k, v in pairs(logs) do
-    if type(v) == "number" then
-      local l = self.history[k]
-      if not l then
-        l = {}
-        self.history[k] = l
-        rawset(self, k, l)   -- history.loss is history.history.loss
-      end
-      l[#l + 1] = v
-    end
-  end
-end
-
-function History:__repr()
-  local keys = {}
-  for k in pairs(self.history) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return string.format("History(%d epochs: %s)", #self.epoch, table.concat(keys, ", "))
-end
-
--- history.val_loss etc. before they exist (no validation): nil, like a missing key.
-
-
-local function fmt_time(s)
-  if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, (s % 3600) // 60, s % 60) end
-  if s >= 60 then return string.format("%d:%02d", s // 60, s % 60) end
-  return string.format("%ds", math.floor(s + 0.5))
-end
-
-local PROGRESS_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
-local function fmt_metrics(logs)
-  local parts = {}
-  for _, k in ipairs(PROGRESS_KEYS) do
-    if logs[k] then parts[#parts + 1] = string.format("%s: %.4f", k, logs[k]) end
-  end
-  return table.concat(parts, " - ")
-end
-
---- ProgbarLogger{verbose, epochs, steps, accuracy}: fit's progress output, a
---- bar updated in place on a terminal (verbose 1), one line per epoch
---- otherwise (verbose 2, or 1 into a file), nothing with verbose 0. fit calls
---- it after the other callbacks' on_epoch_begin / on_batch_end and before
---- their on_epoch_end, so its line comes first.
-local ProgbarLogger = base.class("ProgbarLogger")
-M.ProgbarLogger = ProgbarLogger
-function ProgbarLogger:init(opts)
-  local o = base.options("ProgbarLogger", opts, {{"verbose", 1, {0, 1, 2}},
-    {"epochs", nil, "integer"}, {"steps", nil, "integer"}, {"accuracy", false, "boolean"}})
-  self.verbose, self.epochs, self.steps, self.accuracy = o.verbose, o.epochs, o.steps, o.accuracy
-  self.tty = o.verbose == 1 and core.term.isatty(1)
-  self.out = io.stdout
-end
-function ProgbarLogger:on_epoch_begin(epoch)
-  self.t0 = clock()
-  self.last = 0
-  self.sum_loss, self.sum_acc, self.seen = 0, 0, 0
-  if self.tty then self.out:write(string.format("Epoch %d/%d\n", epoch, self.epochs)) end
-end
---- logs: the batch's loss, size and accuracy (shown as running means).
-function ProgbarLogger:on_batch_end(step, logs)
-  if not self.tty then return end
-  self.sum_loss = self.sum_loss + logs.loss * logs.size
-  self.sum_acc = self.sum_acc + (logs.accuracy or 0) * logs.size
-  self.seen = self.seen + logs.size
-  local now = clock()
-  if step < self.steps and now - self.last < 0.1 then return end
-  self.last = now
-  local el = now - self.t0
-  local w = 30
-  local done = math.floor(w * step / self.steps)
-  local bar = string.rep("=", done) .. (step < self.steps and ">" or "")
-    .. string.rep(".", w - done - (step < self.steps and 1 or 0))
-  local eta = step < self.steps and (el / step * (self.steps - step)) or 0
-  local s = string.format("\r%d/%d [%s] - %s%s - loss: %.4f", step, self.steps, bar,
-    fmt_time(el), step < self.steps and (" - ETA: " .. fmt_time(eta)) or "",
-    self.sum_loss / self.seen)
-  if self.accuracy then s = s .. string.format(" - accuracy: %.4f", self.sum_acc / self.seen) end
-  self.out:write(s .. "\27[K")
-  self.out:flush()
-end
-function ProgbarLogger:on_epoch_end(epoch, logs)
-  if self.verbose == 0 then return end
-  local el = clock() - self.t0
-  local per = el / self.steps
-  local stepstr = per >= 1 and string.format("%.1fs/step", per) or
-    string.format("%.0fms/step", per * 1000)
-  if self.tty then
-    self.out:write(string.format("\r%d/%d [%s] - %s - %s - %s\27[K\n", self.steps, self.steps,
-      string.rep("=", 30), fmt_time(el), stepstr, fmt_metrics(logs)))
-  else
-    self.out:write(string.format("Epoch %d/%d - %d/%d - %.1fs - %s - %s\n", epoch, self.epochs,
-      self.steps, self.steps, el, stepstr, fmt_metrics(logs)))
-  end
-  self.out:flush()
 end
 
 ---------------------------------------------------------------------------

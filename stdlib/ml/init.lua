@@ -23,7 +23,8 @@ local tensor_mt = core.tensor.mt
 --- ml.is_tensor(v) -> true when v is an ml.Tensor (torch.is_tensor).
 function ml.is_tensor(v) return getmetatable(v) == tensor_mt end
 
-require "ml.tensor"   -- printing and Lua-side tensor methods
+-- printing and Lua-side tensor methods, and the functions written in Lua
+for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end
 -- the classes ml.load may rebuild, fixed now (before any user code runs)
 require "ml.registry"
 

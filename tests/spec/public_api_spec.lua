@@ -10,7 +10,7 @@ local public = {
   "autograd", "no_grad", "enable_grad", "grad", "is_grad_enabled", "set_grad_enabled",
   "Tensor", "tensor", "zeros", "ones", "empty", "full", "rand", "randn", "eye", "arange",
   "linspace", "randperm", "cat", "stack", "vstack", "hstack", "where", "maximum", "minimum",
-  "matmul", "seed", "manual_seed", "set_num_threads", "get_num_threads", "set_memory_limit",
+  "matmul", "clip", "dot", "unique", "savetxt", "seed", "manual_seed", "set_num_threads", "get_num_threads", "set_memory_limit",
   "memory_info",
   "nn", "optim", "callbacks", "data", "datasets", "utils", "image", "plot", "metrics",
   "model_selection", "feature_selection", "preprocessing", "dist", "io", "base", "json",

@@ -26,7 +26,7 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
     const float *p = ml_f32(&c);
     for (int64_t i = 0; i < n; i++) total += p[i];
   } else {
-    double *part = malloc((size_t)nb * sizeof *part);
+    double *part = ml_calloc(ctx, (size_t)nb, sizeof *part, "sum");
     const float *p = ml_f32(&c);
     if (!part) { ml_tensor_release(&c); return NAN; }
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -37,7 +37,7 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
       part[b] = s;
     }
     for (int64_t b = 0; b < nb; b++) total += part[b];
-    free(part);
+    ml_free(ctx, part);
   }
   ml_tensor_release(&c);
   return total;

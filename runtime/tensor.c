@@ -36,30 +36,20 @@ static int check_shape(ml_ctx *ctx, const char *who, int ndim, const int64_t *sh
                        ml_dtype dtype, size_t *nbytes) {
   if (ndim < 0 || ndim > ML_MAX_DIMS)
     return ml_error(ctx, "%s: expected 0 to %d dimensions, got %d", who, ML_MAX_DIMS, ndim);
-  uint64_t n = 1;
-  const uint64_t cap = ((uint64_t)1 << 46);   /* 64 TiB of float32: far past any machine */
-  for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0)
-      return ml_error(ctx, "%s: dimension %d has negative size %lld", who, i + 1,
-                      (long long)shape[i]);
-    if (shape[i] > 0 && n > cap / (uint64_t)shape[i]) {
-      char b[160];
-      return ml_error(ctx, "%s: shape %s is too large", who, ml_shape_str(b, sizeof b, ndim, shape));
-    }
-    n *= (uint64_t)shape[i];
-  }
+  int64_t n;
+  if (ml_shape_numel(ctx, who, ndim, shape, &n)) return ML_ERR;
   *nbytes = (size_t)n * ml_dtype_size(dtype);
   return ML_OK;
 }
 
 int ml_tensor_new(ml_ctx *ctx, ml_tensor *out, ml_dtype dtype, int ndim,
                   const int64_t *shape, bool zero) {
-  size_t nbytes;
+  size_t nbytes = 0;
   memset(out, 0, sizeof *out);
   if (check_shape(ctx, "tensor", ndim, shape, dtype, &nbytes)) return ML_ERR;
   ml_storage *s = malloc(sizeof *s);
   if (!s) return ml_error(ctx, "tensor: out of memory");
-  s->data = ml_alloc(ctx, nbytes, "tensor");
+  s->data = ml_buf_alloc(ctx, nbytes, "tensor");
   if (!s->data) { free(s); return ML_ERR; }
   if (zero) memset(s->data, 0, nbytes);
   s->nbytes = nbytes;
@@ -82,7 +72,7 @@ int ml_tensor_new_like(ml_ctx *ctx, ml_tensor *out, const ml_tensor *like, bool 
 
 int ml_tensor_wrap(ml_ctx *ctx, ml_tensor *out, void *data, ml_dtype dtype, int ndim,
                    const int64_t *shape, void (*release)(void *, void *), void *ud) {
-  size_t nbytes;
+  size_t nbytes = 0;
   memset(out, 0, sizeof *out);
   if (check_shape(ctx, "tensor_wrap", ndim, shape, dtype, &nbytes)) return ML_ERR;
   if (!data && nbytes) return ml_error(ctx, "tensor_wrap: NULL buffer for %zu bytes", nbytes);
@@ -105,7 +95,7 @@ void ml_tensor_release(ml_tensor *t) {
   ml_storage *s = t->storage;
   t->storage = NULL;
   if (!s || --s->refcount > 0) return;
-  if (s->ctx) ml_free(s->ctx, s->data, s->nbytes);
+  if (s->ctx) ml_buf_free(s->ctx, s->data, s->nbytes);
   else if (s->release) s->release(s->release_ud, s->data);
   free(s);
 }

@@ -159,6 +159,7 @@ static int check_level(lua_State *L, int idx) {
 static int l_serialize(lua_State *L) {
   luaL_checkany(L, 1);
   int level = check_level(L, 3);
+  lua_settop(L, 3);   /* the guard goes above the arguments, never in meta's place */
   guard *g = push_guard(L, "serialize");
   int gi = lua_gettop(L);
   g->w = ml_mlt_writer_new(mlb_ctx(L), NULL, level);
@@ -183,6 +184,7 @@ static int l_save(lua_State *L) {
   const char *fname = luaL_checkstring(L, 1);
   luaL_checkany(L, 2);
   int level = check_level(L, 4);
+  lua_settop(L, 4);   /* the guard goes above the arguments, never in meta's place */
   ml_ctx *ctx = mlb_ctx(L);
   guard *g = push_guard(L, "save");
   int gi = lua_gettop(L);

@@ -8,6 +8,8 @@ ml.core = core
 ml.Tensor = core.Tensor
 
 require "ml.tensor"   -- printing and Lua-side tensor methods
+-- the classes ml.load may rebuild, fixed now (before any user code runs)
+require "ml.registry"
 
 -- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
 -- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.

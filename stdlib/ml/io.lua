@@ -7,13 +7,15 @@
 -- and tensors. An object of a class (a table whose class has `_module`,
 -- `__name` and a `state` method) is saved as
 --   {__class = "LogisticRegression", __module = "ml.linear_model", state = obj:state()}
--- and rebuilt by require(__module)[__class].from_state(cls, state). Only
--- modules whose name starts with "ml." and that mlrun ships (package.preload)
--- or the program has already loaded are ever required, and no code is read
--- from a file, so loading a file never runs code from it.
+-- and rebuilt by Class.from_state(Class, state), where Class is looked up in
+-- ml.registry: the fixed list of classes mlrun ships plus those the program
+-- registered with ml.io.register(Class). Names read from a file are only
+-- ever table keys there: loading never calls require/load/dofile with them,
+-- and no code is read from a file, so loading a file never runs code from it.
 -- A value shared by several places is saved (and loaded) once per place.
 local ml = require "ml"
 local core = ml.core
+local registry = require "ml.registry"
 
 local M = {}
 
@@ -84,9 +86,10 @@ local function to_tree(who, v, seen, path)
         where(path), type(name) == "string" and name or "a table with a metatable",
         table.concat(missing, ", ")), 0)
     end
-    if module:sub(1, 3) ~= "ml." then
-      error(string.format("%s: cannot save %s: class module '%s' does not start with 'ml.'", who,
-        where(path), module), 0)
+    if not registry.entry_of(mt) then
+      error(string.format("%s: cannot save %s: class %s (module %s) is not one mlrun ships "
+        .. "nor registered with ml.io.register, so ml.load could not rebuild it", who,
+        where(path), name, module), 0)
     end
     out = {__class = name, __module = module,
            state = to_tree(who, v:state(), seen, path .. ".state")}
@@ -132,30 +135,8 @@ local function from_tree(who, v)
     if type(x) == "table" then v[k] = from_tree(who, x) end
   end
   if not is_wrapper(v) then return v end
-  local cname, mname = v.__class, v.__module
-  if type(cname) ~= "string" or type(mname) ~= "string" then
-    error(who .. ": malformed object (__class and __module must be strings)", 0)
-  end
-  if mname:sub(1, 3) ~= "ml." or not mname:match("^[%w_.]+$") then
-    error(string.format("%s: refusing to load class %s from module '%s' (only ml.* modules)",
-      who, cname, mname), 0)
-  end
-  -- only mlrun's own modules (served from package.preload) or ones the
-  -- program already loaded: a file can never make require search the disk
-  if package.loaded[mname] == nil and package.preload[mname] == nil then
-    error(string.format("%s: refusing to load class %s from module '%s' (not an mlrun module; "
-      .. "require it first if it is yours)", who, cname, mname), 0)
-  end
-  local ok, mod = pcall(require, mname)
-  if not ok then
-    error(string.format("%s: cannot load module '%s' for class %s: %s", who, mname, cname,
-      tostring(mod)), 0)
-  end
-  local cls = type(mod) == "table" and rawget(mod, cname) or nil
-  if cls == nil and type(mod) == "table" then cls = mod[cname] end
-  if type(cls) ~= "table" or type(cls.from_state) ~= "function" then
-    error(string.format("%s: module '%s' has no loadable class %s", who, mname, cname), 0)
-  end
+  local cls = registry.resolve(who, "object", v.__module, v.__class)
+  local cname = v.__class
   local okb, obj = pcall(cls.from_state, cls, v.state)
   if okb then return obj end
   if raw then
@@ -198,6 +179,11 @@ function M.load(path)
   local v = call(core.io_load, path)
   return call(from_tree, "load", v)
 end
+
+--- ml.io.register(Class [, kind]) -> Class: lets ml.load rebuild instances of
+--- a class the program defines (see ml.registry and docs/io.md).
+M.register = registry.register
+M.unregister = registry.unregister
 
 --- ml.io.info(path) -> metadata of a saved file (format version, sizes, kind, class).
 function M.info(path)

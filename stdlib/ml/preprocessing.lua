@@ -464,15 +464,21 @@ function Pipeline:state()
 end
 
 function Pipeline.from_state(cls, state)
+  local registry = require "ml.registry"
   local steps = {}
   for i, st in ipairs(state.steps) do
     local obj = st[2]
-    if type(obj.__module) ~= "string" or obj.__module:sub(1, 3) ~= "ml." then
-      error("Pipeline.from_state: step module must start with 'ml.'", 2)
+    if getmetatable(obj) ~= nil then
+      -- already rebuilt by ml.load (its class came from the registry)
+      if not registry.entry_of(getmetatable(obj)) then
+        error(string.format("Pipeline state: step %d is not a loadable estimator", i), 0)
+      end
+      steps[i] = {st[1], obj}
+    else
+      local C = registry.resolve("Pipeline state: step " .. i, "object", obj.__module,
+        obj.__class)
+      steps[i] = {st[1], C.from_state(C, obj.state)}
     end
-    local C = require(obj.__module)[obj.__class]
-    if not C then error("Pipeline.from_state: no class " .. tostring(obj.__class), 2) end
-    steps[i] = {st[1], C.from_state(C, obj.state)}
   end
   local p = cls(steps)
   local f = p:_final()

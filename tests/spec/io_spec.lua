@@ -80,8 +80,8 @@ describe("ml.save / ml.load", function()
   end)
   it("rebuilds objects through their class's from_state", function()
     local base = require "ml.base"
-    local est = base.estimator("Dummy", "ml.base", {{"alpha", 1.0, "number"}}, "regressor")
-    base.Dummy = est            -- make it findable as require("ml.base").Dummy
+    local est = base.estimator("Dummy", "test.io", {{"alpha", 1.0, "number"}}, "regressor")
+    mio.register(est)           -- ml.load rebuilds only shipped or registered classes
     local obj = est{alpha = 0.25}
     obj.coef_ = ml.tensor{1, 2, 3}
     ml.save(dir .. "/obj.mlm", {model = obj, note = "hi"})
@@ -93,7 +93,9 @@ describe("ml.save / ml.load", function()
     local info = mio.info(dir .. "/obj.mlm")
     assert.equal(1, info.version)
     assert.equal("table", info.kind)
-    base.Dummy = nil
+    mio.unregister(est)
+    assert.matches("refusing to load class \"Dummy\" from module \"test.io\"",
+      errmsg(ml.load, dir .. "/obj.mlm"))
   end)
   it("rebuilds nested objects first, and falls back to the raw state for hand-wrapped parts", function()
     local base = require "ml.base"
@@ -115,13 +117,13 @@ describe("ml.save / ml.load", function()
       w.inner = Leaf.from_state(Leaf, assert(st.inner.state, "raw wrapper expected"))
       return w
     end
-    base.Leaf, base.Outer, base.Wrapped = Leaf, Outer, Wrapped
+    mio.register(Leaf); mio.register(Outer); mio.register(Wrapped)
     local back = mio.deserialize(mio.serialize({a = Outer.from_state(Outer, {part = Leaf{k = 3}}),
       b = Wrapped.from_state(Wrapped, {inner = {state = Leaf{k = 5}:state()}})}))
     assert.equal(3, back.a.part.k)
     assert.equal(5, back.b.inner.k)
     assert.equal(Wrapped, getmetatable(back.b))
-    base.Leaf, base.Outer, base.Wrapped = nil, nil, nil
+    mio.unregister(Leaf); mio.unregister(Outer); mio.unregister(Wrapped)
   end)
   it("names the class that cannot be saved", function()
     local C = setmetatable({}, {__name = "Thing"})
@@ -130,12 +132,15 @@ describe("ml.save / ml.load", function()
     local _ = C
   end)
   it("refuses classes outside ml.* and missing classes when loading", function()
-    local evil = mio.serialize({__class = "X", __module = "os", state = {}})
-    assert.matches("only ml%.%* modules", errmsg(mio.deserialize, evil))
-    local unknown = mio.serialize({__class = "X", __module = "ml.not_shipped", state = {}})
-    assert.matches("not an mlrun module", errmsg(mio.deserialize, unknown))
-    local missing = mio.serialize({__class = "NoSuchClass", __module = "ml.base", state = {}})
-    assert.matches("no loadable class NoSuchClass", errmsg(mio.deserialize, missing))
+    local raw = core.io_serialize   -- writes any tree, as a crafted file would
+    local evil = raw({__class = "X", __module = "os", state = {}})
+    assert.matches("refusing to load class \"X\" from module \"os\"",
+      errmsg(mio.deserialize, evil))
+    local unknown = raw({__class = "X", __module = "ml.not_shipped", state = {}})
+    assert.matches("refusing to load class \"X\" from module \"ml.not_shipped\"",
+      errmsg(mio.deserialize, unknown))
+    local missing = raw({__class = "NoSuchClass", __module = "ml.base", state = {}})
+    assert.matches("refusing to load class \"NoSuchClass\"", errmsg(mio.deserialize, missing))
   end)
   it("refuses values it cannot save, naming where they are", function()
     assert.matches("cannot save a function .* at value%.a%.b",

@@ -5,7 +5,7 @@ local ml = require "ml"
 local base = require "ml.base"
 
 local D = base.class("LuaDense")
-D._module = "ml.nn.layers"
+D._module = "test.nn_double"
 local count = 0
 function D:init(units, opts)
   opts = opts or {}

@@ -983,14 +983,7 @@ local function layer_from_state(s, i)
   if type(s) ~= "table" or type(s.class) ~= "string" or type(s.module) ~= "string" then
     error(string.format("load: layer %d of the saved model is malformed", i), 0)
   end
-  if s.module:sub(1, 3) ~= "ml." then
-    error(string.format("load: layer %d names module '%s' (only ml.* modules are loaded)", i,
-      s.module), 0)
-  end
-  local cls = require(s.module)[s.class]
-  if type(cls) ~= "table" then
-    error(string.format("load: unknown layer class %s.%s", s.module, s.class), 0)
-  end
+  local cls = require("ml.registry").resolve("load: layer " .. i, "layer", s.module, s.class)
   local l
   if cls.from_config then l = cls.from_config(cls, s.config or {})
   else l = cls(s.config) end
@@ -1032,7 +1025,8 @@ function Model.from_state(cls, st)
   end
   local c = st.compile
   if c then
-    local ocls = require(c.optimizer.module)[c.optimizer.class]
+    local ocls = require("ml.registry").resolve("load: optimizer", "optimizer",
+      c.optimizer.module, c.optimizer.class)
     local opt = ocls.from_state(ocls, c.optimizer.state)
     m:compile{optimizer = opt, loss = c.loss, metrics = c.metrics}
     if c.optimizer.slots then opt:set_slots(m:parameters(true), c.optimizer.slots) end

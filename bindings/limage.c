@@ -53,9 +53,10 @@ static double param(lua_State *L, int idx, int64_t i) {
   return v;
 }
 
-/* Number of values of a per-image parameter: 0 for a number. */
+/* Number of values of a per-image parameter: -1 for a number (shared by all
+ * images); an empty tensor or list counts 0 and must match an empty batch. */
 static int64_t param_count(lua_State *L, int idx, const char *name) {
-  if (lua_isnumber(L, idx)) return 0;
+  if (lua_isnumber(L, idx)) return -1;
   ml_tensor *t = mlb_totensor(L, idx);
   if (t) {
     if (t->ndim != 1) luaL_error(L, "image: %s must be a number or a 1-D tensor", name);
@@ -82,6 +83,7 @@ static int l_flip(lua_State *L) {
   int64_t nm = 0;
   if (!lua_isnoneornil(L, 4)) {
     nm = param_count(L, 4, "mask");
+    if (nm < 0) nm = 1;
     if (nm != batch_size(t))
       return luaL_error(L, "image.flip: expected %d mask values (one per image), got %d",
                         (int)batch_size(t), (int)nm);
@@ -101,18 +103,19 @@ static int l_warp(lua_State *L) {
   int64_t n = batch_size(t), counts[3];
   const char *names[3] = {"degrees", "dx", "dy"};
   int64_t per = 0;
+  if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
+  bool each = false;
   for (int k = 0; k < 3; k++) {
     counts[k] = param_count(L, 2 + k, names[k]);
-    if (counts[k] && counts[k] != n)
-      return luaL_error(L, "image: expected %d %s values (one per image), got %d", (int)n, names[k],
-                        (int)counts[k]);
-    if (counts[k]) per = n;
+    if (counts[k] >= 0 && counts[k] != n)
+      return luaL_error(L, "image: expected %I %s values (one per image), got %I",
+                        (lua_Integer)n, names[k], (lua_Integer)counts[k]);
+    if (counts[k] >= 0) { per = n; each = true; }
   }
   float fill = (float)luaL_optnumber(L, 5, 0);
-  int64_t nm = per ? per : 1;
-  double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)nm, 0);
+  int64_t nm = each ? per : 1;
+  double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)(nm ? nm : 1), 0);
   int64_t h = t->ndim == 4 ? t->shape[1] : t->shape[0], w = t->ndim == 4 ? t->shape[2] : t->shape[1];
-  if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
   for (int64_t i = 0; i < nm; i++)
     ml_image_affine_params(mats + 6 * i, h, w, param(L, 2, i), param(L, 3, i), param(L, 4, i));
   ml_tensor out;

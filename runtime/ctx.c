@@ -273,12 +273,11 @@ int ml_shape_numel(ml_ctx *ctx, const char *who, int ndim, const int64_t *shape,
     if (shape[i] == 0) zero = true;
     else if (!over && __builtin_mul_overflow(n, shape[i], &n)) over = true;
   }
-  if (zero) { *numel = 0; return ML_OK; }
   if (over || n > ML_MAX_NUMEL) {
     char b[160];
-    return ml_error(ctx, "%s: shape %s is too large (at most 2^46 elements, counting every non-zero dimension)", who,
-                    ml_shape_str(b, sizeof b, ndim, shape));
+    return ml_error(ctx, "%s: shape %s is too large (at most 2^46 elements, counting every "
+                    "non-zero dimension)", who, ml_shape_str(b, sizeof b, ndim, shape));
   }
-  *numel = n;
+  *numel = zero ? 0 : n;
   return ML_OK;
 }

@@ -90,9 +90,10 @@ int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
                         (long long)i + 1);
     }
     int64_t j = index_at(idx, i);
-    if (j < 0 || j >= t->shape[dim])
-      return ml_error(ctx, "index_select: index %lld out of range for dimension %d of size %lld",
-                      (long long)j + 1, dim + 1, (long long)t->shape[dim]);
+    if (j < 0 || j >= t->shape[dim])   /* shown 1-based, in double: j may be INT64_MAX */
+      return ml_error(ctx, "index_select: index %.17g out of range for dimension %d of size %lld",
+                      idx->dtype == ML_F32 ? (double)((float *)idx->storage->data)[ml_offset_of(idx, i)] + 1
+                                           : (double)j + 1, dim + 1, (long long)t->shape[dim]);
   }
   int64_t shape[ML_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);

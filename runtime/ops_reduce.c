@@ -163,6 +163,7 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
     ml_tensor_release(&cc);
     return ML_ERR;
   }
+  if (ml_numel(t) == 0) { ml_tensor_release(&cc); return ML_OK; }   /* not 2^40 empty rows */
   int64_t outer = 1, inner = 1, R = t->shape[dim];
   for (int i = 0; i < dim; i++) outer *= t->shape[i];
   for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];

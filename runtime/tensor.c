@@ -129,8 +129,8 @@ static int check_dim(ml_ctx *ctx, const char *who, const ml_tensor *t, int dim) 
 int ml_view_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int64_t index) {
   if (check_dim(ctx, "select", t, dim)) return ML_ERR;
   if (index < 0 || index >= t->shape[dim])
-    return ml_error(ctx, "index %lld out of range for dimension %d of size %lld",
-                    (long long)index + 1, dim + 1, (long long)t->shape[dim]);
+    return ml_error(ctx, "index %.17g out of range for dimension %d of size %lld",
+                    (double)index + 1, dim + 1, (long long)t->shape[dim]);   /* no overflow */
   view_of(out, t);
   out->offset += index * t->stride[dim];
   for (int i = dim; i < t->ndim - 1; i++) {
@@ -144,9 +144,9 @@ int ml_view_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int
 int ml_view_narrow(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int64_t start,
                    int64_t len) {
   if (check_dim(ctx, "narrow", t, dim)) return ML_ERR;
-  if (start < 0 || len < 0 || start + len > t->shape[dim])
-    return ml_error(ctx, "range %lld..%lld out of bounds for dimension %d of size %lld",
-                    (long long)start + 1, (long long)(start + len), dim + 1,
+  if (start < 0 || len < 0 || start > t->shape[dim] || len > t->shape[dim] - start)
+    return ml_error(ctx, "range %.17g..%.17g out of bounds for dimension %d of size %lld",
+                    (double)start + 1, (double)start + (double)len, dim + 1,
                     (long long)t->shape[dim]);
   view_of(out, t);
   out->offset += start * t->stride[dim];
@@ -181,15 +181,9 @@ int ml_view_expand(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim,
                    const int64_t *shape) {
   char b1[160], b2[160];
   if (ndim < t->ndim || ndim > ML_MAX_DIMS) goto bad;
-  int64_t st[ML_MAX_DIMS];
-  uint64_t count = 1;
-  for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) goto bad;
-    if (shape[i] > 0 && count > ((uint64_t)1 << 46) / (uint64_t)shape[i])
-      return ml_error(ctx, "expand: shape %s is too large",
-                      ml_shape_str(b2, sizeof b2, ndim, shape));
-    count *= (uint64_t)shape[i];
-  }
+  int64_t st[ML_MAX_DIMS], count;
+  for (int i = 0; i < ndim; i++) if (shape[i] < 0) goto bad;
+  if (ml_shape_numel(ctx, "expand", ndim, shape, &count)) return ML_ERR;
   for (int i = 0; i < ndim; i++) {
     int j = i - (ndim - t->ndim);
     if (j < 0) { st[i] = 0; continue; }
@@ -254,6 +248,8 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
       known *= shape[i];
     }
   }
+  if (infer < 0 && ml_shape_numel(ctx, "reshape", ndim, shape, &n) == ML_ERR) return ML_ERR;
+  if (infer < 0) n = ml_numel(t);
   if (infer >= 0) {
     if (known == 0 || n % known)
       return ml_error(ctx, "reshape: cannot reshape %lld elements (shape %s) to %s", (long long)n,

@@ -83,7 +83,7 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
                   int64_t nmats, float fill) {
   ml_imgdims d = {0, 0, 0, 0};
   if (ml_imgdims_of(ctx, "image.warp", img, &d)) return ML_ERR;
-  if (nmats != 1 && nmats != d.n)
+  if (!mats || nmats < 0 || (nmats != 1 && nmats != d.n))
     return ml_error(ctx, "image.warp: expected 1 or %lld transforms, got %lld", (long long)d.n,
                     (long long)nmats);
   ml_tensor src;
@@ -100,13 +100,13 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
       float *dr = o + (n * d.h + y) * d.w * c;
       for (int64_t x = 0; x < d.w; x++) {
         double fx = m[0] * x + m[1] * y + m[2], fy = m[3] * x + m[4] * y + m[5];
-        double flx = floor(fx), fly = floor(fy);
-        int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
-        float ax = (float)(fx - flx), ay = (float)(fy - fly);
         if (!(fx > -1 && fx < d.w && fy > -1 && fy < d.h)) {   /* also catches NaN */
           for (int64_t k = 0; k < c; k++) dr[x * c + k] = fill;
           continue;
         }
+        double flx = floor(fx), fly = floor(fy);   /* in range: the casts are defined */
+        int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
+        float ax = (float)(fx - flx), ay = (float)(fy - fly);
         bool in00 = x0 >= 0 && y0 >= 0, in01 = x0 + 1 < d.w && y0 >= 0;
         bool in10 = x0 >= 0 && y0 + 1 < d.h, in11 = x0 + 1 < d.w && y0 + 1 < d.h;
         for (int64_t k = 0; k < c; k++) {

@@ -4,7 +4,17 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= gcc
-OPT      ?= -O3 -march=native
+# Portable by default: the binaries run on any x86-64 from 2009 on (x86-64-v2:
+# SSE4.2, POPCNT); the few hot kernels that gain from AVX2/AVX-512 pick their
+# variant at run time (ML_DISPATCH in runtime/dispatch.h). Other CPUs
+# (aarch64, ...) get the compiler's generic target. `make OPT="-O3
+# -march=native"` builds for this machine only.
+ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(filter x86_64-%,$(ARCH)),)
+OPT      ?= -O3 -march=x86-64-v2 -mtune=generic
+else
+OPT      ?= -O3
+endif
 SAN      ?=
 DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
@@ -57,7 +67,12 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-$(BUILD)/%.o: %.c $(wildcard runtime/*.h runtime/*/*.h bindings/*.h)
+# Objects depend on the compiler and its flags (BUILD/.cflags is rewritten
+# only when they change), so `make OPT=...` in a used folder rebuilds it.
+CFLAGS_STAMP := $(BUILD)/.cflags
+$(shell mkdir -p $(BUILD); echo '$(CC) $(CFLAGS)' | cmp -s - $(CFLAGS_STAMP) 2>/dev/null || echo '$(CC) $(CFLAGS)' > $(CFLAGS_STAMP))
+
+$(BUILD)/%.o: %.c $(wildcard runtime/*.h runtime/*/*.h bindings/*.h) $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -65,7 +80,7 @@ $(BUILD)/stdlib_embed.c: bindings/embed_stdlib.lua $(STDLIB_LUA)
 	@mkdir -p $(BUILD)
 	lua5.4 bindings/embed_stdlib.lua $@ $(STDLIB_LUA)
 
-$(BUILD)/stdlib_embed.o: $(BUILD)/stdlib_embed.c bindings/stdlib_embed.h
+$(BUILD)/stdlib_embed.o: $(BUILD)/stdlib_embed.c bindings/stdlib_embed.h $(CFLAGS_STAMP)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmlrun.a: $(LIB_OBJ)

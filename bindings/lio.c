@@ -5,6 +5,7 @@
 #include "mlb.h"
 #include "../runtime/io/io.h"
 #include "../runtime/data/data.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,16 +190,27 @@ static int l_save(lua_State *L) {
   guard *g = push_guard(L, "save");
   int gi = lua_gettop(L);
   if (ml_atomic_open(ctx, &g->at, fname, "save")) return mlb_fail(L);
-  g->w = ml_mlt_writer_new(ctx, g->at.f, level);
+  /* a pipe cannot seek back to the header: encode in memory, then write */
+  int in_place = g->at.in_place;
+  g->w = ml_mlt_writer_new(ctx, in_place ? NULL : g->at.f, level);
   if (!g->w) { guard_release(g); return mlb_fail(L); }
   lua_pushcfunction(L, encode_both);
   lua_pushvalue(L, gi);
   if (lua_isnoneornil(L, 3)) lua_newtable(L); else lua_pushvalue(L, 3);
   lua_pushvalue(L, 2);
   if (lua_pcall(L, 3, 0, 0) != LUA_OK) { guard_release(g); return lua_error(L); }
-  if (ml_mlt_writer_finish(g->w, NULL, NULL)) { guard_release(g); return mlb_fail(L); }
+  size_t len = 0;
+  if (ml_mlt_writer_finish(g->w, in_place ? &g->mem : NULL, in_place ? &len : NULL)) {
+    guard_release(g);
+    return mlb_fail(L);
+  }
   ml_mlt_writer_free(g->w);
   g->w = NULL;
+  if (in_place && len && fwrite(g->mem, 1, len, g->at.f) != len) {
+    ml_error(ctx, "save: writing '%s' failed: %s", fname, strerror(errno));
+    guard_release(g);
+    return mlb_fail(L);
+  }
   if (ml_atomic_commit(ctx, &g->at, "save")) { guard_release(g); return mlb_fail(L); }
   return 0;
 }

@@ -4,11 +4,14 @@
 #include <math.h>
 #include <string.h>
 
-/* double -> int64 without undefined behaviour (saturating, NaN -> 0). */
-static int64_t d2i(double v) {
-  if (v != v) return 0;
-  if (v >= 9223372036854775807.0) return INT64_MAX;
-  if (v <= -9223372036854775808.0) return INT64_MIN;
+/* double -> int64 for a value going into an int64 tensor: truncates toward
+ * zero (as NumPy's astype); NaN and values outside int64's range raise. */
+static int64_t d2i(lua_State *L, double v, const char *who) {
+  if (!(v < 9223372036854775808.0 && v >= -9223372036854775808.0))
+  {
+    if (v != v) luaL_error(L, "%s: cannot convert NaN to int64 (NaN has no integer value)", who);
+    luaL_error(L, "%s: cannot convert %f to int64: out of range", who, v);
+  }
   return (int64_t)v;
 }
 
@@ -134,13 +137,31 @@ static ml_dtype checkdtype(lua_State *L, int idx, ml_dtype def) {
 
 /* ---- from nested tables ---- */
 
+/* Every key of a table read as a tensor is a position 1..n: anything else
+ * ({[1e9] = 2}, {x = 1}) would be dropped silently, so it is an error. */
+static void check_keys(lua_State *L, int idx, int64_t n, int depth) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n) {
+      const char *k = lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING
+        ? lua_pushfstring(L, "%s", lua_tostring(L, -1)) : luaL_typename(L, -1);
+      luaL_error(L, "tensor: table at depth %d has key %s, which is not a position 1..%I "
+                 "(tensors are read from sequences)", depth + 1, k, (lua_Integer)n);
+    }
+  }
+}
+
 static void table_shape(lua_State *L, int idx, int *ndim, int64_t *shape) {
   *ndim = 0;
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1)) {
     if (*ndim >= ML_MAX_DIMS) luaL_error(L, "tensor: nested deeper than %d levels", ML_MAX_DIMS);
     shape[(*ndim)++] = (int64_t)lua_rawlen(L, -1);
-    if (lua_rawlen(L, -1) == 0) break;
+    if (lua_rawlen(L, -1) == 0) {
+      check_keys(L, lua_gettop(L), 0, *ndim - 1);
+      break;
+    }
     lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
   }
@@ -167,10 +188,11 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
         else luaL_error(L, "tensor: expected numbers in the table, got %s", luaL_typename(L, -1));
       }
       if (t->dtype == ML_F32) ml_f32(t)[(*pos)++] = (float)v;
-      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(v);
+      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(L, v, "tensor");
     }
     lua_pop(L, 1);
   }
+  check_keys(L, idx, shape[depth], depth);
 }
 
 void mlb_astensor(lua_State *L, int idx, ml_tensor *out) {
@@ -415,7 +437,8 @@ static int m_is_contiguous(lua_State *L) {
 static int64_t checkpos(lua_State *L, lua_Integer i, int64_t size, int dim) {
   lua_Integer j = i < 0 ? i + size + 1 : i;
   if (j < 1 || j > size)
-    luaL_error(L, "index %d out of range for dimension %d of size %d", (int)i, dim + 1, (int)size);
+    luaL_error(L, "index %I out of range for dimension %d of size %I", i, dim + 1,
+               (lua_Integer)size);
   return (int64_t)j - 1;
 }
 
@@ -513,7 +536,11 @@ static int tensor_index(lua_State *L) {
 static void assign(lua_State *L, ml_tensor *dst, int vidx) {
   ml_tensor *src = mlb_totensor(L, vidx);
   if (src) MLB_CHECK(L, ml_copy(mlb_ctx(L), dst, src));
-  else if (lua_type(L, vidx) == LUA_TNUMBER) ml_fill(dst, lua_tonumber(L, vidx));
+  else if (lua_type(L, vidx) == LUA_TNUMBER) {
+    if (dst->dtype == ML_I64 && !lua_isinteger(L, vidx))
+      d2i(L, lua_tonumber(L, vidx), "tensor assignment");
+    ml_fill(dst, lua_tonumber(L, vidx));
+  }
   else if (lua_type(L, vidx) == LUA_TBOOLEAN) ml_fill(dst, lua_toboolean(L, vidx));
   else luaL_error(L, "tensor assignment: expected a number or a tensor, got %s",
                   luaL_typename(L, vidx));
@@ -542,7 +569,7 @@ static int tensor_newindex(lua_State *L) {
                                   : ((int64_t *)m.storage->data)[mo] != 0;
       if (!on) continue;
       if (t->dtype == ML_F32) ((float *)t->storage->data)[o] = (float)val;
-      else ((int64_t *)t->storage->data)[o] = d2i(val);
+      else ((int64_t *)t->storage->data)[o] = d2i(L, val, "tensor assignment");
     }
     ml_tensor_release(&m);
     return 0;

@@ -58,7 +58,12 @@ static int m_copy_(lua_State *L) {
 }
 
 static int m_fill(lua_State *L) {
-  ml_fill(mlb_checktensor(L, 1), luaL_checknumber(L, 2));
+  ml_tensor *t = mlb_checktensor(L, 1);
+  double v = luaL_checknumber(L, 2);
+  if (t->dtype == ML_I64 && !(v < 9223372036854775808.0 && v >= -9223372036854775808.0))
+    return v != v ? luaL_error(L, "fill: cannot convert NaN to int64 (NaN has no integer value)")
+                  : luaL_error(L, "fill: cannot convert %f to int64: out of range", v);
+  ml_fill(t, v);
   lua_settop(L, 1);
   return 1;
 }

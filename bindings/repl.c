@@ -64,7 +64,10 @@ static int load_libedit(void) {
   return 1;
 }
 
-/* Without libedit: print the prompt, read a line (NULL at end of input). */
+/* Without libedit: print the prompt, read a line (NULL at end of input).
+ * When stdin is not a terminal the line is echoed after the prompt, as GNU
+ * readline (and so Debian's lua5.4) does, so `mlrun -i < file` prints a
+ * transcript. */
 static char *plain_readline(const char *prompt) {
   fputs(prompt, stdout);
   fflush(stdout);
@@ -81,6 +84,7 @@ static char *plain_readline(const char *prompt) {
   }
   if (!buf || (len == 0 && c == EOF)) { free(buf); return NULL; }
   buf[len] = 0;
+  if (!isatty(STDIN_FILENO)) { fputs(buf, stdout); fputc('\n', stdout); }
   return buf;
 }
 
@@ -132,6 +136,23 @@ static char *read_line(const char *prompt, int *cancelled) {
     free(line);
     line = NULL;
   }
+  return line;
+}
+
+/* The prompt as lua.c takes it: tostring(_PROMPT) (or _PROMPT2 for a
+ * continuation line) when set, else "> " / ">> "; read_line with it. */
+static char *read_prompted(lua_State *L, int firstline, int *cancelled) {
+  const char *prompt;
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushstring(L, firstline ? "> " : ">> ");
+  } else {
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+  }
+  prompt = lua_tostring(L, -1);
+  char *line = read_line(prompt, cancelled);
+  lua_pop(L, 1);
   return line;
 }
 
@@ -372,7 +393,7 @@ void mlb_repl(lua_State *L) {
   static char word_breaks[] = " \t\n\"\\'><=;+-*/%^~#&|{}()[],";
   /* MLRUN_PLAIN_REPL=1 skips libedit (dumb terminals, and the tests of this path) */
   const char *plain = getenv("MLRUN_PLAIN_REPL");
-  int edit = !(plain && *plain && strcmp(plain, "0")) && load_libedit();
+  int edit = !(plain && *plain && strcmp(plain, "0")) && isatty(STDIN_FILENO) && load_libedit();
   if (edit) {
     *rl.readline_name = "mlrun";
     *rl.catch_signals = 0;
@@ -391,12 +412,11 @@ void mlb_repl(lua_State *L) {
     if (hist) rl.read_history(hist);
   }
   if (isatty(STDIN_FILENO))
-    printf("mlrun %s (%s)  ml is loaded; TAB completes, Ctrl-D exits\n", ML_VERSION,
-           LUA_RELEASE);
+    printf("ml is loaded; TAB completes, Ctrl-D exits\n");   /* after main's version lines */
   char *line;
   int cancelled;
   for (;;) {
-    line = read_line("> ", &cancelled);
+    line = read_prompted(L, 1, &cancelled);
     if (cancelled) { printf("^C\n"); fflush(stdout); continue; }
     if (!line) break;
     int base = lua_gettop(L);
@@ -407,7 +427,7 @@ void mlb_repl(lua_State *L) {
       status = compile(L, base + 1);
       if (!incomplete(L, status)) break;
       lua_pop(L, 1);
-      char *more = read_line(">> ", &cancelled);
+      char *more = read_prompted(L, 0, &cancelled);
       if (!more) {   /* Ctrl-C drops the chunk; Ctrl-D reports it unfinished */
         if (!cancelled) status = compile(L, base + 1);
         break;

@@ -26,7 +26,7 @@
 #define ML_ERR (-1)
 #define ML_MAX_DIMS 8
 #define ML_ERR_SIZE 512
-#define ML_VERSION "0.1.0"
+#define ML_VERSION "0.2.0"   /* the one place: binary, SONAME, .pc, rockspec */
 
 typedef enum { ML_F32 = 0, ML_I64 = 1 } ml_dtype;
 
@@ -186,6 +186,16 @@ int ml_clone(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t);
 int ml_contiguous(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t);
 int ml_to_dtype(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, ml_dtype d);
 void ml_fill(ml_tensor *t, double v);
+
+/* ---- overlap and checked conversion (overlap.c) ---- */
+/* Two elements of t share one storage slot (an expanded view). */
+bool ml_internal_overlap(const ml_tensor *t);
+/* a and b share some storage slots but are not the very same view. */
+bool ml_partial_overlap(const ml_tensor *a, const ml_tensor *b);
+/* Error (naming who) when t cannot be written in place: internal overlap. */
+int ml_check_writable(ml_ctx *ctx, const ml_tensor *t, const char *who);
+/* Error when a float32 src holds NaN or a value outside int64's range. */
+int ml_check_int64_range(ml_ctx *ctx, const ml_tensor *src, const char *who);
 
 /* ---- elementwise (ops_elementwise.c) ---- */
 typedef enum {

@@ -3,7 +3,9 @@
  * contiguous and strided tensors split evenly across threads. */
 #include "ml.h"
 #include "iter.h"
+#include "dispatch.h"
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CHUNK 16384
@@ -56,25 +58,27 @@ static inline float binop_f(ml_binop op, float x, float y) {
   }
 }
 
-#ifdef __AVX__
+#if defined(__x86_64__)
 #include <immintrin.h>
 /* Outputs far larger than the caches are written with streaming stores: a
  * normal store first reads the line it writes (write-allocate), so a binary
- * op over big tensors moves 4 streams through memory instead of 3. */
+ * op over big tensors moves 4 streams through memory instead of 3. The loop
+ * is memory-bound, so SSE (every x86-64) is as fast as AVX here; other CPUs
+ * use the plain loops. */
 #define STREAM_MIN ((int64_t)4 << 20)   /* output elements */
 static bool stream_run_f32(ml_binop op, float *o, const float *a, const float *b, int64_t n) {
   if (op != ML_ADD && op != ML_SUB && op != ML_MUL && op != ML_DIV) return false;
   int64_t j = 0;
-  for (; j < n && ((uintptr_t)(o + j) & 31); j++) o[j] = binop_f(op, a[j], b[j]);
-  for (; j + 8 <= n; j += 8) {
-    __m256 x = _mm256_loadu_ps(a + j), y = _mm256_loadu_ps(b + j), r;
+  for (; j < n && ((uintptr_t)(o + j) & 15); j++) o[j] = binop_f(op, a[j], b[j]);
+  for (; j + 4 <= n; j += 4) {
+    __m128 x = _mm_loadu_ps(a + j), y = _mm_loadu_ps(b + j), r;
     switch (op) {
-      case ML_ADD: r = _mm256_add_ps(x, y); break;
-      case ML_SUB: r = _mm256_sub_ps(x, y); break;
-      case ML_MUL: r = _mm256_mul_ps(x, y); break;
-      default: r = _mm256_div_ps(x, y); break;
+      case ML_ADD: r = _mm_add_ps(x, y); break;
+      case ML_SUB: r = _mm_sub_ps(x, y); break;
+      case ML_MUL: r = _mm_mul_ps(x, y); break;
+      default: r = _mm_div_ps(x, y); break;
     }
-    _mm256_stream_ps(o + j, r);
+    _mm_stream_ps(o + j, r);
   }
   for (; j < n; j++) o[j] = binop_f(op, a[j], b[j]);
   _mm_sfence();   /* streaming stores are weakly ordered: publish them */
@@ -84,7 +88,7 @@ static bool stream_run_f32(ml_binop op, float *o, const float *a, const float *b
 
 /* The hot loops: unit strides and scalar-broadcast get their own loops so the
  * compiler vectorises them. */
-static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const float *a,
+ML_HOT static void binary_run_f32(ml_binop op, float *restrict o, int64_t so, const float *a,
                            int64_t sa, const float *b, int64_t sb, int64_t n) {
   if (so == 1 && sa == 1 && sb == 1) {
     switch (op) {
@@ -161,7 +165,7 @@ static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const in
           s2 = it.stride[2][it.ndim - 1];
   bool all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
   bool all_i64 = o->dtype == ML_I64 && a->dtype == ML_I64 && b->dtype == ML_I64;
-#ifdef __AVX__
+#if defined(__x86_64__)
   /* streaming only into a fresh output (never in place: a == o would be read back) */
   bool stream = all_f32 && n >= STREAM_MIN && o->storage != a->storage && o->storage != b->storage;
 #endif
@@ -171,7 +175,7 @@ static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const in
     int64_t off[3], r = t / chunks, c = t % chunks;
     ml_iter_offsets(&it, r, off);
     int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
-#ifdef __AVX__
+#if defined(__x86_64__)
     if (stream && s0 == 1 && s1 == 1 && s2 == 1 &&
         stream_run_f32(op, (float *)o->storage->data + off[0] + j0,
                        (const float *)a->storage->data + off[1] + j0,
@@ -244,6 +248,16 @@ int ml_binary_(ml_ctx *ctx, ml_tensor *a, const ml_tensor *b, ml_binop op) {
                     binop_names[op], ml_shape_str(b1, sizeof b1, b->ndim, b->shape),
                     ml_shape_str(b2, sizeof b2, a->ndim, a->shape));
   }
+  char who[32];
+  snprintf(who, sizeof who, "%s_", binop_names[op]);
+  if (ml_check_writable(ctx, a, who)) return ML_ERR;
+  if (ml_partial_overlap(a, b)) {   /* read every operand element before writing */
+    ml_tensor c;
+    if (ml_clone(ctx, &c, b)) return ML_ERR;
+    int rc = ml_binary_(ctx, a, &c, op);
+    ml_tensor_release(&c);
+    return rc;
+  }
   ml_broadcast_strides(sb, b, ndim, shape);
   binary_apply(ctx, a, a, a->stride, b, sb, op);
   return ML_OK;
@@ -269,6 +283,10 @@ int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s, 
 }
 
 int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op) {
+  if (a->dtype == ML_I64 && !(s < 9223372036854775808.0 && s >= -9223372036854775808.0))
+    return s != s ? ml_error(ctx, "%s_: cannot apply NaN to an int64 tensor", binop_names[op])
+                  : ml_error(ctx, "%s_: cannot apply %g to an int64 tensor: out of int64 range",
+                             binop_names[op], s);
   float sv = (float)s;
   int64_t iv = ml_d2i(s), one = 1;
   ml_tensor st;
@@ -305,7 +323,7 @@ static inline float unop_f(ml_unop op, float x) {
   }
 }
 
-static void unary_run_f32(ml_unop op, float *restrict o, int64_t so, const float *a, int64_t sa,
+ML_HOT static void unary_run_f32(ml_unop op, float *restrict o, int64_t so, const float *a, int64_t sa,
                           int64_t n) {
   if (so == 1 && sa == 1) {
     switch (op) {
@@ -353,6 +371,9 @@ int ml_unary_(ml_ctx *ctx, ml_tensor *a, ml_unop op) {
   if (a->dtype != ML_F32)
     return ml_error(ctx, "%s_: in-place needs a float32 tensor, got %s", unop_names[op],
                     ml_dtype_name(a->dtype));
+  char who[32];
+  snprintf(who, sizeof who, "%s_", unop_names[op]);
+  if (ml_check_writable(ctx, a, who)) return ML_ERR;
   unary_apply(ctx, a, a, op);
   return ML_OK;
 }

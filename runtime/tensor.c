@@ -299,6 +299,15 @@ int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   ml_tensor_release(&tmp);
   int64_t n = ml_numel(dst);
   if (n == 0) return ML_OK;
+  if (ml_check_writable(ctx, dst, "copy")) return ML_ERR;
+  if (dst->dtype == ML_I64 && ml_check_int64_range(ctx, src, "copy")) return ML_ERR;
+  if (ml_partial_overlap(dst, src)) {   /* read everything before writing */
+    ml_tensor c;
+    if (ml_clone(ctx, &c, src)) return ML_ERR;
+    int rc = ml_copy(ctx, dst, &c);
+    ml_tensor_release(&c);
+    return rc;
+  }
   ml_iter it;
   const int64_t *strides[2] = {dst->stride, sst};
   int64_t base[2] = {dst->offset, src->offset};

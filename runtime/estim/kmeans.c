@@ -2,6 +2,7 @@
 #include "kmeans.h"
 #include "../linalg.h"
 #include "threads.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ typedef struct {
 typedef float v16f __attribute__((vector_size(64)));   /* GCC vector: SIMD registers */
 
 /* G[r x k] = X[r0 .. r0+m) C^T from the compressed rows and Ct[d x k]. */
-static void sparse_dots(const km_work *w, int64_t r0, int64_t m, const float *Ct, int64_t k,
+ML_HOT static void sparse_dots(const km_work *w, int64_t r0, int64_t m, const float *Ct, int64_t k,
                         float *G) {
   const int64_t kp = w->kp;
   for (int64_t r = 0; r < m; r++) {
@@ -69,6 +70,37 @@ static void centre_norms(km_work *w, const float *C) {
 
 /* Assigns every row to its nearest centre of w->C; with update, sums rows
  * per cluster into acc/cnt. Returns the number of labels that changed. */
+/* Rows r0 .. r0+m-1: nearest centre from G (their dot products with the
+ * centres), distances, labels, and with update the per-cluster sums. Returns
+ * the number of labels that changed. */
+ML_HOT static int64_t assign_rows(km_work *w, int64_t r0, int64_t m, const float *G, double *acc,
+                                  double *cnt, bool update) {
+  int64_t d = w->d, k = w->k, changed = 0;
+  for (int64_t r = 0; r < m; r++) {
+    int64_t best = 0, i = r0 + r;
+    float bv = w->cn[0] - 2 * G[r * k];
+    for (int64_t c = 1; c < k; c++) {
+      float v = w->cn[c] - 2 * G[r * k + c];
+      if (v < bv) { bv = v; best = c; }
+    }
+    float m2 = bv + w->xn[i];
+    w->mind[i] = m2 > 0 ? m2 : 0;
+    if (w->labels[i] != best) changed++;
+    w->labels[i] = best;
+    if (update && w->sparse) {
+      double *a = acc + best * d;
+      for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) a[w->ci[q]] += w->cv[q];
+      cnt[best] += 1;
+    } else if (update) {
+      const float *x = w->X + i * d;
+      double *a = acc + best * d;
+      for (int64_t j = 0; j < d; j++) a[j] += x[j];
+      cnt[best] += 1;
+    }
+  }
+  return changed;
+}
+
 static int64_t lloyd_assign(km_work *w, bool update) {
   int64_t n = w->n, d = w->d, k = w->k, changed = 0;
   centre_norms(w, w->C);
@@ -92,28 +124,7 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     else ml_sgemm_inner(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                          (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
-    for (int64_t r = 0; r < m; r++) {
-      int64_t best = 0, i = r0 + r;
-      float bv = w->cn[0] - 2 * G[r * k];
-      for (int64_t c = 1; c < k; c++) {
-        float v = w->cn[c] - 2 * G[r * k + c];
-        if (v < bv) { bv = v; best = c; }
-      }
-      float m2 = bv + w->xn[i];
-      w->mind[i] = m2 > 0 ? m2 : 0;
-      if (w->labels[i] != best) changed++;
-      w->labels[i] = best;
-      if (update && w->sparse) {
-        double *a = acc + best * d;
-        for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) a[w->ci[q]] += w->cv[q];
-        cnt[best] += 1;
-      } else if (update) {
-        const float *x = w->X + i * d;
-        double *a = acc + best * d;
-        for (int64_t j = 0; j < d; j++) a[j] += x[j];
-        cnt[best] += 1;
-      }
-    }
+    changed += assign_rows(w, r0, m, G, acc, cnt, update);
   }
   return changed;
 }
@@ -176,6 +187,24 @@ static double exact_inertia(km_work *w) {
   return s;
 }
 
+/* G[c * n + i] for rows i0 .. i1-1: the compressed rows times the (at most 16)
+ * candidates transposed into 16 lanes, ct[j * 16 + c]. */
+ML_HOT static void sparse_cand_rows(const km_work *w, const float *ct, int t, int64_t i0,
+                                    int64_t i1, float *G) {
+  int64_t n = w->n;
+  for (int64_t i = i0; i < i1; i++) {
+    v16f acc = {0};
+    for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) {
+      v16f v;
+      memcpy(&v, ct + (int64_t)w->ci[q] * 16, sizeof v);
+      acc += w->cv[q] * v;
+    }
+    float tmp[16];
+    memcpy(tmp, &acc, sizeof tmp);
+    for (int c = 0; c < t; c++) G[(size_t)c * n + i] = tmp[c];
+  }
+}
+
 /* G[t x n] = Cand[t x d] X^T from the compressed rows (k-means++ trials). */
 static void sparse_cand(const km_work *w, const float *Cand, int t, float *G) {
   int64_t n = w->n, d = w->d;
@@ -184,18 +213,10 @@ static void sparse_cand(const km_work *w, const float *Cand, int t, float *G) {
     if (ct) {
       for (int c = 0; c < t; c++)
         for (int64_t j = 0; j < d; j++) ct[j * 16 + c] = Cand[(int64_t)c * d + j];
+      int64_t blocks = (n + 255) / 256;
       #pragma omp parallel for num_threads(w->nt) schedule(static)
-      for (int64_t i = 0; i < n; i++) {
-        v16f acc = {0};
-        for (int64_t q = w->rp[i]; q < w->rp[i + 1]; q++) {
-          v16f v;
-          memcpy(&v, ct + (int64_t)w->ci[q] * 16, sizeof v);
-          acc += w->cv[q] * v;
-        }
-        float tmp[16];
-        memcpy(tmp, &acc, sizeof tmp);
-        for (int c = 0; c < t; c++) G[(size_t)c * n + i] = tmp[c];
-      }
+      for (int64_t b = 0; b < blocks; b++)
+        sparse_cand_rows(w, ct, t, b * 256, (b + 1) * 256 < n ? (b + 1) * 256 : n, G);
       free(ct);
       return;
     }

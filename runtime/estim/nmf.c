@@ -3,6 +3,7 @@
 #include "pca.h"
 #include "../linalg.h"
 #include "threads.h"
+#include "../dispatch.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -217,32 +218,36 @@ static bool sparse_build(const float *x, int64_t n, int64_t p, int64_t nnz, spar
 
 typedef float v16f __attribute__((vector_size(64)));
 
+/* Row i of out = A B for sparse A (CSR) and dense row-major B (c x k), 16
+ * columns at a time accumulated in registers (one AVX-512 register, two
+ * AVX2 or four SSE ones: the variant is chosen at run time, dispatch.h). */
+ML_HOT static void spmm_row(const sparse_mat *a, int64_t i, const float *B, int64_t k, float *out) {
+  for (int64_t t0 = 0; t0 < k; t0 += 16) {
+    float acc[16] = {0};
+    const int64_t q0 = a->ptr[i], q1 = a->ptr[i + 1];
+    if (k - t0 >= 16) {
+      v16f va = {0};
+      for (int64_t q = q0; q < q1; q++) {
+        v16f vb;
+        memcpy(&vb, B + (int64_t)a->idx[q] * k + t0, sizeof vb);
+        va += a->val[q] * vb;
+      }
+      memcpy(out + i * k + t0, &va, sizeof va);
+    } else {
+      const int64_t tl = k - t0;
+      for (int64_t q = q0; q < q1; q++) {
+        const float v = a->val[q], *b = B + (int64_t)a->idx[q] * k + t0;
+        for (int64_t t = 0; t < tl; t++) acc[t] += v * b[t];
+      }
+      memcpy(out + i * k + t0, acc, sizeof(float) * (size_t)tl);
+    }
+  }
+}
+
 /* out[r x k] = A[r x c] B[c x k] for sparse A (CSR), dense row-major B. */
 static void spmm(int nt, const sparse_mat *a, int64_t r, const float *B, int64_t k, float *out) {
   #pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
-  for (int64_t i = 0; i < r; i++) {
-    /* 16 columns at a time, accumulated in registers */
-    for (int64_t t0 = 0; t0 < k; t0 += 16) {
-      float acc[16] = {0};
-      const int64_t q0 = a->ptr[i], q1 = a->ptr[i + 1];
-      if (k - t0 >= 16) {
-        v16f va = {0};   /* GCC vector type: one or two SIMD registers */
-        for (int64_t q = q0; q < q1; q++) {
-          v16f vb;
-          memcpy(&vb, B + (int64_t)a->idx[q] * k + t0, sizeof vb);
-          va += a->val[q] * vb;
-        }
-        memcpy(out + i * k + t0, &va, sizeof va);
-      } else {
-        const int64_t tl = k - t0;
-        for (int64_t q = q0; q < q1; q++) {
-          const float v = a->val[q], *b = B + (int64_t)a->idx[q] * k + t0;
-          for (int64_t t = 0; t < tl; t++) acc[t] += v * b[t];
-        }
-        memcpy(out + i * k + t0, acc, sizeof(float) * (size_t)tl);
-      }
-    }
-  }
+  for (int64_t i = 0; i < r; i++) spmm_row(a, i, B, k, out);
 }
 
 static int ml_nmf_solve_impl(ml_ctx *ctx, ml_tensor *W, ml_tensor *H, const ml_tensor *X,

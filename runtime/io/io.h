@@ -55,11 +55,14 @@ void ml_listdir_free(char **names, size_t n);
 /* ---- atomic writes (atomic.c) ----
  * A temporary file beside the target is written, flushed, fsync'ed and
  * renamed over the target, so a crash at any point leaves either the old
- * file or the new one, never a mixture. */
+ * file or the new one, never a mixture. Symlinks are followed (the link
+ * stays); a target that exists and is not a regular file (/dev/null, a
+ * FIFO) is written in place. Write errors (ENOSPC...) are reported. */
 typedef struct ml_atomic {
   FILE *f;
-  char *tmp;             /* temporary path (malloc'd) */
-  char *path;            /* final path (malloc'd) */
+  char *tmp;             /* temporary path (malloc'd; NULL when in place) */
+  char *path;            /* final path, symlinks resolved (malloc'd) */
+  int in_place;          /* 1: writing into a device or pipe directly */
 } ml_atomic;
 int ml_atomic_open(ml_ctx *ctx, ml_atomic *a, const char *path, const char *who);
 /* Flushes, syncs, renames; on failure the temporary file is removed. */

@@ -1,6 +1,7 @@
 /* activation.c - activations forward (fused with a bias) and backward from
  * the output, plus the argument checks every nn kernel shares. */
 #include "nn.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <string.h>
 
@@ -48,7 +49,7 @@ static inline float sigmoidf(float x) {
 }
 
 /* One row: y = f(x + b). */
-static void act_row(ml_act a, float *y, const float *x, const float *b, int64_t n) {
+ML_HOT static void act_row(ml_act a, float *y, const float *x, const float *b, int64_t n) {
   if (b) for (int64_t j = 0; j < n; j++) y[j] = x[j] + b[j];
   else if (y != x) memcpy(y, x, (size_t)n * sizeof *y);
   switch (a.kind) {
@@ -81,7 +82,7 @@ static void act_row(ml_act a, float *y, const float *x, const float *b, int64_t 
   }
 }
 
-static void grad_row(ml_act a, float *gx, const float *gy, const float *y, int64_t n) {
+ML_HOT static void grad_row(ml_act a, float *gx, const float *gy, const float *y, int64_t n) {
   switch (a.kind) {
   case ML_ACT_LINEAR:
     if (gx != gy) memcpy(gx, gy, (size_t)n * sizeof *gx);

@@ -18,6 +18,7 @@
  * dynamically, so a thread the OS puts to sleep does not stall the other.
  */
 #include "nn.h"
+#include "../dispatch.h"
 #include "../linalg.h"
 #include <omp.h>
 #include <string.h>
@@ -70,7 +71,7 @@ void ml_window_clip(int64_t start, int64_t k, int64_t n, int64_t *k0, int64_t *k
 }
 
 /* cols[OH*OW x KH*KW*C] from one image x[H x W x C] */
-static void im2col(const ml_window *g, const float *x, float *cols) {
+ML_HOT static void im2col(const ml_window *g, const float *x, float *cols) {
   int64_t c = g->c, rowlen = g->kw * c, k = g->kh * rowlen;
   for (int64_t oy = 0; oy < g->oh; oy++)
     for (int64_t ox = 0; ox < g->ow; ox++) {
@@ -93,7 +94,7 @@ static void im2col(const ml_window *g, const float *x, float *cols) {
 }
 
 /* gx[H x W x C] = sum of the patches in cols put back where they came from */
-static void col2im(const ml_window *g, const float *cols, float *gx) {
+ML_HOT static void col2im(const ml_window *g, const float *cols, float *gx) {
   int64_t c = g->c, k = g->kh * g->kw * c;
   memset(gx, 0, (size_t)(g->h * g->w * c) * sizeof *gx);
   for (int64_t oy = 0; oy < g->oh; oy++)
@@ -112,6 +113,12 @@ static void col2im(const ml_window *g, const float *cols, float *gx) {
         }
       }
     }
+}
+
+/* gb[j] += sum over rows of g[r][j] (the bias gradient of a chunk). */
+ML_HOT static void bias_grad(float *restrict gb, const float *g, int64_t rows, int64_t cout) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < cout; j++) gb[j] += g[r * cout + j];
 }
 
 static bool direct(const ml_window *g) {   /* a 1x1 stride-1 kernel: x is its own im2col */
@@ -284,8 +291,7 @@ int ml_conv2d_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb,
           ml_act_grad_rows(NULL, a, gz, gc, yp + i0 * p * cout, rows, cout);
           gc = gz;
         }
-        for (int64_t r = 0; r < rows; r++)
-          for (int64_t j = 0; j < cout; j++) gba[j] += gc[r * cout + j];
+        bias_grad(gba, gc, rows, cout);
         const float *A = xp + i0 * img;
         if (!dir) {
           for (int64_t i = i0; i < i1; i++) im2col(&g, xp + i * img, cols + (i - i0) * p * k);

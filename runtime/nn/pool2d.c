@@ -2,6 +2,7 @@
  * average pooling. Channels are the innermost loop, so every window step
  * is a vector operation over C contiguous floats. Parallel over images. */
 #include "nn.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <string.h>
 
@@ -14,6 +15,43 @@ static int pool_check(ml_ctx *ctx, const char *who, ml_window *g, const ml_tenso
   return ml_nn_check_shape(ctx, who, "output", y, 4, ys);
 }
 
+/* The max-pooling windows of one N x H x W x C image into its outputs yo and
+ * their argmax positions ao (indices into xi). */
+ML_HOT static void maxpool_image(const ml_window *gp, float *yi, int32_t *ai, const float *xi) {
+  const ml_window g = *gp;
+  int64_t c = g.c;
+  for (int64_t oy = 0; oy < g.oh; oy++)
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      int64_t o = (oy * g.ow + ox) * c;
+      float *yo = yi + o;
+      int32_t *ao = ai + o;
+      bool first = true;
+      int64_t ki0, ki1, kj0, kj1;
+      ml_window_clip(oy * g.sh - g.pt, g.kh, g.h, &ki0, &ki1);
+      ml_window_clip(ox * g.sw - g.pl, g.kw, g.w, &kj0, &kj1);
+      for (int64_t ki = ki0; ki < ki1; ki++) {
+        int64_t iy = oy * g.sh - g.pt + ki;
+        for (int64_t kj = kj0; kj < kj1; kj++) {
+          int64_t ix = ox * g.sw - g.pl + kj;
+          int32_t base = (int32_t)((iy * g.w + ix) * c);
+          const float *s = xi + base;
+          if (first) {   /* the first real input starts the maximum */
+            for (int64_t ch = 0; ch < c; ch++) { yo[ch] = s[ch]; ao[ch] = base + (int32_t)ch; }
+            first = false;
+            continue;
+          }
+          for (int64_t ch = 0; ch < c; ch++) {
+            bool gt = s[ch] > yo[ch];
+            yo[ch] = gt ? s[ch] : yo[ch];
+            ao[ch] = gt ? base + (int32_t)ch : ao[ch];
+          }
+        }
+      }
+      if (first)   /* a window of padding only (cannot happen with TF padding) */
+        for (int64_t ch = 0; ch < c; ch++) { yo[ch] = 0; ao[ch] = -1; }
+    }
+}
+
 int ml_maxpool2d_forward(ml_ctx *ctx, ml_tensor *y, int32_t *arg, const ml_tensor *x,
                          int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same) {
   ml_window g;
@@ -23,39 +61,7 @@ int ml_maxpool2d_forward(ml_ctx *ctx, ml_tensor *y, int32_t *arg, const ml_tenso
   int64_t c = g.c, img = g.h * g.w * c, oimg = g.oh * g.ow * c;
   int nt = g.n * img >= (1 << 14) ? ctx->threads : 1;
   #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
-  for (int64_t n = 0; n < g.n; n++) {
-    const float *xi = xp + n * img;
-    for (int64_t oy = 0; oy < g.oh; oy++)
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        int64_t o = n * oimg + (oy * g.ow + ox) * c;
-        float *yo = yp + o;
-        int32_t *ao = arg + o;
-        bool first = true;
-        int64_t ki0, ki1, kj0, kj1;
-        ml_window_clip(oy * g.sh - g.pt, g.kh, g.h, &ki0, &ki1);
-        ml_window_clip(ox * g.sw - g.pl, g.kw, g.w, &kj0, &kj1);
-        for (int64_t ki = ki0; ki < ki1; ki++) {
-          int64_t iy = oy * g.sh - g.pt + ki;
-          for (int64_t kj = kj0; kj < kj1; kj++) {
-            int64_t ix = ox * g.sw - g.pl + kj;
-            int32_t base = (int32_t)((iy * g.w + ix) * c);
-            const float *s = xi + base;
-            if (first) {   /* the first real input starts the maximum */
-              for (int64_t ch = 0; ch < c; ch++) { yo[ch] = s[ch]; ao[ch] = base + (int32_t)ch; }
-              first = false;
-              continue;
-            }
-            for (int64_t ch = 0; ch < c; ch++) {
-              bool gt = s[ch] > yo[ch];
-              yo[ch] = gt ? s[ch] : yo[ch];
-              ao[ch] = gt ? base + (int32_t)ch : ao[ch];
-            }
-          }
-        }
-        if (first)   /* a window of padding only (cannot happen with TF padding) */
-          for (int64_t ch = 0; ch < c; ch++) { yo[ch] = 0; ao[ch] = -1; }
-      }
-  }
+  for (int64_t n = 0; n < g.n; n++) maxpool_image(&g, yp + n * oimg, arg + n * oimg, xp + n * img);
   return ML_OK;
 }
 

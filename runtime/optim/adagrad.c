@@ -1,11 +1,12 @@
 /* adagrad.c - Adagrad (Duchi et al.) in Keras's form. */
 #include "optim.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <omp.h>
 
 typedef struct { float *p, *s; const float *g; float lr, e; } adagrad_args;
 
-static void adagrad_range(const adagrad_args *a, int64_t lo, int64_t hi) {
+ML_HOT static void adagrad_range(const adagrad_args *a, int64_t lo, int64_t hi) {
   float *p = a->p, *s = a->s;
   const float *g = a->g;
   const float flr = a->lr, e = a->e;

@@ -1,5 +1,6 @@
 /* adam.c - Adam (Kingma & Ba) in Keras's form, optionally AMSGrad. */
 #include "optim.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <omp.h>
 
@@ -9,7 +10,7 @@ typedef struct {
   float b1, b2, c1, c2, e, alpha;
 } adam_args;
 
-static void adam_range(const adam_args *a, int64_t lo, int64_t hi) {
+ML_HOT static void adam_range(const adam_args *a, int64_t lo, int64_t hi) {
   float *p = a->p, *pm = a->m, *pv = a->v, *px = a->vmax;
   const float *g = a->g;
   const float b1 = a->b1, b2 = a->b2, c1 = a->c1, c2 = a->c2, e = a->e, alpha = a->alpha;

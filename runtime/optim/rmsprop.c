@@ -1,11 +1,12 @@
 /* rmsprop.c - RMSprop (Hinton) in Keras's form: plain, centered, with momentum. */
 #include "optim.h"
+#include "../dispatch.h"
 #include <math.h>
 #include <omp.h>
 
 typedef struct { float *p, *s, *a, *b; const float *g; float r, c, lr, mu, e; } rms_args;
 
-static void rms_range(const rms_args *x, int64_t lo, int64_t hi) {
+ML_HOT static void rms_range(const rms_args *x, int64_t lo, int64_t hi) {
   float *p = x->p, *s = x->s, *a = x->a, *b = x->b;
   const float *g = x->g;
   const float r = x->r, c = x->c, flr = x->lr, mu = x->mu, e = x->e;

@@ -1,12 +1,13 @@
 /* sgd.c - stochastic gradient descent with momentum, Nesterov momentum and
  * L2 weight decay, fused into one pass. */
 #include "optim.h"
+#include "../dispatch.h"
 #include <omp.h>
 
 typedef struct { float *p, *v; const float *g; float lr, mu, wd; bool nesterov; } sgd_args;
 
 /* Elements lo..hi-1: the fused update. */
-static void sgd_range(const sgd_args *a, int64_t lo, int64_t hi) {
+ML_HOT static void sgd_range(const sgd_args *a, int64_t lo, int64_t hi) {
   float *p = a->p, *v = a->v;
   const float *g = a->g;
   const float lr = a->lr, mu = a->mu, wd = a->wd;

@@ -156,12 +156,71 @@ function base.check_Xy(who, X, y)
   return X, y
 end
 
---- Sorted distinct values of y (as a float32 tensor) and y encoded as
---- 0-based class ids (int64).
+-- ---------------------------------------------------------------------------
+-- Class labels. A classifier's classes_ keeps y's dtype, as scikit-learn's:
+-- an int64 y gives int64 classes_ (exact past 2^24, where float32 is not),
+-- a float32 y float32 classes_, and a list of strings a sorted Lua list of
+-- strings; predict returns labels of that same kind. A Lua list of numbers
+-- is int64 when every entry is a Lua integer, float32 otherwise.
+
+local function label_error(who, msg) error(who .. ": " .. msg, 0) end
+
+--- y for a classifier: an int64/float32 1-D tensor, or a list of strings.
+function base.check_labels(who, y)
+  if type(y) == "table" and getmetatable(y) ~= ml.core.tensor_mt then
+    local mt = getmetatable(y)
+    if mt and mt.__name == "Series" and y.totable then y = y:totable() end
+  end
+  if type(y) == "table" and getmetatable(y) == nil then
+    local n, strings, ints, numbers = #y, 0, 0, 0
+    for k in pairs(y) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        label_error(who, "y must be a list (sequence) of labels, found key " .. tostring(k))
+      end
+    end
+    for i = 1, n do
+      local v = y[i]
+      if type(v) == "string" then strings = strings + 1
+      elseif math.type(v) == "integer" then ints = ints + 1; numbers = numbers + 1
+      elseif type(v) == "number" then numbers = numbers + 1
+      elseif type(v) ~= "table" then
+        label_error(who, string.format("y[%d] is a %s; labels are numbers or strings", i, type(v)))
+      end
+    end
+    if strings > 0 then
+      if strings ~= n then
+        label_error(who, "y mixes strings and numbers; give labels of one kind")
+      end
+      return y
+    end
+    if n > 0 and ints == n then return ml.tensor(y, "int64") end
+  end
+  return y
+end
+
+--- X (2-D float32) and y as classifier labels (see check_labels).
+function base.check_Xy_labels(who, X, y)
+  y = base.check_labels(who, y)
+  if type(y) == "table" and getmetatable(y) == nil and type(y[1]) == "string" then
+    X = base.check_X(who, X)
+    if #y ~= X.shape[1] then
+      error(string.format("%s: X has %d rows but y has %d", who, X.shape[1], #y), 0)
+    end
+    if X.shape[1] == 0 then error(who .. ": X and y are empty", 0) end
+    return X, y
+  end
+  return base.check_Xy(who, X, y)
+end
+
+local function is_list(v) return type(v) == "table" and getmetatable(v) == nil end
+
+--- Sorted distinct labels of y (a tensor of y's dtype, or a sorted list of
+--- strings) and y encoded as 0-based class ids (int64).
 function base.encode_classes(y)
-  local vals = y:totable()
+  local vals = is_list(y) and y or y:totable()
   local seen, classes = {}, {}
   for _, v in ipairs(vals) do
+    if v ~= v then error("classifier: y contains NaN, which is not a class label", 0) end
     if not seen[v] then seen[v] = true; classes[#classes + 1] = v end
   end
   table.sort(classes)
@@ -169,7 +228,27 @@ function base.encode_classes(y)
   for i, v in ipairs(classes) do id[v] = i - 1 end
   local ids = {}
   for i, v in ipairs(vals) do ids[i] = id[v] end
-  return ml.tensor(classes), ml.tensor(ids, "int64")
+  local cls = is_list(y) and classes or ml.tensor(classes, y.dtype)
+  return cls, ml.tensor(ids, "int64")
+end
+
+--- Number of classes in a classes_ (tensor or list).
+function base.n_classes(classes)
+  return is_list(classes) and #classes or classes:numel()
+end
+
+--- classes_ as a Lua list.
+function base.class_list(classes)
+  return is_list(classes) and classes or classes:totable()
+end
+
+--- Labels at 1-based positions pos (an int64 tensor): a tensor of classes_'
+--- dtype, or a list of strings.
+function base.take_classes(classes, pos)
+  if not is_list(classes) then return classes:index_select(1, pos) end
+  local out = {}
+  for i, p in ipairs(pos:reshape(-1):totable()) do out[i] = classes[p] end
+  return out
 end
 
 -- ---------------------------------------------------------------------------

@@ -234,7 +234,7 @@ function CSVLogger:on_epoch_end(epoch, logs)
     table.sort(keys)
     self.keys = keys
     if not self.header_done then
-      self.file:write("epoch" .. self.sep .. table.concat(keys, self.sep) .. "\n")
+      self:_write("epoch" .. self.sep .. table.concat(keys, self.sep) .. "\n")
     end
   end
   local row = {tostring(epoch)}
@@ -242,11 +242,24 @@ function CSVLogger:on_epoch_end(epoch, logs)
     local v = logs[k]
     row[#row + 1] = v == nil and "" or string.format("%.17g", v)
   end
-  self.file:write(table.concat(row, self.sep) .. "\n")
-  self.file:flush()
+  self:_write(table.concat(row, self.sep) .. "\n")
+end
+-- Every write is checked (a full disk or /dev/full is an error, not a lost row).
+function CSVLogger:_write(text)
+  local ok, err = self.file:write(text)
+  if ok then ok, err = self.file:flush() end
+  if not ok then
+    self.file:close()
+    self.file = nil
+    error("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err), 0)
+  end
 end
 function CSVLogger:on_train_end()
-  if self.file then self.file:close() self.file = nil end
+  if self.file then
+    local ok, err = self.file:close()
+    self.file = nil
+    if not ok then error("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err), 0) end
+  end
 end
 
 ---------------------------------------------------------------------------

@@ -109,10 +109,10 @@ local RandomForestClassifier = base.estimator("RandomForestClassifier", "ml.ense
 M.RandomForestClassifier = RandomForestClassifier
 
 function RandomForestClassifier:fit(X, y, sample_weight)
-  X, y = base.check_Xy(self.__name .. ":fit", X, y)
+  X, y = base.check_Xy_labels(self.__name .. ":fit", X, y)
   local classes, ids = base.encode_classes(y)
   self.classes_ = classes
-  self.n_classes_ = classes:numel()
+  self.n_classes_ = base.n_classes(classes)
   return self:_fit(X, y, ids, self.n_classes_, sample_weight)
 end
 
@@ -175,7 +175,7 @@ M.GradientBoostingClassifier = GradientBoostingClassifier
 
 function GradientBoostingClassifier:fit(X, y)
   local who = self.__name .. ":fit"
-  X, y = base.check_Xy(who, X, y)
+  X, y = base.check_Xy_labels(who, X, y)
   check_n_estimators(who, self.n_estimators)
   local function bad(opt, what)
     error(string.format("%s: option '%s' %s, got %s", who, opt, what, tostring(self[opt])), 0)
@@ -187,11 +187,11 @@ function GradientBoostingClassifier:fit(X, y)
   if not (self.l2_regularization >= 0) then bad("l2_regularization", "must be >= 0") end
   if self.max_bins < 2 or self.max_bins > 255 then bad("max_bins", "must be in [2, 255]") end
   local classes, ids = base.encode_classes(y)
-  if classes:numel() < 2 then
+  if base.n_classes(classes) < 2 then
     error(who .. ": y has a single class; a classifier needs at least 2", 0)
   end
   self.classes_ = classes
-  self.n_classes_ = classes:numel()
+  self.n_classes_ = base.n_classes(classes)
   local ens, baseline = core.gbm_fit(X, ids, {
     who = who, n_classes = self.n_classes_, n_estimators = math.tointeger(self.n_estimators),
     learning_rate = self.learning_rate, max_depth = math.tointeger(self.max_depth),

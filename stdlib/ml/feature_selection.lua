@@ -126,7 +126,7 @@ local function columns(X)
 end
 
 local function classes_of(y)
-  local ys = y:totable()
+  local ys = getmetatable(y) == ml.core.tensor_mt and y:totable() or y
   local seen, cls = {}, {}
   for _, v in ipairs(ys) do if not seen[v] then seen[v] = true; cls[#cls + 1] = v end end
   table.sort(cls)
@@ -142,7 +142,7 @@ local function tensors(s, p) return ml.tensor(s), ml.tensor(p), s, p end
 --- chi2(X, y) -> scores, pvalues (float32 tensors), then the same as Lua lists
 --- (double precision). X must be non-negative (counts, frequencies, 0/1).
 function F.chi2(X, y)
-  X, y = base.check_Xy("chi2", X, y)
+  X, y = base.check_Xy_labels("chi2", X, y)
   if X:min() < 0 then error("chi2: X must be non-negative (counts or frequencies)", 2) end
   local ids, K = classes_of(y)
   local n = #ids
@@ -172,7 +172,7 @@ end
 
 --- ANOVA F-value between each feature and the class labels.
 function F.f_classif(X, y)
-  X, y = base.check_Xy("f_classif", X, y)
+  X, y = base.check_Xy_labels("f_classif", X, y)
   local ids, K = classes_of(y)
   local n = #ids
   local nk = {}
@@ -250,7 +250,7 @@ function SelectKBest:fit(X, y)
         .. "f_regression or a function)", self.score_func), 2)
     end
   end
-  X, y = base.check_Xy("SelectKBest:fit", X, y)
+  X = base.check_Xy_labels("SelectKBest:fit", X, y)   -- y goes on as given (labels keep their kind)
   local nf = X.shape[2]
   local k = self.k
   if k == "all" then k = nf
@@ -355,7 +355,7 @@ function RFE:init(est, opts)
 end
 
 function RFE:fit(X, y)
-  X, y = base.check_Xy("RFE:fit", X, y)
+  X = base.check_Xy_labels("RFE:fit", X, y)   -- y goes on as given (labels keep their kind)
   local nf = X.shape[2]
   local want = self.n_features_to_select
   if want == nil then want = nf // 2
@@ -447,7 +447,7 @@ function SFS:init(est, opts)
 end
 
 function SFS:fit(X, y)
-  X, y = base.check_Xy("SequentialFeatureSelector:fit", X, y)
+  X = base.check_Xy_labels("SequentialFeatureSelector:fit", X, y)   -- y goes on as given
   local S = require "ml.model_selection"
   local nf = X.shape[2]
   local want = self.n_features_to_select

@@ -26,13 +26,15 @@ end
 
 local encode
 
-local function encode_value(v, out, seen)
+local function encode_value(v, out, seen, allow_nan)
   local tv = type(v)
   if v == nil or v == json.null then out[#out + 1] = "null"
   elseif tv == "boolean" then out[#out + 1] = tostring(v)
   elseif tv == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
-      out[#out + 1] = "null"   -- JSON has no NaN/Inf
+      -- JSON has no NaN/Inf: null, or Python's NaN/Infinity when allowed
+      out[#out + 1] = not allow_nan and "null" or v ~= v and "NaN" or
+        (v > 0 and "Infinity" or "-Infinity")
     elseif math.type(v) == "integer" then out[#out + 1] = string.format("%d", v)
     else
       -- the shortest text that reads back as the same double
@@ -50,7 +52,7 @@ local function encode_value(v, out, seen)
       out[#out + 1] = "["
       for i = 1, #v do
         if i > 1 then out[#out + 1] = "," end
-        encode_value(v[i], out, seen)
+        encode_value(v[i], out, seen, allow_nan)
       end
       out[#out + 1] = "]"
     else
@@ -67,22 +69,32 @@ local function encode_value(v, out, seen)
         if i > 1 then out[#out + 1] = "," end
         out[#out + 1] = encode_string(tostring(k))
         out[#out + 1] = ":"
-        encode_value(v[k], out, seen)
+        encode_value(v[k], out, seen, allow_nan)
       end
       out[#out + 1] = "}"
     end
     seen[v] = nil
   elseif getmetatable(v) and getmetatable(v).__name == "ml.Tensor" then
-    encode_value(v:totable(), out, seen)
+    encode_value(v:totable(), out, seen, allow_nan)
   else
     error("json.encode: cannot encode a " .. tv, 0)
   end
 end
 
 --- Encodes v as compact JSON with object keys sorted (stable output).
-function encode(v)
+--- NaN and infinities become null, or with {allow_nan = true} NaN, Infinity
+--- and -Infinity (as Python's json.dumps writes them; decode reads them).
+function encode(v, opts)
+  local allow_nan = false
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("json.encode: expected an options table, got " .. type(opts), 2) end
+    for k in pairs(opts) do
+      if k ~= "allow_nan" then error("json.encode: unknown option '" .. tostring(k) .. "' (expected allow_nan)", 2) end
+    end
+    allow_nan = opts.allow_nan == true
+  end
   local out = {}
-  encode_value(v, out, {})
+  encode_value(v, out, {}, allow_nan)
   return table.concat(out)
 end
 json.encode = encode

@@ -89,14 +89,14 @@ function Ridge:predict(X) return linear_predict(self, "predict", X) end
 -- ---------------------------------------------------------------------------
 -- Classification helpers shared with ml.svm.
 
---- Checks X, y for a classifier: classes_ (sorted float32), 0-based ids,
---- and an error for fewer than two classes.
+--- Checks X, y for a classifier: classes_ (sorted, y's dtype or strings),
+--- 0-based ids, and an error for fewer than two classes.
 function M._check_classes(who, X, y)
-  X, y = base.check_Xy(who, X, y)
+  X, y = base.check_Xy_labels(who, X, y)
   local classes, ids = base.encode_classes(y)
-  if classes:numel() < 2 then
+  if base.n_classes(classes) < 2 then
     error(string.format("%s: y has a single class (%s); a classifier needs at least 2",
-      who, tostring(classes[1])), 0)
+      who, tostring(base.class_list(classes)[1])), 0)
   end
   return X, classes, ids
 end
@@ -104,7 +104,7 @@ end
 --- Per-class weights (a list of K numbers) from class_weight: nil (all 1),
 --- "balanced" (n / (K * count)), or a table {[class value] = weight}.
 function M._class_weights(who, cw, classes, ids)
-  local K, w = classes:numel(), {}
+  local K, w = base.n_classes(classes), {}
   for k = 1, K do w[k] = 1 end
   if cw == nil then return w end
   if cw == "balanced" then
@@ -119,12 +119,12 @@ function M._class_weights(who, cw, classes, ids)
     error(who .. ": class_weight must be nil, \"balanced\" or a table {[class] = weight}", 0)
   end
   local pos = {}
-  for k, v in ipairs(classes:totable()) do pos[v] = k end
+  for k, v in ipairs(base.class_list(classes)) do pos[v] = k end
   for c, v in pairs(cw) do
     if type(v) ~= "number" or not (v > 0) then
       error(string.format("%s: class_weight[%s] must be a positive number", who, tostring(c)), 0)
     end
-    local k = pos[tonumber(c)]
+    local k = pos[c] or pos[tonumber(c)]
     if not k then
       error(string.format("%s: class_weight names class %s, which is not in y", who,
         tostring(c)), 0)
@@ -136,7 +136,7 @@ end
 
 --- Class values for 1-based positions (int64 tensor).
 function M._class_values(classes, pos)
-  return classes:index_select(1, pos)
+  return base.take_classes(classes, pos)
 end
 
 -- scikit-learn's ConvergenceWarning, on stderr.
@@ -171,7 +171,7 @@ function LogisticRegression:fit(X, y, sample_weight)
   if not (self.tol >= 0) then error(who .. ": tol must be >= 0", 0) end
   local classes, ids
   X, classes, ids = M._check_classes(who, X, y)
-  local K, n = classes:numel(), X.shape[1]
+  local K, n = base.n_classes(classes), X.shape[1]
   local opts = {C = self.C, penalty = self.penalty == "l2", fit_intercept = self.fit_intercept,
                 max_iter = self.max_iter, tol = self.tol}
   local multinomial = K > 2 and self.multi_class ~= "ovr"

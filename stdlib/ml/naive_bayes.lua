@@ -15,12 +15,12 @@ NB.GaussianNB = GaussianNB
 
 function GaussianNB:fit(X, y)
   local who = "GaussianNB:fit"
-  X, y = base.check_Xy(who, X, y)
+  X, y = base.check_Xy_labels(who, X, y)
   if self.var_smoothing < 0 then
     error(who .. ": var_smoothing must be >= 0, got " .. self.var_smoothing, 0)
   end
   local classes, ids = base.encode_classes(y)
-  local K = classes.shape[1]
+  local K = base.n_classes(classes)
   local theta, var, counts, eps = core.gnb_fit(X, ids, K, self.var_smoothing)
   local prior
   if self.priors ~= nil then
@@ -60,7 +60,7 @@ end
 
 function GaussianNB:predict(X)
   local j = jll(self, "predict", X)
-  return self.classes_:index_select(1, j:argmax(2):reshape(-1))
+  return base.take_classes(self.classes_, j:argmax(2):reshape(-1))
 end
 
 function GaussianNB:predict_log_proba(X)

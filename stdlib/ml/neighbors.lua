@@ -63,9 +63,9 @@ local function check_params(self, who)
   metric_of(self)
 end
 
-local function fit_X(self, X, y)
+local function fit_X(self, X, y, labels)
   check_params(self, "fit")
-  X, y = base.check_Xy(self.__name .. ":fit", X, y)
+  X, y = (labels and base.check_Xy_labels or base.check_Xy)(self.__name .. ":fit", X, y)
   if X:ne(X):sum() > 0 then error(self.__name .. ":fit: X contains NaN", 0) end
   self._fit_X = X:contiguous():clone()
   self.n_features_in_ = X.shape[2]
@@ -140,21 +140,21 @@ N.KNeighborsClassifier = KNC
 
 function KNC:fit(X, y)
   local _
-  X, y = fit_X(self, X, y)
+  X, y = fit_X(self, X, y, true)
   self.classes_, self._y = base.encode_classes(y)
   return self
 end
 
 function KNC:predict_proba(X)
   local dist, idx = raw_neighbors(self, "predict_proba", X)
-  return core.knn_vote(dist, idx, self._y, self.classes_.shape[1], self.weights == "distance")
+  return core.knn_vote(dist, idx, self._y, base.n_classes(self.classes_), self.weights == "distance")
 end
 
 function KNC:predict(X)
   local dist, idx = raw_neighbors(self, "predict", X)
-  local proba = core.knn_vote(dist, idx, self._y, self.classes_.shape[1],
+  local proba = core.knn_vote(dist, idx, self._y, base.n_classes(self.classes_),
     self.weights == "distance")
-  return self.classes_:index_select(1, proba:argmax(2):reshape(-1))
+  return base.take_classes(self.classes_, proba:argmax(2):reshape(-1))
 end
 
 KNC.kneighbors = kneighbors

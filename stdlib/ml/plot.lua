@@ -108,9 +108,13 @@ local function write_plot(who, path, svg)
     error(who .. ": expected an output path (.svg or .png)", 3)
   end
   if path:lower():match("%.png$") then
-    local tmp = path .. ".svg.tmp"
-    mio.write_atomic(tmp, svg)
-    local out = path .. ".tmp.png"
+    -- render in a private temporary place, then write the bytes through the
+    -- atomic writer (which handles symlinks, devices and pipes as targets)
+    local tmp = os.tmpname()
+    local out = tmp .. ".png"
+    local f = assert(io.open(tmp, "wb"))
+    f:write(svg)
+    f:close()
     local ok = os.execute(string.format("rsvg-convert -o '%s' '%s' 2>/dev/null",
       out:gsub("'", "'\\''"), tmp:gsub("'", "'\\''")))
     os.remove(tmp)
@@ -119,8 +123,10 @@ local function write_plot(who, path, svg)
       error(who .. ": rendering PNG needs rsvg-convert (Debian package librsvg2-bin); " ..
         "write .svg instead", 3)
     end
-    local okr, err = os.rename(out, path)
-    if not okr then error(who .. ": " .. tostring(err), 3) end
+    local okr, bytes = pcall(mio.read_file, out)
+    os.remove(out)
+    if not okr then error(who .. ": " .. tostring(bytes), 3) end
+    mio.write_atomic(path, bytes)
   else
     mio.write_atomic(path, svg)
   end

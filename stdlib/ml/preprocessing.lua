@@ -130,15 +130,18 @@ local function label_list(who, y)
   return y, #y
 end
 
---- classes_: sorted distinct labels (a float32 tensor for numbers, a list of
---- strings otherwise).
+--- classes_: sorted distinct labels, keeping y's dtype (an int64 y or a
+--- list of Lua integers gives int64, exact past 2^24; float32 stays
+--- float32), or a list of strings.
 function LabelEncoder:fit(y)
   local t = label_list("LabelEncoder:fit", y)
-  local seen, cls, strings = {}, {}, false
+  local seen, cls, strings, ints = {}, {}, false, true
   for _, v in ipairs(t) do
     if type(v) == "string" then strings = true end
+    if math.type(v) ~= "integer" then ints = false end
     if not seen[v] then seen[v] = true; cls[#cls + 1] = v end
   end
+  local dtype = is_tensor(y) and y.dtype or (ints and #cls > 0 and "int64" or "float32")
   if strings then
     for i, v in ipairs(cls) do cls[i] = tostring(v) end
     local dedup, out = {}, {}
@@ -146,7 +149,7 @@ function LabelEncoder:fit(y)
     cls = out
   end
   table.sort(cls)
-  self.classes_ = strings and cls or ml.tensor(cls)
+  self.classes_ = strings and cls or (#cls > 0 and ml.tensor(cls, dtype) or ml.zeros(0))
   self._strings = strings
   return self
 end
@@ -168,13 +171,14 @@ function LabelEncoder:transform(y)
     end
     out[i] = k
   end
-  if n == 0 then return ml.zeros(0) end
-  return ml.tensor(out)
+  if n == 0 then return ml.zeros(0):long() end
+  return ml.tensor(out, "int64")
 end
 
 function LabelEncoder:fit_transform(y) return self:fit(y):transform(y) end
 
---- ids (0..K-1) back to labels: a list of strings, or a float32 tensor.
+--- ids (0..K-1) back to labels: a list of strings, or a tensor of classes_'
+--- dtype.
 function LabelEncoder:inverse_transform(ids)
   self:check_fitted("inverse_transform", "classes_")
   local t = label_list("LabelEncoder:inverse_transform", ids)
@@ -189,7 +193,7 @@ function LabelEncoder:inverse_transform(ids)
     out[i] = c
   end
   if self._strings then return out end
-  return #out > 0 and ml.tensor(out) or ml.zeros(0)
+  return #out > 0 and ml.tensor(out, self.classes_.dtype) or ml.zeros(0)
 end
 
 function LabelEncoder:state()
@@ -225,7 +229,8 @@ local function columns_of(who, X)
     end
     return cols, X._n
   end
-  X = base.check_X(who, X)
+  -- int64 codes stay int64 (float32 would merge categories past 2^24)
+  if not (is_tensor(X) and X.dtype == "int64" and X:dim() == 2) then X = base.check_X(who, X) end
   for j = 1, X.shape[2] do
     cols[j] = {name = "x" .. (j - 1), kind = "number", tensor = X:select(2, j)}
   end
@@ -251,7 +256,8 @@ function OneHotEncoder:fit(X)
       table.sort(out)
       cats = out
     end
-    self.categories_[j] = c.kind == "string" and cats or ml.tensor(#cats > 0 and cats or {0})
+    self.categories_[j] = c.kind == "string" and cats or ml.tensor(#cats > 0 and cats or {0},
+      c.tensor and c.tensor.dtype or "float32")
     if c.kind ~= "string" and #cats == 0 then self.categories_[j] = ml.zeros(0) end
     self._kinds[j] = c.kind
     self.feature_names_in_[j] = c.name
@@ -296,7 +302,9 @@ function OneHotEncoder:transform(X)
     local blocks = {}
     for k, v in ipairs(cats) do
       local col
-      if c.series then col = c.series:eq(v) else col = c.tensor:eq(v) end
+      if c.series then col = c.series:eq(v)
+      elseif c.tensor.dtype == "int64" then col = c.tensor:eq(ml.tensor({v}, "int64")):float()
+      else col = c.tensor:eq(v) end
       known = known + col
       if k > self.drop_idx_[j] then blocks[#blocks + 1] = col:reshape(-1, 1) end
     end

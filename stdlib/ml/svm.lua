@@ -60,7 +60,7 @@ function SVC:fit(X, y)
     error(who .. ": gamma must be positive, got " .. tostring(g), 0)
   end
   self._gamma = g
-  local K = classes:numel()
+  local K = base.n_classes(classes)
   local cw = lm._class_weights(who, self.class_weight, classes, ids)
   local opts = kernel_opts(self)
   opts.C, opts.tol, opts.cache_size = self.C, self.tol, self.cache_size
@@ -94,7 +94,7 @@ end
 -- class j's, times the support vectors; X coef_^T + intercept_ is the
 -- pair's decision value.
 function SVC:_linear_coef()
-  local K, sv, dc = self.classes_:numel(), self.support_vectors_, self.dual_coef_
+  local K, sv, dc = base.n_classes(self.classes_), self.support_vectors_, self.dual_coef_
   if K == 2 then return dc:matmul(sv) end
   local ns = self.n_support_:totable()
   local start = {0}
@@ -121,14 +121,14 @@ function SVC:_ovo(X, who)
   X = base.check_X("SVC:" .. who, X, self.n_features_in_)
   self._gamma = self._gamma or self.gamma_
   local dc, ic = self.dual_coef_, self.intercept_
-  if self.classes_:numel() == 2 then dc, ic = -dc, -ic end
+  if base.n_classes(self.classes_) == 2 then dc, ic = -dc, -ic end
   return core.svc_decision(X, self.support_vectors_, self.n_support_, dc, ic, kernel_opts(self))
 end
 
 --- n (binary) or n x K ("ovr": votes plus scaled confidences) or n x P ("ovo").
 function SVC:decision_function(X)
   local d = self:_ovo(X, "decision_function")
-  local K = self.classes_:numel()
+  local K = base.n_classes(self.classes_)
   if K == 2 then return -d:reshape(-1) end
   if self.decision_function_shape == "ovo" then return d end
   -- scikit-learn's _ovr_decision_function(dec < 0, -dec, K)
@@ -151,7 +151,7 @@ end
 
 function SVC:predict(X)
   local d = self:_ovo(X, "predict")
-  local K, n = self.classes_:numel(), d.shape[1]
+  local K, n = base.n_classes(self.classes_), d.shape[1]
   if K == 2 then
     return lm._class_values(self.classes_, d:reshape(-1):le(0):long() + 1)
   end
@@ -180,7 +180,7 @@ function SVC:predict_proba(X)
   end
   local d = self:_ovo(X, "predict_proba")
   if not self.probA_ then error("SVC:predict_proba: the model has no probability state", 0) end
-  return core.svc_proba(d, self.classes_:numel(), self.probA_, self.probB_)
+  return core.svc_proba(d, base.n_classes(self.classes_), self.probA_, self.probB_)
 end
 
 function SVC:predict_log_proba(X) return self:predict_proba(X):log() end
@@ -214,7 +214,7 @@ function LinearSVC:fit(X, y)
   end
   local classes, ids
   X, classes, ids = lm._check_classes(who, X, y)
-  local K = classes:numel()
+  local K = base.n_classes(classes)
   local cw = lm._class_weights(who, self.class_weight, classes, ids)
   local opts = {C = self.C, tol = self.tol, loss = self.loss, fit_intercept = self.fit_intercept,
                 intercept_scaling = self.intercept_scaling, max_iter = self.max_iter,

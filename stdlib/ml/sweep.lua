@@ -13,6 +13,7 @@ local core = ml.core
 local sweep = {}
 
 local TAG = 7301   -- MPI tag of trial results sent to rank 0
+local NAN = {allow_nan = true}   -- logs and messages keep NaN/Inf metrics
 
 -- ---------------------------------------------------------------------------
 -- Trials
@@ -155,16 +156,17 @@ end
 local function record_line(fmt, t)
   if fmt == "jsonl" then
     return json.encode({trial = t.id, status = t.status, seconds = t.seconds, seed = t.seed,
-                        config = t.config, metrics = t.metrics, error = t.error}) .. "\n"
+                        config = t.config, metrics = t.metrics, error = t.error}, NAN) .. "\n"
   end
   local row = {t.id, t.status, string.format("%.3f", t.seconds or 0), t.seed,
-               json.encode(t.config), json.encode(t.metrics or {}), t.error or ""}
+               json.encode(t.config), json.encode(t.metrics or {}, NAN), t.error or ""}
   for i, v in ipairs(row) do row[i] = csv_field(v) end
   return table.concat(row, ",") .. "\n"
 end
 
 --- Finished trials recorded in a log file, keyed by config key.
 function sweep.read_log(path)
+  if core.log_kind(path) ~= "file" then return {} end   -- /dev/null, a pipe: nothing logged
   local f = io.open(path, "rb")
   if not f then return {} end
   local text = f:read("a")
@@ -198,17 +200,31 @@ local Result = base.class("SweepResult")
 
 local function fmt_value(v)
   if type(v) == "number" then
+    if v ~= v then return "nan" end
     if math.type(v) == "integer" then return tostring(v) end
     return string.format("%.4g", v)
   end
   return tostring(v)
 end
 
---- Trials ordered best first (finished ones by metric, then failures).
+-- A finished trial whose ranking metric is not a finite number (NaN, Inf, or
+-- null in an old log) diverged: it is kept, ranked after every finite one.
+local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
+local function settle(t, metric)
+  if t.status == "ok" and metric and not finite(t.metrics and t.metrics[metric]) then
+    t.status = "diverged"
+  end
+  return t
+end
+
+--- Trials ordered best first: finished ones by metric, then the diverged
+--- (NaN/Inf metric), then failures, each group by trial id.
 function Result:ranked()
-  local ok, bad = {}, {}
+  local ok, diverged, bad = {}, {}, {}
   for _, t in ipairs(self.trials) do
-    if t.status == "ok" then ok[#ok + 1] = t else bad[#bad + 1] = t end
+    if t.status == "ok" and finite(t.metrics and t.metrics[self.metric]) then ok[#ok + 1] = t
+    elseif t.status == "ok" or t.status == "diverged" then diverged[#diverged + 1] = t
+    else bad[#bad + 1] = t end
   end
   local m, sign = self.metric, self.mode == "min" and 1 or -1
   table.sort(ok, function(a, b)
@@ -216,7 +232,10 @@ function Result:ranked()
     if x ~= y then return x < y end
     return a.id < b.id
   end)
-  table.sort(bad, function(a, b) return a.id < b.id end)
+  local by_id = function(a, b) return a.id < b.id end
+  table.sort(diverged, by_id)
+  table.sort(bad, by_id)
+  for _, t in ipairs(diverged) do ok[#ok + 1] = t end
   for _, t in ipairs(bad) do ok[#ok + 1] = t end
   return ok
 end
@@ -305,7 +324,7 @@ local function trial_body(o, t)
       return (tb:gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
     end, t.config)
     if not ok then error(m, 0) end
-    return json.encode(check_metrics(m, o.metric))
+    return json.encode(check_metrics(m, o.metric), NAN)
   end
 end
 
@@ -407,8 +426,9 @@ local function progress_line(o, st)
   if st.done > 0 and st.done < st.total then
     eta = (" ETA %ds"):format(math.floor(elapsed / st.done * (st.total - st.done) + 0.5))
   end
-  return ("[sweep] %d/%d done, %d failed, %d running | %s | %ds%s"):format(st.done + st.skipped,
-    st.total + st.skipped, st.failed, st.running, best, math.floor(elapsed + 0.5), eta)
+  local div = st.diverged > 0 and (", %d diverged"):format(st.diverged) or ""
+  return ("[sweep] %d/%d done, %d failed%s, %d running | %s | %ds%s"):format(st.done + st.skipped,
+    st.total + st.skipped, st.failed, div, st.running, best, math.floor(elapsed + 0.5), eta)
 end
 
 --- ml.sweep{grid | random | trials, run, metric, mode, workers, log, seed, timeout, verbose}
@@ -420,6 +440,12 @@ function sweep.sweep(opts)
       "or trials = {...}", 2)
   end
   if o.workers < 0 then error("sweep: workers must be >= 0, got " .. o.workers, 2) end
+  if o.timeout ~= nil and not (o.timeout > 0 and o.timeout < math.huge) then
+    error("sweep: timeout must be a positive number of seconds, got " .. fmt_value(o.timeout), 2)
+  end
+  if o.verbose < 0 then error("sweep: verbose must be >= 0, got " .. o.verbose, 2) end
+  if o.log == "" then error("sweep: log must be a file path, got an empty string", 2) end
+  if o.metric == "" then error("sweep: metric must be a name, got an empty string", 2) end
   local rank, size = ml.dist.rank(), ml.dist.size()
   local root = rank == 0
   local all = {}
@@ -431,7 +457,7 @@ function sweep.sweep(opts)
   local done = {}
   if o.log then
     if size > 1 then
-      local text = ml.dist.broadcast_string(root and json.encode(sweep.read_log(o.log)) or nil, 0)
+      local text = ml.dist.broadcast_string(root and json.encode(sweep.read_log(o.log), NAN) or nil, 0)
       done = json.decode(text)
     else
       done = sweep.read_log(o.log)
@@ -440,7 +466,7 @@ function sweep.sweep(opts)
   local results, todo = {}, {}
   for _, t in ipairs(all) do
     local rec = done[t.key]
-    if rec and (rec.status == "ok" or rec.status == "failed") then
+    if rec and (rec.status == "ok" or rec.status == "failed" or rec.status == "diverged") then
       t.status, t.metrics, t.error, t.seconds = rec.status, rec.metrics, rec.error, rec.seconds
       if t.metrics == json.null then t.metrics = nil end
       t.resumed = true
@@ -449,7 +475,7 @@ function sweep.sweep(opts)
       todo[#todo + 1] = t
     end
   end
-  local st = {done = 0, failed = 0, running = 0, total = #todo, skipped = #all - #todo,
+  local st = {done = 0, failed = 0, diverged = 0, running = 0, total = #todo, skipped = #all - #todo,
               t0 = core.clock()}
   local tty = core.isatty(1) and o.verbose > 0 and root
   local metric_of = function(t)
@@ -462,9 +488,12 @@ function sweep.sweep(opts)
       o.metric = keys[1]
     end
   end
-  for _, t in pairs(results) do metric_of(t) end
+  for _, t in pairs(results) do metric_of(t); settle(t, o.metric) end
   local fmt = o.log and log_format(o.log)
-  if root and o.log and fmt == "csv" then
+  -- a torn last line (a crash mid-write) is cut, so the next record starts
+  -- a line of its own instead of being glued to the fragment and lost
+  if root and o.log then core.log_repair(o.log) end
+  if root and o.log and fmt == "csv" and core.log_kind(o.log) ~= "other" then
     local f = io.open(o.log, "rb")
     local empty = not f or f:read(1) == nil
     if f then f:close() end
@@ -472,9 +501,11 @@ function sweep.sweep(opts)
   end
   local function record(t)   -- rank 0: log, remember, report
     metric_of(t)
+    settle(t, o.metric)
     results[t.id] = t
     st.done = st.done + 1
-    if t.status ~= "ok" then st.failed = st.failed + 1
+    if t.status == "diverged" then st.diverged = st.diverged + 1
+    elseif t.status ~= "ok" then st.failed = st.failed + 1
     elseif o.metric and type(t.metrics[o.metric]) == "number" then
       local v = t.metrics[o.metric]
       if not st.best or (o.mode == "max" and v > st.best.metrics[o.metric]) or
@@ -488,7 +519,10 @@ function sweep.sweep(opts)
       local parts = {}
       for _, k in ipairs(sorted_keys(t.config)) do parts[#parts + 1] = k .. "=" .. fmt_value(t.config[k]) end
       local what = t.status == "ok" and o.metric and (o.metric .. "=" .. fmt_value(t.metrics[o.metric]))
-        or t.status == "ok" and "ok" or ("failed: " .. (t.error or ""):match("[^\n]*"))
+        or t.status == "ok" and "ok"
+        or t.status == "diverged" and ("diverged: " .. tostring(o.metric) .. "=" ..
+          fmt_value(t.metrics and t.metrics[o.metric]))
+        or ("failed: " .. (t.error or ""):match("[^\n]*"))
       print(("[sweep] trial %d (%d/%d) %s  %s  (%.1f s)"):format(t.id, st.done, st.total, what,
         table.concat(parts, " "), t.seconds or 0))
     end
@@ -524,12 +558,12 @@ function sweep.sweep(opts)
     else
       run_local(o, mine, function(t)
         ml.dist.send(json.encode({id = t.id, status = t.status, metrics = t.metrics,
-                                  error = t.error, seconds = t.seconds}), 0, TAG)
+                                  error = t.error, seconds = t.seconds}, NAN), 0, TAG)
       end)
       ml.dist.send(json.encode({done = true}), 0, TAG)
     end
     -- every rank returns the same result table
-    local text = ml.dist.broadcast_string(root and json.encode(results) or nil, 0)
+    local text = ml.dist.broadcast_string(root and json.encode(results, NAN) or nil, 0)
     local shared = json.decode(text)
     results = {}
     for _, rec in pairs(shared) do
@@ -539,6 +573,7 @@ function sweep.sweep(opts)
       if t.metrics == json.null then t.metrics = nil end
       results[t.id] = t
       metric_of(t)
+      settle(t, o.metric)
     end
   end
   if tty then io.stdout:write("\r", progress_line(o, st), "\27[K\n") end

@@ -109,8 +109,8 @@ function H.sample_weights(who, class_weight, classes, ids, sample_weight)
   end
   local cw
   if class_weight ~= nil then
-    local K, idt = classes:numel(), ids:totable()
-    local cls = classes:totable()
+    local K, idt = base.n_classes(classes), ids:totable()
+    local cls = base.class_list(classes)
     cw = {}
     if class_weight == "balanced" then
       local count = {}
@@ -143,7 +143,7 @@ end
 
 --- Class values from probabilities (argmax, first on ties as numpy).
 function H.predict_classes(classes, proba)
-  return classes:index_select(1, proba:argmax(2):reshape(-1))
+  return base.take_classes(classes, proba:argmax(2):reshape(-1))
 end
 
 --- state()/from_state() for estimators whose trees live in C: params, the
@@ -228,10 +228,10 @@ M.DecisionTreeClassifier = DecisionTreeClassifier
 
 --- fit(X, y [, sample_weight]) -> self
 function DecisionTreeClassifier:fit(X, y, sample_weight)
-  X, y = base.check_Xy(self.__name .. ":fit", X, y)
+  X, y = base.check_Xy_labels(self.__name .. ":fit", X, y)
   local classes, ids = base.encode_classes(y)
   self.classes_ = classes
-  self.n_classes_ = classes:numel()
+  self.n_classes_ = base.n_classes(classes)
   return self:_fit(X, y, ids, self.n_classes_, sample_weight)
 end
 

@@ -138,8 +138,14 @@ static void test_int64(ml_ctx *ctx) {
   CHECK(ml_i64(&c)[1] == -2, "int64 overflow wraps as two's complement");
   ml_tensor_release(&c);
   ml_f32(&b)[0] = NAN; ml_f32(&b)[1] = 1e30f; ml_f32(&b)[2] = -2.7f;
-  CHECK(ml_copy(ctx, &a, &b) == ML_OK && ml_i64(&a)[0] == 0 && ml_i64(&a)[1] == INT64_MAX &&
-        ml_i64(&a)[2] == -2, "float -> int64 saturates, NaN gives 0, truncates toward 0");
+  CHECK(ml_copy(ctx, &a, &b) == ML_ERR && strstr(ctx->err, "NaN (element 1)"),
+        "float -> int64 refuses NaN, naming the element");
+  ml_f32(&b)[0] = 3.9f;
+  CHECK(ml_copy(ctx, &a, &b) == ML_ERR && strstr(ctx->err, "out of range"),
+        "float -> int64 refuses values past int64's range");
+  ml_f32(&b)[1] = -9223372036854775808.0f;
+  CHECK(ml_copy(ctx, &a, &b) == ML_OK && ml_i64(&a)[0] == 3 && ml_i64(&a)[1] == INT64_MIN &&
+        ml_i64(&a)[2] == -2, "float -> int64 truncates toward 0; -2^63 fits");
   ml_fill(&a, -1e300);
   CHECK(ml_i64(&a)[1] == INT64_MIN, "fill with a huge negative saturates");
   ml_tensor_release(&a);

@@ -33,7 +33,9 @@ typedef struct ml_map {
   int mapped;            /* 1: mmap, 0: ml_malloc'd copy (or empty) */
   ml_ctx *ctx;           /* the copy's accounting owner */
 } ml_map;
-/* Maps a whole file; errors name `who` and the path. */
+/* Maps a whole file; errors name `who` and the path. A pipe or device is
+ * read into accounted memory instead, up to ML_MAP_STREAM_MAX bytes. */
+#define ML_MAP_STREAM_MAX ((size_t)1 << 30)
 int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who);
 void ml_map_free(ml_map *m);
 /* True when data starts with the gzip magic 1f 8b. */

@@ -64,6 +64,12 @@ int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who) {
     }
     if (k == 0) break;
     len += (size_t)k;
+    if (len >= ML_MAP_STREAM_MAX) {   /* /dev/zero, an endless pipe */
+      ml_free(ctx, buf);
+      close(fd);
+      return ml_error(ctx, "%s: '%s' is not a regular file and gave more than %zu bytes; "
+                      "stopped reading", who, path, (size_t)ML_MAP_STREAM_MAX);
+    }
     if (len == cap) {
       uint8_t *nb = ml_realloc(ctx, buf, cap * 2, who);
       if (!nb) ml_free(ctx, buf);

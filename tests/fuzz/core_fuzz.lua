@@ -83,9 +83,10 @@ end
 -- a bound on what one call may allocate: "ml.rand(2^30)" is an error, not 4 GB
 ml.set_memory_limit(256 << 20)
 local calls, errors, oks = 0, 0, 0
-local t0 = os.clock()
+local t0, w0 = os.clock(), os.time()
 local ts = tensors()
-while os.clock() - t0 < seconds do
+-- SECONDS of CPU time, and never more than twice that of wall time (a loaded machine)
+while os.clock() - t0 < seconds and os.time() - w0 < 2 * seconds + 1 do
   if calls % 50 == 0 then ts = tensors(); collectgarbage() end
   local f = fns[math.random(#fns)]
   local n = math.random(0, 10)

@@ -16,17 +16,18 @@ else
 OPT      ?= -O3
 endif
 SAN      ?=
-DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev \
+DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev libjpeg-dev \
+                  libmicrohttpd-dev libcjson-dev curl chromium \
                   libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
 
 # libedit (the REPL's line editor) is not linked: repl.c loads it with dlopen
 # when a REPL starts, so scripts and embedders never pay for it.
-PKGS     = lua5.4 openblas libpng zlib
+PKGS     = lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN) $(PKG_CFLAGS) -I$(BUILD) -Ibindings
 LDFLAGS  += -fopenmp $(SAN)
-LIBS      = $(PKG_LIBS) -ldl -lm
+LIBS      = $(PKG_LIBS) -lpthread -ldl -lm
 
 # The mlrun executable links OpenBLAS statically when libopenblas.a is there:
 # the shared library's ~10k symbol relocations cost several ms at every start.
@@ -105,7 +106,7 @@ $(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
 
 $(BUILD)/mlrun.pc: Makefile
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -fopenmp -ldl -lm\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng libjpeg zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -lmicrohttpd -lcjson -lpthread -fopenmp -ldl -lm\n' \
 	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.

@@ -3,6 +3,7 @@
  * the ml.core table on top of the stack. Order matters only for tensor. */
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
+MLB_FAMILY(autograd)
 MLB_FAMILY(csv)
 MLB_FAMILY(workers)
 MLB_FAMILY(io)
@@ -18,3 +19,4 @@ MLB_FAMILY(rng)
 MLB_FAMILY(nn)
 MLB_FAMILY(linear)
 MLB_FAMILY(svm)
+MLB_FAMILY(serve)

@@ -488,11 +488,38 @@ static void slice_view(lua_State *L, int tbl, const ml_tensor *t, ml_tensor *out
   *out = cur;
 }
 
+/* x.grad, x.requires_grad, x.grad_fn, x.is_leaf: read from the autograd
+ * record (the user value) when there is one. */
+static int grad_field(lua_State *L, const char *k) {
+  bool rg = !strcmp(k, "requires_grad"), leaf = !strcmp(k, "is_leaf");
+  if (!rg && !leaf && strcmp(k, "grad") && strcmp(k, "grad_fn")) return -1;
+  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+    lua_pushboolean(L, leaf);   /* untracked: not requiring grad, a leaf */
+    if (!rg && !leaf) lua_pushnil(L);
+    return 1;
+  }
+  if (rg) {
+    lua_getfield(L, -1, "fn");
+    bool has_fn = !lua_isnil(L, -1);
+    lua_getfield(L, -2, "requires_grad");
+    lua_pushboolean(L, has_fn || lua_toboolean(L, -1));
+  } else if (leaf) {
+    lua_getfield(L, -1, "fn");
+    lua_pushboolean(L, lua_isnil(L, -1));
+  } else {
+    lua_getfield(L, -1, !strcmp(k, "grad") ? "grad" : "fn");
+  }
+  return 1;
+}
+
 static int tensor_index(lua_State *L) {
   if (lua_type(L, 2) == LUA_TSTRING) {   /* methods resolve even on a closed tensor */
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
     lua_pop(L, 1);
+  } else if (!lua_toboolean(L, lua_upvalueindex(2))) {   /* views and masks: autograd */
+    int n = mlb_grad_dispatch(L, "index", 1, 1, false);
+    if (n >= 0) return n;
   }
   ml_tensor *t = mlb_checktensor(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
@@ -503,7 +530,7 @@ static int tensor_index(lua_State *L) {
       if (!strcmp(k, "shape")) return push_shape(L, t);
       if (!strcmp(k, "dtype")) { lua_pushstring(L, ml_dtype_name(t->dtype)); return 1; }
       if (!strcmp(k, "ndim")) { lua_pushinteger(L, t->ndim); return 1; }
-      return 0;
+      return grad_field(L, k) < 0 ? 0 : 1;
     }
     case LUA_TNUMBER: {
       if (!lua_isinteger(L, 2)) return luaL_error(L, "tensor index must be an integer, got %f",
@@ -546,10 +573,28 @@ static void assign(lua_State *L, ml_tensor *dst, int vidx) {
                   luaL_typename(L, vidx));
 }
 
+/* x.grad = g | nil and x.requires_grad = b go to autograd (stdlib/ml/autograd.lua). */
+static int set_grad_field(lua_State *L) {
+  const char *k = lua_tostring(L, 2);
+  if (strcmp(k, "grad") && strcmp(k, "requires_grad")) return 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, mlb_grad_ops_key());
+  lua_getfield(L, -1, "set_field");
+  if (!lua_isfunction(L, -1)) return luaL_error(L, "autograd is not loaded (require \"ml\")");
+  lua_pushvalue(L, 1); lua_pushvalue(L, 2); lua_pushvalue(L, 3);
+  lua_call(L, 3, 0);
+  return 1;
+}
+
 static int tensor_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING && set_grad_field(L)) return 0;
+  if (!lua_toboolean(L, lua_upvalueindex(1))) {
+    int n = mlb_grad_dispatch(L, "newindex", 1, 3, false);
+    if (n >= 0) return 0;
+  }
   ml_tensor *t = mlb_checktensor(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
   ml_tensor v;
+  mlb_touch(t);
   if (lua_type(L, 2) == LUA_TNUMBER) {
     if (!lua_isinteger(L, 2)) return luaL_error(L, "tensor index must be an integer");
     if (t->ndim == 0) return luaL_error(L, "cannot index a 0-dimensional tensor");
@@ -603,6 +648,15 @@ void mlb_open_tensor(lua_State *L) {
   lua_newtable(L);                          /* methods */
   luaL_setfuncs(L, tensor_methods, 0);
   luaL_newmetatable(L, MLB_TENSOR);
+  lua_newtable(L);                          /* core.raw: ops without autograd (mlb.h) */
+  lua_pushvalue(L, -3);
+  lua_pushboolean(L, 1);
+  lua_pushcclosure(L, tensor_index, 2);
+  lua_setfield(L, -2, "index");
+  lua_pushboolean(L, 1);
+  lua_pushcclosure(L, tensor_newindex, 1);
+  lua_setfield(L, -2, "newindex");
+  lua_setfield(L, -4, "raw");
   lua_pushvalue(L, -2);
   lua_pushcclosure(L, tensor_index, 1);
   lua_setfield(L, -2, "__index");

@@ -8,6 +8,7 @@
 
 /* a op b where either side may be a number (broadcast as a scalar). */
 static int binary(lua_State *L, ml_binop op) {
+  if (op < ML_EQ) MLB_GRAD(L, ml_binop_name(op), 1, 2);
   ml_ctx *ctx = mlb_ctx(L);
   ml_tensor out;
   ml_tensor *a = mlb_totensor(L, 1), *b = mlb_totensor(L, 2);
@@ -34,7 +35,10 @@ static int l_lt(lua_State *L) { return binary(L, ML_LT); }
 static int l_le(lua_State *L) { return binary(L, ML_LE); }
 
 static int inplace(lua_State *L, ml_binop op) {
+  MLB_GRAD(L, op == ML_ADD ? "add_" : op == ML_SUB ? "sub_" : op == ML_MUL ? "mul_"
+           : op == ML_DIV ? "div_" : "pow_", 1, 2);
   ml_tensor *a = mlb_checktensor(L, 1);
+  mlb_touch(a);
   ml_tensor *b = mlb_totensor(L, 2);
   if (b) MLB_CHECK(L, ml_binary_(mlb_ctx(L), a, b, op));
   else MLB_CHECK(L, ml_binary_scalar_(mlb_ctx(L), a, luaL_checknumber(L, 2), op));
@@ -48,7 +52,9 @@ static int m_div_(lua_State *L) { return inplace(L, ML_DIV); }
 static int m_pow_(lua_State *L) { return inplace(L, ML_POW); }
 
 static int m_copy_(lua_State *L) {
+  MLB_GRAD(L, "copy_", 1, 2);
   ml_tensor *a = mlb_checktensor(L, 1), src;
+  mlb_touch(a);
   mlb_astensor(L, 2, &src);
   int rc = ml_copy(mlb_ctx(L), a, &src);
   ml_tensor_release(&src);
@@ -58,25 +64,45 @@ static int m_copy_(lua_State *L) {
 }
 
 static int m_fill(lua_State *L) {
+  MLB_GRAD(L, "fill_", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1);
   double v = luaL_checknumber(L, 2);
   if (t->dtype == ML_I64 && !(v < 9223372036854775808.0 && v >= -9223372036854775808.0))
     return v != v ? luaL_error(L, "fill: cannot convert NaN to int64 (NaN has no integer value)")
                   : luaL_error(L, "fill: cannot convert %f to int64: out of range", v);
+  mlb_touch(t);
   ml_fill(t, v);
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_zero_(lua_State *L) {
-  ml_fill(mlb_checktensor(L, 1), 0);
+  MLB_GRAD(L, "zero_", 1, 1);
+  ml_tensor *t = mlb_checktensor(L, 1);
+  mlb_touch(t);
+  ml_fill(t, 0);
   lua_settop(L, 1);
   return 1;
 }
 
+/* Unary ops with a gradient; the others (sign, floor, ...) give untracked results. */
+static bool unary_differentiable(ml_unop op) {
+  return op != ML_SIGN && op != ML_FLOOR && op != ML_CEIL && op != ML_ROUND;
+}
+
 static int unary(lua_State *L, ml_unop op, bool in_place) {
+  if (unary_differentiable(op) || in_place) {
+    if (in_place) {
+      char name[32];
+      snprintf(name, sizeof name, "%s_", ml_unop_name(op));
+      MLB_GRAD(L, name, 1, 1);
+    } else {
+      MLB_GRAD(L, ml_unop_name(op), 1, 1);
+    }
+  }
   ml_tensor *a = mlb_checktensor(L, 1);
   if (in_place) {
+    mlb_touch(a);
     MLB_CHECK(L, ml_unary_(mlb_ctx(L), a, op));
     lua_settop(L, 1);
     return 1;
@@ -112,6 +138,7 @@ UNARY(cos, ML_COS)
 static int m_unm(lua_State *L) { return unary(L, ML_NEG, false); }
 
 static int m_clamp(lua_State *L) {
+  MLB_GRAD(L, "clamp", 1, 1);
   ml_tensor out;
   MLB_CHECK(L, ml_clamp(mlb_ctx(L), &out, mlb_checktensor(L, 1),
                         luaL_optnumber(L, 2, -HUGE_VAL), luaL_optnumber(L, 3, HUGE_VAL)));
@@ -122,7 +149,11 @@ static int m_clamp(lua_State *L) {
 /* ---- reductions ---- */
 
 /* x:op() -> number; x:op(dim [, keepdim]) -> tensor (and positions for max/min) */
+static const char *const redop_names[] = {"sum", "mean", "prod", "max", "min", "var", "std",
+                                          "norm", "argmax", "argmin"};
+
 static int reduce(lua_State *L, ml_redop op) {
+  if (op != ML_ARGMAX && op != ML_ARGMIN) MLB_GRAD(L, redop_names[op], 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
   ml_tensor out, pos;
@@ -161,6 +192,7 @@ static int m_argmax(lua_State *L) { return reduce(L, ML_ARGMAX); }
 static int m_argmin(lua_State *L) { return reduce(L, ML_ARGMIN); }
 
 static int softmax(lua_State *L, bool log_) {
+  MLB_GRAD(L, log_ ? "log_softmax" : "softmax", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1);
   int dim = lua_isnoneornil(L, 2) ? t->ndim - 1 : mlb_checkdim(L, 2, t, 0);
   ml_tensor out;
@@ -172,6 +204,7 @@ static int m_softmax(lua_State *L) { return softmax(L, false); }
 static int m_log_softmax(lua_State *L) { return softmax(L, true); }
 
 static int l_matmul(lua_State *L) {
+  MLB_GRAD(L, "matmul", 1, 2);
   ml_tensor out;
   MLB_CHECK(L, ml_matmul(mlb_ctx(L), &out, mlb_checktensor(L, 1), mlb_checktensor(L, 2)));
   mlb_pushtensor(L, &out);
@@ -181,6 +214,7 @@ static int l_matmul(lua_State *L) {
 /* ---- views and copies ---- */
 
 static int m_reshape(lua_State *L) {
+  MLB_GRAD(L, "reshape", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int64_t shape[ML_MAX_DIMS];
   int n = 0;
@@ -203,6 +237,7 @@ static int m_reshape(lua_State *L) {
 }
 
 static int m_flatten(lua_State *L) {
+  MLB_GRAD(L, "flatten", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int64_t n = -1;
   MLB_CHECK(L, ml_reshape(mlb_ctx(L), &out, t, 1, &n));
@@ -211,6 +246,7 @@ static int m_flatten(lua_State *L) {
 }
 
 static int m_transpose(lua_State *L) {
+  MLB_GRAD(L, "transpose", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int d1, d2;
   if (lua_isnoneornil(L, 2)) {
@@ -227,6 +263,7 @@ static int m_transpose(lua_State *L) {
 }
 
 static int m_permute(lua_State *L) {
+  MLB_GRAD(L, "permute", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int perm[ML_MAX_DIMS];
   int tbl = lua_istable(L, 2);
@@ -243,6 +280,7 @@ static int m_permute(lua_State *L) {
 }
 
 static int m_narrow(lua_State *L) {
+  MLB_GRAD(L, "narrow", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int d = mlb_checkdim(L, 2, t, 0);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
@@ -255,6 +293,7 @@ static int m_narrow(lua_State *L) {
 }
 
 static int m_select(lua_State *L) {
+  MLB_GRAD(L, "select", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int d = mlb_checkdim(L, 2, t, 0);
   lua_Integer i = luaL_checkinteger(L, 3);
@@ -268,6 +307,7 @@ static int m_select(lua_State *L) {
 }
 
 static int m_squeeze(lua_State *L) {
+  MLB_GRAD(L, "squeeze", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int64_t shape[ML_MAX_DIMS];
   int n = 0, only = lua_isnoneornil(L, 2) ? -1 : mlb_checkdim(L, 2, t, 0);
@@ -279,6 +319,7 @@ static int m_squeeze(lua_State *L) {
 }
 
 static int m_unsqueeze(lua_State *L) {
+  MLB_GRAD(L, "unsqueeze", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int d = mlb_checkdim(L, 2, t, 1);
   if (t->ndim + 1 > ML_MAX_DIMS) return luaL_error(L, "unsqueeze: too many dimensions");
@@ -290,6 +331,7 @@ static int m_unsqueeze(lua_State *L) {
 }
 
 static int m_expand(lua_State *L) {
+  MLB_GRAD(L, "expand", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), out;
   int64_t shape[ML_MAX_DIMS];
   int n = mlb_checkshape(L, 2, shape);
@@ -299,6 +341,7 @@ static int m_expand(lua_State *L) {
 }
 
 static int m_clone(lua_State *L) {
+  MLB_GRAD(L, "clone", 1, 1);
   ml_tensor out;
   MLB_CHECK(L, ml_clone(mlb_ctx(L), &out, mlb_checktensor(L, 1)));
   mlb_pushtensor(L, &out);
@@ -306,6 +349,7 @@ static int m_clone(lua_State *L) {
 }
 
 static int m_contiguous(lua_State *L) {
+  MLB_GRAD(L, "contiguous", 1, 1);
   ml_tensor out;
   MLB_CHECK(L, ml_contiguous(mlb_ctx(L), &out, mlb_checktensor(L, 1)));
   mlb_pushtensor(L, &out);
@@ -313,6 +357,7 @@ static int m_contiguous(lua_State *L) {
 }
 
 static int to_dtype(lua_State *L, ml_dtype d) {
+  if (d == ML_F32) MLB_GRAD(L, "float", 1, 1);
   ml_tensor out;
   MLB_CHECK(L, ml_to_dtype(mlb_ctx(L), &out, mlb_checktensor(L, 1), d));
   mlb_pushtensor(L, &out);
@@ -329,6 +374,7 @@ static int m_to(lua_State *L) {
 
 /* x:index_select(dim, idx) with 1-based positions */
 static int m_index_select(lua_State *L) {
+  MLB_GRAD(L, "index_select", 1, 1);
   ml_tensor *t = mlb_checktensor(L, 1), idx, idx0, out;
   ml_ctx *ctx = mlb_ctx(L);
   int d = mlb_checkdim(L, 2, t, 0);
@@ -344,9 +390,48 @@ static int m_index_select(lua_State *L) {
 }
 
 static int m_masked_select(lua_State *L) {
+  MLB_GRAD(L, "masked_select", 1, 1);
   ml_tensor out;
   MLB_CHECK(L, ml_masked_select(mlb_ctx(L), &out, mlb_checktensor(L, 1), mlb_checktensor(L, 2)));
   mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* Argument idx as 0-based int64 positions (from 1-based Lua ones). */
+static void positions0(lua_State *L, int idx, ml_tensor *out) {
+  ml_tensor *t = mlb_checktensor(L, idx);
+  if (t->dtype != ML_I64)
+    luaL_argerror(L, idx, lua_pushfstring(L, "expected an int64 index tensor, got %s",
+                                          ml_dtype_name(t->dtype)));
+  MLB_CHECK(L, ml_binary_scalar(mlb_ctx(L), out, t, 1, ML_SUB, false));
+}
+
+/* x:gather(dim, index): out[i][j] = x[index[i][j]][j] for dim 1 (torch.gather;
+ * 1-based int64 positions, index has x's number of dimensions). */
+static int m_gather(lua_State *L) {
+  MLB_GRAD(L, "gather", 1, 1);
+  ml_tensor *t = mlb_checktensor(L, 1), idx, out;
+  int d = mlb_checkdim(L, 2, t, 0);
+  positions0(L, 3, &idx);
+  int rc = ml_gather(mlb_ctx(L), &out, t, d, &idx);
+  ml_tensor_release(&idx);
+  if (rc) return mlb_fail(L);
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
+/* x:scatter_add_(dim, index, src): x[index[i][j]][j] += src[i][j] for dim 1. */
+static int m_scatter_add_(lua_State *L) {
+  MLB_GRAD(L, "scatter_add_", 1, 4);
+  ml_tensor *t = mlb_checktensor(L, 1), idx;
+  int d = mlb_checkdim(L, 2, t, 0);
+  ml_tensor *src = mlb_checktensor(L, 4);
+  positions0(L, 3, &idx);
+  mlb_touch(t);
+  int rc = ml_scatter_add_(mlb_ctx(L), t, d, &idx, src);
+  ml_tensor_release(&idx);
+  if (rc) return mlb_fail(L);
+  lua_settop(L, 1);
   return 1;
 }
 
@@ -372,6 +457,10 @@ static int tensor_list(lua_State *L, int idx, ml_tensor *out, int max, const cha
 #define MAX_JOIN (1 << 20)
 static int join(lua_State *L, bool stack, int default_dim, const char *who) {
   lua_settop(L, 2);
+  if (!lua_toboolean(L, lua_upvalueindex(1))) {
+    int n = mlb_grad_dispatch(L, who, 1, 1, true);
+    if (n >= 0) return n;
+  }
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t len = lua_rawlen(L, 1);
   ml_tensor *ts = lua_newuserdatauv(L, sizeof(ml_tensor) * (len ? len : 1), 0);
@@ -398,6 +487,7 @@ static int l_vstack(lua_State *L) { lua_settop(L, 1); return join(L, false, 0, "
 static int l_hstack(lua_State *L) { lua_settop(L, 1); return join(L, false, -1, "hstack"); }
 
 static int l_where(lua_State *L) {
+  MLB_GRAD(L, "where", 2, 3);
   ml_tensor c, a, b, out;
   mlb_astensor(L, 1, &c);
   mlb_astensor(L, 2, &a);
@@ -433,6 +523,7 @@ static const luaL_Reg methods[] = {
   {"expand", m_expand}, {"clone", m_clone}, {"contiguous", m_contiguous},
   {"float", m_float}, {"long", m_long}, {"to", m_to},
   {"index_select", m_index_select}, {"masked_select", m_masked_select},
+  {"gather", m_gather}, {"scatter_add_", m_scatter_add_},
   {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
@@ -445,6 +536,16 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}};
 
 void mlb_open_tensor_ops(lua_State *L) {
+  /* ml.core.raw: the same functions without the autograd check (see mlb.h) */
+  lua_getfield(L, -1, "raw");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_pushboolean(L, 1);
+  luaL_setfuncs(L, methods, 1);
+  lua_pushboolean(L, 1);
+  luaL_setfuncs(L, functions, 1);
+  lua_pushboolean(L, 1);
+  luaL_setfuncs(L, metamethods, 1);
+  lua_pop(L, 1);
   luaL_setfuncs(L, functions, 0);
   lua_getfield(L, -1, "Tensor");
   luaL_setfuncs(L, methods, 0);

@@ -33,6 +33,7 @@ static void print_help(FILE *f) {
   fprintf(f,
     "usage: %s [options] [script [args]]\n"
     "       %s sweep script.lua --set name=v1,v2 [--set ...] [sweep options] [-- args]\n"
+    "       %s serve MODEL [serve options]\n"
     "Lua's options (as the lua interpreter):\n"
     "  -e stat       execute string 'stat' (also -estat)\n"
     "  -i            enter interactive mode after executing 'script'\n"
@@ -60,8 +61,16 @@ static void print_help(FILE *f) {
     "                name=v1,v2  --workers N  --log FILE  --metric NAME\n"
     "                --mode max|min  --timeout S  --seed N. A rerun with the\n"
     "                same --log skips the trials already logged.\n"
+    "  serve         a saved model (or a Lua script returning a model or a\n"
+    "                predict(request) function) over HTTP: POST /predict, GET /\n"
+    "                (a page), /healthz, /metrics, /v1/models/NAME. Options:\n"
+    "                --port N (8080; 0 = any free)  --host ADDR (127.0.0.1)\n"
+    "                --workers N  --threads N  --max-batch B  --batch-timeout-ms T\n"
+    "                --labels FILE  --max-body BYTES  --timeout S  --max-pixels N\n"
+    "                --topk K  --name NAME  --image-shape HxWxC  --image-scale S.\n"
+    "                SIGTERM drains accepted requests and exits 0.\n"
     "See mlrun(1).\n",
-    progname, progname);
+    progname, progname, progname);
 }
 
 /* lua.c's message for a bad option, then the short usage, on stderr. */
@@ -205,6 +214,7 @@ static int run_lua_cli(lua_State *L, const char *module, char **argv, int argc) 
 /* Add a subcommand here (and to mlrun.1 and the bash completion). */
 static const struct { const char *name, *module; } subcommands[] = {
   {"sweep", "ml.sweep"},
+  {"serve", "ml.serve"},
   {NULL, NULL},
 };
 

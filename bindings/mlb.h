@@ -33,6 +33,26 @@ int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra);
 /* A shape from varargs (ml.zeros(2, 3)) or one table (ml.zeros{2, 3}). */
 int mlb_checkshape(lua_State *L, int first, int64_t *shape);
 
+/* Autograd (lautograd.c). A tensor takes part in autograd when its user
+ * value is a table (its record, kept by stdlib/ml/autograd.lua). A binding of
+ * a differentiable op starts with MLB_GRAD: when an argument in first..last
+ * takes part, the op's Lua handler (ml.core.grad_ops[op]) runs in its place
+ * with the same arguments and records the op on the tape. The same C
+ * functions, registered again in ml.core.raw with an upvalue `true`, skip the
+ * check: the handlers compute with those. Untracked tensors pay one user
+ * value look-up per argument. */
+int mlb_grad_dispatch(lua_State *L, const char *op, int first, int last, bool lists);
+/* Registry key of the handlers table (ml.core.grad_ops). */
+const void *mlb_grad_ops_key(void);
+#define MLB_GRAD(L, op, first, last) do { \
+    if (!lua_toboolean(L, lua_upvalueindex(1))) { \
+      int n_ = mlb_grad_dispatch(L, op, first, last, false); \
+      if (n_ >= 0) return n_; \
+    } } while (0)
+/* Marks an in-place write into t's storage: autograd compares the version a
+ * recorded op saved with the current one before using a saved tensor. */
+#define mlb_touch(t) ((t)->storage->version++)
+
 /* Option tables: mlb_opts_check raises on any key not in `allowed`
  * (NULL-terminated), naming the function and the unknown option. */
 void mlb_opts_check(lua_State *L, int idx, const char *who, const char *const *allowed);

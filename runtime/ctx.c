@@ -105,6 +105,9 @@ static void *os_alloc(size_t asked) {
 #endif
     return p;
   }
+  /* small buffers: malloc's own alignment (16) is enough for the kernels, and
+   * aligned_alloc's chunk splitting costs more than the arithmetic on them */
+  if (asked < 4096) return malloc(asked);
   return aligned_alloc(64, (asked + 63) & ~(size_t)63);
 }
 

@@ -39,7 +39,7 @@ typedef struct ml_rng {
 
 /* Freed large buffers kept for reuse, so a training loop that allocates the
  * same sizes every batch does not pay page faults again and again. */
-#define ML_POOL_SLOTS 16
+#define ML_POOL_SLOTS 64
 typedef struct ml_pool {
   void *ptr[ML_POOL_SLOTS];
   size_t size[ML_POOL_SLOTS];
@@ -72,6 +72,7 @@ typedef struct ml_storage {
   ml_ctx *ctx;                               /* accounting owner, NULL if borrowed */
   void (*release)(void *ud, void *data);     /* borrowed buffers only; may be NULL */
   void *release_ud;
+  uint32_t version;   /* bumped by every in-place write the bindings make (autograd's check) */
 } ml_storage;
 
 typedef struct ml_tensor {
@@ -261,6 +262,13 @@ int ml_stack(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim);
 /* idx: int64 or float32 tensor of 0-based positions. */
 int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml_tensor *idx);
 int ml_masked_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tensor *mask);
+/* Gather along dim (torch.gather): out has idx's shape (idx: int64, 0-based,
+ * same ndim as t, every other dimension no larger than t's) and
+ * out[..i..] = t[..idx[..i..]..] with the index replacing dimension dim. */
+int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml_tensor *idx);
+/* The adjoint of ml_gather: t[..idx[..i..]..] += src[..i..] (float32 t and
+ * src, src shaped like idx). Repeated positions accumulate. */
+int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx, const ml_tensor *src);
 int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step);
 int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n);
 int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m);

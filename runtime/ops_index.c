@@ -188,3 +188,95 @@ void ml_fill_normal(ml_ctx *ctx, ml_tensor *t, double mean, double sd) {
   float *p = ml_f32(t);
   for (int64_t i = 0; i < n; i++) p[i] = (float)(mean + sd * ml_rng_normal(&ctx->rng));
 }
+
+/* Checks gather/scatter arguments; fills t's offset for every element of idx
+ * (in idx's row-major order) into off[] when off is not NULL. */
+static int gather_check(ml_ctx *ctx, const char *who, const ml_tensor *t, int dim,
+                        const ml_tensor *idx) {
+  char b1[160], b2[160];
+  if (dim < 0 || dim >= t->ndim)
+    return ml_error(ctx, "%s: dimension %d out of range for a %d-dimensional tensor", who,
+                    dim + 1, t->ndim);
+  if (idx->dtype != ML_I64)
+    return ml_error(ctx, "%s: expected an int64 index, got %s", who, ml_dtype_name(idx->dtype));
+  bool ok = idx->ndim == t->ndim;
+  for (int d = 0; ok && d < t->ndim; d++) ok = d == dim || idx->shape[d] <= t->shape[d];
+  if (!ok)
+    return ml_error(ctx, "%s: index of shape %s does not fit a tensor of shape %s (same number "
+                    "of dimensions, sizes no larger outside dimension %d)", who,
+                    ml_shape_str(b1, sizeof b1, idx->ndim, idx->shape),
+                    ml_shape_str(b2, sizeof b2, t->ndim, t->shape), dim + 1);
+  return ML_OK;
+}
+
+/* Walks idx in row-major order; for element i, *pos is its offset in t.
+ * Returns the flat position of the first index out of range, or -1. */
+static int64_t gather_walk(const ml_tensor *t, int dim, const ml_tensor *idx, int64_t *pos) {
+  int64_t n = ml_numel(idx), coord[ML_MAX_DIMS] = {0};
+  const int64_t *iv = (const int64_t *)idx->storage->data;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t io = idx->offset, to = t->offset;
+    for (int d = 0; d < idx->ndim; d++) io += coord[d] * idx->stride[d];
+    int64_t j = iv[io];
+    if (j < 0 || j >= t->shape[dim]) return i;
+    for (int d = 0; d < t->ndim; d++) to += (d == dim ? j : coord[d]) * t->stride[d];
+    pos[i] = to;
+    for (int d = idx->ndim - 1; d >= 0; d--) {
+      if (++coord[d] < idx->shape[d]) break;
+      coord[d] = 0;
+    }
+  }
+  return -1;
+}
+
+static int gather_positions(ml_ctx *ctx, const char *who, int64_t **pos, const ml_tensor *t,
+                            int dim, const ml_tensor *idx) {
+  if (gather_check(ctx, who, t, dim, idx)) return ML_ERR;
+  int64_t n = ml_numel(idx);
+  *pos = ml_alloc(ctx, (size_t)(n ? n : 1) * sizeof(int64_t), who);
+  if (!*pos) return ML_ERR;
+  int64_t bad = gather_walk(t, dim, idx, *pos);
+  if (bad >= 0) {
+    int64_t v = ((int64_t *)idx->storage->data)[ml_offset_of(idx, bad)];
+    ml_free(ctx, *pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+    return ml_error(ctx, "%s: index %lld out of range for dimension %d of size %lld", who,
+                    (long long)v + 1, dim + 1, (long long)t->shape[dim]);
+  }
+  return ML_OK;
+}
+
+int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml_tensor *idx) {
+  int64_t *pos, n = ml_numel(idx);
+  if (gather_positions(ctx, "gather", &pos, t, dim, idx)) return ML_ERR;
+  if (ml_tensor_new(ctx, out, t->dtype, idx->ndim, idx->shape, false)) {
+    ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+    return ML_ERR;
+  }
+  size_t es = ml_dtype_size(t->dtype);
+  const char *src = (const char *)t->storage->data;
+  char *dst = (char *)out->storage->data;
+  for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * es, src + (size_t)pos[i] * es, es);
+  ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+  return ML_OK;
+}
+
+int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx,
+                    const ml_tensor *src) {
+  char b1[160], b2[160];
+  if (t->dtype != ML_F32 || src->dtype != ML_F32)
+    return ml_error(ctx, "scatter_add_: expected float32 tensors, got %s and %s",
+                    ml_dtype_name(t->dtype), ml_dtype_name(src->dtype));
+  bool same = src->ndim == idx->ndim;
+  for (int d = 0; same && d < idx->ndim; d++) same = src->shape[d] == idx->shape[d];
+  if (!same)
+    return ml_error(ctx, "scatter_add_: source of shape %s, expected the index's shape %s",
+                    ml_shape_str(b1, sizeof b1, src->ndim, src->shape),
+                    ml_shape_str(b2, sizeof b2, idx->ndim, idx->shape));
+  int64_t *pos, n = ml_numel(idx);
+  if (gather_positions(ctx, "scatter_add_", &pos, t, dim, idx)) return ML_ERR;
+  float *tv = (float *)t->storage->data;
+  const float *sv = (const float *)src->storage->data;
+  for (int64_t i = 0; i < n; i++) tv[pos[i]] += sv[ml_offset_of(src, i)];
+  ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+  return ML_OK;
+}

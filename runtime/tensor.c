@@ -57,6 +57,7 @@ int ml_tensor_new(ml_ctx *ctx, ml_tensor *out, ml_dtype dtype, int ndim,
   s->ctx = ctx;
   s->release = NULL;
   s->release_ud = NULL;
+  s->version = 0;
   out->storage = s;
   out->dtype = dtype;
   out->ndim = ndim;
@@ -78,7 +79,7 @@ int ml_tensor_wrap(ml_ctx *ctx, ml_tensor *out, void *data, ml_dtype dtype, int 
   if (!data && nbytes) return ml_error(ctx, "tensor_wrap: NULL buffer for %zu bytes", nbytes);
   ml_storage *s = malloc(sizeof *s);
   if (!s) return ml_error(ctx, "tensor_wrap: out of memory");
-  *s = (ml_storage){data, nbytes, 1, NULL, release, ud};
+  *s = (ml_storage){data, nbytes, 1, NULL, release, ud, 0};
   out->storage = s;
   out->dtype = dtype;
   out->ndim = ndim;

@@ -9,7 +9,7 @@ LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
 CC=${CC:-gcc}
 CFLAGS_T="-std=c11 -D_DEFAULT_SOURCE -O1 -g -fopenmp -Iruntime -Ibindings $(pkg-config --cflags lua5.4 openblas)"
-LIBS_T="$(pkg-config --libs lua5.4 openblas libpng zlib) -fopenmp -ldl -lm"
+LIBS_T="$(pkg-config --libs lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson) -fopenmp -ldl -lm"
 case "$BUILD" in *asan*) CFLAGS_T="$CFLAGS_T -fsanitize=address,undefined -fno-sanitize-recover=undefined"; LIBS_T="$LIBS_T -fsanitize=address,undefined";; esac
 # the install part re-runs make on BUILD: an ASan build must keep its flags
 case "$BUILD" in *asan*)
@@ -77,6 +77,18 @@ part busted "$MLRUN" /usr/bin/busted -o TAP tests/spec
 PRELOAD=""
 case "$BUILD" in *asan*) PRELOAD="$($CC -print-file-name=libasan.so) $($CC -print-file-name=libubsan.so)";; esac
 part plain_lua env LD_PRELOAD="$PRELOAD" lua5.4 /usr/bin/busted --cpath="$BUILD/?.so" -o TAP tests/spec/tensor_spec.lua
+
+# 5b. the course gallery: every examples/course script, in quick mode
+gallery() {
+  i=0
+  for f in examples/course/*.lua; do
+    i=$((i + 1))
+    if "$MLRUN" "$f" --quick > "$LOG/gallery_$i.out" 2>&1; then echo "ok $i - $f"
+    else echo "not ok $i - $f"; tail -5 "$LOG/gallery_$i.out" >&2; fi
+  done
+  echo "1..$i"
+}
+part gallery gallery
 
 # 6. a short fuzz run of every reader (libFuzzer, clang + ASan/UBSan), with
 #    every past finding replayed; skipped for the ASan suite (its own build)

@@ -38,4 +38,13 @@ int ml_png_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
  * as an 8-bit PNG (16-bit when bits == 16) written atomically to path. */
 int ml_png_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int bits);
 
+/* ---- JPEG (jpeg.c, through libjpeg) ----
+ * Decodes a baseline or progressive JPEG to H x W x C float32 in [0, 1]:
+ * C = 1 for grayscale files, else 3 (RGB); a colour space libjpeg cannot
+ * turn into RGB (CMYK) is an error. */
+int ml_jpeg_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, const char *who);
+/* Encodes an H x W or H x W x C (C = 1 or 3) tensor, clamped to [0, 1], at
+ * quality 1..100, written atomically to path. */
+int ml_jpeg_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int quality);
+
 #endif

@@ -11,6 +11,14 @@ require "ml.tensor"   -- printing and Lua-side tensor methods
 -- the classes ml.load may rebuild, fixed now (before any user code runs)
 require "ml.registry"
 
+-- autograd: requires_grad, backward, no_grad (stdlib/ml/autograd.lua)
+local autograd = require "ml.autograd"
+ml.autograd = autograd
+ml.tensor = autograd.tensor
+for _, k in ipairs{"no_grad", "enable_grad", "grad", "is_grad_enabled", "set_grad_enabled"} do
+  ml[k] = autograd[k]
+end
+
 -- Submodules and top-level names load lazily, so `require "ml"` stays cheap:
 -- ml.nn is require "ml.nn", ml.LogisticRegression comes from its module.
 local submodules = {
@@ -19,7 +27,7 @@ local submodules = {
   metrics = "ml.metrics", model_selection = "ml.model_selection",
   feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
   dist = "ml.dist", io = "ml.io", base = "ml.base", json = "ml.json",
-  parallel = "ml.parallel", dataframe = "ml.dataframe",
+  parallel = "ml.parallel", dataframe = "ml.dataframe", serve = "ml.serve",
 }
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}

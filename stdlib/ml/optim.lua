@@ -5,6 +5,9 @@
 -- (schedulers and callbacks do).
 --   local opt = ml.optim.Adam{lr = 1e-3}
 --   opt:step(params, grads)       -- lists of tensors in matching order
+-- or, PyTorch-style, over tensors that collect gradients (ml.autograd):
+--   local opt = ml.optim.SGD{params = {w, b}, lr = 0.1}
+--   opt:zero_grad(); loss:backward(); opt:step()
 local ml = require "ml"
 local base = require "ml.base"
 local core = ml.core
@@ -16,9 +19,28 @@ optim.Optimizer = Optimizer
 Optimizer._module = "ml.optim"
 
 -- Keras spells it learning_rate; lr is accepted as the short form.
+local function check_params(who, params)
+  if params == nil then return nil end
+  local list = {}
+  for i, p in ipairs(params) do
+    if getmetatable(p) ~= core.tensor_mt then
+      error(string.format("%s: params entry %d is a %s, expected a tensor", who, i, type(p)), 0)
+    end
+    if not p.is_leaf then
+      error(string.format("%s: params entry %d is computed from other tensors; an optimizer "
+        .. "steps leaf tensors (created with requires_grad = true)", who, i), 0)
+    end
+    list[i] = p
+  end
+  if #list == 0 then error(who .. ": params expected a non-empty list of tensors", 0) end
+  return list
+end
+
 local function common_init(self, who, opts, spec)
   spec[#spec + 1] = {"learning_rate", nil, "number|nil"}
+  spec[#spec + 1] = {"params", nil, "table|nil"}
   local o = base.options(who, opts, spec)
+  o.params = check_params(who, o.params)
   if o.learning_rate then o.lr = o.learning_rate end
   o.learning_rate = nil
   for k, v in pairs(o) do self[k] = v end
@@ -42,7 +64,21 @@ function Optimizer:_slot(p, names, init)
 end
 
 --- Updates every parameter in place from its gradient. Lists must match.
+--- Without arguments: the `params` given at construction, each from its
+--- .grad (parameters without a gradient are skipped, as PyTorch does).
 function Optimizer:step(params, grads)
+  if params == nil and grads == nil then
+    if not self.params then
+      error(self.__name .. ":step: no parameters (pass params = {...} when creating the "
+        .. "optimizer, or call step(params, grads))", 0)
+    end
+    self.iterations = self.iterations + 1
+    for _, p in ipairs(self.params) do
+      local g = p.grad
+      if g then self:_update(p, g) end
+    end
+    return
+  end
   if type(params) ~= "table" or type(grads) ~= "table" then
     error(self.__name .. ":step: expected lists of parameters and gradients", 0)
   end
@@ -52,6 +88,28 @@ function Optimizer:step(params, grads)
   end
   self.iterations = self.iterations + 1
   for i = 1, #params do self:_update(params[i], grads[i]) end
+end
+
+--- Clears the .grad of the `params` given at construction, as PyTorch does
+--- (set_to_none: the next backward hands its gradient tensors over without
+--- a copy); {set_to_none = false} zeroes them in place instead.
+function Optimizer:zero_grad(opts)
+  if not self.params then
+    error(self.__name .. ":zero_grad: no parameters (pass params = {...} when creating the "
+      .. "optimizer)", 0)
+  end
+  if opts ~= nil and (type(opts) ~= "table" or next(opts, next(opts)) ~= nil
+      or (next(opts) ~= nil and next(opts) ~= "set_to_none")) then
+    error(self.__name .. ":zero_grad: expected nothing or {set_to_none = true|false}", 0)
+  end
+  local none = not (type(opts) == "table" and opts.set_to_none == false)
+  for _, p in ipairs(self.params) do
+    if none then p.grad = nil
+    else
+      local g = p.grad
+      if g then g:zero_() end
+    end
+  end
 end
 
 --- Constructor arguments (for saving and summaries).

@@ -13,8 +13,20 @@ local where = {
 }
 local submodules = {
   layers = "ml.nn.layers", losses = "ml.nn.losses", activations = "ml.nn.activations",
-  initializers = "ml.nn.initializers", model = "ml.nn.model",
+  initializers = "ml.nn.initializers", model = "ml.nn.model", functional = "ml.nn.functional",
 }
+
+--- ml.nn.register(Class) -> Class: lets ml.load rebuild saved models holding
+--- layers of a class made with ml.nn.Layer:extend. A saved model names the
+--- class only, never code: the loading program defines and registers it
+--- (ml.registry, the one list of classes a file may name).
+function nn.register(cls)
+  if not require("ml.nn.custom").is_custom(cls) then
+    error("register: expected a layer class made with ml.nn.Layer:extend, got "
+      .. (type(cls) == "table" and tostring(rawget(cls, "__name") or "a table") or type(cls)), 2)
+  end
+  return require("ml.registry").register(cls, "layer")
+end
 
 return setmetatable(nn, {
   __index = function(t, k)

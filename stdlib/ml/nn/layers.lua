@@ -163,7 +163,7 @@ function Layer:weights() return self._params end
 
 function Layer:get_weights()
   local out = {}
-  for i, w in ipairs(self:weights()) do out[i] = w:clone() end
+  for i, w in ipairs(self:weights()) do out[i] = w:detach():clone() end
   return out
 end
 
@@ -180,7 +180,7 @@ function Layer:set_weights(list)
       error(string.format("%s: weight %d expected shape %s, got %s", self.name, i,
         shape_str(w.shape), shape_str(v.shape)), 0)
     end
-    w:copy_(v)
+    ml.no_grad(w.copy_, w, v)   -- weights of custom layers collect gradients
   end
 end
 
@@ -237,6 +237,9 @@ function Layer:_need_forward()
     error(self.name .. ": backward called before forward", 0)
   end
 end
+
+--- Layer:extend("Name") -> a layer class defined by build/call (ml.nn.custom).
+function Layer.extend(cls, name) return require("ml.nn.custom").extend(cls, name) end
 
 --- Functional API: layer(node) -> node (ml.nn.model builds the graph).
 function Layer:__call(...)

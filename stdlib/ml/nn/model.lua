@@ -465,15 +465,16 @@ local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
   crossentropy = "categorical_crossentropy"}
 
 --- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
---- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae",
+--- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae" |
+--- function(pred, target) -> one-element tensor (differentiated by ml.autograd),
 --- metrics = {"accuracy"}}
 function Model:compile(opts)
   local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
-    {"loss", nil, "string"}, {"metrics", {}, "table"}})
+    {"loss", nil, "string|function"}, {"metrics", {}, "table"}})
   if not o.loss then error("compile: option 'loss' is required (e.g. \"mse\")", 0) end
   self.optimizer = require("ml.optim").get(o.optimizer)
   local loss = LOSS_ALIASES[o.loss] or o.loss
-  M.losses.check(loss)
+  if type(loss) ~= "function" then M.losses.check(loss) end
   self.loss = loss
   self.metrics = {}
   for i, m in ipairs(o.metrics) do
@@ -491,8 +492,26 @@ end
 -- accuracy count, into a reused gradient buffer); the others, and the fused
 -- sigmoid + binary cross-entropy, come from ml.nn.losses (nn-core).
 M.losses = {}
---- value [, gradient w.r.t. p] of loss `name`.
+-- A loss given as a Lua function: its value, and its gradient by autograd.
+local function eval_function(fn, p, y, want_grad)
+  if want_grad then
+    local g, v = ml.grad(function(pp) return fn(pp, y) end, {p})
+    return v, g[1]
+  end
+  local v = ml.no_grad(fn, p, y)
+  if type(v) ~= "number" then
+    if not is_tensor(v) or v:numel() ~= 1 then
+      error("loss function: expected a one-element tensor or a number, got "
+        .. (is_tensor(v) and "shape " .. shape_str(v.shape) or type(v)), 0)
+    end
+    v = v:item()
+  end
+  return v
+end
+
+--- value [, gradient w.r.t. p] of loss `name` (a name or a Lua function).
 function M.losses.eval(name, p, y, want_grad)
+  if type(name) == "function" then return eval_function(name, p, y, want_grad) end
   local loss = require("ml.nn.losses").get(name, "loss")
   if want_grad then return loss.forward_backward(p, y) end
   return loss.forward(p, y)
@@ -996,7 +1015,8 @@ function Model:state()
   ensure_built(self, nil, "save")
   local st = {name = self.name, kind = self.__name, input_shape = self.input_shape, layers = {}}
   for i, l in ipairs(self.layers) do st.layers[i] = layer_state(l) end
-  if self.compiled then
+  -- a loss written as a Lua function is code: the loading program compiles again
+  if self.compiled and type(self.loss) ~= "function" then
     local opt = self.optimizer
     local all = self:parameters(true)
     st.compile = {loss = self.loss, metrics = self.metrics,

@@ -140,7 +140,7 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
   if ((op == ML_SUM || op == ML_MEAN) && inner > 1 && c.dtype == ML_F32) {
     /* sums down a column, row by row (the order reduce_one uses, read
      * contiguously): columns are split across threads */
-    double *acc = ml_alloc(ctx, (size_t)inner * sizeof(double), who);
+    double *acc = ml_calloc(ctx, (size_t)inner, sizeof(double), who);
     if (!acc) { ml_tensor_release(&c); ml_tensor_release(out); return ML_ERR; }
     const float *src = ml_f32(&c);
     float *dst = ml_f32(out);
@@ -158,7 +158,7 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
           dst[o * inner + i] = (float)(op == ML_MEAN ? (R ? acc[i] / (double)R : NAN) : acc[i]);
       }
     }
-    ml_free(ctx, acc, (size_t)inner * sizeof(double));
+    ml_free(ctx, acc);
     ml_tensor_release(&c);
     return ML_OK;
   }

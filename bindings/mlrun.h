@@ -117,23 +117,16 @@ MLRUN_API int mlrun_get_tensor(mlrun_engine *e, const char *name, float *out, si
                      int *ndim, int64_t *shape);
 /* Like mlrun_get_tensor but lends a pointer to the engine's own row-major
  * float32 elements instead of copying. A tensor that is not already
-<<<<<<< HEAD
  * contiguous float32 is converted once. The storage is pinned while lent:
  * the pointer stays valid until the same name is borrowed again,
  * mlrun_release_tensor(e, name) or mlrun_close(e), even if the global is
  * reassigned or closed in Lua meanwhile (its memory is not reused for
  * another tensor); writes through it reach the tensor. */
-int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
-=======
- * contiguous float32 is converted once. The pointer stays valid until the
- * same name is borrowed again or the engine is closed, even if the global is
- * reassigned meanwhile; writes through it reach the tensor. */
 MLRUN_API int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
->>>>>>> main
                         int64_t *shape);
 /* Ends the borrow of `name` early: the pointer it gave is invalid after this.
  * Releasing a name that is not borrowed does nothing. */
-int mlrun_release_tensor(mlrun_engine *e, const char *name);
+MLRUN_API int mlrun_release_tensor(mlrun_engine *e, const char *name);
 /* Reads global `name` as a number (a number, or a one-element tensor). */
 MLRUN_API int mlrun_get_number(mlrun_engine *e, const char *name, double *v);
 

@@ -27,7 +27,10 @@ dependencies = {
 external_dependencies = {
   OPENBLAS = {library = "openblas"},
   PNG = {header = "png.h", library = "png"},
+  JPEG = {header = "jpeglib.h", library = "jpeg"},
   ZLIB = {header = "zlib.h", library = "z"},
+  MICROHTTPD = {header = "microhttpd.h", library = "microhttpd"},   -- ml.serve
+  CJSON = {header = "cjson/cJSON.h", library = "cjson"},
 }
 build = {
   type = "make",

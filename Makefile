@@ -6,7 +6,7 @@ BUILD    ?= build
 CC       ?= gcc
 # Portable by default: the binaries run on any x86-64 from 2009 on (x86-64-v2:
 # SSE4.2, POPCNT); the few hot kernels that gain from AVX2/AVX-512 pick their
-# variant at run time (ML_DISPATCH in runtime/dispatch.h). Other CPUs
+# variant at run time (ML_HOT in runtime/dispatch.h). Other CPUs
 # (aarch64, ...) get the compiler's generic target. `make OPT="-O3
 # -march=native"` builds for this machine only.
 ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null)
@@ -16,18 +16,52 @@ else
 OPT      ?= -O3
 endif
 SAN      ?=
-DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit-dev libjpeg-dev \
+# The one list of Debian packages (`make deps` installs the missing ones):
+#   build: lua5.4 liblua5.4-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
+#          pkg-config (libopenmpi-dev for the MPI plugin, WITH_MPI below)
+#          libjpeg-dev libmicrohttpd-dev libcjson-dev (mlrun serve)
+#   run:   libedit2 (the REPL's line editor, loaded with dlopen when a REPL
+#          opens: only the runtime library, no headers), openmpi-bin (mpirun)
+#   test:  lua-busted, tmux (REPL spec), librsvg2-bin (plot spec), clang and
+#          libclang-rt-14-dev (libFuzzer, for the fuzz smoke test), qemu-user
+#          (the suite's portability check), luarocks (the rockspec check),
+#          curl and chromium (the serve specs)
+DEBIAN_PACKAGES = lua5.4 liblua5.4-dev libopenblas-openmp-dev lua-busted libedit2 libjpeg-dev \
                   libmicrohttpd-dev libcjson-dev curl chromium \
-                  libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin
+                  libpng-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin tmux librsvg2-bin \
+                  clang libclang-rt-14-dev qemu-user luarocks
 
-# libedit (the REPL's line editor) is not linked: repl.c loads it with dlopen
-# when a REPL starts, so scripts and embedders never pay for it.
+# The version, from its one place (ML_VERSION in runtime/ml.h): the SONAME
+# (libmlrun.so.MAJOR), the library's file name, mlrun.pc, mlrun.1; the
+# rockspec's name and version are checked against it by the suite.
+VERSION := $(shell sed -n 's/^\#define ML_VERSION "\([^"]*\)".*/\1/p' runtime/ml.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME   = libmlrun.so.$(SOMAJOR)
+SOFILE   = libmlrun.so.$(VERSION)
+
 PKGS     = lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp $(OPT) $(SAN) $(PKG_CFLAGS) -I$(BUILD) -Ibindings
-LDFLAGS  += -fopenmp $(SAN)
+# `override` keeps these when CFLAGS/LDFLAGS come from the command line
+# (`make CFLAGS=-g`, luarocks): they are appended to, not replaced.
+# -fvisibility=hidden: only what is marked MLRUN_API (mlrun.h) or luaopen_ml
+# leaves the shared objects; the version scripts below pick per object.
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -fvisibility=hidden \
+                   $(OPT) $(SAN) $(PKG_CFLAGS) $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) -I$(BUILD) -Ibindings
+override LDFLAGS += -fopenmp $(SAN)
 LIBS      = $(PKG_LIBS) -lpthread -ldl -lm
+
+# MPI is optional: the plugin ml_mpi.so is built when OpenMPI's headers are
+# there (auto), always (yes: fails without them) or never (no). Without it
+# ml.dist runs single-process and, under mpirun, says how to get MPI.
+WITH_MPI ?= auto
+HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+ifeq ($(WITH_MPI),yes)
+ifneq ($(HAVE_MPI),yes)
+$(error WITH_MPI=yes but OpenMPI is missing (pkg-config ompi-c): apt-get install libopenmpi-dev)
+endif
+endif
+MPI_PLUGIN := $(if $(filter yes,$(WITH_MPI))$(filter auto,$(WITH_MPI)),$(if $(HAVE_MPI),$(BUILD)/ml_mpi.so))
 
 # The mlrun executable links OpenBLAS statically when libopenblas.a is there:
 # the shared library's ~10k symbol relocations cost several ms at every start.
@@ -53,20 +87,23 @@ RUNTIME_OBJ  = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 BINDINGS_OBJ = $(BINDINGS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/stdlib_embed.o
 LIB_OBJ      = $(RUNTIME_OBJ) $(BINDINGS_OBJ)
 
-.PHONY: all deps demo test asan bench install clean check-layout
+.PHONY: all deps demo test asan bench install uninstall clean check-layout rock install-rock \
+        check-portable check-aarch64
 
-all: $(BUILD)/mlrun $(BUILD)/ml.so $(BUILD)/libmlrun.a $(BUILD)/libmlrun.so $(BUILD)/mlrun.pc $(BUILD)/ml_mpi.so
+all: $(BUILD)/mlrun $(BUILD)/ml.so $(BUILD)/libmlrun.a $(BUILD)/libmlrun.so $(BUILD)/mlrun.pc $(MPI_PLUGIN)
 
-# Installs the Debian packages that are missing (as root, or through sudo).
+# Installs the Debian packages that are missing (as root, or through sudo)
+# and says which; dpkg -s decides what is installed.
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
+	  echo "make deps: installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	  echo "make deps: installed$$missing"; \
+	else echo "make deps: the $(words $(DEBIAN_PACKAGES)) Debian packages are installed"; fi
 
 # Objects depend on the compiler and its flags (BUILD/.cflags is rewritten
 # only when they change), so `make OPT=...` in a used folder rebuilds it.
@@ -88,12 +125,24 @@ $(BUILD)/libmlrun.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libmlrun.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+# The shared library: libmlrun.so.VERSION with SONAME libmlrun.so.MAJOR and
+# the usual links (.so.MAJOR for the loader, .so for the linker). Its version
+# script exports the mlrun_* API only (tagged MLRUN_MAJOR): luaopen_ml, the
+# one other default-visibility symbol, is for ml.so.
+$(BUILD)/$(SOFILE): $(LIB_OBJ)
+	printf 'MLRUN_%s {\n  global: mlrun_*;\n  local: *;\n};\n' $(SOMAJOR) > $(BUILD)/libmlrun.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libmlrun.map \
+	  -o $@ $^ $(LIBS)
 
-# The Lua C module: same objects, Lua symbols resolved by the host.
+$(BUILD)/libmlrun.so: $(BUILD)/$(SOFILE)
+	ln -sf $(SOFILE) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# The Lua C module: same objects, Lua symbols resolved by the host; exports
+# luaopen_ml only.
 $(BUILD)/ml.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(filter-out -llua5.4,$(LIBS))
+	printf '{\n  global: luaopen_ml;\n  local: *;\n};\n' > $(BUILD)/ml.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(BUILD)/ml.map -o $@ $^ $(filter-out -llua5.4,$(LIBS))
 
 $(BUILD)/mlrun: $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a
 	$(CC) $(LDFLAGS) -no-pie -o $@ $(BUILD)/bindings/main.o $(BUILD)/libmlrun.a $(MLRUN_LIBS)
@@ -104,10 +153,10 @@ $(BUILD)/ml_mpi.so: runtime/dist/mpi_plugin.c runtime/dist/dist.h
 	@mkdir -p $(BUILD)
 	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -shared $(OPT) $(SAN) $(shell pkg-config --cflags ompi-c) -o $@ $< $(shell pkg-config --libs ompi-c)
 
-$(BUILD)/mlrun.pc: Makefile
+$(BUILD)/mlrun.pc: Makefile runtime/ml.h
 	@mkdir -p $(BUILD)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mlrun\nDescription: machine-learning runtime embedding Lua 5.4\nVersion: %s\nRequires.private: lua5.4 openblas libpng libjpeg zlib\nCflags: -I$${includedir}/mlrun\nLibs: -L$${libdir} -lmlrun\nLibs.private: -lmicrohttpd -lcjson -lpthread -fopenmp -ldl -lm\n' \
-	  "$(PREFIX)" "$$(sed -n 's/#define ML_VERSION "\(.*\)"/\1/p' runtime/ml.h)" > $@
+	  "$(PREFIX)" "$(VERSION)" > $@
 
 # Data folders ml.datasets looks in (after $$MLRUN_DATA): installed, then this tree.
 $(BUILD)/bindings/lio.o: CFLAGS += -DMLRUN_DATA_INSTALLED='"$(PREFIX)/share/mlrun/data"' -DMLRUN_DATA_SOURCE='"$(CURDIR)/data"'
@@ -140,22 +189,77 @@ bench: deps
 	$(MAKE) all
 	sh scripts/bench/run.sh $(BUILD)
 
+# make install [PREFIX=/usr/local] [DESTDIR=...]. The public C API is
+# mlrun.h alone (runtime/ml.h is the engine's internal header: its structs
+# change between releases and it is not installed).
+INSTALL_DIRS = bin lib lib/pkgconfig lib/lua/5.4 include/mlrun share/mlrun/data \
+               share/man/man1 share/bash-completion/completions share/doc/mlrun \
+               $(if $(MPI_PLUGIN),lib/mlrun)
+INSTALL_DOCS = LICENSE README.md CHANGELOG.md
+I = $(DESTDIR)$(PREFIX)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mlrun \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/lua/5.4
-	install -m 755 $(BUILD)/mlrun $(DESTDIR)$(PREFIX)/bin/mlrun
-	install -m 644 $(BUILD)/libmlrun.a $(DESTDIR)$(PREFIX)/lib/libmlrun.a
-	install -m 755 $(BUILD)/libmlrun.so $(DESTDIR)$(PREFIX)/lib/libmlrun.so
-	install -m 755 $(BUILD)/ml.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/ml.so
-	install -d $(DESTDIR)$(PREFIX)/lib/mlrun
-	install -m 755 $(BUILD)/ml_mpi.so $(DESTDIR)$(PREFIX)/lib/mlrun/ml_mpi.so
-	install -m 644 runtime/ml.h $(DESTDIR)$(PREFIX)/include/mlrun/ml.h
-	install -m 644 bindings/mlrun.h $(DESTDIR)$(PREFIX)/include/mlrun/mlrun.h
-	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlrun.pc
-	install -d $(DESTDIR)$(PREFIX)/share/mlrun/data
-	cp -R data/classic data/mnist-10k $(DESTDIR)$(PREFIX)/share/mlrun/data/
+	for d in $(INSTALL_DIRS); do install -d $(I)/$$d || exit 1; done
+	install -m 755 $(BUILD)/mlrun $(I)/bin/mlrun
+	install -m 644 $(BUILD)/libmlrun.a $(I)/lib/libmlrun.a
+	install -m 755 $(BUILD)/$(SOFILE) $(I)/lib/$(SOFILE)
+	ln -sf $(SOFILE) $(I)/lib/$(SONAME)
+	ln -sf $(SONAME) $(I)/lib/libmlrun.so
+	install -m 755 $(BUILD)/ml.so $(I)/lib/lua/5.4/ml.so
+	$(if $(MPI_PLUGIN),install -m 755 $(MPI_PLUGIN) $(I)/lib/mlrun/ml_mpi.so)
+	install -m 644 bindings/mlrun.h $(I)/include/mlrun/mlrun.h
+	sed 's#^prefix=.*#prefix=$(PREFIX)#' $(BUILD)/mlrun.pc > $(I)/lib/pkgconfig/mlrun.pc
+	cp -R data/classic data/mnist-10k $(I)/share/mlrun/data/
+	sed 's/@VERSION@/$(VERSION)/' docs/mlrun.1 > $(I)/share/man/man1/mlrun.1
+	install -m 644 docs/mlrun-completion.bash $(I)/share/bash-completion/completions/mlrun
+	install -m 644 $(INSTALL_DOCS) $(I)/share/doc/mlrun/
+
+# Removes what install put there, then the folders it leaves empty (never a
+# folder that holds anything else).
+uninstall:
+	rm -f $(I)/bin/mlrun $(I)/lib/libmlrun.a $(I)/lib/$(SOFILE) $(I)/lib/$(SONAME) \
+	  $(I)/lib/libmlrun.so $(I)/lib/lua/5.4/ml.so $(I)/lib/mlrun/ml_mpi.so \
+	  $(I)/include/mlrun/mlrun.h $(I)/lib/pkgconfig/mlrun.pc $(I)/share/man/man1/mlrun.1 \
+	  $(I)/share/bash-completion/completions/mlrun $(INSTALL_DOCS:%=$(I)/share/doc/mlrun/%)
+	rm -rf $(I)/share/mlrun/data/classic $(I)/share/mlrun/data/mnist-10k
+	for d in lib/mlrun lib/lua/5.4 lib/lua lib/pkgconfig include/mlrun include share/mlrun/data \
+	  share/mlrun share/man/man1 share/man share/bash-completion/completions share/bash-completion \
+	  share/doc/mlrun share/doc share bin lib; do \
+	  [ -d $(I)/$$d ] && rmdir $(I)/$$d 2>/dev/null; done; true
+
+# `luarocks make` (mlrun-VERSION-1.rockspec) builds the Lua module alone in
+# its own folder and installs it into the rock's LIBDIR.
+ROCK_LIBDIR ?= $(error ROCK_LIBDIR is set by luarocks (build.install_variables))
+rock: $(BUILD)/ml.so $(MPI_PLUGIN)
+install-rock: rock
+	install -d $(ROCK_LIBDIR)
+	install -m 755 $(BUILD)/ml.so $(ROCK_LIBDIR)/ml.so
+	$(if $(MPI_PLUGIN),install -m 755 $(MPI_PLUGIN) $(ROCK_LIBDIR)/ml_mpi.so)
+
+# The default build under emulated older CPUs (qemu-user, slow: not part of
+# make test, which runs a smoke test of it): tests/portable.sh.
+check-portable: all
+	sh tests/portable.sh $(BUILD)
+
+# aarch64: every runtime and binding file compiled (not linked) with Debian's
+# cross compiler (gcc-aarch64-linux-gnu, not in DEBIAN_PACKAGES: only this
+# check needs it). The host's OpenBLAS, libpng and zlib headers serve (they
+# are the same on arm64); Debian's luaconf.h wants its per-architecture
+# lua5.4-deb-multiarch.h, written here for aarch64.
+A64_CC    ?= aarch64-linux-gnu-gcc
+A64_BUILD ?= build-aarch64
+check-aarch64:
+	@command -v $(A64_CC) >/dev/null || { echo "check-aarch64: $(A64_CC) is missing: apt-get install gcc-aarch64-linux-gnu"; exit 1; }
+	@mkdir -p $(A64_BUILD)
+	@printf '#define DEB_HOST_MULTIARCH "aarch64-linux-gnu"\n' > $(A64_BUILD)/lua5.4-deb-multiarch.h
+	lua5.4 bindings/embed_stdlib.lua $(A64_BUILD)/stdlib_embed.c $(STDLIB_LUA)
+	@n=0; for f in $(RUNTIME_SRC) $(BINDINGS_SRC) bindings/main.c $(A64_BUILD)/stdlib_embed.c; do \
+	  o=$(A64_BUILD)/$$(echo $$f | tr / _).o; \
+	  $(A64_CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -O3 -fPIC -fopenmp -fvisibility=hidden \
+	    -I$(A64_BUILD) $(PKG_CFLAGS) -Ibindings -idirafter /usr/include -c $$f -o $$o || exit 1; \
+	  n=$$((n + 1)); done; \
+	echo "check-aarch64: $$n files compiled for aarch64 ($$(file -b $$o | cut -d, -f1-2))"
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-rock build-aarch64
 
 include tests/fuzz/fuzz.mk

@@ -11,7 +11,7 @@
  *
  *     mlrun_engine *e = mlrun_open();
  *     if (!e) { fputs("out of memory\n", stderr); return 1; }
- *     if (mlrun_run_string(e, "function scale(x, s) return x * s end") != MLRUN_OK)
+ *     if (mlrun_run_string(e, "function scale(x, s) return x * s end", NULL) != MLRUN_OK)
  *       fprintf(stderr, "%s\n", mlrun_error(e));
  *
  *     float buf[6] = {1, 2, 3, 4, 5, 6};
@@ -21,6 +21,7 @@
  *
  *     float out[6]; int ndim; int64_t oshape[MLRUN_MAX_DIMS];
  *     mlrun_get_tensor(e, "y", out, 6, &ndim, oshape);   // copies y into out
+ *     printf("%g\n", out[5]);                            // 60
  *     mlrun_close(e);
  *
  * Every function that can fail returns MLRUN_OK (0) or MLRUN_ERR (-1); after
@@ -30,6 +31,11 @@
  * Tensors cross the boundary as float32, row-major (C order), with shapes of
  * up to MLRUN_MAX_DIMS int64_t sizes. Link with `pkg-config --cflags --libs
  * mlrun` (add --static for libmlrun.a).
+ *
+ * This is the whole public C API: the functions marked MLRUN_API are the
+ * only symbols libmlrun.so exports (libmlrun.so.0, versioned MLRUN_0), and
+ * the only header installed. The engine's own header, runtime/ml.h, is
+ * internal: its structs change between releases.
  */
 #ifndef MLRUN_H
 #define MLRUN_H
@@ -41,6 +47,14 @@
 extern "C" {
 #endif
 
+/* Marks the functions of this API: the library is built with
+ * -fvisibility=hidden, so these are the only symbols libmlrun.so exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MLRUN_API __attribute__((visibility("default")))
+#else
+#define MLRUN_API
+#endif
+
 #define MLRUN_OK 0
 #define MLRUN_ERR (-1)
 #define MLRUN_MAX_DIMS 8
@@ -49,32 +63,32 @@ extern "C" {
 typedef struct mlrun_engine mlrun_engine;
 
 /* The version of the library, "MAJOR.MINOR.PATCH". */
-const char *mlrun_version(void);
+MLRUN_API const char *mlrun_version(void);
 
 /* Opens an engine: a fresh Lua state with the standard Lua libraries and
  * `ml` loaded. Threads default to $MLRUN_THREADS, else $OMP_NUM_THREADS,
  * else the number of cores; the random generator is seeded with 42.
  * Returns NULL only when memory runs out. */
-mlrun_engine *mlrun_open(void);
+MLRUN_API mlrun_engine *mlrun_open(void);
 
 /* Closes the engine: every Lua value and tensor it holds is freed. Buffers
  * handed in with mlrun_set_tensor / mlrun_tensor are never freed (they stay
  * the caller's). e may be NULL. */
-void mlrun_close(mlrun_engine *e);
+MLRUN_API void mlrun_close(mlrun_engine *e);
 
 /* The message of the last failure in this engine, "" if none. The text stays
  * valid until the next call on this engine. */
-const char *mlrun_error(const mlrun_engine *e);
+MLRUN_API const char *mlrun_error(const mlrun_engine *e);
 
 /* Threads for this engine's kernels and BLAS calls (1 to 1024). */
-int mlrun_set_threads(mlrun_engine *e, int n);
+MLRUN_API int mlrun_set_threads(mlrun_engine *e, int n);
 /* Seeds the engine's random generator (as ml.seed(seed)). */
-int mlrun_seed(mlrun_engine *e, uint64_t seed);
+MLRUN_API int mlrun_seed(mlrun_engine *e, uint64_t seed);
 
 /* Runs Lua source text; `name` labels it in error messages (NULL: "=string"). */
-int mlrun_run_string(mlrun_engine *e, const char *code, const char *name);
+MLRUN_API int mlrun_run_string(mlrun_engine *e, const char *code, const char *name);
 /* Runs a Lua file. */
-int mlrun_run_file(mlrun_engine *e, const char *path);
+MLRUN_API int mlrun_run_file(mlrun_engine *e, const char *path);
 
 /* Sets global `name` to a float32 tensor over the caller's buffer, without
  * copying: Lua reads and writes `data` directly (x:add_(1) in Lua changes
@@ -82,10 +96,10 @@ int mlrun_run_file(mlrun_engine *e, const char *path);
  * stays the caller's and must stay valid until mlrun_close(e), because Lua
  * values derived from the tensor (views, closures) may refer to it as long as
  * the engine lives. ndim is 0 .. MLRUN_MAX_DIMS. */
-int mlrun_set_tensor(mlrun_engine *e, const char *name, float *data, int ndim,
+MLRUN_API int mlrun_set_tensor(mlrun_engine *e, const char *name, float *data, int ndim,
                      const int64_t *shape);
 /* Sets global `name` to a number. */
-int mlrun_set_number(mlrun_engine *e, const char *name, double v);
+MLRUN_API int mlrun_set_number(mlrun_engine *e, const char *name, double v);
 
 /* Reads global `name`, which must be a tensor (any dtype; converted to
  * float32). Writes its rank to *ndim and its sizes to shape[0 .. ndim-1]
@@ -93,17 +107,17 @@ int mlrun_set_number(mlrun_engine *e, const char *name, double v);
  * elements row-major into out, which holds `capacity` floats; fails, copying
  * nothing, when the tensor has more elements than that. Call with out = NULL
  * to learn the shape first. */
-int mlrun_get_tensor(mlrun_engine *e, const char *name, float *out, size_t capacity,
+MLRUN_API int mlrun_get_tensor(mlrun_engine *e, const char *name, float *out, size_t capacity,
                      int *ndim, int64_t *shape);
 /* Like mlrun_get_tensor but lends a pointer to the engine's own row-major
  * float32 elements instead of copying. A tensor that is not already
  * contiguous float32 is converted once. The pointer stays valid until the
  * same name is borrowed again or the engine is closed, even if the global is
  * reassigned meanwhile; writes through it reach the tensor. */
-int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
+MLRUN_API int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
                         int64_t *shape);
 /* Reads global `name` as a number (a number, or a one-element tensor). */
-int mlrun_get_number(mlrun_engine *e, const char *name, double *v);
+MLRUN_API int mlrun_get_number(mlrun_engine *e, const char *name, double *v);
 
 /* An argument of mlrun_call. Build them with the helpers below. */
 typedef enum {
@@ -145,7 +159,7 @@ static inline mlrun_value mlrun_global(const char *name) {
  * `result` when result is not NULL (nil when the function returns nothing);
  * other results are dropped. Read it back with mlrun_get_tensor or
  * mlrun_get_number. */
-int mlrun_call(mlrun_engine *e, const char *fn, const mlrun_value *args, int nargs,
+MLRUN_API int mlrun_call(mlrun_engine *e, const char *fn, const mlrun_value *args, int nargs,
                const char *result);
 
 #ifdef __cplusplus

@@ -85,7 +85,9 @@ static void preload_stdlib(lua_State *L) {
   lua_pop(L, 1);
 }
 
-int luaopen_ml(lua_State *L) {
+/* The entry point of the Lua C module (ml.so, `require "ml"`): the one
+ * symbol other than mlrun.h's API built with default visibility. */
+__attribute__((visibility("default"))) int luaopen_ml(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_key);
   bool fresh = lua_isnil(L, -1);
   lua_pop(L, 1);

@@ -6,6 +6,12 @@
 #include <string.h>
 #include <stdlib.h>
 
+/* Tile of C per single-threaded SGEMM call: about 2^22 multiply-adds (a few
+ * hundred microseconds, so packing and scheduling stay small beside it),
+ * sides down to 64 (multiples of 16 for the kernels). */
+#define SGEMM_TILE_WORK ((int64_t)1 << 22)
+#define SGEMM_TILE_MIN 64
+
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
   if (m <= 0 || n <= 0) return;
@@ -14,10 +20,34 @@ void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, floa
       for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
     return;
   }
-  /* OpenBLAS's thread count is process-wide: set it to this engine's. */
-  if (openblas_get_num_threads() != ctx->threads) openblas_set_num_threads(ctx->threads);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  /* Determinism across thread counts: OpenBLAS's own threading picks its
+   * kernels and blocking by the thread count, so C's bits changed between 1
+   * and 2 threads. Instead C is cut into tiles whose shape depends only on
+   * (m, n, k), each tile is one single-threaded SGEMM (the whole k-reduction
+   * of an element happens inside one call), and the engine's threads share
+   * the tiles: the same calls on the same data at any thread count. */
+  int bm = m, bn = n;
+  while ((int64_t)bm * bn * k > SGEMM_TILE_WORK && (bm > SGEMM_TILE_MIN || bn > SGEMM_TILE_MIN)) {
+    if (bm >= bn) bm = (bm / 2 + 15) / 16 * 16;
+    else bn = (bn / 2 + 15) / 16 * 16;
+  }
+  int tm = (m + bm - 1) / bm, tn = (n + bn - 1) / bn, tiles = tm * tn;
+  bool region = omp_in_parallel();
+  /* OpenBLAS's thread count is process-wide; inside an active OpenMP region
+   * it runs serially by itself, outside we make it serial (a team of one
+   * thread is not an active region) */
+  if (!region && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  int nt = region || tiles == 1 ? 1 : (ctx->threads < tiles ? ctx->threads : tiles);
+  CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  #pragma omp parallel for num_threads(nt) schedule(static) if(nt > 1)
+  for (int t = 0; t < tiles; t++) {
+    int i0 = (t / tn) * bm, j0 = (t % tn) * bn;
+    int mi = m - i0 < bm ? m - i0 : bm, nj = n - j0 < bn ? n - j0 : bn;
+    const float *at = trans_a ? a + i0 : a + (size_t)i0 * lda;
+    const float *bt = trans_b ? b + (size_t)j0 * ldb : b + j0;
+    cblas_sgemm(CblasRowMajor, ta, tb, mi, nj, k, alpha, at, lda, bt, ldb, beta,
+                c + (size_t)i0 * ldc + j0, ldc);
+  }
 }
 
 void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k, float alpha,

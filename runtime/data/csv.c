@@ -16,17 +16,58 @@ static const char *const default_na[] = {"", "NA", "N/A", "NaN", "nan", "null", 
                                          "#N/A", "None"};
 
 typedef struct source {
-  gzFile gz;                    /* NULL when reading memory */
+  FILE *f;                      /* NULL when reading memory */
+  int gz, zinit, zdone;         /* gzip input (by magic); inflate set up; last member ended */
+  int fresh, members;           /* a member began, nothing inflated yet; members ended */
+  z_stream z;
+  unsigned char *in;            /* raw bytes read from f */
+  size_t pre;                   /* plain file: bytes of `in` not yet handed out */
   const unsigned char *mem;
   size_t memlen, mempos;
   unsigned char *buf;
   size_t len, pos;
 } source;
 
+/* Refills s->in from the file; 0 at its end, -1 on a read error. */
+static long raw_fill(ml_ctx *ctx, source *s, const char *name) {
+  size_t n = fread(s->in, 1, CSV_BUF, s->f);
+  if (n == 0 && ferror(s->f))
+    return ml_error(ctx, "read_csv: %s: read error: %s", name, strerror(errno)), -1;
+  s->z.next_in = s->in;
+  s->z.avail_in = (uInt)n;
+  return (long)n;
+}
+
+/* After a gzip member ended: zero padding up to the end of the file is
+ * allowed (as gzip and Python do), another member continues the data, and
+ * anything else is an error - never silently dropped. 1: more data follows,
+ * 0: the file ended, -1: error. */
+static int next_member(ml_ctx *ctx, source *s, const char *name) {
+  for (;;) {
+    while (s->z.avail_in && *s->z.next_in == 0) { s->z.next_in++; s->z.avail_in--; }
+    if (s->z.avail_in) {
+      if (*s->z.next_in != 0x1f)
+        return ml_error(ctx, "read_csv: %s: trailing garbage after the compressed data", name), -1;
+      if (inflateReset(&s->z) != Z_OK)
+        return ml_error(ctx, "read_csv: %s: zlib reset failed", name), -1;
+      s->fresh = 1;
+      return 1;
+    }
+    long n = raw_fill(ctx, s, name);
+    if (n < 0) return -1;
+    if (n == 0) return 0;
+  }
+}
+
 /* Refills src->buf; returns bytes available (0 at end), -1 on a read error. */
+static bool ml_is_gzip_magic(const unsigned char *p, size_t n) {
+  return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
 static long src_fill(ml_ctx *ctx, source *s, const char *name) {
   s->pos = 0;
-  if (!s->gz) {
+  s->len = 0;
+  if (!s->f) {
     size_t n = s->memlen - s->mempos;
     if (n > CSV_BUF) n = CSV_BUF;
     memcpy(s->buf, s->mem + s->mempos, n);
@@ -34,16 +75,48 @@ static long src_fill(ml_ctx *ctx, source *s, const char *name) {
     s->len = n;
     return (long)n;
   }
-  int n = gzread(s->gz, s->buf, CSV_BUF);
-  if (n < 0) {
-    int errnum;
-    const char *msg = gzerror(s->gz, &errnum);
-    ml_error(ctx, "read_csv: %s: read error: %s", name, msg ? msg : "unknown");
-    s->len = 0;
-    return -1;
+  if (!s->gz) {
+    if (s->pre) {
+      memcpy(s->buf, s->in, s->pre);
+      s->len = s->pre;
+      s->pre = 0;
+      return (long)s->len;
+    }
+    size_t n = fread(s->buf, 1, CSV_BUF, s->f);
+    if (n == 0 && ferror(s->f))
+      return ml_error(ctx, "read_csv: %s: read error: %s", name, strerror(errno)), -1;
+    s->len = n;
+    return (long)n;
   }
-  s->len = (size_t)n;
-  return n;
+  size_t got = 0;
+  while (got == 0 && !s->zdone) {
+    if (s->z.avail_in == 0) {
+      long n = raw_fill(ctx, s, name);
+      if (n < 0) return -1;
+      if (n == 0)
+        return ml_error(ctx, "read_csv: %s: %s", name, s->fresh && s->members > 0
+                        ? "trailing garbage after the compressed data"
+                        : "compressed data is truncated"), -1;
+    }
+    s->z.next_out = s->buf;
+    s->z.avail_out = CSV_BUF;
+    int rc = inflate(&s->z, Z_NO_FLUSH);
+    got = CSV_BUF - s->z.avail_out;
+    if (got) s->fresh = 0;
+    if (rc == Z_STREAM_END) {
+      s->members++;
+      int more = next_member(ctx, s, name);
+      if (more < 0) return -1;
+      if (more == 0) s->zdone = 1;
+    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      if (s->fresh && s->members > 0)
+        return ml_error(ctx, "read_csv: %s: trailing garbage after the compressed data", name), -1;
+      return ml_error(ctx, "read_csv: %s: compressed data is corrupt (%s)", name,
+                      s->z.msg ? s->z.msg : "zlib error"), -1;
+    }
+  }
+  s->len = got;
+  return (long)got;
 }
 
 typedef struct parser {
@@ -458,13 +531,30 @@ void ml_csv_opts_init(ml_csv_opts *o) {
 
 int ml_csv_read_file(ml_ctx *ctx, ml_csv_table *out, const char *path, const ml_csv_opts *o) {
   memset(out, 0, sizeof *out);
-  gzFile gz = gzopen(path, "rb");
-  if (!gz) return ml_error(ctx, "read_csv: cannot open '%s': %s", path, strerror(errno));
-  gzbuffer(gz, CSV_BUF);
   source S = {0};
-  S.gz = gz;
-  int rc = run(ctx, out, &S, path, o);
-  gzclose(gz);
+  S.f = fopen(path, "rb");
+  if (!S.f) return ml_error(ctx, "read_csv: cannot open '%s': %s", path, strerror(errno));
+  S.in = malloc(CSV_BUF);
+  if (!S.in) { fclose(S.f); return ml_error(ctx, "read_csv: %s: out of memory", path); }
+  int rc = ML_ERR;
+  long n = raw_fill(ctx, &S, path);
+  if (n < 0) goto done;
+  if (ml_is_gzip_magic(S.in, (size_t)n)) {
+    S.gz = 1;
+    if (inflateInit2(&S.z, 15 + 16) != Z_OK) {
+      ml_error(ctx, "read_csv: %s: zlib initialisation failed", path);
+      goto done;
+    }
+    S.zinit = 1;
+    S.fresh = 1;
+  } else {
+    S.pre = (size_t)n;
+  }
+  rc = run(ctx, out, &S, path, o);
+done:
+  if (S.zinit) inflateEnd(&S.z);
+  free(S.in);
+  fclose(S.f);
   return rc;
 }
 

@@ -47,6 +47,41 @@ static int src_read(ml_ctx *ctx, src *s, uint8_t *dst, size_t n, const char *who
   return ML_OK;
 }
 
+/* After the last element of a gzip file: the stream must end there, and
+ * only zero padding may follow it (as gzip and Python accept); more data or
+ * trailing garbage is an error, never silently dropped. */
+static int src_end(ml_ctx *ctx, src *s, const char *who) {
+  uint8_t extra;
+  int rc = Z_OK;
+  for (;;) {
+    if (s->z.avail_in == 0 && s->left) {
+      size_t part = s->left > (1u << 30) ? (1u << 30) : s->left;
+      s->z.next_in = (Bytef *)s->p;
+      s->z.avail_in = (uInt)part;
+      s->p += part;
+      s->left -= part;
+    }
+    s->z.next_out = &extra;
+    s->z.avail_out = 1;
+    rc = inflate(&s->z, Z_NO_FLUSH);
+    if (s->z.avail_out == 0)
+      return ml_error(ctx, "%s: the gzip data holds more than the header's elements", who);
+    if (rc == Z_STREAM_END) break;
+    if (rc == Z_BUF_ERROR && s->z.avail_in == 0 && s->left == 0)
+      return ml_error(ctx, "%s: file is truncated (the gzip stream does not end)", who);
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      return ml_error(ctx, "%s: gzip data is corrupt (%s)", who, s->z.msg ? s->z.msg : "zlib error");
+  }
+  const uint8_t *rest[2] = {s->z.next_in, s->p};
+  size_t len[2] = {s->z.avail_in, s->left};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < len[k]; i++)
+      if (rest[k][i])
+        return ml_error(ctx, "%s: trailing garbage after the gzip data (%zu bytes)", who,
+                        len[0] + len[1]);
+  return ML_OK;
+}
+
 static int type_size(int code) {
   switch (code) {
   case 0x08: case 0x09: return 1;
@@ -168,7 +203,7 @@ int ml_idx_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, ml_d
       }
     }
   }
-  if (bad) goto fail;
+  if (bad || src_end(ctx, &s, who)) goto fail;
   rc = ML_OK;
   goto done;
 fail:

@@ -192,6 +192,14 @@ int ml_npy_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
   }
   ml_dtype dt = h.kind == 'f' ? ML_F32 : ML_I64;
   const uint8_t *src = data + start + hlen;
+  if (h.kind == 'u' && h.size == 8)   /* uint64 past 2^63 has no int64 value */
+    for (uint64_t i = 0; i < count; i++) {
+      uint64_t u = load_uint(src + i * 8, 8, h.order == '>');
+      if (u >> 63)
+        return ml_error(ctx, "%s: element %llu is %llu, past int64's range (uint64 values >= "
+                        "2^63 cannot be held exactly)", who, (unsigned long long)i + 1,
+                        (unsigned long long)u);
+    }
   if (!h.fortran || h.ndim < 2) {
     if (ml_tensor_new(ctx, out, dt, h.ndim, h.shape, false)) return ML_ERR;
     convert(&h, out->storage->data, dt, src, (int64_t)count);

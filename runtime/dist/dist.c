@@ -49,8 +49,11 @@ int ml_dist_init(ml_ctx *ctx, ml_dist *d) {
   if (!d->launched) return ML_OK;
   char err[512] = "";
   void *h = load_plugin(err, sizeof err);
-  if (!h) return ml_error(ctx, "dist: started under an MPI launcher but the MPI plugin "
-                          "ml_mpi.so could not be loaded: %s", err);
+  if (!h) return ml_error(ctx, "dist: started under an MPI launcher but ml_mpi.so could not "
+                          "be loaded (%.200s): build mlrun with MPI (apt-get install "
+                          "libopenmpi-dev openmpi-bin; make WITH_MPI=yes) or set "
+                          "MLRUN_MPI_PLUGIN to ml_mpi.so; without a launcher ml.dist runs "
+                          "as one process", err);
   const ml_dist_ops *(*get)(void) = (const ml_dist_ops *(*)(void))dlsym(h, "ml_mpi_plugin");
   if (!get) return ml_error(ctx, "dist: ml_mpi.so has no ml_mpi_plugin entry point");
   const ml_dist_ops *ops = get();

@@ -90,7 +90,7 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
   size_t cap = n * 4 + 4096, used = 0;
   if (cap > max_bytes) cap = max_bytes + 1;
   uint8_t *buf = malloc(cap);
-  int rc = Z_OK;
+  int rc = Z_OK, garbage = 0;
   z.next_in = (Bytef *)data;
   size_t left = n;
   while (buf) {
@@ -113,8 +113,21 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
     rc = inflate(&z, Z_NO_FLUSH);
     used += before - z.avail_out;
     if (rc == Z_STREAM_END) {
-      /* concatenated gzip members (as `cat a.gz b.gz`) continue */
-      if (z.avail_in == 0 && left == 0) break;
+      /* concatenated gzip members (as `cat a.gz b.gz`) continue; zero
+       * padding may end the file; anything else is trailing garbage */
+      const uint8_t *r = z.next_in;
+      size_t k = 0;
+      while (k < z.avail_in && !r[k]) k++;
+      if (k == z.avail_in) {
+        const uint8_t *q = data + (n - left);
+        size_t j = 0;
+        while (j < left && !q[j]) j++;
+        if (j == left) break;
+        rc = Z_DATA_ERROR;
+        garbage = 1;
+        break;
+      }
+      if (k || r[0] != 0x1f) { rc = Z_DATA_ERROR; garbage = 1; break; }
       if (inflateReset(&z) != Z_OK) break;
       continue;
     }
@@ -129,6 +142,7 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
   }
   if (rc != Z_STREAM_END) {
     free(buf);
+    if (garbage) return ml_error(ctx, "%s: trailing garbage after the compressed data", who);
     return ml_error(ctx, "%s: compressed data is %s", who,
                     rc == Z_OK || rc == Z_BUF_ERROR ? "truncated" : "corrupt");
   }

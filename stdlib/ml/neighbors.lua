@@ -66,7 +66,7 @@ end
 local function fit_X(self, X, y, labels)
   check_params(self, "fit")
   X, y = (labels and base.check_Xy_labels or base.check_Xy)(self.__name .. ":fit", X, y)
-  if X:ne(X):sum() > 0 then error(self.__name .. ":fit: X contains NaN", 0) end
+  base.check_finite(self.__name .. ":fit", X)
   self._fit_X = X:contiguous():clone()
   self.n_features_in_ = X.shape[2]
   self.n_samples_fit_ = X.shape[1]
@@ -128,7 +128,7 @@ local function raw_neighbors(self, who, X)
     error(string.format("%s:%s: n_neighbors=%d is larger than the %d training rows",
       self.__name, who, self.n_neighbors, self.n_samples_fit_), 0)
   end
-  if X:ne(X):sum() > 0 then error(self.__name .. ":" .. who .. ": X contains NaN", 0) end
+  base.check_finite(self.__name .. ":" .. who, X)
   local metric, p = metric_of(self)
   return with_threads(self.n_jobs, core.knn_kneighbors, self._fit_X, X, self.n_neighbors,
     metric, p)

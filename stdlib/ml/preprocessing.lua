@@ -24,19 +24,32 @@ local function as_X(who, X)
   return base.check_X(who, X)
 end
 
+-- Past this magnitude, float32 squares and differences can overflow.
+local HUGE = 1e18
+
 --- mean_, var_ (population variance, as scikit-learn), scale_ (std, 1 where 0).
 function StandardScaler:fit(X)
   X = as_X("StandardScaler:fit", X)
   local n = X.shape[1]
   if n == 0 then error("StandardScaler:fit: X has no rows", 2) end
   local mean = X:mean(1)
-  local var = ((X - mean) ^ 2):mean(1)
+  local scale, var
+  if X:numel() > 0 and X:abs():max() > HUGE then
+    -- squares would overflow float32: deviations are taken on X / max|X|
+    -- (per column), std = max|X| * std(X / max|X|); var_ may then be inf
+    local m = X:abs():max(1)
+    m = ml.where(m:eq(0), ml.ones(m.shape), m)
+    scale = ((X / m - mean / m) ^ 2):mean(1):sqrt() * m
+    var = scale ^ 2
+  else
+    var = ((X - mean) ^ 2):mean(1)
+    scale = var:sqrt()
+  end
   self.n_features_in_ = X.shape[2]
   self.n_samples_seen_ = n
   self.mean_ = self.with_mean and mean or nil
   if self.with_std then
     self.var_ = var
-    local scale = var:sqrt()
     self.scale_ = ml.where(scale:eq(0), ml.ones(scale.shape), scale)
   else
     self.var_, self.scale_ = nil, nil
@@ -49,8 +62,12 @@ function StandardScaler:transform(X)
   self:check_fitted("transform", "fitted_")
   X = base.check_X("StandardScaler:transform", is_frame(X) and X:to_tensor() or X,
     self.n_features_in_)
-  if self.mean_ then X = X - self.mean_ end
-  if self.scale_ then X = X / self.scale_ end
+  if self.mean_ and self.scale_ and X:numel() > 0 and X:abs():max() > HUGE then
+    X = X / self.scale_ - self.mean_ / self.scale_   -- X - mean would overflow
+  else
+    if self.mean_ then X = X - self.mean_ end
+    if self.scale_ then X = X / self.scale_ end
+  end
   if not self.mean_ and not self.scale_ and self.copy then X = X:clone() end
   return X
 end

@@ -5,10 +5,22 @@
 SECS=${1:-2}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
+# Without clang or libFuzzer's runtime this says so loudly (TAP SKIP, which
+# tests/run.sh repeats at the end); `make deps` installs both.
 if ! command -v clang >/dev/null 2>&1; then
-  echo "ok 1 - fuzz smoke skipped: clang is not installed # SKIP"
+  echo "ok 1 - fuzz smoke: clang is not installed (Debian clang, make deps) # SKIP"
+  echo "fuzz smoke SKIPPED: clang is not installed (apt-get install clang libclang-rt-14-dev)" >&2
   exit 0
 fi
+probe=$(mktemp -d)
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > "$probe/p.c"
+if ! clang -fsanitize=fuzzer "$probe/p.c" -o "$probe/p" >/dev/null 2>&1; then
+  rm -rf "$probe"
+  echo "ok 1 - fuzz smoke: clang cannot link -fsanitize=fuzzer (Debian libclang-rt-14-dev, make deps) # SKIP"
+  echo "fuzz smoke SKIPPED: clang has no libFuzzer runtime (apt-get install libclang-rt-14-dev)" >&2
+  exit 0
+fi
+rm -rf "$probe"
 if ! make -s fuzz-build > /tmp/mlrun-fuzz-build.$$ 2>&1; then
   echo "not ok 1 - the fuzz targets do not build"
   tail -20 /tmp/mlrun-fuzz-build.$$ >&2

@@ -137,7 +137,8 @@ local cases = {
   {"fit: x and y with different row counts", function()
     tiny_model(2, nil, "mse"):fit(ml.ones(3, 4), ml.ones(5, 2), {verbose = 0}) end, "3"},
   {"fit: NaN in the data", function()
-    tiny_model(2, nil, "mse"):fit(ml.tensor{{0 / 0, 1, 1, 1}}, ml.ones(1, 2), {verbose = 0}) end, "epoch 1"},
+    tiny_model(2, nil, "mse"):fit(ml.tensor{{0 / 0, 1, 1, 1}}, ml.ones(1, 2), {verbose = 0}) end,
+    "row 1, column 1"},
   {"fit: unknown option", function()
     tiny_model(2, nil, "mse"):fit(ml.ones(3, 4), ml.ones(3, 2), {epochz = 2}) end, "epochz"},
   {"compile: unknown loss", function()

@@ -24,6 +24,18 @@ describe("ml.dist outside mpirun", function()
   end)
 end)
 
+describe("ml.dist without the MPI plugin", function()
+  it("says under a launcher how to build with MPI (WITH_MPI=yes)", function()
+    local f = io.popen("OMPI_COMM_WORLD_SIZE=2 MLRUN_MPI_PLUGIN=/nonexistent/ml_mpi.so " .. mlrun ..
+                       " -e 'print(ml.dist.rank())' 2>&1; echo \"status $?\"")
+    local out = f:read("a")
+    f:close()
+    assert.matches("status 1", out, 1, true)
+    assert.matches("ml_mpi.so could not be loaded", out, 1, true)
+    assert.matches("make WITH_MPI=yes", out, 1, true)
+  end)
+end)
+
 describe("ml.dist under mpirun -np 2", function()
   local has_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
   it("sums, averages, broadcasts and sends between ranks", function()

@@ -674,14 +674,20 @@ end
 --- shuffling, as Keras), validation_data ({x_val, y_val}), callbacks ({}),
 --- initial_epoch (0). y: class ids (any dtype) or one-hot / target rows.
 --- x may be an ml.data.DataLoader (y nil): its batches, shuffling and
---- augmentation are used as they are.
+--- augmentation are used as they are. x, y and the validation data are
+--- checked once for NaN/Inf (an error names the row); allow_nan = true skips it.
 function Model:fit(x, y, opts)
   local o = base.options("fit", opts, {{"epochs", 1, "integer"}, {"batch_size", 32, "integer"},
     {"verbose", 1, {0, 1, 2}}, {"shuffle", true, "boolean"},
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
     {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
-    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"}})
+    {"distributed", false, "boolean"}, {"resume", nil, "string|nil"},
+    {"allow_nan", false, "boolean"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
+  if not (o.validation_split >= 0 and o.validation_split < 1) then
+    error(string.format("fit: validation_split must be in [0, 1), got %s",
+      o.validation_split ~= o.validation_split and "nan" or tostring(o.validation_split)), 0)
+  end
   local data = require "ml.data"
   -- data-parallel under mpirun: every rank takes its shard of each batch
   local dp = o.distributed and ml.dist.size() > 1
@@ -715,6 +721,14 @@ function Model:fit(x, y, opts)
     end
     xv, yv = x:narrow(1, split + 1, n - split), y:narrow(1, split + 1, n - split)
     x, y = x:narrow(1, 1, split), y:narrow(1, 1, split)
+  end
+  if not o.allow_nan then   -- one NaN would train NaN weights that relu hides
+    base.check_finite("fit", x, "x", "allow_nan = true")
+    base.check_finite("fit", y, "y", "allow_nan = true")
+    if xv then
+      base.check_finite("fit", xv, "validation x", "allow_nan = true")
+      base.check_finite("fit", yv, "validation y", "allow_nan = true")
+    end
   end
   ensure_built(self, x, "fit")
   loader = loader or data.DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
@@ -916,6 +930,7 @@ function Model:evaluate(x, y, opts)
   if not self.compiled then error("evaluate: compile the model first", 0) end
   if o.batch_size < 1 then error("evaluate: batch_size must be >= 1", 0) end
   x, y = check_xy("evaluate", x, y)
+  if x.shape[1] == 0 then error("evaluate: x has no rows (a mean over 0 samples is undefined)", 0) end
   ensure_built(self, x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
@@ -948,6 +963,13 @@ function Model:predict(x, opts)
   x = as_input("predict", x)
   ensure_built(self, x, "predict")
   local n = x.shape[1]
+  if n == 0 then   -- an empty result of the output's shape: run one zero row for it
+    local one = {table.unpack(x.shape)}
+    one[1] = 1
+    local shp = {table.unpack(self:forward(ml.zeros(one), false).shape)}
+    shp[1] = 0
+    return ml.zeros(shp)
+  end
   local out
   each_batch(x, o.batch_size, function(xb, s, m)
     local p = self:forward(xb, false)

@@ -3,6 +3,7 @@
  * the ml.core table on top of the stack. Order matters only for tensor. */
 MLB_FAMILY(tensor)
 MLB_FAMILY(tensor_ops)
+MLB_FAMILY(tensor_sort)
 MLB_FAMILY(autograd)
 MLB_FAMILY(csv)
 MLB_FAMILY(workers)

@@ -1,4 +1,4 @@
-/* limage.c - Lua bindings of PNG files and the image kernels (ml.image uses
+/* limage.c - Lua bindings of PNG and JPEG files and the image kernels (ml.image uses
  * them; its Lua front in stdlib/ml/image.lua checks options and shapes). */
 #include "mlb.h"
 #include "../runtime/io/io.h"
@@ -7,25 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* core.image_load(path) -> H x W x C float32 in [0, 1] */
+/* core.image_load(path) -> H x W x C float32 in [0, 1]; PNG or JPEG, told
+ * apart by their first bytes (not by the file name). */
 static int l_load(lua_State *L) {
   const char *fname = luaL_checkstring(L, 1);
   ml_ctx *ctx = mlb_ctx(L);
   ml_map m;
   MLB_CHECK(L, ml_map_file(ctx, &m, fname, "image.load"));
   ml_tensor t;
-  int rc = ml_png_read(ctx, &t, m.data, m.size, "image.load");
+  const uint8_t *b = m.data;
+  int rc;
+  if (m.size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+    rc = ml_jpeg_read(ctx, &t, m.data, m.size, "image.load");
+  else if (m.size >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G')
+    rc = ml_png_read(ctx, &t, m.data, m.size, "image.load");
+  else
+    rc = ml_error(ctx, "image.load: not a PNG or JPEG file (unknown signature)");
   ml_map_free(&m);
   if (rc) return luaL_error(L, "%s (in '%s')", ctx->err, fname);
   mlb_pushtensor(L, &t);
   return 1;
 }
 
-/* core.image_save(path, img [, bits]) */
+/* core.image_save(path, img, format, n): format "png" (n: bits, 8 or 16)
+ * or "jpeg" (n: quality, 1..100) */
 static int l_save(lua_State *L) {
+  static const char *const formats[] = {"png", "jpeg", NULL};
   const char *fname = luaL_checkstring(L, 1);
   ml_tensor *t = mlb_checktensor(L, 2);
-  MLB_CHECK(L, ml_png_save(mlb_ctx(L), fname, t, (int)luaL_optinteger(L, 3, 8)));
+  int jpeg = luaL_checkoption(L, 3, "png", formats);
+  int n = (int)luaL_checkinteger(L, 4);
+  if (jpeg) MLB_CHECK(L, ml_jpeg_save(mlb_ctx(L), fname, t, n));
+  else MLB_CHECK(L, ml_png_save(mlb_ctx(L), fname, t, n));
   return 0;
 }
 
@@ -94,36 +107,44 @@ static int l_flip(lua_State *L) {
   return 1;
 }
 
-/* core.image_warp(img, degrees, dx, dy [, fill]): each of degrees/dx/dy a
- * number or one value per image of a batch. */
+/* core.image_warp(img, {degrees, shear, sx, sy, dx, dy}, fill, mode): each
+ * entry a number or one value per image of a batch (ml_affine's fields). */
 static int l_warp(lua_State *L) {
+  static const char *const modes[] = {"constant", "nearest", "reflect", "wrap", NULL};
+  static const char *const names[6] = {"degrees", "shear", "sx", "sy", "dx", "dy"};
   ml_tensor *t = mlb_checktensor(L, 1);
-  int64_t n = batch_size(t), counts[3];
-  const char *names[3] = {"degrees", "dx", "dy"};
-  int64_t per = 0;
-  for (int k = 0; k < 3; k++) {
-    counts[k] = param_count(L, 2 + k, names[k]);
-    if (counts[k] && counts[k] != n)
+  luaL_checktype(L, 2, LUA_TTABLE);
+  float fill = (float)luaL_checknumber(L, 3);
+  ml_pad_mode mode = (ml_pad_mode)luaL_checkoption(L, 4, "constant", modes);
+  if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
+  int64_t n = batch_size(t), per = 0;
+  for (int k = 0; k < 6; k++) {         /* the six values sit at stack slots 5..10 */
+    lua_rawgeti(L, 2, k + 1);
+    int64_t cnt = param_count(L, 5 + k, names[k]);
+    if (cnt && cnt != n)
       return luaL_error(L, "image: expected %d %s values (one per image), got %d", (int)n, names[k],
-                        (int)counts[k]);
-    if (counts[k]) per = n;
+                        (int)cnt);
+    if (cnt) per = n;
   }
-  float fill = (float)luaL_optnumber(L, 5, 0);
   int64_t nm = per ? per : 1;
   double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)nm, 0);
   int64_t h = t->ndim == 4 ? t->shape[1] : t->shape[0], w = t->ndim == 4 ? t->shape[2] : t->shape[1];
-  if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
-  for (int64_t i = 0; i < nm; i++)
-    ml_image_affine_params(mats + 6 * i, h, w, param(L, 2, i), param(L, 3, i), param(L, 4, i));
+  for (int64_t i = 0; i < nm; i++) {
+    ml_affine a = {param(L, 5, i), param(L, 6, i), param(L, 7, i), param(L, 8, i), param(L, 9, i),
+                   param(L, 10, i)};
+    if (!(a.sx > 0) || !(a.sy > 0))
+      return luaL_error(L, "image: scale must be > 0, got %f x %f", a.sx, a.sy);
+    ml_image_affine_params(mats + 6 * i, h, w, &a);
+  }
   ml_tensor out;
-  MLB_CHECK(L, ml_image_warp(mlb_ctx(L), &out, t, mats, nm, fill));
+  MLB_CHECK(L, ml_image_warp(mlb_ctx(L), &out, t, mats, nm, fill, mode));
   mlb_pushtensor(L, &out);
   return 1;
 }
 
 /* core.image_filter(img, kernel, flip, mode) */
 static int l_filter(lua_State *L) {
-  static const char *const modes[] = {"constant", "nearest", "reflect", NULL};
+  static const char *const modes[] = {"constant", "nearest", "reflect", "wrap", NULL};
   ml_tensor *t = mlb_checktensor(L, 1), *k = mlb_checktensor(L, 2);
   bool flip = lua_toboolean(L, 3);
   int mode = luaL_checkoption(L, 4, "constant", modes);

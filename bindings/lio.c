@@ -400,6 +400,21 @@ static int l_read_idx(lua_State *L) {
   return 1;
 }
 
+/* core.io_read_cifar10(path) -> images (N x 32 x 32 x 3 float32 in [0, 1]),
+ * labels (N int64) */
+static int l_read_cifar10(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 1);
+  guard *g = push_guard(L, "cifar10");
+  ml_tensor x, y;
+  MLB_CHECK(L, ml_map_file(mlb_ctx(L), &g->map, fname, "cifar10"));
+  int rc = ml_cifar10_read(mlb_ctx(L), &x, &y, g->map.data, g->map.size, "cifar10");
+  guard_release(g);
+  if (rc) return luaL_error(L, "%s (in '%s')", mlb_ctx(L)->err, fname);
+  mlb_pushtensor(L, &x);
+  mlb_pushtensor(L, &y);
+  return 2;
+}
+
 /* core.io_data_dirs() -> "dir1:dir2:dir3": the installed share/mlrun/data
  * (compiled in), <dir of the running executable>/../share/mlrun/data (an
  * installation moved or made with another PREFIX), then the data/ folder of
@@ -442,7 +457,7 @@ void mlb_open_io(lua_State *L) {
     {"io_save", l_save}, {"io_load", l_load}, {"io_header", l_header},
     {"io_write_atomic", l_write_atomic}, {"io_read_file", l_read_file},
     {"io_listdir", l_listdir}, {"io_load_npy", l_load_npy}, {"io_save_npy", l_save_npy},
-    {"io_read_idx", l_read_idx}, {"io_data_dirs", l_data_dirs},
+    {"io_read_idx", l_read_idx}, {"io_read_cifar10", l_read_cifar10}, {"io_data_dirs", l_data_dirs},
     {"io_crc32", l_crc32}, {"io_isdir", l_isdir}, {"io_exists", l_exists},
     {NULL, NULL}};
   if (luaL_newmetatable(L, GUARD)) {

@@ -306,10 +306,14 @@ static int l_eye(lua_State *L) {
 /* ml.arange(stop) | ml.arange(start, stop [, step]) -- stop excluded, as NumPy */
 static int l_arange(lua_State *L) {
   double a = 0, b, s = 1;
-  if (lua_gettop(L) == 1) b = luaL_checknumber(L, 1);
+  int top = lua_gettop(L);
+  if (top == 1) b = luaL_checknumber(L, 1);
   else { a = luaL_checknumber(L, 1); b = luaL_checknumber(L, 2); s = luaL_optnumber(L, 3, 1); }
+  /* NumPy: integer arguments give integers (int64), any float gives float32 */
+  bool ints = true;
+  for (int i = 1; i <= (top < 3 ? top : 3); i++) ints = ints && lua_isinteger(L, i);
   ml_tensor t;
-  MLB_CHECK(L, ml_arange(mlb_ctx(L), &t, a, b, s));
+  MLB_CHECK(L, ml_arange(mlb_ctx(L), &t, a, b, s, ints ? ML_I64 : ML_F32));
   mlb_pushtensor(L, &t);
   return 1;
 }
@@ -488,6 +492,36 @@ static void slice_view(lua_State *L, int tbl, const ml_tensor *t, ml_tensor *out
   *out = cur;
 }
 
+/* x[mask] with a 1-D 0/1 mask of one value per row (NumPy's boolean row
+ * indexing, iris[iris[{{}, 1}]:gt(5)]): the rows where mask is 1. */
+static int row_mask(lua_State *L, const ml_tensor *t, const ml_tensor *mask) {
+  ml_ctx *ctx = mlb_ctx(L);
+  int64_t n = mask->shape[0], k = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t o = ml_offset_of(mask, i);
+    double m = mask->dtype == ML_F32 ? ((float *)mask->storage->data)[o]
+                                     : (double)((int64_t *)mask->storage->data)[o];
+    if (m != 0 && m != 1)
+      return luaL_error(L, "tensor index: a 1-D key of %d entries selects rows and must hold 0/1 "
+                        "(a mask such as x[{{}, 1}]:gt(0)), got %f at position %d; for row "
+                        "positions use x:index_select(1, idx)", (int)n, m, (int)i + 1);
+    k += m != 0;
+  }
+  ml_tensor idx, out;
+  MLB_CHECK(L, ml_tensor_new(ctx, &idx, ML_I64, 1, &k, false));
+  ml_tensor *ip = mlb_pushtensor(L, &idx);   /* anchored: freed by the GC on error */
+  int64_t *p = ml_i64(ip);
+  for (int64_t i = 0, j = 0; i < n; i++) {
+    int64_t o = ml_offset_of(mask, i);
+    double m = mask->dtype == ML_F32 ? ((float *)mask->storage->data)[o]
+                                     : (double)((int64_t *)mask->storage->data)[o];
+    if (m != 0) p[j++] = i;
+  }
+  MLB_CHECK(L, ml_index_select(ctx, &out, t, 0, ip));
+  mlb_pushtensor(L, &out);
+  return 1;
+}
+
 /* x.grad, x.requires_grad, x.grad_fn, x.is_leaf: read from the autograd
  * record (the user value) when there is one. */
 static int grad_field(lua_State *L, const char *k) {
@@ -549,6 +583,7 @@ static int tensor_index(lua_State *L) {
       return 1;
     case LUA_TUSERDATA: {
       ml_tensor *mask = mlb_checktensor(L, 2);
+      if (mask->ndim == 1 && t->ndim > 1 && mask->shape[0] == t->shape[0]) return row_mask(L, t, mask);
       MLB_CHECK(L, ml_masked_select(ctx, &v, t, mask));
       mlb_pushtensor(L, &v);
       return 1;

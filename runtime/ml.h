@@ -197,6 +197,14 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t,
 double ml_sum_all(ml_ctx *ctx, const ml_tensor *t);
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log);
 
+/* ---- sorting and running sums (ops_sort.c) ---- */
+/* Sorts along dim: values (t's dtype) and indices (int64, 0-based positions
+ * along dim), both of t's shape. Stable; NaN last ascending, first descending. */
+int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor *t, int dim,
+            bool descending);
+/* Running sum along dim, t's dtype (float32 accumulates in double). */
+int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim);
+
 /* ---- matrix products (blas.c: the only file that includes cblas.h) ---- */
 /* C[m x n] = alpha * op(A) op(B) + beta * C, row-major, plain float arrays. */
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k,
@@ -223,7 +231,9 @@ int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml
 /* The adjoint of ml_gather: t[..idx[..i..]..] += src[..i..] (float32 t and
  * src, src shaped like idx). Repeated positions accumulate. */
 int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx, const ml_tensor *src);
-int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step);
+/* start, start + step, ... before stop, as float32 or int64 (dtype). */
+int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step,
+              ml_dtype dtype);
 int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n);
 int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m);
 int ml_randperm(ml_ctx *ctx, ml_tensor *out, int64_t n);   /* int64, 0-based */

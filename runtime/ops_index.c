@@ -135,7 +135,8 @@ int ml_masked_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_t
   return ML_OK;
 }
 
-int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step) {
+int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step,
+              ml_dtype dtype) {
   if (step == 0 || !isfinite(step) || !isfinite(start) || !isfinite(stop))
     return ml_error(ctx, "arange: expected finite bounds and a non-zero step, got %g, %g, %g",
                     start, stop, step);
@@ -143,7 +144,12 @@ int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double ste
   if (cnt < 0) cnt = 0;
   if (cnt > 1e12) return ml_error(ctx, "arange: %g elements is too many", cnt);
   int64_t n = (int64_t)cnt;
-  if (ml_tensor_new(ctx, out, ML_F32, 1, &n, false)) return ML_ERR;
+  if (ml_tensor_new(ctx, out, dtype, 1, &n, false)) return ML_ERR;
+  if (dtype == ML_I64) {
+    int64_t *q = ml_i64(out);
+    for (int64_t i = 0; i < n; i++) q[i] = (int64_t)(start + (double)i * step);
+    return ML_OK;
+  }
   float *p = ml_f32(out);
   for (int64_t i = 0; i < n; i++) p[i] = (float)(start + (double)i * step);
   return ML_OK;

@@ -1,5 +1,5 @@
 /*
- * data.h - readers and writers of data files: NumPy .npy, IDX (MNIST), PNG.
+ * data.h - readers and writers of data files: NumPy .npy, IDX (MNIST), PNG, JPEG.
  *
  * Readers work on bytes in memory (a mapped file: see io/io.h), so the same
  * code serves files, strings and fuzzers. Every size a header announces is
@@ -39,12 +39,20 @@ int ml_png_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
 int ml_png_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int bits);
 
 /* ---- JPEG (jpeg.c, through libjpeg) ----
- * Decodes a baseline or progressive JPEG to H x W x C float32 in [0, 1]:
- * C = 1 for grayscale files, else 3 (RGB); a colour space libjpeg cannot
- * turn into RGB (CMYK) is an error. */
+ * Decodes baseline and progressive JPEG (gray or YCbCr/RGB; CMYK refused)
+ * to an H x W x C float32 tensor in [0, 1], C = 1 or 3. Corrupt data is an
+ * error, never a partly gray image; sizes are bounded by what the data can
+ * hold, and progressive files by their number of scans. */
 int ml_jpeg_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, const char *who);
-/* Encodes an H x W or H x W x C (C = 1 or 3) tensor, clamped to [0, 1], at
- * quality 1..100, written atomically to path. */
+/* Encodes an H x W or H x W x C (C = 1 or 3) tensor, values clamped to
+ * [0, 1], as a baseline JPEG of the given quality (1..100), atomically. */
 int ml_jpeg_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int quality);
+
+/* ---- CIFAR-10 binary version (cifar.c) ----
+ * One data_batch_*.bin / test_batch.bin file: N records of a label byte
+ * (0..9) and 3 x 32 x 32 pixel bytes (R, G, B planes). images: N x 32 x 32 x 3
+ * float32 in [0, 1] (channels last); labels: N int64. */
+int ml_cifar10_read(ml_ctx *ctx, ml_tensor *images, ml_tensor *labels, const uint8_t *data,
+                    size_t n, const char *who);
 
 #endif

@@ -18,6 +18,21 @@ static inline int ml_imgdims_of(ml_ctx *ctx, const char *who, const ml_tensor *t
   return ML_OK;
 }
 
+/* Position i of a line of n pixels, read outside [0, n), by a border rule;
+ * -1 for ML_PAD_CONSTANT (the caller uses zero or its fill value). */
+static inline int64_t ml_img_border(int64_t i, int64_t n, ml_pad_mode mode) {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case ML_PAD_NEAREST: return i < 0 ? 0 : n - 1;
+    case ML_PAD_REFLECT: {                       /* d c b a | a b c d | d c b a */
+      int64_t p = 2 * n, k = ((i % p) + p) % p;
+      return k < n ? k : p - 1 - k;
+    }
+    case ML_PAD_WRAP: return ((i % n) + n) % n;  /* a b c d | a b c d */
+    default: return -1;
+  }
+}
+
 /* New tensor like t but with spatial size h x w (and c channels). */
 static inline int ml_img_new(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int64_t h,
                              int64_t w, int64_t c) {

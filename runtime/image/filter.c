@@ -1,18 +1,7 @@
-/* filter.c - per-channel 2-D filtering (convolve / correlate, three border
+/* filter.c - per-channel 2-D filtering (convolve / correlate, four border
  * modes) and RGB to gray, parallel over images and rows. */
 #include "common.h"
 #include <string.h>
-
-/* Maps a coordinate outside 0..n-1 by the border mode; -1 means "zero". */
-static inline int64_t border(int64_t i, int64_t n, ml_pad_mode mode) {
-  if (i >= 0 && i < n) return i;
-  if (mode == ML_PAD_CONSTANT) return -1;
-  if (mode == ML_PAD_NEAREST) return i < 0 ? 0 : n - 1;
-  int64_t period = 2 * n;                        /* reflect: d c b a | a b c d | d c */
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - 1 - i;
-}
 
 int ml_image_filter(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const ml_tensor *kernel,
                     bool flip, ml_pad_mode mode) {
@@ -46,7 +35,7 @@ int ml_image_filter(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const ml_
       float *dr = o + (n * d.h + y) * d.w * c;
       memset(dr, 0, sizeof(float) * (size_t)(d.w * c));
       for (int64_t i = 0; i < kh; i++) {
-        int64_t yy = border(y + i - oy, d.h, mode);
+        int64_t yy = ml_img_border(y + i - oy, d.h, mode);
         if (yy < 0) continue;
         const float *row = si + yy * d.w * c;
         for (int64_t j = 0; j < kw; j++) {
@@ -58,13 +47,13 @@ int ml_image_filter(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const ml_
           if (lo > d.w) lo = d.w;
           if (hi < lo) hi = lo;
           for (int64_t x = 0; x < lo; x++) {
-            int64_t xx = border(x + dx, d.w, mode);
+            int64_t xx = ml_img_border(x + dx, d.w, mode);
             if (xx >= 0) for (int64_t k = 0; k < c; k++) dr[x * c + k] += wgt * row[xx * c + k];
           }
           const float *rs = row + dx * c;
           for (int64_t t = lo * c; t < hi * c; t++) dr[t] += wgt * rs[t];
           for (int64_t x = hi; x < d.w; x++) {
-            int64_t xx = border(x + dx, d.w, mode);
+            int64_t xx = ml_img_border(x + dx, d.w, mode);
             if (xx >= 0) for (int64_t k = 0; k < c; k++) dr[x * c + k] += wgt * row[xx * c + k];
           }
         }

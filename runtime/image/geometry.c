@@ -1,4 +1,4 @@
-/* geometry.c - resize, flip and affine warps (rotate, shift) of images and
+/* geometry.c - resize, flip and affine warps (rotate, shift, shear, zoom) of images and
  * batches, bilinear, parallel over images and rows. */
 #include "common.h"
 #include <math.h>
@@ -71,16 +71,24 @@ int ml_image_flip(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, bool horizo
   return ML_OK;
 }
 
-void ml_image_affine_params(double m[6], int64_t h, int64_t w, double degrees, double dx, double dy) {
-  double t = degrees * M_PI / 180.0, cs = cos(t), sn = sin(t);
+void ml_image_affine_params(double m[6], int64_t h, int64_t w, const ml_affine *a) {
+  double t = a->degrees * M_PI / 180.0, cs = cos(t), sn = sin(t);
+  double sh = a->shear * M_PI / 180.0, ssh = sin(sh), csh = cos(sh);
   double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
-  /* output (x, y) -> u = (x - dx - cx, y - dy - cy) -> source c + (u.x cs - u.y sn, u.x sn + u.y cs) */
-  m[0] = cs;  m[1] = -sn; m[2] = cx - (dx + cx) * cs + (dy + cy) * sn;
-  m[3] = sn;  m[4] = cs;  m[5] = cy - (dx + cx) * sn - (dy + cy) * cs;
+  /* Inverse map, output -> source, about the centre: undo the shift, the
+   * rotation (R^-1 = [cs -sn; sn cs] in these y-down coordinates), the shear
+   * (Keras's matrix [1 -sin; 0 cos]) and the scale (1 / sx, 1 / sy). */
+  double r0 = cs, r1 = -sn, r3 = sn, r4 = cs;                 /* R^-1 */
+  double s0 = r0 - ssh * r3, s1 = r1 - ssh * r4;              /* Sh R^-1 */
+  double s3 = csh * r3, s4 = csh * r4;
+  double m0 = s0 / a->sx, m1 = s1 / a->sx, m3 = s3 / a->sy, m4 = s4 / a->sy;
+  double ux = a->dx + cx, uy = a->dy + cy;
+  m[0] = m0; m[1] = m1; m[2] = cx - (m0 * ux + m1 * uy);
+  m[3] = m3; m[4] = m4; m[5] = cy - (m3 * ux + m4 * uy);
 }
 
 int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const double *mats,
-                  int64_t nmats, float fill) {
+                  int64_t nmats, float fill, ml_pad_mode mode) {
   ml_imgdims d = {0, 0, 0, 0};
   if (ml_imgdims_of(ctx, "image.warp", img, &d)) return ML_ERR;
   if (nmats != 1 && nmats != d.n)
@@ -103,17 +111,18 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
         double flx = floor(fx), fly = floor(fy);
         int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
         float ax = (float)(fx - flx), ay = (float)(fy - fly);
-        if (!(fx > -1 && fx < d.w && fy > -1 && fy < d.h)) {   /* also catches NaN */
+        if (fx != fx || fy != fy || fabs(fx) > 1e9 || fabs(fy) > 1e9 ||
+            (mode == ML_PAD_CONSTANT && !(fx > -1 && fx < d.w && fy > -1 && fy < d.h))) {
           for (int64_t k = 0; k < c; k++) dr[x * c + k] = fill;
           continue;
         }
-        bool in00 = x0 >= 0 && y0 >= 0, in01 = x0 + 1 < d.w && y0 >= 0;
-        bool in10 = x0 >= 0 && y0 + 1 < d.h, in11 = x0 + 1 < d.w && y0 + 1 < d.h;
+        int64_t xa = ml_img_border(x0, d.w, mode), xb = ml_img_border(x0 + 1, d.w, mode);
+        int64_t ya = ml_img_border(y0, d.h, mode), yb = ml_img_border(y0 + 1, d.h, mode);
         for (int64_t k = 0; k < c; k++) {
-          float p00 = in00 ? si[(y0 * d.w + x0) * c + k] : fill;
-          float p01 = in01 ? si[(y0 * d.w + x0 + 1) * c + k] : fill;
-          float p10 = in10 ? si[((y0 + 1) * d.w + x0) * c + k] : fill;
-          float p11 = in11 ? si[((y0 + 1) * d.w + x0 + 1) * c + k] : fill;
+          float p00 = xa >= 0 && ya >= 0 ? si[(ya * d.w + xa) * c + k] : fill;
+          float p01 = xb >= 0 && ya >= 0 ? si[(ya * d.w + xb) * c + k] : fill;
+          float p10 = xa >= 0 && yb >= 0 ? si[(yb * d.w + xa) * c + k] : fill;
+          float p11 = xb >= 0 && yb >= 0 ? si[(yb * d.w + xb) * c + k] : fill;
           float top = p00 + ax * (p01 - p00), bot = p10 + ax * (p11 - p10);
           dr[x * c + k] = top + ay * (bot - top);
         }

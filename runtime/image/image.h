@@ -17,17 +17,24 @@ int ml_image_resize(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, int64_t o
  * or one byte per image (batches): only images with mask[i] != 0 flip. */
 int ml_image_flip(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, bool horizontal,
                   bool vertical, const uint8_t *mask, int64_t nmask);
+/* Border rules for reads outside the image: zeros (or a fill value),
+ * the nearest pixel, reflect (d c b a | a b c d, scipy's "reflect"), or wrap
+ * around (a b c d | a b c d). Filters take the first three. */
+typedef enum { ML_PAD_CONSTANT = 0, ML_PAD_NEAREST = 1, ML_PAD_REFLECT = 2, ML_PAD_WRAP = 3 } ml_pad_mode;
 /* Affine warp with bilinear sampling: output pixel (x, y) reads the input at
- * (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]); outside reads `fill`.
- * mats holds 6 floats, or 6 per image when nmats == N. */
+ * (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]); reads outside follow
+ * `mode` (ML_PAD_CONSTANT reads `fill`). mats holds 6 doubles, or 6 per
+ * image when nmats == N. */
 int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const double *mats,
-                  int64_t nmats, float fill);
-/* Inverse-map matrix of a rotation by `degrees` counter-clockwise (as seen
- * on screen) about the image centre, composed with a shift of the content
- * by (dx, dy) pixels (right, down). */
-void ml_image_affine_params(double m[6], int64_t h, int64_t w, double degrees, double dx, double dy);
+                  int64_t nmats, float fill, ml_pad_mode mode);
+/* A transform of the content about the image centre: scale by (sx, sy)
+ * (> 1 enlarges), shear by `shear` degrees (Keras's shear angle), rotate
+ * by `degrees` counter-clockwise as seen on screen, then shift by (dx, dy)
+ * pixels (right, down). */
+typedef struct ml_affine { double degrees, shear, sx, sy, dx, dy; } ml_affine;
+/* The inverse-map matrix of ml_image_warp for transform a. */
+void ml_image_affine_params(double m[6], int64_t h, int64_t w, const ml_affine *a);
 
-typedef enum { ML_PAD_CONSTANT = 0, ML_PAD_NEAREST = 1, ML_PAD_REFLECT = 2 } ml_pad_mode;
 /* 2-D filtering of each channel with kernel (kh x kw float32), same-size
  * output. flip: true convolves (kernel flipped, as scipy.ndimage.convolve),
  * false correlates. Borders: zeros, nearest pixel, or reflect (d c b a | a b

@@ -6,18 +6,26 @@
 #include <string.h>
 
 static const char *const act_names[ML_ACT_COUNT] = {
-  "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"};
+  "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "selu", "softplus",
+  "swish", "gelu"};
+
+/* SELU's constants (Klambauer et al. 2017, as Keras and PyTorch) */
+#define SELU_LAMBDA 1.0507009873554805f
+#define SELU_ALPHA 1.6732632423543772f
 
 const char *ml_act_name(ml_act_kind k) {
   return k >= 0 && k < ML_ACT_COUNT ? act_names[k] : "?";
 }
 
+bool ml_act_needs_input(ml_act_kind k) { return k == ML_ACT_SWISH || k == ML_ACT_GELU; }
+
 int ml_act_parse(ml_ctx *ctx, const char *name, ml_act_kind *out) {
   if (!name) { *out = ML_ACT_LINEAR; return ML_OK; }
+  if (strcmp(name, "silu") == 0) { *out = ML_ACT_SWISH; return ML_OK; }
   for (int i = 0; i < ML_ACT_COUNT; i++)
     if (strcmp(name, act_names[i]) == 0) { *out = (ml_act_kind)i; return ML_OK; }
-  return ml_error(ctx, "unknown activation '%s' (expected one of: elu, leaky_relu, linear, "
-                  "relu, sigmoid, softmax, tanh)", name);
+  return ml_error(ctx, "unknown activation '%s' (expected one of: elu, gelu, leaky_relu, linear, "
+                  "relu, selu, sigmoid, silu, softmax, softplus, swish, tanh)", name);
 }
 
 int ml_nn_check_f32(ml_ctx *ctx, const char *who, const char *what, const ml_tensor *t) {
@@ -69,6 +77,20 @@ ML_HOT static void act_row(ml_act a, float *y, const float *x, const float *b, i
   case ML_ACT_TANH:
     for (int64_t j = 0; j < n; j++) y[j] = tanhf(y[j]);
     break;
+  case ML_ACT_SELU:
+    for (int64_t j = 0; j < n; j++)
+      y[j] = y[j] > 0 ? SELU_LAMBDA * y[j] : SELU_LAMBDA * SELU_ALPHA * expm1f(y[j]);
+    break;
+  case ML_ACT_SOFTPLUS:     /* log(1 + e^x) without overflow */
+    for (int64_t j = 0; j < n; j++)
+      y[j] = y[j] > 0 ? y[j] + log1pf(expf(-y[j])) : log1pf(expf(y[j]));
+    break;
+  case ML_ACT_SWISH:
+    for (int64_t j = 0; j < n; j++) y[j] = y[j] * sigmoidf(y[j]);
+    break;
+  case ML_ACT_GELU:
+    for (int64_t j = 0; j < n; j++) y[j] = 0.5f * y[j] * (1.0f + erff(y[j] * 0.70710678118654752f));
+    break;
   case ML_ACT_SOFTMAX: {
     float m = -INFINITY;
     for (int64_t j = 0; j < n; j++) if (y[j] > m) m = y[j];
@@ -101,6 +123,27 @@ ML_HOT static void grad_row(ml_act a, float *gx, const float *gy, const float *y
     break;
   case ML_ACT_TANH:
     for (int64_t j = 0; j < n; j++) gx[j] = gy[j] * (1 - y[j] * y[j]);
+    break;
+  case ML_ACT_SELU:         /* x <= 0: d/dx l a (e^x - 1) = y + l a */
+    for (int64_t j = 0; j < n; j++)
+      gx[j] = y[j] > 0 ? gy[j] * SELU_LAMBDA : gy[j] * (y[j] + SELU_LAMBDA * SELU_ALPHA);
+    break;
+  case ML_ACT_SOFTPLUS:     /* sigmoid(x) = 1 - e^-y */
+    for (int64_t j = 0; j < n; j++) gx[j] = gy[j] * -expm1f(-y[j]);
+    break;
+  case ML_ACT_SWISH:        /* from the input x (here in y): s (1 + x (1 - s)) */
+    for (int64_t j = 0; j < n; j++) {
+      float x = y[j], s = sigmoidf(x);
+      gx[j] = gy[j] * s * (1.0f + x * (1.0f - s));
+    }
+    break;
+  case ML_ACT_GELU:         /* from the input x: Phi(x) + x phi(x) */
+    for (int64_t j = 0; j < n; j++) {
+      float x = y[j];
+      float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+      float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+      gx[j] = gy[j] * (cdf + x * pdf);
+    }
     break;
   case ML_ACT_SOFTMAX: {    /* gx = y * (gy - <gy, y>) */
     double d = 0;

@@ -220,6 +220,9 @@ int ml_conv2d_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb,
                        const ml_tensor *gy, int64_t sh, int64_t sw, bool same, ml_act a,
                        bool pre_activation, float *ws, size_t ws_floats) {
   const char *who = "conv2d_backward";
+  if (ml_act_needs_input(a.kind) && !pre_activation)
+    return ml_error(ctx, "%s: activation '%s' needs its input for the gradient; apply it as a "
+                    "separate step", who, ml_act_name(a.kind));
   ml_window g;
   if (conv_check(ctx, who, &g, NULL, x, w, NULL, sh, sw, same, ws_floats, true)) return ML_ERR;
   int64_t cout = w->shape[3], k = g.kh * g.kw * g.c, p = g.oh * g.ow;

@@ -38,6 +38,9 @@ int ml_dense_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb, 
                       const ml_tensor *x, const ml_tensor *w, const ml_tensor *y,
                       const ml_tensor *gy, ml_act a, bool pre_activation) {
   const char *who = "dense_backward";
+  if (ml_act_needs_input(a.kind) && !pre_activation)
+    return ml_error(ctx, "%s: activation '%s' needs its input for the gradient; apply it as a "
+                    "separate step", who, ml_act_name(a.kind));
   if (check_xw(ctx, who, x, w)) return ML_ERR;
   int64_t n = x->shape[0], d = w->shape[0], u = w->shape[1];
   int64_t ys[2] = {n, u};

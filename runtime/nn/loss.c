@@ -8,7 +8,7 @@
 
 static const char *const loss_names[ML_LOSS_COUNT] = {
   "mse", "mae", "binary_crossentropy", "categorical_crossentropy",
-  "sparse_categorical_crossentropy"};
+  "sparse_categorical_crossentropy", "huber", "hinge", "kl_divergence"};
 
 const char *ml_loss_name(ml_loss_kind k) {
   return k >= 0 && k < ML_LOSS_COUNT ? loss_names[k] : "?";
@@ -19,8 +19,13 @@ int ml_loss_parse(ml_ctx *ctx, const char *name, ml_loss_kind *out) {
     if (strcmp(name, loss_names[i]) == 0) { *out = (ml_loss_kind)i; return ML_OK; }
   if (!strcmp(name, "mean_squared_error")) { *out = ML_LOSS_MSE; return ML_OK; }
   if (!strcmp(name, "mean_absolute_error")) { *out = ML_LOSS_MAE; return ML_OK; }
+  if (!strcmp(name, "kld") || !strcmp(name, "kullback_leibler_divergence")) {
+    *out = ML_LOSS_KLD;
+    return ML_OK;
+  }
   return ml_error(ctx, "unknown loss '%s' (expected one of: binary_crossentropy, "
-                  "categorical_crossentropy, mae, mse, sparse_categorical_crossentropy)", name);
+                  "categorical_crossentropy, hinge, huber, kl_divergence, mae, mse, "
+                  "sparse_categorical_crossentropy)", name);
 }
 
 static inline double clip(double p) {
@@ -156,6 +161,18 @@ static int elementwise(ml_ctx *ctx, ml_loss_kind kind, const char *who, double *
       sum += fabs(d);
       if (g) g[i] = (float)((d > 0) - (d < 0)) * (float)inv;
       break;
+    case ML_LOSS_HUBER: {   /* delta = 1: quadratic inside, linear outside */
+      double a = fabs(d);
+      sum += a <= 1 ? 0.5 * d * d : a - 0.5;
+      if (g) g[i] = (float)((a <= 1 ? d : (double)((d > 0) - (d < 0))) * inv);
+      break;
+    }
+    case ML_LOSS_HINGE: {
+      double yy = y[i] == 0 ? -1.0 : y[i], m = 1 - yy * p[i];
+      sum += m > 0 ? m : 0;
+      if (g) g[i] = m > 0 ? (float)(-yy * inv) : 0.0f;
+      break;
+    }
     default: {   /* binary cross-entropy */
       double pc = clip(p[i]);
       sum -= y[i] * log(pc) + (1 - y[i]) * log(1 - pc);
@@ -169,14 +186,39 @@ static int elementwise(ml_ctx *ctx, ml_loss_kind kind, const char *who, double *
   return ML_OK;
 }
 
+/* KL divergence of rows: sum_j y log(y / p), y and p clipped to [eps, 1],
+ * averaged over the rows (Keras's kl_divergence). */
+static int kld(ml_ctx *ctx, const char *who, double *value, ml_tensor *grad,
+               const ml_tensor *pred, const ml_tensor *target) {
+  int64_t rows, k;
+  if (check_common(ctx, who, grad, pred, &rows, &k)) return ML_ERR;
+  if (!same_shape(pred, target)) return shape_error(ctx, who, pred, target);
+  ml_tensor t;
+  if (target_f32(ctx, &t, target)) return ML_ERR;
+  const float *p = ml_f32(pred), *y = ml_f32(&t);
+  float *g = grad ? ml_f32(grad) : NULL;
+  double sum = 0, inv = 1.0 / (double)rows;
+  for (int64_t i = 0; i < rows * k; i++) {
+    double yc = y[i] < ML_LOSS_EPS ? ML_LOSS_EPS : (y[i] > 1 ? 1 : y[i]);
+    double pc = p[i] < ML_LOSS_EPS ? ML_LOSS_EPS : (p[i] > 1 ? 1 : p[i]);
+    sum += yc * log(yc / pc);
+    if (g) g[i] = (float)(-yc / pc * inv);
+  }
+  ml_tensor_release(&t);
+  *value = sum * inv;
+  return ML_OK;
+}
+
 int ml_loss_eval(ml_ctx *ctx, ml_loss_kind k, double *value, ml_tensor *grad,
                  const ml_tensor *pred, const ml_tensor *target) {
   const char *who = ml_loss_name(k);
   switch (k) {
   case ML_LOSS_CCE: case ML_LOSS_SCCE:
     return xent(ctx, who, value, grad, pred, target, false);
-  case ML_LOSS_MSE: case ML_LOSS_MAE: case ML_LOSS_BCE:
+  case ML_LOSS_MSE: case ML_LOSS_MAE: case ML_LOSS_BCE: case ML_LOSS_HUBER: case ML_LOSS_HINGE:
     return elementwise(ctx, k, who, value, grad, pred, target, false);
+  case ML_LOSS_KLD:
+    return kld(ctx, who, value, grad, pred, target);
   default:
     return ml_error(ctx, "loss: unknown kind %d", (int)k);
   }

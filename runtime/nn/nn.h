@@ -27,23 +27,31 @@
 /* ---- activations (activation.c) ---- */
 typedef enum {
   ML_ACT_LINEAR, ML_ACT_RELU, ML_ACT_LEAKY_RELU, ML_ACT_ELU, ML_ACT_SIGMOID,
-  ML_ACT_TANH, ML_ACT_SOFTMAX, ML_ACT_COUNT
+  ML_ACT_TANH, ML_ACT_SOFTMAX, ML_ACT_SELU, ML_ACT_SOFTPLUS, ML_ACT_SWISH, ML_ACT_GELU,
+  ML_ACT_COUNT
 } ml_act_kind;
 typedef struct { ml_act_kind kind; float alpha; } ml_act;   /* alpha: leaky_relu, elu */
 
-/* Parses "relu", "softmax", ... (NULL or "linear" is linear); the error
- * lists the known names. */
+/* Parses "relu", "softmax", ... (NULL or "linear" is linear; "silu" is
+ * swish); the error lists the known names. */
 int ml_act_parse(ml_ctx *ctx, const char *name, ml_act_kind *out);
 const char *ml_act_name(ml_act_kind k);
+/* swish (x sigmoid(x)) and gelu (x Phi(x), the exact erf form, Keras's
+ * default) cannot be differentiated from their output: their gradient
+ * functions take the input x where the others take y. The fused Dense and
+ * Conv2D kernels refuse them; layers apply them as a separate step. */
+bool ml_act_needs_input(ml_act_kind k);
 /* y[rows x cols] = f(x + b) where b[cols] may be NULL; y may alias x.
  * Softmax works on each row (subtracting its max). ctx NULL: one thread
  * (for calls from inside a parallel region). */
 void ml_act_rows(ml_ctx *ctx, ml_act a, float *y, const float *x, const float *b,
                  int64_t rows, int64_t cols);
-/* gx[rows x cols] = gy * f'(.) from y = f(.); gx may alias gy. */
+/* gx[rows x cols] = gy * f'(.) from y = f(.) (from x for the kinds of
+ * ml_act_needs_input); gx may alias gy. */
 void ml_act_grad_rows(ml_ctx *ctx, ml_act a, float *gx, const float *gy, const float *y,
                       int64_t rows, int64_t cols);
-/* Tensor forms: the last dimension holds the rows' columns (softmax axis). */
+/* Tensor forms: the last dimension holds the rows' columns (softmax axis);
+ * ml_act_backward's y is the input x for the kinds of ml_act_needs_input. */
 int ml_act_forward(ml_ctx *ctx, ml_act a, ml_tensor *y, const ml_tensor *x);
 int ml_act_backward(ml_ctx *ctx, ml_act a, ml_tensor *gx, const ml_tensor *gy,
                     const ml_tensor *y);
@@ -124,13 +132,16 @@ int ml_dropout_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy, const m
 
 /* ---- losses (loss.c) ---- */
 typedef enum {
-  ML_LOSS_MSE, ML_LOSS_MAE, ML_LOSS_BCE, ML_LOSS_CCE, ML_LOSS_SCCE, ML_LOSS_COUNT
+  ML_LOSS_MSE, ML_LOSS_MAE, ML_LOSS_BCE, ML_LOSS_CCE, ML_LOSS_SCCE, ML_LOSS_HUBER,
+  ML_LOSS_HINGE, ML_LOSS_KLD, ML_LOSS_COUNT
 } ml_loss_kind;
 #define ML_LOSS_EPS 1e-7   /* Keras's epsilon: log arguments are clipped to [eps, 1 - eps] */
 int ml_loss_parse(ml_ctx *ctx, const char *name, ml_loss_kind *out);
 const char *ml_loss_name(ml_loss_kind k);
-/* *value = the loss averaged as Keras does (over the batch; mse/mae/bce
- * also over the last axis); grad (like pred, or NULL) = d value / d pred.
+/* *value = the loss averaged as Keras does (over the batch; mse, mae, bce,
+ * huber (delta 1) and hinge also over the last axis; kl_divergence sums
+ * over the last axis); grad (like pred, or NULL) = d value / d pred.
+ * hinge takes targets in {-1, 1} or {0, 1} (0 counts as -1, as Keras).
  * Cross-entropies take targets as class ids 0..K-1 (N values, any dtype)
  * or as rows like pred (one-hot or probabilities). */
 int ml_loss_eval(ml_ctx *ctx, ml_loss_kind k, double *value, ml_tensor *grad,

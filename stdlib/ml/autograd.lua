@@ -996,7 +996,7 @@ end
 
 --- ml.tensor(data [, dtype | {dtype =, requires_grad =}])
 do
-  local make = core.tensor
+  local make = require("ml.tensor")._functions.tensor   -- also reads Series and DataFrames
   A.tensor = function(data, opts)
     if type(opts) ~= "table" then return make(data, opts) end
     for k in pairs(opts) do

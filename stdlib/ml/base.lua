@@ -24,6 +24,18 @@ function base.class(name, parent)
   })
 end
 
+--- Writes "warning: <msg>" to stderr the first time `key` is seen in this
+--- process (base.warned[key] then holds msg; tests may clear the table).
+--- The table lives in ml.core so that every copy of this module shares it.
+ml.core.warned_once = ml.core.warned_once or {}
+base.warned = ml.core.warned_once
+function base.warn_once(key, msg)
+  if base.warned[key] then return false end
+  base.warned[key] = msg
+  io.stderr:write("warning: ", msg, "\n")
+  return true
+end
+
 --- Is value v of kind `kind`? Kinds: "number", "integer", "string", "boolean",
 --- "table", "function", "tensor", "list" (a table or a tensor), "any",
 --- alternatives joined by "|" ("number|string"),
@@ -104,6 +116,19 @@ function base.check_options(who, opts, kinds)
   for name, kind in pairs(kinds) do spec[#spec + 1] = {name, nil, kind .. "|nil"} end
   base.options(who, opts, spec)
   return opts
+end
+
+--- For functions without options: raises on any options table given
+--- (a habit from another library must not pass silently).
+function base.no_options(who, opts)
+  if opts == nil then return end
+  if type(opts) ~= "table" or getmetatable(opts) == ml.core.tensor_mt then
+    error(string.format("%s: expected no further argument, got %s", who, typename(opts)), 0)
+  end
+  local k = next(opts)
+  if k ~= nil then
+    error(string.format("%s: unknown option '%s' (%s takes no options)", who, tostring(k), who), 0)
+  end
 end
 
 --- Checks one positional argument.

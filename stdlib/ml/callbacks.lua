@@ -145,7 +145,8 @@ end
 ---------------------------------------------------------------------------
 
 --- LearningRateScheduler(fn [, {verbose = 0}]): before each epoch,
---- opt.lr = fn(epoch, lr) with epoch counted from 1.
+--- opt.lr = fn(epoch, lr) with epoch counted from 0, as Keras (the first
+--- epoch, printed "Epoch 1/N", calls fn(0, lr)).
 local LearningRateScheduler = class("LearningRateScheduler")
 function LearningRateScheduler:init(fn, opts)
   base.check_arg("LearningRateScheduler", 1, fn, "function")
@@ -154,10 +155,10 @@ function LearningRateScheduler:init(fn, opts)
 end
 function LearningRateScheduler:on_epoch_begin(epoch)
   local opt = self.model.optimizer
-  local lr = self.schedule(epoch, opt.lr)
+  local lr = self.schedule(epoch - 1, opt.lr)   -- callbacks see 1-based epochs; Keras's fn 0-based
   if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
     error(string.format("LearningRateScheduler: the schedule returned %s for epoch %d "
-      .. "(expected a positive number)", tostring(lr), epoch), 0)
+      .. "(expected a positive number)", tostring(lr), epoch - 1), 0)
   end
   opt.lr = lr
   if self.verbose > 0 then

@@ -55,6 +55,7 @@ local function check_params(self, n)
 end
 
 function KMeans:fit(X, y, opts)
+  base.no_options("KMeans:fit", opts)
   X = base.check_X("KMeans:fit", X)
   local n, d = X.shape[1], X.shape[2]
   local n_init = check_params(self, n)

@@ -16,13 +16,66 @@ data.DataLoader = DataLoader
 
 local function shape_str(s) return table.concat(s, "x") end
 
-local AUG_SPEC = {{"flip", false, "boolean"}, {"rotate", 0, "number"}, {"shift", 0, "number"},
-  {"noise", 0, "number"}}
+-- Augmentation options: mlrun's short names and Keras ImageDataGenerator's;
+-- a pair that means the same thing may not both be given.
+local AUG_SPEC = {{"flip", nil, "boolean|nil"}, {"rotate", nil, "number|nil"},
+  {"shift", nil, "number|nil"}, {"noise", 0, "number"}, {"zoom", nil, "number|table|nil"},
+  {"shear", nil, "number|nil"},
+  {"horizontal_flip", nil, "boolean|nil"}, {"vertical_flip", false, "boolean"},
+  {"rotation_range", nil, "number|nil"}, {"width_shift_range", nil, "number|nil"},
+  {"height_shift_range", nil, "number|nil"}, {"shear_range", nil, "number|nil"},
+  {"zoom_range", nil, "number|table|nil"},
+  {"fill_mode", "nearest", {"constant", "nearest", "reflect", "wrap"}}, {"cval", 0, "number"}}
+local SYNONYMS = {{"flip", "horizontal_flip"}, {"rotate", "rotation_range"},
+  {"shift", "width_shift_range"}, {"shift", "height_shift_range"}, {"shear", "shear_range"},
+  {"zoom", "zoom_range"}}
+
+-- The checked augmentation settings: hflip, vflip, rotate (degrees), wshift
+-- and hshift (fractions of the size, or pixels when >= 1, as Keras), shear
+-- (degrees), zoom {lo, hi} (Keras's factors: < 1 enlarges), fill_mode, cval,
+-- noise (standard deviation).
+local function augment_settings(a)
+  a = base.options("DataLoader augment", a, AUG_SPEC)
+  for _, p in ipairs(SYNONYMS) do
+    if a[p[1]] ~= nil and a[p[2]] ~= nil then
+      error(string.format("DataLoader: augment options '%s' and '%s' mean the same; give one",
+        p[1], p[2]), 0)
+    end
+  end
+  local function pick(x, y, default) if x ~= nil then return x end; if y ~= nil then return y end; return default end
+  local z = pick(a.zoom, a.zoom_range, 0)
+  local zoom
+  if type(z) == "number" then
+    if z < 0 or z >= 1 then error("DataLoader: augment zoom must be in [0, 1), got " .. z, 0) end
+    zoom = {1 - z, 1 + z}
+  else
+    if #z ~= 2 or type(z[1]) ~= "number" or type(z[2]) ~= "number" or z[1] <= 0 or z[2] < z[1] then
+      error("DataLoader: augment zoom must be a number in [0, 1) or {lo, hi} with 0 < lo <= hi", 0)
+    end
+    zoom = {z[1], z[2]}
+  end
+  local s = {hflip = pick(a.flip, a.horizontal_flip, false), vflip = a.vertical_flip,
+    rotate = pick(a.rotate, a.rotation_range, 0), wshift = pick(a.shift, a.width_shift_range, 0),
+    hshift = pick(a.shift, a.height_shift_range, 0), shear = pick(a.shear, a.shear_range, 0),
+    zoom = zoom, fill_mode = a.fill_mode, cval = a.cval, noise = a.noise}
+  if s.rotate < 0 or s.wshift < 0 or s.hshift < 0 or s.shear < 0 or s.noise < 0 then
+    error("DataLoader: augment wants rotate, shift, shear and noise >= 0", 0)
+  end
+  return s
+end
 
 --- DataLoader(X [, y], opts): X (and y) have one sample per row (dim 1).
 --- opts: batch_size (32), shuffle (false, as PyTorch; fit shuffles itself),
---- drop_last (false), augment = {flip, rotate (degrees), shift (fraction of the
---- size), noise (standard deviation)} for N x H x W x C images.
+--- drop_last (false), augment = {...} for N x H x W x C images, with
+--- mlrun's or Keras ImageDataGenerator's names:
+---   flip / horizontal_flip (false), vertical_flip (false),
+---   rotate / rotation_range (degrees, uniform in [-r, r]),
+---   shift (both) / width_shift_range / height_shift_range (a fraction of
+---   the size, or pixels when >= 1), shear / shear_range (degrees),
+---   zoom / zoom_range (z: factors in [1 - z, 1 + z] per axis, or {lo, hi};
+---   as Keras, a factor < 1 enlarges), fill_mode ("nearest", as Keras;
+---   "constant" with cval, "reflect", "wrap"), cval (0), noise (standard
+---   deviation of added Gaussian noise).
 function DataLoader:init(X, y, opts)
   if opts == nil and type(y) == "table" and getmetatable(y) ~= core.tensor_mt then
     y, opts = nil, y
@@ -38,14 +91,10 @@ function DataLoader:init(X, y, opts)
   end
   if o.batch_size < 1 then error("DataLoader: batch_size must be >= 1, got " .. o.batch_size, 0) end
   if o.augment then
-    o.augment = base.options("DataLoader augment", o.augment, AUG_SPEC)
+    o.augment = augment_settings(o.augment)
     if X:dim() ~= 4 then
       error("DataLoader: augment needs N x H x W x C images, got X of shape " ..
         shape_str(X.shape), 0)
-    end
-    local a = o.augment
-    if a.rotate < 0 or a.shift < 0 or a.shift >= 1 or a.noise < 0 then
-      error("DataLoader: augment wants rotate >= 0, 0 <= shift < 1, noise >= 0", 0)
     end
   end
   self.X = X:contiguous()
@@ -121,18 +170,25 @@ function DataLoader:ipairs()
   end
 end
 
--- Random flips, rotations, shifts and noise, drawn per image from the engine
--- RNG; rotation and shift are one resampling (ml.image.affine) of the batch.
+-- Random flips, rotations, shifts, shears, zooms and noise, drawn per image
+-- from the engine RNG; the geometric ones are one resampling of the batch
+-- (ml.image.affine). Keras draws the zoom of each axis separately.
 function DataLoader:_augment(xb)
   local a = self.augment
   local n, h, w = xb.shape[1], xb.shape[2], xb.shape[3]
   local out = xb
-  if a.flip then out = ml.image.flip(out, "horizontal", ml.rand(n):lt(0.5)) end
-  if a.rotate > 0 or a.shift > 0 then
-    local deg = (ml.rand(n) * 2 - 1) * a.rotate
-    local dx = (ml.rand(n) * 2 - 1) * (a.shift * w)
-    local dy = (ml.rand(n) * 2 - 1) * (a.shift * h)
-    out = ml.image.affine(out, deg, dx, dy)
+  if a.hflip then out = ml.image.flip(out, "horizontal", ml.rand(n):lt(0.5)) end
+  if a.vflip then out = ml.image.flip(out, "vertical", ml.rand(n):lt(0.5)) end
+  local zlo, zhi = a.zoom[1], a.zoom[2]
+  if a.rotate > 0 or a.wshift > 0 or a.hshift > 0 or a.shear > 0 or zlo ~= 1 or zhi ~= 1 then
+    local function sym(r) return (ml.rand(n) * 2 - 1) * r end
+    local zx = ml.rand(n) * (zhi - zlo) + zlo
+    local zy = ml.rand(n) * (zhi - zlo) + zlo
+    out = ml.image.affine(out, {rotate = sym(a.rotate), shear = sym(a.shear),
+      dx = sym(a.wshift < 1 and a.wshift * w or a.wshift),
+      dy = sym(a.hshift < 1 and a.hshift * h or a.hshift),
+      scale_x = zx:reciprocal(), scale_y = zy:reciprocal(),
+      fill = a.cval, fill_mode = a.fill_mode})
   end
   if out ~= xb then xb:copy_(out) end
   if a.noise > 0 then xb:add_(ml.randn(xb.shape):mul_(a.noise)) end

@@ -9,8 +9,10 @@
 --   df:shape(); df.columns; df.dtypes; print(df:head()); print(df:describe())
 --   df["age"]:mean(); df:filter(df["y"]:eq("yes")); df:get_dummies():to_tensor()
 --
--- Methods take precedence over column names in df.name / df["name"]; df:col(name)
--- always returns the column.
+-- A column takes precedence over a method of the same name in df.name /
+-- df["name"] (value_counts gives a "count" column: vc["count"]); calling such
+-- a method (vc:count()) then raises an error that names the way around,
+-- DataFrame.count(vc). df:col(name) always returns the column.
 local ml = require "ml"
 local base = require "ml.base"
 
@@ -43,9 +45,29 @@ Series.__index = function(s, k)
     end
     return v == v and v or nil
   end
-  return Series[k]
+  local m = Series[k]
+  if m ~= nil then return m end
+  local labels = rawget(s, "_index")
+  if labels and type(k) == "string" then   -- a labelled result: df:isna():sum()["age"]
+    for i, l in ipairs(labels) do if l == k then return s[i] end end
+    error(string.format("Series '%s': no label '%s'", s.name, k), 2)
+  end
+  return nil
 end
 Series.__len = function(s) return s.values.shape[1] end
+-- df:count() where the frame has a column "count": the column shadows the method.
+Series.__call = function(s, df)
+  local what = getmetatable(df) and getmetatable(df).__name == "DataFrame" and
+    string.format("; call the method as ml.dataframe.DataFrame_class.%s(df)", s.name) or ""
+  error(string.format("'%s' is a column of this DataFrame, not a method%s", s.name, what), 2)
+end
+-- Masks combine as in pandas: (s1:gt(0)) & s2 ... a Series of 0/1 values
+-- works as its tensor does (ml.Tensor's __band/__bor/__bnot/__bxor).
+local function values_of(v) return getmetatable(v) == Series and v:to_tensor() or v end
+Series.__band = function(a, b) return values_of(a) & values_of(b) end
+Series.__bor = function(a, b) return values_of(a) | values_of(b) end
+Series.__bxor = function(a, b) return values_of(a) ~ values_of(b) end
+Series.__bnot = function(a) return ~values_of(a) end
 
 local function number_series(who, s)
   if s.kind ~= "number" then
@@ -126,9 +148,16 @@ function Series:sum()
   return n > 0 and n * mean or 0
 end
 function Series:mean() local _, m = ml.core.frame_describe(check_number(self).values, {}); return m end
---- Sample standard deviation (ddof = 1), as pandas.
-function Series:std() local _, _, sd = ml.core.frame_describe(check_number(self).values, {}); return sd end
-function Series:var() local sd = self:std(); return sd * sd end
+--- s:std([{ddof = 1}]): the sample standard deviation by default (ddof = 1,
+--- as pandas; NumPy's default is ddof = 0), missing values skipped.
+function Series:std(opts)
+  local o = base.options("Series:std", opts, {{"ddof", 1, "integer"}})
+  local n, _, sd = ml.core.frame_describe(check_number(self).values, {})
+  if o.ddof == 1 or n == 0 then return sd end
+  if n - o.ddof <= 0 then return 0 / 0 end
+  return sd * math.sqrt((n - 1) / (n - o.ddof))
+end
+function Series:var(opts) local sd = self:std(opts); return sd * sd end
 --- Quantile with linear interpolation (pandas' default); q in [0, 1].
 function Series:quantile(q)
   local _, _, _, _, v = ml.core.frame_describe(check_number(self).values, {q})
@@ -201,8 +230,46 @@ function Series:_take(idx)
 end
 
 function Series:__tostring()
-  return tostring(D.DataFrame({[self.name] = self}, {columns = {self.name}}))
+  return tostring(D._frame({self.name}, {[self.name] = self}, #self, rawget(self, "_index")))
 end
+
+--- The non-missing values, as a Series.
+function Series:dropna()
+  local pos = ml.arange(0, #self):masked_select(self:isna():eq(0))
+  return self:_take(pos:long())
+end
+
+-- Values of a column with the missing entries replaced by v (a number for a
+-- number column, a string for a string column).
+local function filled(who, s, v)
+  if s.kind == "number" then
+    if type(v) ~= "number" then
+      error(string.format("%s: column '%s' holds numbers; fill value must be a number, got %s",
+        who, s.name, type(v)), 3)
+    end
+    return series_new(s.name, "number", ml.where(s.values:ne(s.values), v, s.values))
+  end
+  if type(v) ~= "string" then
+    error(string.format("%s: column '%s' holds strings; fill value must be a string, got %s",
+      who, s.name, type(v)), 3)
+  end
+  local c = code_of(s, v)
+  if c then
+    return series_new(s.name, "string", ml.where(s.values:lt(0), c, s.values):long(), s.categories)
+  end
+  -- a new category: insert it in sorted place and shift the codes after it
+  local cats, pos = {}, #s.categories
+  for i, cat in ipairs(s.categories) do
+    if pos == #s.categories and cat > v then pos = i - 1 end
+    cats[#cats + 1] = cat
+  end
+  table.insert(cats, pos + 1, v)
+  local shifted = s.values + s.values:ge(pos):long()
+  return series_new(s.name, "string", ml.where(s.values:lt(0), pos, shifted):long(), cats)
+end
+
+--- s:fillna(value): missing entries replaced by value.
+function Series:fillna(v) return filled("Series:fillna", self, v) end
 
 -- ---------------------------------------------------------------------------
 -- DataFrame
@@ -261,25 +328,45 @@ local function make_series(name, v, n)
   return series_new(name, "string", ml.tensor(codes, "int64"), cats)
 end
 
-local function df_build(names, series, nrows, index)
+-- df.dtypes: {name = "number"|"string"} that prints as a table in column
+-- order (as pandas' df.dtypes). Columns added later print at the end.
+local function dtypes_of(names, series)
   local dtypes = {}
   for _, nm in ipairs(names) do dtypes[nm] = series[nm].kind end
+  return setmetatable(dtypes, {__name = "dtypes", __tostring = function(d)
+    local w, lines = 0, {}
+    for _, nm in ipairs(names) do w = math.max(w, utf8.len(nm) or #nm) end
+    for _, nm in ipairs(names) do
+      lines[#lines + 1] = nm .. string.rep(" ", w - (utf8.len(nm) or #nm) + 2) .. tostring(d[nm])
+    end
+    return table.concat(lines, "\n")
+  end})
+end
+
+local function df_build(names, series, nrows, index)
+  local dtypes = dtypes_of(names, series)
   local df = {columns = names, dtypes = dtypes, _series = series, _n = nrows, _index = index}
   return setmetatable(df, DataFrame)
 end
 
 DataFrame.__index = function(df, k)
+  if type(k) == "string" and k:sub(1, 1) ~= "_" then
+    local s = rawget(df, "_series")[k]
+    if s then return s end      -- a column wins over a method of the same name
+  end
   local m = DataFrame[k]
   if m ~= nil then return m end
   if type(k) == "string" and k:sub(1, 1) ~= "_" then
-    local s = rawget(df, "_series")[k]
-    if s then return s end
     error(string.format("DataFrame: no column '%s' (columns: %s)", k,
       table.concat(rawget(df, "columns"), ", ")), 2)
   end
   if type(k) == "number" then
     error("DataFrame: use df:iloc(row) for rows; df[...] takes column names", 2)
   end
+  if is_tensor(k) or getmetatable(k) == Series then   -- df[mask]: the rows where mask is 1
+    return df:filter(values_of(k))
+  end
+  if type(k) == "table" then return df:select(k) end  -- df[{"a", "b"}]
   return nil
 end
 
@@ -425,6 +512,11 @@ end
 --- Rows and columns by position: iloc(rows, cols) with a number, an inclusive
 --- {first, last} range or {} (all); cols may also be a list of names.
 function DataFrame:iloc(rows, cols)
+  if type(rows) == "number" and type(cols) == "number" then   -- one cell, as pandas
+    local r = range_of("DataFrame:iloc", rows, self._n)
+    local c = range_of("DataFrame:iloc", cols, #self.columns)
+    return self._series[self.columns[c]][r]
+  end
   local a, b = range_of("DataFrame:iloc", rows, self._n)
   local names = self.columns
   if cols ~= nil then
@@ -472,11 +564,241 @@ function DataFrame:filter(mask)
   return self:_take(pos:long())
 end
 
---- Rows without any missing value.
-function DataFrame:dropna()
+--- df:dropna([{how = "any", subset = nil}]): the rows without a missing value
+--- (how = "all": the rows not entirely missing) in the subset's columns.
+function DataFrame:dropna(opts)
+  local o = base.options("DataFrame:dropna", opts, {{"how", "any", {"any", "all"}},
+    {"subset", nil, "table|nil"}})
+  local names = o.subset or self.columns
+  check_names("DataFrame:dropna", self, names)
   local bad = ml.zeros(self._n)
-  for _, nm in ipairs(self.columns) do bad = bad + self._series[nm]:isna() end
+  for _, nm in ipairs(names) do bad = bad + self._series[nm]:isna() end
+  if o.how == "all" then return self:filter(bad:lt(#names)) end
   return self:filter(bad:eq(0))
+end
+
+--- df:fillna(value | {col = value, ...}): missing entries replaced (numbers
+--- in number columns, strings in string columns).
+function DataFrame:fillna(value)
+  local per = type(value) == "table"
+  if per then check_names("DataFrame:fillna", self, (function()
+    local t = {}
+    for k in pairs(value) do t[#t + 1] = k end
+    return t
+  end)()) end
+  local series = {}
+  for _, nm in ipairs(self.columns) do
+    local s, v = self._series[nm], value
+    if per then v = value[nm] end
+    if v == nil or (not per and type(v) == "number" and s.kind == "string") or
+       (not per and type(v) == "string" and s.kind == "number") then
+      series[nm] = s   -- a scalar fills the columns of its kind, as pandas
+    else
+      series[nm] = filled("DataFrame:fillna", s, v)
+    end
+  end
+  return df_build({table.unpack(self.columns)}, series, self._n, self._index)
+end
+
+--- df:isna(): a frame of 0/1 number columns, 1 where a value is missing
+--- (df:isna():sum() counts them per column). df:notna() the opposite.
+function DataFrame:isna()
+  local series = {}
+  for _, nm in ipairs(self.columns) do
+    series[nm] = series_new(nm, "number", self._series[nm]:isna())
+  end
+  return df_build({table.unpack(self.columns)}, series, self._n, self._index)
+end
+function DataFrame:notna()
+  local series = {}
+  for _, nm in ipairs(self.columns) do
+    series[nm] = series_new(nm, "number", self._series[nm]:isna():eq(0))
+  end
+  return df_build({table.unpack(self.columns)}, series, self._n, self._index)
+end
+
+-- A Series whose rows are labelled (column names or group keys).
+local function labelled(name, labels, values)
+  local s = make_series(name, values, #labels)
+  rawset(s, "_index", labels)
+  return s
+end
+
+-- Per-column statistics of the number columns, as a labelled Series (pandas'
+-- df.mean() and friends; missing values skipped).
+local function column_stat(name, fn)
+  return function(self, opts)
+    local labels, vals = {}, {}
+    for _, nm in ipairs(self.columns) do
+      local s = self._series[nm]
+      if s.kind == "number" then
+        labels[#labels + 1] = nm
+        vals[#vals + 1] = fn(s, opts)
+      end
+    end
+    return labelled(name, labels, vals)
+  end
+end
+DataFrame.sum = column_stat("sum", function(s) return s:sum() end)
+DataFrame.mean = column_stat("mean", function(s) return s:mean() end)
+DataFrame.median = column_stat("median", function(s) return s:median() end)
+DataFrame.min = column_stat("min", function(s) return s:min() end)
+DataFrame.max = column_stat("max", function(s) return s:max() end)
+DataFrame.std = column_stat("std", function(s, o) return s:std(o) end)
+DataFrame.var = column_stat("var", function(s, o) return s:var(o) end)
+--- Non-missing values per column (every column).
+function DataFrame:count()
+  local vals = {}
+  for i, nm in ipairs(self.columns) do vals[i] = self._series[nm]:count() end
+  return labelled("count", {table.unpack(self.columns)}, vals)
+end
+
+--- df:sort_values(by [, {ascending = true}]): rows ordered by one column or
+--- a list of columns (stable; missing values last, as pandas). The row
+--- labels follow their rows.
+function DataFrame:sort_values(by, opts)
+  local o = base.options("DataFrame:sort_values", opts, {{"ascending", true, "boolean|table"}})
+  if type(by) == "string" then by = {by} end
+  check_names("DataFrame:sort_values", self, by)
+  local asc = o.ascending
+  local perm = ml.arange(1, self._n + 1)
+  for k = #by, 1, -1 do   -- least significant key first; each sort is stable
+    local s = self._series[by[k]]
+    local up = asc
+    if type(asc) == "table" then up = asc[k] ~= false end
+    local key = s.kind == "string"
+      and ml.where(s.values:lt(0), 0 / 0, s.values:float())   -- missing: NaN, sorted last
+      or s.values
+    key = key:index_select(1, perm)
+    if not up then key = -key end       -- NaN stays NaN, so still last
+    perm = perm:index_select(1, key:argsort(1))
+  end
+  return self:_take(perm - 1)
+end
+
+-- ---------------------------------------------------------------------------
+-- groupby
+
+local GroupBy = {}
+GroupBy.__name = "GroupBy"
+GroupBy.__index = function(g, k)
+  local m = GroupBy[k]
+  if m ~= nil then return m end
+  if type(k) == "string" or type(k) == "table" then   -- gb["col"] / gb[{"a", "b"}]
+    local cols = type(k) == "string" and {k} or k
+    check_names("GroupBy", g.df, cols)
+    return setmetatable({df = g.df, key = g.key, cols = cols, single = type(k) == "string",
+      groups = g.groups, labels = g.labels}, GroupBy)
+  end
+  return nil
+end
+
+--- df:groupby(col) -> groups by the distinct non-missing values of col
+--- (sorted); gb:mean(), sum(), min(), max(), std(), median(), count(),
+--- size(); gb["other"]:mean() gives a Series.
+function DataFrame:groupby(col)
+  if type(col) ~= "string" then
+    error("DataFrame:groupby: expected a column name, got " .. typename(col), 2)
+  end
+  check_names("DataFrame:groupby", self, {col})
+  local s = self._series[col]
+  local labels, groups, gid = {}, {}, {}
+  if s.kind == "string" then
+    local present = {}
+    for _, c in ipairs(s.values:totable()) do if c >= 0 then present[c] = true end end
+    for i, cat in ipairs(s.categories) do
+      if present[i - 1] then labels[#labels + 1] = cat; gid[i - 1] = #labels end
+    end
+    for r, c in ipairs(s.values:totable()) do
+      local g = gid[c]
+      if g then groups[g] = groups[g] or {}; local t = groups[g]; t[#t + 1] = r end
+    end
+  else
+    labels = s:unique()
+    for i, v in ipairs(labels) do gid[v] = i end
+    for r, v in ipairs(s.values:totable()) do
+      local g = gid[v]
+      if g then groups[g] = groups[g] or {}; local t = groups[g]; t[#t + 1] = r end
+    end
+    for i, v in ipairs(labels) do labels[i] = math.tointeger(v) or v end
+  end
+  local cols = {}
+  for _, nm in ipairs(self.columns) do if nm ~= col then cols[#cols + 1] = nm end end
+  return setmetatable({df = self, key = col, cols = cols, groups = groups, labels = labels,
+    single = false}, GroupBy)
+end
+
+-- Applies fn(list of non-missing numbers) per group and column.
+local function aggregate(g, name, fn, all_columns)
+  local out, names = {}, {}
+  for _, nm in ipairs(g.cols) do
+    local s = g.df._series[nm]
+    if s.kind == "number" or all_columns then
+      local vals = s.values:totable()
+      local col = {}
+      for gi = 1, #g.labels do
+        local list = {}
+        for _, r in ipairs(g.groups[gi]) do
+          local v = vals[r]
+          if (s.kind == "number" and v == v) or (s.kind == "string" and v >= 0) then
+            list[#list + 1] = v
+          end
+        end
+        col[gi] = fn(list)
+      end
+      names[#names + 1] = nm
+      out[nm] = col
+    elseif g.single then
+      error(string.format("GroupBy:%s: column '%s' holds strings", name, nm), 3)
+    end
+  end
+  if g.single then return labelled(names[1], g.labels, out[names[1]]) end
+  local series = {}
+  for _, nm in ipairs(names) do series[nm] = make_series(nm, out[nm], #g.labels) end
+  return df_build(names, series, #g.labels, g.labels)
+end
+
+local function sum(l) local t = 0; for _, v in ipairs(l) do t = t + v end; return t end
+function GroupBy:sum() return aggregate(self, "sum", sum) end
+function GroupBy:mean()
+  return aggregate(self, "mean", function(l) return #l > 0 and sum(l) / #l or 0 / 0 end)
+end
+function GroupBy:min()
+  return aggregate(self, "min", function(l) return #l > 0 and math.min(table.unpack(l)) or 0 / 0 end)
+end
+function GroupBy:max()
+  return aggregate(self, "max", function(l) return #l > 0 and math.max(table.unpack(l)) or 0 / 0 end)
+end
+--- gb:std([{ddof = 1}]) (pandas' default ddof = 1)
+function GroupBy:std(opts)
+  local o = base.options("GroupBy:std", opts, {{"ddof", 1, "integer"}})
+  return aggregate(self, "std", function(l)
+    local n = #l
+    if n - o.ddof <= 0 then return 0 / 0 end
+    local m = sum(l) / n
+    local ss = 0
+    for _, v in ipairs(l) do ss = ss + (v - m) ^ 2 end
+    return math.sqrt(ss / (n - o.ddof))
+  end)
+end
+function GroupBy:median()
+  return aggregate(self, "median", function(l)
+    if #l == 0 then return 0 / 0 end
+    table.sort(l)
+    local n = #l
+    return n % 2 == 1 and l[(n + 1) // 2] or (l[n // 2] + l[n // 2 + 1]) / 2
+  end)
+end
+--- Non-missing values per group and column (string columns included).
+function GroupBy:count() return aggregate(self, "count", function(l) return #l end, true) end
+--- Rows per group, as a Series.
+function GroupBy:size()
+  local n = {}
+  for i = 1, #self.labels do n[i] = #self.groups[i] end
+  return labelled("size", self.labels, n)
+end
+function GroupBy:__tostring()
+  return string.format("GroupBy(%s: %d groups)", self.key, #self.labels)
 end
 
 function DataFrame:value_counts(name)
@@ -574,10 +896,10 @@ end
 
 -- Formats a column's values for display: integers without decimals, others
 -- with the fewest decimals (up to 6) that show every value as %.6f would.
-local function format_column(vals, kind)
+local function format_column(vals, kind, n)
   local out = {}
-  if kind == "string" then
-    for i, v in ipairs(vals) do out[i] = v == nil and "NaN" or v end
+  if kind == "string" then   -- vals may have nil holes (missing strings)
+    for i = 1, n do local v = vals[i]; out[i] = v == nil and "NaN" or v end
     return out
   end
   local dec = 0
@@ -647,7 +969,7 @@ function DataFrame:__tostring()
         local _ = lo + hi
       end
     end
-    local shown = format_column(raw, s.kind)
+    local shown = format_column(raw, s.kind, #listed)
     local col = {nm}
     local k = 0
     for _, r in ipairs(rows) do
@@ -747,5 +1069,6 @@ function DataFrame:write_csv(path, opts)
 end
 
 DataFrame.__call = nil
+D._frame = df_build
 
 return D

@@ -12,6 +12,7 @@
 local ml = require "ml"
 local core = ml.core
 local mio = require "ml.io"
+local base = require "ml.base"
 
 local M = {}
 
@@ -33,37 +34,41 @@ function M.data_dir()
     "); set MLRUN_DATA to the folder holding classic/ and mnist-10k/", 0)
 end
 
-local function find_file(dir, names, who)
-  for _, base in ipairs(names) do
-    for _, suffix in ipairs{"", ".gz"} do
-      local p = dir .. "/" .. base .. suffix
-      if core.io_exists(p) then return p end
-    end
-  end
-  error(string.format("%s: no %s[.gz] in '%s'", who, names[1], dir), 0)
+-- The four IDX files of MNIST and Fashion-MNIST (same names and layout).
+local IDX_FILES = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+  "t10k-labels-idx1-ubyte"}
+
+local function missing_idx(who, dir, where)
+  return string.format("%s: expected the four IDX files %s (each may end in .gz) in '%s'; %s",
+    who, table.concat(IDX_FILES, ", "), dir, where)
 end
 
---- x_train, y_train, x_test, y_test = ml.datasets.mnist([dir])
---- Reads the four standard IDX files (train-images-idx3-ubyte, ...,
---- gzipped or not) from dir (default: the shipped 8,000/2,000 subset).
---- Images: N x 28 x 28 x 1 float32 in [0, 1]; labels: int64 0..9.
-function M.mnist(dir)
-  if dir ~= nil and type(dir) ~= "string" then
-    error("mnist: expected a folder path, got " .. type(dir), 2)
+local function read_idx_set(who, dir, opts, where)
+  if not core.io_isdir(dir) then
+    error(string.format("%s: '%s' is not a folder; ", who, dir) .. missing_idx(who, dir, where):sub(#who + 3), 3)
   end
-  dir = dir or (M.data_dir() .. "/mnist-10k")
-  if not core.io_isdir(dir) then error("mnist: '" .. dir .. "' is not a folder", 2) end
+  local scale = opts.scale == false and 1 or 1 / 255
+  local function find(stem, kind)
+    local names = {stem .. "-" .. kind, stem .. "-" .. kind:gsub("%-idx", ".idx")}
+    for _, base in ipairs(names) do
+      for _, suffix in ipairs{"", ".gz"} do
+        local p = dir .. "/" .. base .. suffix
+        if core.io_exists(p) then return p end
+      end
+    end
+    error(missing_idx(who, dir, where), 0)
+  end
   local function images(stem)
-    local p = find_file(dir, {stem .. "-images-idx3-ubyte", stem .. "-images.idx3-ubyte"}, "mnist")
-    local x = mio.read_idx(p, {scale = 1 / 255})
-    if x:dim() ~= 3 then error("mnist: " .. p .. " is not a 3-D image file", 0) end
+    local p = find(stem, "images-idx3-ubyte")
+    local x = mio.read_idx(p, {scale = scale})
+    if x:dim() ~= 3 then error(who .. ": " .. p .. " is not a 3-D image file", 0) end
     return x:reshape(x.shape[1], x.shape[2], x.shape[3], 1)
   end
   local function labels(stem, n)
-    local p = find_file(dir, {stem .. "-labels-idx1-ubyte", stem .. "-labels.idx1-ubyte"}, "mnist")
+    local p = find(stem, "labels-idx1-ubyte")
     local y = mio.read_idx(p, {dtype = "int64"})
     if y:dim() ~= 1 or y.shape[1] ~= n then
-      error(string.format("mnist: %s has %d labels for %d images", p, y.shape[1], n), 0)
+      error(string.format("%s: %s has %d labels for %d images", who, p, y.shape[1], n), 0)
     end
     return y
   end
@@ -71,7 +76,83 @@ function M.mnist(dir)
   local y_train = labels("train", x_train.shape[1])
   local x_test = images("t10k")
   local y_test = labels("t10k", x_test.shape[1])
-  return x_train, y_train, x_test, y_test
+  return x_train, y_train, x_test, y_test, scale
+end
+
+local function check_loader_args(who, dir, opts)
+  if dir ~= nil and type(dir) ~= "string" then
+    error(who .. ": expected a folder path, got " .. type(dir), 3)
+  end
+  return base.options(who, opts, {{"scale", true, "boolean"}})
+end
+
+--- x_train, y_train, x_test, y_test, info = ml.datasets.mnist([dir] [, {scale = true}])
+--- Reads the four standard IDX files (train-images-idx3-ubyte, ...,
+--- gzipped or not) from dir (default: the shipped 8,000/2,000 subset).
+--- Images: N x 28 x 28 x 1 float32 in [0, 1] - already divided by 255,
+--- unlike Keras's mnist.load_data() (0..255); {scale = false} gives 0..255.
+--- Labels: int64 0..9. info = {scale = 1/255 (or 1), range = {0, 1} (or
+--- {0, 255}), dir = the folder read}.
+function M.mnist(dir, opts)
+  local o = check_loader_args("mnist", dir, opts)
+  dir = dir or (M.data_dir() .. "/mnist-10k")
+  local x1, y1, x2, y2, scale = read_idx_set("mnist", dir, o,
+    "get them from http://yann.lecun.com/exdb/mnist/ or use the shipped subset (no dir)")
+  return x1, y1, x2, y2, {scale = scale, range = {0, scale == 1 and 255 or 1}, dir = dir}
+end
+
+M.fashion_mnist_classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+  "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
+--- x_train, y_train, x_test, y_test, info = ml.datasets.fashion_mnist(dir [, {scale = true}])
+--- Zalando's Fashion-MNIST: the same four IDX file names as MNIST (gzipped
+--- or not) in dir (not shipped). Images N x 28 x 28 x 1 float32 in [0, 1]
+--- ({scale = false}: 0..255), labels int64 0..9; info.class_names.
+function M.fashion_mnist(dir, opts)
+  local o = check_loader_args("fashion_mnist", dir, opts)
+  local where = "download them from https://github.com/zalandoresearch/fashion-mnist (data/fashion)"
+  if dir == nil then
+    error("fashion_mnist: expected the folder holding " .. table.concat(IDX_FILES, ", ") ..
+      " (.gz allowed); " .. where, 2)
+  end
+  local x1, y1, x2, y2, scale = read_idx_set("fashion_mnist", dir, o, where)
+  return x1, y1, x2, y2, {scale = scale, range = {0, scale == 1 and 255 or 1}, dir = dir,
+    class_names = M.fashion_mnist_classes}
+end
+
+M.cifar10_classes = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+  "ship", "truck"}
+
+--- x_train, y_train, x_test, y_test, info = ml.datasets.cifar10(dir [, {scale = true}])
+--- The "CIFAR-10 binary version": data_batch_1.bin .. data_batch_5.bin and
+--- test_batch.bin in dir (or in dir/cifar-10-batches-bin, as the archive
+--- unpacks). Images N x 32 x 32 x 3 float32 in [0, 1] (channels last;
+--- {scale = false}: 0..255), labels int64 0..9; info.class_names.
+function M.cifar10(dir, opts)
+  local o = check_loader_args("cifar10", dir, opts)
+  local files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+    "data_batch_5.bin", "test_batch.bin"}
+  local function expected(d)
+    return string.format("cifar10: expected %s in '%s'; download the \"CIFAR-10 binary " ..
+      "version\" (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html " ..
+      "and unpack it", table.concat(files, ", "), d)
+  end
+  if dir == nil then error(expected("<dir>"), 2) end
+  if core.io_isdir(dir .. "/cifar-10-batches-bin") then dir = dir .. "/cifar-10-batches-bin" end
+  for _, f in ipairs(files) do
+    if not core.io_exists(dir .. "/" .. f) then error(expected(dir) .. " (missing " .. f .. ")", 2) end
+  end
+  local xs, ys = {}, {}
+  for i = 1, 5 do
+    xs[i], ys[i] = mio._call(core.io_read_cifar10, dir .. "/" .. files[i])
+  end
+  local x_train, y_train = ml.cat(xs, 1), ml.cat(ys, 1)
+  xs, ys = nil, nil
+  local x_test, y_test = mio._call(core.io_read_cifar10, dir .. "/test_batch.bin")
+  if o.scale == false then x_train:mul_(255):round_(); x_test:mul_(255):round_() end
+  local scale = o.scale == false and 1 or 1 / 255
+  return x_train, y_train, x_test, y_test, {scale = scale, range = {0, scale == 1 and 255 or 1},
+    dir = dir, class_names = M.cifar10_classes}
 end
 
 -- Reads a numeric CSV with a header row: returns rows (list of lists), header.

@@ -1,4 +1,4 @@
--- ml.image: PNG files and image operations. Images are float32 tensors with
+-- ml.image: PNG and JPEG files and image operations. Images are float32 tensors with
 -- values in [0, 1], channels last: H x W, H x W x C, or batches N x H x W x C.
 -- Every operation accepts all three and returns the same rank, so the
 -- DataLoader can augment whole batches in one call (flip with a per-image
@@ -33,25 +33,68 @@ local function check_param(who, name, v)
   error(string.format("%s: %s must be a number or one value per image, got %s", who, name, type(v)), 3)
 end
 
---- ml.image.load(path) -> H x W x C float32 in [0, 1] (C = 1 gray, 2 gray +
---- alpha, 3 RGB, 4 RGBA; palettes expand to RGB/RGBA; 16-bit keeps precision).
+--- ml.image.load(path) -> H x W x C float32 in [0, 1]. PNG (C = 1 gray, 2
+--- gray + alpha, 3 RGB, 4 RGBA; palettes expand to RGB/RGBA; 16-bit keeps
+--- precision) or JPEG (C = 1 or 3), told apart by the file's first bytes.
 function M.load(path)
   if type(path) ~= "string" then error("image.load: expected a file path, got " .. type(path), 2) end
   return call(core.image_load, path)
 end
 
---- ml.image.save(path, img [, {bits = 8}]): PNG, values clamped to [0, 1];
---- H x W or H x W x C (C = 1..4); written atomically.
+-- image formats mlrun does not write: an error rather than PNG bytes under their name
+local OTHER_FORMATS = {bmp = true, gif = true, tif = true, tiff = true, webp = true, ppm = true,
+  pgm = true, pbm = true, ico = true, heic = true, avif = true}
+
+local function format_of(path, given)
+  if given then
+    if given == "jpg" then given = "jpeg" end
+    if given ~= "png" and given ~= "jpeg" then
+      error("image.save: format must be \"png\" or \"jpeg\", got \"" .. given .. "\"", 3)
+    end
+    return given
+  end
+  local ext = (path:match("%.([^./]+)$") or ""):lower()
+  if ext == "jpg" or ext == "jpeg" then return "jpeg" end
+  if OTHER_FORMATS[ext] then
+    error("image.save: cannot write ." .. ext .. " files ('" .. path .. "'); use a .png, .jpg " ..
+      "or .jpeg name or {format = \"png\"|\"jpeg\"}", 3)
+  end
+  return "png"   -- .png, or a name without an image extension (a device, a pipe)
+end
+
+--- ml.image.save(path, img [, {format =, bits = 8, quality = 75}]): JPEG for
+--- a .jpg/.jpeg name, an error for other image formats' names (.bmp, .gif,
+--- .tiff, .webp, ...), PNG otherwise; or as `format` says. Values
+--- clamped to [0, 1]; H x W or H x W x C (PNG: C = 1..4; JPEG: C = 1 or 3).
+--- bits (8 or 16) is PNG's, quality (1..100, PIL's default 75) JPEG's.
+--- Written atomically.
 function M.save(path, img, opts)
   if type(path) ~= "string" then error("image.save: expected a file path, got " .. type(path), 2) end
   img = check_image("image.save", img)
-  opts = check_opts("image.save", opts, {bits = "number"})
-  call(core.image_save, path, img, opts.bits or 8)
+  opts = check_opts("image.save", opts, {bits = "integer", quality = "integer", format = "string"})
+  local fmt = format_of(path, opts.format)
+  if fmt == "png" and opts.quality then
+    error("image.save: quality applies to JPEG; PNG is lossless (bits = 8 or 16)", 2)
+  end
+  if fmt == "jpeg" and opts.bits then
+    error("image.save: bits applies to PNG; JPEG is 8-bit (set quality = 1..100)", 2)
+  end
+  call(core.image_save, path, img, fmt, fmt == "png" and (opts.bits or 8) or (opts.quality or 75))
 end
 
---- Luma (BT.601 weights) of RGB or RGBA images, keeping a channel dim of 1.
-function M.rgb2gray(img)
-  return call(core.image_rgb2gray, check_image("image.rgb2gray", img))
+--- ml.image.rgb2gray(img [, {keep_channel = false}]): luma (ITU-R BT.601,
+--- 0.299 R + 0.587 G + 0.114 B) of RGB or RGBA images without the channel
+--- dimension, as skimage.color.rgb2gray: H x W x 3 -> H x W, N x H x W x 3
+--- -> N x H x W. keep_channel = true keeps a channel of 1 (H x W x 1,
+--- N x H x W x 1: the input a Conv2D wants). A one-channel image (H x W x 1)
+--- loses its channel the same way; an H x W image is returned as a copy.
+function M.rgb2gray(img, opts)
+  img = check_image("image.rgb2gray", img)
+  opts = check_opts("image.rgb2gray", opts, {keep_channel = "boolean"})
+  if img:dim() == 2 then return img:clone() end
+  local g = call(core.image_rgb2gray, img)
+  if opts.keep_channel then return g end
+  return g:squeeze(g:dim())
 end
 
 --- Bilinear resize to h x w.
@@ -80,36 +123,108 @@ function M.flip(img, direction, mask)
   return call(core.image_flip, img, d[1], d[2], mask)
 end
 
---- ml.image.rotate(img, degrees [, {fill = 0}]): counter-clockwise about the
---- centre, bilinear, same size; uncovered pixels take fill. degrees may hold
---- one angle per image of a batch.
+local fill_modes = {constant = true, nearest = true, reflect = true, wrap = true}
+
+local function fill_mode(who, m)
+  m = m or "constant"
+  if not fill_modes[m] then
+    error(who .. ": fill_mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" ..
+      tostring(m) .. "\"", 3)
+  end
+  return m
+end
+
+local function warp(who, img, p, opts)
+  return call(core.image_warp, img, {p.degrees or 0, p.shear or 0, p.sx or 1, p.sy or 1, p.dx or 0,
+    p.dy or 0}, opts.fill or 0, fill_mode(who, opts.fill_mode))
+end
+
+--- ml.image.rotate(img, degrees [, {fill = 0, fill_mode = "constant"}]):
+--- counter-clockwise about the centre, bilinear, same size; uncovered pixels
+--- take fill (fill_mode "constant") or follow fill_mode ("nearest",
+--- "reflect", "wrap", as Keras). degrees may hold one angle per image.
 function M.rotate(img, degrees, opts)
   img = check_image("image.rotate", img)
   check_param("image.rotate", "degrees", degrees)
-  opts = check_opts("image.rotate", opts, {fill = "number"})
-  return call(core.image_warp, img, degrees, 0, 0, opts.fill or 0)
+  opts = check_opts("image.rotate", opts, {fill = "number", fill_mode = "string"})
+  return warp("image.rotate", img, {degrees = degrees}, opts)
 end
 
---- ml.image.shift(img, dx, dy [, {fill = 0}]): moves the content dx pixels
---- right and dy pixels down (fractions interpolate); per-image values allowed.
+--- ml.image.shift(img, dx, dy [, {fill = 0, fill_mode = "constant"}]): moves
+--- the content dx pixels right and dy pixels down (fractions interpolate);
+--- per-image values allowed.
 function M.shift(img, dx, dy, opts)
   img = check_image("image.shift", img)
   check_param("image.shift", "dx", dx)
   check_param("image.shift", "dy", dy == nil and 0 or dy)
-  opts = check_opts("image.shift", opts, {fill = "number"})
-  return call(core.image_warp, img, 0, dx, dy or 0, opts.fill or 0)
+  opts = check_opts("image.shift", opts, {fill = "number", fill_mode = "string"})
+  return warp("image.shift", img, {dx = dx, dy = dy or 0}, opts)
 end
 
---- Rotation and shift in one resampling (less blur than two calls).
-function M.affine(img, degrees, dx, dy, opts)
+--- ml.image.zoom(img, factor [, {fill = 0, fill_mode = "constant"}]):
+--- scales the content about the centre (factor > 1 enlarges), same size;
+--- factor may be {fx, fy} or one value per image.
+function M.zoom(img, factor, opts)
+  img = check_image("image.zoom", img)
+  opts = check_opts("image.zoom", opts, {fill = "number", fill_mode = "string"})
+  local fx, fy = factor, factor
+  if type(factor) == "table" and not is_tensor(factor) and #factor == 2 and img:dim() < 4 then
+    fx, fy = factor[1], factor[2]
+  end
+  check_param("image.zoom", "factor", fx)
+  return warp("image.zoom", img, {sx = fx, sy = fy}, opts)
+end
+
+--- ml.image.shear(img, degrees [, {fill = 0, fill_mode = "constant"}]):
+--- shears the content by an angle in degrees (Keras's shear_range unit).
+function M.shear(img, degrees, opts)
+  img = check_image("image.shear", img)
+  check_param("image.shear", "degrees", degrees)
+  opts = check_opts("image.shear", opts, {fill = "number", fill_mode = "string"})
+  return warp("image.shear", img, {shear = degrees}, opts)
+end
+
+local AFFINE = {rotate = "number|list", shear = "number|list", scale = "number|list",
+  scale_x = "number|list", scale_y = "number|list", dx = "number|list", dy = "number|list",
+  fill = "number", fill_mode = "string"}
+
+--- ml.image.affine(img, {rotate = 0, shear = 0, scale = 1, dx = 0, dy = 0,
+--- fill = 0, fill_mode = "constant"}): scale (> 1 enlarges; a number,
+--- {sx, sy} for a single image, or one value per image; or per axis with
+--- scale_x and scale_y), shear (degrees),
+--- rotate (degrees, counter-clockwise) and shift (dx right, dy down, pixels)
+--- about the centre, in one bilinear resampling. Each geometric value may be
+--- a number or one value per image of a batch. The older positional form
+--- ml.image.affine(img, degrees, dx, dy [, {fill =}]) still works.
+function M.affine(img, a, dx, dy, opts)
   img = check_image("image.affine", img)
-  opts = check_opts("image.affine", opts, {fill = "number"})
-  return call(core.image_warp, img, check_param("image.affine", "degrees", degrees),
-    check_param("image.affine", "dx", dx or 0), check_param("image.affine", "dy", dy or 0),
-    opts.fill or 0)
+  if type(a) == "table" and not is_tensor(a) and a[1] == nil then
+    if dx ~= nil then error("image.affine: expected (img, options), got more arguments", 2) end
+    local o = check_opts("image.affine", a, AFFINE)
+    for _, k in ipairs{"rotate", "shear", "dx", "dy"} do
+      if o[k] ~= nil then check_param("image.affine", k, o[k]) end
+    end
+    local sx, sy = o.scale, o.scale
+    if type(o.scale) == "table" and not is_tensor(o.scale) and #o.scale == 2 and img:dim() < 4 then
+      sx, sy = o.scale[1], o.scale[2]
+    end
+    if o.scale ~= nil and (o.scale_x ~= nil or o.scale_y ~= nil) then
+      error("image.affine: give scale, or scale_x and scale_y, not both", 2)
+    end
+    if o.scale_x ~= nil then sx = o.scale_x end
+    if o.scale_y ~= nil then sy = o.scale_y end
+    if sx ~= nil then check_param("image.affine", "scale", sx) end
+    if sy ~= nil then check_param("image.affine", "scale", sy) end
+    return warp("image.affine", img, {degrees = o.rotate, shear = o.shear, sx = sx, sy = sy,
+      dx = o.dx, dy = o.dy}, o)
+  end
+  opts = check_opts("image.affine", opts, {fill = "number", fill_mode = "string"})
+  return warp("image.affine", img, {degrees = check_param("image.affine", "degrees", a),
+    dx = check_param("image.affine", "dx", dx or 0), dy = check_param("image.affine", "dy", dy or 0)},
+    opts)
 end
 
-local modes = {constant = true, nearest = true, reflect = true}
+local modes = {constant = true, nearest = true, reflect = true, wrap = true}
 local function filter(who, img, kernel, opts, flip)
   img = check_image(who, img)
   if type(kernel) == "table" and not is_tensor(kernel) then kernel = ml.tensor(kernel) end
@@ -119,7 +234,8 @@ local function filter(who, img, kernel, opts, flip)
   opts = check_opts(who, opts, {mode = "string"})
   local mode = opts.mode or "constant"
   if not modes[mode] then
-    error(who .. ": mode must be \"constant\", \"nearest\" or \"reflect\", got \"" .. mode .. "\"", 3)
+    error(who .. ": mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" .. mode ..
+      "\"", 3)
   end
   return call(core.image_filter, img, kernel, flip, mode)
 end
@@ -156,8 +272,9 @@ function M.add_noise(img, sd, opts)
   return out
 end
 
---- X, y, names = ml.image.load_folder(dir [, {gray = false}]): every PNG of
---- dir in sorted name order, stacked N x H x W x C (all must share a size).
+--- X, y, names = ml.image.load_folder(dir [, {gray = false}]): every PNG and
+--- JPEG (.png, .jpg, .jpeg) of dir in sorted name order, stacked
+--- N x H x W x C (all must share a size; gray = true gives C = 1).
 --- Labels come from the file-name prefix before the first '_'
 --- ("3_0012.png" -> 3): an int64 tensor when every prefix is an integer,
 --- else a list of strings. names lists the files.
@@ -166,9 +283,10 @@ function M.load_folder(dir, opts)
   opts = check_opts("image.load_folder", opts, {gray = "boolean"})
   local names = {}
   for _, n in ipairs(mio.listdir(dir)) do
-    if n:lower():match("%.png$") then names[#names + 1] = n end
+    local l = n:lower()
+    if l:match("%.png$") or l:match("%.jpe?g$") then names[#names + 1] = n end
   end
-  if #names == 0 then error("image.load_folder: no .png files in '" .. dir .. "'", 2) end
+  if #names == 0 then error("image.load_folder: no .png, .jpg or .jpeg files in '" .. dir .. "'", 2) end
   local imgs, labels, numeric = {}, {}, true
   local shape
   for i, n in ipairs(names) do
@@ -180,7 +298,7 @@ function M.load_folder(dir, opts)
     end
     shape = s
     imgs[i] = img
-    local prefix = n:match("^([^_]+)_") or n:match("^(.-)%.[pP][nN][gG]$")
+    local prefix = n:match("^([^_]+)_") or n:match("^(.-)%.[^.]+$")
     labels[i] = prefix
     if not math.tointeger(tonumber(prefix)) then numeric = false end
   end

@@ -7,7 +7,8 @@ for k, v in pairs(core) do ml[k] = v end
 ml.core = core
 ml.Tensor = core.Tensor
 
-require "ml.tensor"   -- printing and Lua-side tensor methods
+-- printing and Lua-side tensor methods, and the functions written in Lua
+for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end
 -- the classes ml.load may rebuild, fixed now (before any user code runs)
 require "ml.registry"
 

@@ -209,8 +209,9 @@ function json.load(path)
 end
 
 --- Decodes one JSON value; trailing text other than white space is an error.
-function json.decode(s)
+function json.decode(s, opts)
   if type(s) ~= "string" then error("json.decode: expected a string, got " .. type(s), 2) end
+  if opts ~= nil then require("ml.base").no_options("json.decode", opts) end
   local v, i = decode_value(s, 1, 0)
   i = skip(s, i)
   if i <= #s then decode_error(s, i, "trailing characters") end

@@ -31,12 +31,55 @@ local function labels(who, y, what)
   return y
 end
 
-local function pair(who, a, b)
+local function label_str(v)
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
+
+-- Class ids are 0-based in data files, Keras and scikit-learn, while
+-- argmax positions are 1-based (Lua). When every predicted label is a true
+-- label plus (or minus) one and some are not true labels at all, the
+-- predictions are almost surely off by one: say so, once per process.
+local function check_shift(who, a, b)
+  local A, B = {}, {}
+  for i = 1, #a do
+    local v = a[i]
+    if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then return end
+    A[v] = true
+  end
+  local nb = 0
+  for i = 1, #b do
+    local v = b[i]
+    if type(v) ~= "number" then return end
+    if not B[v] then B[v] = true; nb = nb + 1 end
+  end
+  if nb < 2 then return end
+  for _, d in ipairs{1, -1} do
+    local shifted, outside = true, false
+    for v in pairs(B) do
+      if not A[v - d] then shifted = false; break end
+      if not A[v] then outside = true end
+    end
+    if shifted and outside then
+      local lo, hi = math.huge, -math.huge
+      for v in pairs(A) do lo = math.min(lo, v); hi = math.max(hi, v) end
+      base.warn_once("label_shift", string.format("%s: y_pred's labels are y_true's shifted by " ..
+        "%+d (y_true %s..%s): argmax gives 1-based positions, class ids are 0-based; use " ..
+        "x:argmax(2, {base = 0}) or model:predict_classes(x)", who, d, label_str(lo), label_str(hi)))
+      return
+    end
+  end
+end
+
+local function pair(who, a, b, classes)
   a, b = labels(who, a, "y_true"), labels(who, b, "y_pred")
   if #a ~= #b then
     error(string.format("%s: y_true has %d entries but y_pred has %d", who, #a, #b), 3)
   end
   if #a == 0 then error(who .. ": empty input", 3) end
+  if classes then check_shift(who, a, b) end
   return a, b
 end
 
@@ -55,16 +98,10 @@ function M.unique_labels(...)
   return out
 end
 
-local function label_str(v)
-  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
-    return string.format("%d", v)
-  end
-  return tostring(v)
-end
 
 function M.accuracy_score(y_true, y_pred, opts)
   opts = base.options("accuracy_score", opts, {{"normalize", true, "boolean"}})
-  local a, b = pair("accuracy_score", y_true, y_pred)
+  local a, b = pair("accuracy_score", y_true, y_pred, true)
   local hit = 0
   for i = 1, #a do if a[i] == b[i] then hit = hit + 1 end end
   return opts.normalize and hit / #a or hit
@@ -74,7 +111,7 @@ end
 --- (or as given in opts.labels); the label list is the second result.
 function M.confusion_matrix(y_true, y_pred, opts)
   opts = base.options("confusion_matrix", opts, {{"labels", nil, "table|tensor|nil"}})
-  local a, b = pair("confusion_matrix", y_true, y_pred)
+  local a, b = pair("confusion_matrix", y_true, y_pred, true)
   local labs = opts.labels and labels("confusion_matrix", opts.labels, "labels")
     or M.unique_labels(a, b)
   local id, K = {}, #labs
@@ -122,7 +159,7 @@ local avg_spec = {
 -- values from (num, den) functions of the counts, then the average.
 local function prf(who, y_true, y_pred, opts, kind)
   local o = base.options(who, opts, avg_spec)
-  local a, b = pair(who, y_true, y_pred)
+  local a, b = pair(who, y_true, y_pred, true)
   local present = M.unique_labels(a, b)
   local labs = o.labels and labels(who, o.labels, "labels") or present
   local average = o.average
@@ -194,7 +231,7 @@ function M.classification_report(y_true, y_pred, opts)
   opts = base.options("classification_report", opts,
     {{"digits", 2, "integer"}, {"target_names", nil, "table|nil"}, {"labels", nil, "table|nil"},
      {"zero_division", 0, "number"}})
-  local a, b = pair("classification_report", y_true, y_pred)
+  local a, b = pair("classification_report", y_true, y_pred, true)
   local present = M.unique_labels(a, b)
   local labs = opts.labels or present
   local names = {}

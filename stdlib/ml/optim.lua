@@ -18,7 +18,11 @@ local Optimizer = base.class("Optimizer")
 optim.Optimizer = Optimizer
 Optimizer._module = "ml.optim"
 
--- Keras spells it learning_rate; lr is accepted as the short form.
+-- Keras spells it learning_rate; lr is accepted as the short form. Every
+-- optimizer takes Keras 3's weight_decay (decoupled, AdamW's form: each step
+-- first shrinks p by lr * weight_decay * p; SGD keeps PyTorch's coupled form,
+-- below), clipnorm (each gradient's norm capped) and global_clipnorm (the
+-- norm of all gradients together capped).
 local function check_params(who, params)
   if params == nil then return nil end
   local list = {}
@@ -39,12 +43,36 @@ end
 local function common_init(self, who, opts, spec)
   spec[#spec + 1] = {"learning_rate", nil, "number|nil"}
   spec[#spec + 1] = {"params", nil, "table|nil"}
+  local has_wd = false
+  for _, e in ipairs(spec) do if e[1] == "weight_decay" then has_wd = true end end
+  if not has_wd then spec[#spec + 1] = {"weight_decay", 0, "number"} end
+  spec[#spec + 1] = {"clipnorm", nil, "number|nil"}
+  spec[#spec + 1] = {"global_clipnorm", nil, "number|nil"}
   local o = base.options(who, opts, spec)
   o.params = check_params(who, o.params)
   if o.learning_rate then o.lr = o.learning_rate end
   o.learning_rate = nil
   for k, v in pairs(o) do self[k] = v end
   if not (self.lr > 0) then error(who .. ": lr must be > 0, got " .. tostring(self.lr), 0) end
+  if not (self.weight_decay >= 0) then
+    error(who .. ": weight_decay must be >= 0, got " .. tostring(self.weight_decay), 0)
+  end
+  for _, k in ipairs{"clipnorm", "global_clipnorm"} do
+    if self[k] ~= nil and not (self[k] > 0) then
+      error(string.format("%s: %s must be > 0, got %s", who, k, tostring(self[k])), 0)
+    end
+  end
+  if self.clipnorm and self.global_clipnorm then
+    error(who .. ": give clipnorm or global_clipnorm, not both", 0)
+  end
+  local cfg = {}
+  for i, k in ipairs(self._config) do cfg[i] = k end
+  for _, k in ipairs{"weight_decay", "clipnorm", "global_clipnorm"} do
+    local seen = false
+    for _, c in ipairs(cfg) do if c == k then seen = true end end
+    if not seen then cfg[#cfg + 1] = k end
+  end
+  self._config = cfg
   self.iterations = 0
   self.slots = setmetatable({}, {__mode = "k"})   -- tensor -> {name = tensor, t = steps}
 end
@@ -72,22 +100,39 @@ function Optimizer:step(params, grads)
       error(self.__name .. ":step: no parameters (pass params = {...} when creating the "
         .. "optimizer, or call step(params, grads))", 0)
     end
-    self.iterations = self.iterations + 1
+    params, grads = {}, {}
     for _, p in ipairs(self.params) do
       local g = p.grad
-      if g then self:_update(p, g) end
+      if g then params[#params + 1], grads[#grads + 1] = p, g end
     end
-    return
-  end
-  if type(params) ~= "table" or type(grads) ~= "table" then
-    error(self.__name .. ":step: expected lists of parameters and gradients", 0)
-  end
-  if #params ~= #grads then
-    error(string.format("%s:step: %d parameters but %d gradients", self.__name, #params,
-      #grads), 0)
+  else
+    if type(params) ~= "table" or type(grads) ~= "table" then
+      error(self.__name .. ":step: expected lists of parameters and gradients", 0)
+    end
+    if #params ~= #grads then
+      error(string.format("%s:step: %d parameters but %d gradients", self.__name, #params,
+        #grads), 0)
+    end
   end
   self.iterations = self.iterations + 1
-  for i = 1, #params do self:_update(params[i], grads[i]) end
+  if self.global_clipnorm then   -- scale every gradient by one factor
+    local sq = 0
+    for i = 1, #grads do local n = grads[i]:norm(); sq = sq + n * n end
+    local n = math.sqrt(sq)
+    if n > self.global_clipnorm then
+      for i = 1, #grads do grads[i]:mul_(self.global_clipnorm / n) end
+    end
+  end
+  local decoupled = self.weight_decay > 0 and not self._coupled_decay
+  for i = 1, #params do
+    local g = grads[i]
+    if self.clipnorm then
+      local n = g:norm()
+      if n > self.clipnorm then g:mul_(self.clipnorm / n) end
+    end
+    if decoupled then params[i]:mul_(1 - self.lr * self.weight_decay) end
+    self:_update(params[i], g)
+  end
 end
 
 --- Clears the .grad of the `params` given at construction, as PyTorch does
@@ -171,7 +216,9 @@ end
 
 function Optimizer:__repr()
   local parts = {}
-  for _, k in ipairs(self._config) do parts[#parts + 1] = k .. "=" .. tostring(self[k]) end
+  for _, k in ipairs(self._config) do
+    if self[k] ~= nil then parts[#parts + 1] = k .. "=" .. tostring(self[k]) end
+  end
   return self.__name .. "{" .. table.concat(parts, ", ") .. "}"
 end
 
@@ -187,6 +234,7 @@ end
 --- (PyTorch's form; weight_decay adds wd * p to the gradient).
 local SGD = class("SGD")
 SGD._config = {"lr", "momentum", "nesterov", "weight_decay"}
+SGD._coupled_decay = true
 function SGD:init(opts)
   common_init(self, "SGD", opts, {{"lr", 0.01, "number"}, {"momentum", 0, "number"},
     {"nesterov", false, "boolean"}, {"weight_decay", 0, "number"}})
@@ -209,7 +257,8 @@ function SGD:_update(p, g)
   core.optim_sgd(p, g, v, self.lr, self.momentum, self.nesterov, self.weight_decay)
 end
 
---- Adam{lr = 1e-3, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = false} (Keras).
+--- Adam{lr = 1e-3, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = false,
+--- weight_decay = 0 (decoupled: AdamW, as Keras 3), clipnorm, global_clipnorm} (Keras).
 local Adam = class("Adam")
 Adam._config = {"lr", "beta_1", "beta_2", "epsilon", "amsgrad"}
 function Adam:init(opts)
@@ -269,7 +318,19 @@ function Adagrad:_update(p, g)
   core.optim_adagrad(p, g, s.acc, self.lr, self.epsilon)
 end
 
-local by_name = {sgd = SGD, adam = Adam, rmsprop = RMSprop, adagrad = Adagrad}
+--- AdamW{weight_decay = 0.004, ...}: Adam with Keras's AdamW default decay.
+local AdamW = class("AdamW")
+AdamW._config = Adam._config
+function AdamW:init(opts)
+  opts = opts or {}
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  if o.weight_decay == nil then o.weight_decay = 0.004 end
+  Adam.init(self, o)
+end
+AdamW._update = Adam._update
+
+local by_name = {sgd = SGD, adam = Adam, adamw = AdamW, rmsprop = RMSprop, adagrad = Adagrad}
 
 --- An optimizer from a name ("adam", "sgd", "rmsprop", "adagrad", with Keras's
 --- defaults) or an optimizer object (returned as is).
@@ -277,7 +338,8 @@ function optim.get(o)
   if type(o) == "string" then
     local c = by_name[o:lower()]
     if not c then
-      error(string.format("unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", o), 0)
+      error(string.format("unknown optimizer '%s' (expected adam, adamw, sgd, rmsprop or adagrad)",
+        o), 0)
     end
     return c{}
   end

@@ -365,8 +365,9 @@ end
 
 --- Pipeline{{"scale", ml.StandardScaler()}, {"clf", ml.SVC()}}. Also takes
 --- the table get_params() returns (used by ml.clone).
-function Pipeline:init(steps)
+function Pipeline:init(steps, opts)
   if type(steps) ~= "table" then error("Pipeline: expected a list of {name, estimator} steps", 2) end
+  base.no_options("Pipeline", opts)
   local list = steps.steps or steps
   if #list == 0 then error("Pipeline: expected at least one step", 2) end
   self.steps, self.named_steps = {}, {}

@@ -37,7 +37,7 @@ local SHIPPED = {
   {"ml.nn.layers", "layer", {"Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D",
     "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "BatchNormalization",
     "Activation"}},
-  {"ml.optim", "optimizer", {"SGD", "Adam", "RMSprop", "Adagrad"}},
+  {"ml.optim", "optimizer", {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}},
 }
 
 -- "module:Class" -> {module, name, kind, shipped, cls (registered classes)}

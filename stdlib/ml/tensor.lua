@@ -109,4 +109,280 @@ function T.allclose(x, y, rtol, atol)
   return diff:le(tol):all()
 end
 
+-- ---------------------------------------------------------------------------
+-- NumPy and pandas habits (docs/tensor.md)
+
+local function typename(v)
+  if getmetatable(v) == mt then return "tensor" end
+  return type(v)
+end
+
+-- Checks an options table {name = kind}; kinds "number", "boolean", "integer".
+local function opts_check(who, opts, kinds)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" or getmetatable(opts) == mt then
+    error(string.format("%s: expected an options table, got %s", who, typename(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local kind = kinds[k]
+    if not kind then
+      local names = {}
+      for n in pairs(kinds) do names[#names + 1] = n end
+      table.sort(names)
+      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")), 3)
+    end
+    local ok = kind == "any" or type(v) == kind or (kind == "integer" and math.type(v) == "integer")
+    if not ok then
+      error(string.format("%s: option '%s' expected %s, got %s", who, k, kind, typename(v)), 3)
+    end
+  end
+  return opts
+end
+
+-- x:argmax([dim [, keepdim]] [, {base = 1, keepdim = false}]): positions are
+-- 1-based (Lua); {base = 0} gives 0-based class ids, as NumPy/Keras labels.
+local function arg_reduce(name, cfn)
+  return function(x, dim, keepdim, opts)
+    if type(dim) == "table" then dim, keepdim, opts = nil, nil, dim
+    elseif type(keepdim) == "table" then keepdim, opts = nil, keepdim end
+    local o = opts_check(name, opts, {base = "integer", keepdim = "boolean"})
+    local b = o.base or 1
+    if b ~= 0 and b ~= 1 then
+      error(string.format("%s: option 'base' must be 0 or 1, got %s", name, tostring(b)), 2)
+    end
+    if o.keepdim ~= nil then keepdim = o.keepdim end
+    local r = cfn(x, dim, keepdim)
+    if b == 0 then r = type(r) == "number" and r - 1 or r:sub_(1) end
+    return r
+  end
+end
+T.argmax = arg_reduce("argmax", T.argmax)
+T.argmin = arg_reduce("argmin", T.argmin)
+
+-- x:std([dim [, keepdim]] [, {ddof = 1, keepdim = false}]) (or a ddof number
+-- in place of the table, the engine's positional form): mlrun's default
+-- is the sample estimate (ddof = 1, as torch and pandas); NumPy's is ddof = 0.
+local function spread(name, cfn)
+  return function(x, dim, keepdim, opts)
+    if type(dim) == "table" then dim, keepdim, opts = nil, nil, dim
+    elseif type(keepdim) == "table" then keepdim, opts = nil, keepdim end
+    if math.type(opts) == "integer" then opts = {ddof = opts} end   -- x:var(dim, keepdim, ddof)
+    local o = opts_check(name, opts, {ddof = "integer", keepdim = "boolean"})
+    if o.keepdim ~= nil then keepdim = o.keepdim end
+    local ddof = o.ddof or 1
+    if ddof < 0 then error(string.format("%s: ddof must be >= 0, got %d", name, ddof), 2) end
+    if dim == nil and keepdim then error(name .. ": keepdim needs a dimension", 2) end
+    return cfn(x, dim, keepdim, ddof)   -- the engine's (x, dim, keepdim, ddof), autograd-aware
+  end
+end
+T.std = spread("std", T.std)
+T.var = spread("var", T.var)
+
+--- x:clip(lo, hi) as NumPy's (x:clamp); either bound may be nil.
+function T.clip(x, lo, hi) return x:clamp(lo, hi) end
+
+--- x:topk(k [, dim] [, {largest = true, sorted = true}]) -> values, 1-based
+--- positions: the k largest (or smallest) along dim (default: the last).
+function T.topk(x, k, dim, opts)
+  if type(dim) == "table" then dim, opts = nil, dim end
+  local o = opts_check("topk", opts, {largest = "boolean", sorted = "boolean"})
+  if math.type(k) ~= "integer" then
+    error("topk: k must be an integer, got " .. typename(k), 2)
+  end
+  if x:dim() == 0 then error("topk: expected at least a 1-dimensional tensor", 2) end
+  dim = dim or x:dim()
+  if dim < 0 then dim = x:dim() + 1 + dim end
+  if dim < 1 or dim > x:dim() then
+    error(string.format("topk: dimension %s out of range for a %d-dimensional tensor",
+      tostring(dim), x:dim()), 2)
+  end
+  local n = x.shape[dim]
+  if k < 0 or k > n then
+    error(string.format("topk: k = %d out of range 0..%d (the size of dimension %d)", k, n, dim), 2)
+  end
+  local v, i = x:sort(dim, {descending = o.largest ~= false})
+  return v:narrow(dim, 1, k), i:narrow(dim, 1, k)
+end
+
+--- x:unique([{return_counts = false, return_inverse = false}]) -> sorted
+--- distinct values (1-D, x's dtype) [, counts (int64)] [, inverse (int64,
+--- 1-based positions into the values, x's shape)], as np.unique.
+function T.unique(x, opts)
+  local o = opts_check("unique", opts, {return_counts = "boolean", return_inverse = "boolean"})
+  local flat = x:reshape(-1)
+  local n = flat:numel()
+  local s, order = flat:sort(1)
+  -- flags: 1 where a sorted value differs from the one before it
+  local flags = core.ones(n)
+  if n > 1 then flags:narrow(1, 2, n - 1):copy_(s:narrow(1, 2, n - 1):ne(s:narrow(1, 1, n - 1))) end
+  local firsts = core.arange(1, n + 1):masked_select(flags)
+  local values = s:index_select(1, firsts)
+  local out = {values}
+  if o.return_counts then
+    local ends = core.cat({firsts:narrow(1, 2, firsts:numel() - 1), core.tensor({n + 1}, "int64")}, 1)
+    out[#out + 1] = n == 0 and firsts or ends - firsts
+  end
+  if o.return_inverse then
+    -- group number of each sorted element, moved back to the element's place
+    -- (argsort of a permutation is its inverse)
+    local gid = flags:cumsum():long()
+    out[#out + 1] = (n == 0 and gid or gid:index_select(1, order:argsort())):reshape(x.shape)
+  end
+  return table.unpack(out)
+end
+
+--- x:dot(y) / ml.dot(a, b): the inner product of two 1-D tensors (a
+--- number, summed in double precision), else the matrix product.
+function T.dot(a, b)
+  if getmetatable(a) ~= mt or getmetatable(b) ~= mt then
+    error(string.format("dot: expected two tensors, got %s and %s", typename(a), typename(b)), 2)
+  end
+  if a:dim() == 1 and b:dim() == 1 then
+    if a.shape[1] ~= b.shape[1] then
+      error(string.format("dot: shapes %d and %d do not match", a.shape[1], b.shape[1]), 2)
+    end
+    return (a:float() * b:float()):sum()
+  end
+  return core.matmul(a, b)
+end
+
+--- ml.savetxt(path, x [, {delimiter = ",", fmt = nil, header = nil,
+--- comments = "# "}]): a 1-D or 2-D tensor as text, one row per line,
+--- written atomically. fmt: a string.format pattern per value (default:
+--- integers as integers, others with 9 significant digits, which round-trip
+--- float32); header: a string or a list of column names, written after
+--- `comments` (NumPy's np.savetxt; its default delimiter is a space).
+local function savetxt(path, x, opts)
+  if type(path) ~= "string" then error("savetxt: expected a file path, got " .. typename(path), 2) end
+  if getmetatable(x) ~= mt then
+    if type(x) == "table" and type(x.to_tensor) == "function" then x = x:to_tensor()
+    else error("savetxt: expected a tensor, got " .. typename(x), 2) end
+  end
+  local o = opts_check("savetxt", opts, {delimiter = "string", fmt = "string", header = "any",
+    comments = "string"})
+  if x:dim() == 1 then x = x:reshape(-1, 1) end
+  if x:dim() ~= 2 then
+    error(string.format("savetxt: expected a 1-D or 2-D tensor, got shape %s", shape_str(x.shape)), 2)
+  end
+  local sep = o.delimiter or ","
+  local rows, cols = x.shape[1], x.shape[2]
+  local head = ""
+  if o.header ~= nil then
+    local h = o.header
+    if type(h) == "table" then
+      if #h ~= cols then
+        error(string.format("savetxt: header names %d columns, the tensor has %d", #h, cols), 2)
+      end
+      h = table.concat(h, sep)
+    elseif type(h) ~= "string" then
+      error("savetxt: option 'header' expected a string or a list of names, got " .. typename(h), 2)
+    end
+    head = (o.comments or "# ") .. h:gsub("\n", "\n" .. (o.comments or "# ")) .. "\n"
+  end
+  local text
+  if o.fmt then
+    local ok = pcall(string.format, o.fmt, 1.5)
+    if not ok then error("savetxt: fmt '" .. o.fmt .. "' is not a format for one number", 2) end
+    local lines, t = {}, x:totable()
+    for i = 1, rows do
+      local r = t[i]
+      for j = 1, cols do r[j] = string.format(o.fmt, r[j]) end
+      lines[i] = table.concat(r, sep)
+    end
+    text = table.concat(lines, "\n") .. (rows > 0 and "\n" or "")
+  else
+    local colv = {}
+    for j = 1, cols do colv[j] = {values = x:select(2, j)} end
+    if cols == 0 then text = string.rep("\n", rows)
+    elseif #sep == 1 then text = core.csv_format(colv, rows, sep)
+    else text = core.csv_format(colv, rows, ","):gsub(",", sep) end
+  end
+  local ok, err = pcall(core.io_write_atomic, path, head .. text)
+  if not ok then error("savetxt: " .. tostring(err), 2) end
+end
+
+--- ml.tensor(data [, dtype]): also takes a DataFrame (its number columns,
+--- N x C) or a Series (its values, 1-D).
+local c_tensor = core.tensor
+local function tensor(data, dtype)
+  local g = type(data) == "table" and getmetatable(data)
+  local name = g and rawget(g, "__name")
+  if name == "Series" or name == "DataFrame" then
+    if name == "Series" and data.kind == "string" then
+      error(string.format("tensor: column '%s' holds strings; encode it first " ..
+        "(ml.LabelEncoder():fit_transform(s) or df:get_dummies())", data.name), 2)
+    end
+    local t = data:to_tensor()
+    if dtype ~= nil then t = t:to(dtype) end
+    return t
+  end
+  return c_tensor(data, dtype)
+end
+
+-- x / 255 on pixels that are already in [0, 1] (ml.datasets and
+-- ml.image.load scale to [0, 1]; Keras's loaders give 0..255): the values
+-- shrink 255-fold without an error, so the first such division in a process
+-- prints a one-line warning. Only a division by exactly 255 of a float32
+-- tensor is checked (one min/max pass), until the warning has been given.
+local SCALED_MSG = "x / 255 on a tensor already in [0, 1]: ml.datasets loaders and " ..
+  "ml.image.load scale pixels to [0, 1] (Keras's load_data gives 0..255), so this " ..
+  "divides twice; drop the / 255, or load with {scale = false}"
+local c_div, c_div_method = mt.__div, T.div
+local function check_255(a, b)
+  if b == 255 and getmetatable(a) == mt and a.dtype == "float32" then
+    local base = require "ml.base"
+    if not base.warned.div255 and a:numel() > 0 and a:max() <= 1 and a:min() >= 0 then
+      base.warn_once("div255", SCALED_MSG)
+    end
+  end
+end
+mt.__div = function(a, b) check_255(a, b); return c_div(a, b) end
+T.div = function(a, b) check_255(a, b); return c_div_method(a, b) end
+
+-- Functions ml exports beside the C ones (init.lua copies them).
+T._functions = {dot = T.dot, clip = T.clip, unique = T.unique, savetxt = savetxt, tensor = tensor}
+
+-- Boolean masks combine as pandas/NumPy masks do: m1 & m2, m1 | m2, ~m,
+-- m1 ~ m2 (exclusive or). Operands are 0/1 tensors (from comparisons) or
+-- numbers 0/1; the result is a 0/1 float32 mask.
+local function as_mask(who, v)
+  if type(v) == "boolean" then return v and 1 or 0 end
+  if type(v) == "number" then
+    if v ~= 0 and v ~= 1 then
+      error(string.format("%s: expected 0/1 masks, got the number %s", who, tostring(v)), 3)
+    end
+    return v
+  end
+  local g = getmetatable(v)
+  if g ~= mt and type(v) == "table" and type(v.to_tensor) == "function" then v = v:to_tensor() end
+  if getmetatable(v) ~= mt then
+    error(string.format("%s: expected 0/1 mask tensors, got %s", who, typename(v)), 3)
+  end
+  local b = v:ne(0)
+  if v:numel() > 0 and b:ne(v):max() ~= 0 then
+    error(string.format("%s: expected 0/1 masks (from comparisons such as x:gt(0)), got a " ..
+      "tensor holding other values; for bitwise integer operations use Lua numbers", who), 3)
+  end
+  return b
+end
+local function mask_num(m) return type(m) == "number" and core.tensor(m) or m end
+mt.__band = function(a, b)
+  local x, y = as_mask("&", a), as_mask("&", b)
+  return mask_num(x) * y
+end
+mt.__bor = function(a, b)
+  local x, y = as_mask("|", a), as_mask("|", b)
+  return (mask_num(x) + y):gt(0)
+end
+mt.__bxor = function(a, b)
+  local x, y = as_mask("~", a), as_mask("~", b)
+  return (mask_num(x) + y):eq(1)
+end
+mt.__bnot = function(a) return as_mask("~", a):eq(0) end
+T.logical_and = mt.__band
+T.logical_or = mt.__bor
+T.logical_xor = mt.__bxor
+T.logical_not = mt.__bnot
+
 return T

@@ -306,8 +306,9 @@ static void test_image(void) {
         ml_f32(&o)[1] == 9, "image: horizontal flip moves the last column first");
   ml_tensor_release(&o);
   double m[6];
-  ml_image_affine_params(m, 4, 5, 0, 0, 0);
-  CHECK(ml_image_warp(&ctx, &o, &t, m, 1, 0) == ML_OK && ml_f32(&o)[17] == 17, "image: identity warp");
+  ml_affine id = {0, 0, 1, 1, 0, 0};
+  ml_image_affine_params(m, 4, 5, &id);
+  CHECK(ml_image_warp(&ctx, &o, &t, m, 1, 0, ML_PAD_CONSTANT) == ML_OK && ml_f32(&o)[17] == 17, "image: identity warp");
   ml_tensor_release(&o);
   CHECK(ml_image_resize(&ctx, &o, &t, 0, 3) == ML_ERR, "image: resize to 0 refused");
   int64_t k1[1] = {3};

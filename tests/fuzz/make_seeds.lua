@@ -54,6 +54,13 @@ end)()))
 tmp = os.tmpname() .. ".png"
 ml.image.save(tmp, ml.rand(5, 4, 3)); put("png", "rgb", slurp(tmp)); os.remove(tmp)
 
+-- JPEG: colour, gray, and a progressive-free digit
+tmp = os.tmpname() .. ".jpg"
+ml.image.save(tmp, ml.rand(9, 12, 3)); put("jpeg", "rgb", slurp(tmp))
+ml.image.save(tmp, ml.rand(8, 8)); put("jpeg", "gray", slurp(tmp))
+ml.image.save(tmp, ml.image.load("data/mnist-png/0_0003.png"), {quality = 50}); put("jpeg", "digit0", slurp(tmp))
+os.remove(tmp)
+
 -- options
 local json = require "ml.json"
 put("options", "dense", json.encode({which = 0, arg = 4, opts = {activation = "relu"}}))

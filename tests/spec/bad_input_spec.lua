@@ -20,7 +20,7 @@ end
 local be32 = function(n) return string.pack(">I4", n) end
 local png = slurp("data/mnist-png/0_0003.png")
 local npy_tmp = dir .. "/good.npy"
-ml.save_npy(npy_tmp, ml.arange(0, 6):reshape(2, 3))
+ml.save_npy(npy_tmp, ml.arange(0, 6):float():reshape(2, 3))
 local npy = slurp(npy_tmp)
 local mlt_tmp = dir .. "/good.mlt"
 ml.save(mlt_tmp, {w = ml.ones(3, 3), name = "x"})

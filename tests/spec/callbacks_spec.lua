@@ -61,15 +61,15 @@ describe("ml.callbacks", function()
     assert.has_error(function() ml.callbacks.ReduceLROnPlateau{factor = 2} end)
   end)
 
-  it("LearningRateScheduler sets lr from fn(epoch, lr)", function()
+  it("LearningRateScheduler sets lr from fn(epoch, lr), epochs counted from 0 as Keras", function()
     local m = fake_model()
     local seen = {}
     local cb = ml.callbacks.LearningRateScheduler(function(epoch, lr)
       seen[#seen + 1] = epoch
-      return epoch < 3 and lr or lr * 0.1
+      return epoch < 2 and lr or lr * 0.1
     end)
     drive(cb, m, {1, 1, 1, 1})
-    assert.are.same({1, 2, 3, 4}, seen)
+    assert.are.same({0, 1, 2, 3}, seen)
     assert.is_true(math.abs(m.optimizer.lr - 0.001) < 1e-12)
     cb = ml.callbacks.LearningRateScheduler(function() return -1 end)
     assert.has_error(function() drive(cb, m, {1}) end)

@@ -311,7 +311,7 @@ describe("Flatten, Reshape, Activation", function()
     end
     local ok, err = pcall(nn.Activation, "swishy")
     assert.is_false(ok)
-    assert.matches("unknown activation 'swishy' %(expected one of: elu, leaky_relu", err)
+    assert.matches("unknown activation 'swishy' %(expected one of: elu, gelu, leaky_relu", err)
   end)
 end)
 

@@ -153,9 +153,10 @@ describe("ml.optim", function()
     assert.are.equal(0.01, ml.optim.get("sgd").lr)
     assert.are.equal(1e-3, ml.optim.get("RMSprop").lr)
     assert.are.equal(0.5, ml.optim.Adam{learning_rate = 0.5}.lr)
-    assert.has_error(function() ml.optim.get("adamw") end)
+    assert.has_error(function() ml.optim.get("adamx") end)
     assert.has_error(function() ml.optim.SGD{lr = 0.1, momentun = 0.9} end,
-      "SGD: unknown option 'momentun' (expected one of: learning_rate, lr, momentum, nesterov, params, weight_decay)")
+      "SGD: unknown option 'momentun' (expected one of: clipnorm, global_clipnorm, learning_rate, lr, " ..
+      "momentum, nesterov, params, weight_decay)")
     assert.has_error(function() ml.optim.SGD{lr = -1} end)
     assert.has_error(function() ml.optim.SGD{nesterov = true} end)
     assert.has_error(function() ml.optim.Adam{beta_1 = 1.5} end)

@@ -1,13 +1,17 @@
--- ml.nn.activations: relu, leaky_relu, elu, sigmoid, tanh, softmax, linear,
--- as functions on tensors (softmax over the last dimension) with their
--- derivatives computed from the output, over the C kernels of
--- runtime/nn/activation.c.
+-- ml.nn.activations: relu, leaky_relu, elu, selu, softplus, swish (= silu),
+-- gelu, sigmoid, tanh, softmax, linear, as functions on tensors (softmax over
+-- the last dimension) with their derivatives, over the C kernels of
+-- runtime/nn/activation.c. Derivatives come from the output, except for
+-- swish and gelu (not invertible), whose backward takes the input:
+-- M.needs_input[name].
 local ml = require "ml"
 local core = ml.core
 
 local M = {}
 
-M.names = {"elu", "leaky_relu", "linear", "relu", "sigmoid", "softmax", "tanh"}
+M.names = {"elu", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid", "silu", "softmax",
+  "softplus", "swish", "tanh"}
+M.needs_input = {swish = true, silu = true, gelu = true}
 local known = {}
 for _, n in ipairs(M.names) do known[n] = true end
 
@@ -28,7 +32,8 @@ function M.forward(name, x, alpha)
   return core.nn_act_forward(x, M.check(name), alpha)
 end
 
---- gx = gy * f'(x), computed from y = f(x).
+--- gx = gy * f'(x), computed from y = f(x) (from x itself for swish, silu
+--- and gelu: M.needs_input).
 function M.backward(name, y, gy, alpha)
   return core.nn_act_backward(y, gy, M.check(name), alpha)
 end

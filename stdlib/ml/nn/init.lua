@@ -10,10 +10,13 @@ local where = {
   AveragePooling2D = "ml.nn.layers", GlobalAveragePooling2D = "ml.nn.layers",
   Flatten = "ml.nn.layers", Reshape = "ml.nn.layers", Dropout = "ml.nn.layers",
   BatchNormalization = "ml.nn.layers", Activation = "ml.nn.layers", Layer = "ml.nn.layers",
+  -- weight penalties
+  l1 = "ml.nn.regularizers", l2 = "ml.nn.regularizers", l1_l2 = "ml.nn.regularizers",
 }
 local submodules = {
   layers = "ml.nn.layers", losses = "ml.nn.losses", activations = "ml.nn.activations",
-  initializers = "ml.nn.initializers", model = "ml.nn.model", functional = "ml.nn.functional",
+  initializers = "ml.nn.initializers", model = "ml.nn.model", regularizers = "ml.nn.regularizers",
+  functional = "ml.nn.functional",
 }
 
 --- ml.nn.register(Class) -> Class: lets ml.load rebuild saved models holding

@@ -18,6 +18,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local activations = require "ml.nn.activations"
 local initializers = require "ml.nn.initializers"
+local regularizers = require "ml.nn.regularizers"
 local core = ml.core
 
 local M = {}
@@ -105,10 +106,13 @@ local function spec(own)
 end
 
 -- Sets the fields every layer has; returns the checked options.
--- Activation, bias and initializers of a layer with a kernel (Dense, Conv2D).
+-- Activation, bias, initializers and regularizers of a layer with a kernel
+-- (Dense, Conv2D).
 function Layer:_setup_weights(o)
   self.activation = activations.check(o.activation, self.name)
   self.alpha = o.alpha
+  self.kernel_regularizer = regularizers.get(o.kernel_regularizer, self.name .. ": kernel_regularizer")
+  self.bias_regularizer = regularizers.get(o.bias_regularizer, self.name .. ": bias_regularizer")
   self.use_bias = o.use_bias
   self.kernel_initializer, self.bias_initializer = o.kernel_initializer, o.bias_initializer
   self._kinit = initializers.get(o.kernel_initializer, self.name)
@@ -224,6 +228,51 @@ function Layer:_need_forward()
   end
 end
 
+--- The penalty of the layer's regularizers (kernel_regularizer,
+--- bias_regularizer): a number added to the training loss, as Keras's
+--- layer.losses. 0 without regularizers or weights.
+function Layer:regularization_loss()
+  local r = 0
+  if self.kernel_regularizer and self.kernel then r = r + self.kernel_regularizer:loss(self.kernel) end
+  if self.bias_regularizer and self.bias then r = r + self.bias_regularizer:loss(self.bias) end
+  return r
+end
+
+--- Adds the regularizers' gradients to the weight gradients; the trainer
+--- calls it after the backward pass (backward itself stays the gradient of
+--- the layer's output alone).
+function Layer:add_regularization_grads()
+  if self.kernel_regularizer and self.kernel then
+    self._kreg_buf = self._kreg_buf or ml.zeros(self.kernel.shape)
+    self.kernel_regularizer:add_grad(self.kernel, self.kernel_grad, self._kreg_buf)
+  end
+  if self.bias_regularizer and self.bias then
+    self._breg_buf = self._breg_buf or ml.zeros(self.bias.shape)
+    self.bias_regularizer:add_grad(self.bias, self.bias_grad, self._breg_buf)
+  end
+end
+
+-- Activations that need their input for the gradient (swish, gelu) run as a
+-- separate step after the fused kernel (which then applies no activation):
+-- returns the activation name for the kernel.
+function Layer:_kernel_act()
+  if activations.needs_input[self.activation] then return nil end
+  return self.activation
+end
+
+function Layer:_act_after(z, training)
+  if not activations.needs_input[self.activation] then return z end
+  self._z = z
+  self._act_cache = self._act_cache or {}
+  return core.nn_act_forward(z, self.activation, self.alpha, self._act_cache, training and true or false)
+end
+
+-- gy w.r.t. the kernel's output: through the separate activation step if any.
+function Layer:_act_back(gy, pre_activation)
+  if pre_activation or not activations.needs_input[self.activation] then return gy end
+  return core.nn_act_backward(self._z, gy, self.activation, self.alpha, self._act_cache)
+end
+
 --- Layer:extend("Name") -> a layer class defined by build/call (ml.nn.custom).
 function Layer.extend(cls, name) return require("ml.nn.custom").extend(cls, name) end
 
@@ -252,7 +301,9 @@ end
 local Dense = class("Dense")
 local dense_opts = {{"activation", nil, "string|nil"}, {"use_bias", true, "boolean"},
   {"kernel_initializer", "glorot_uniform", "string|function"},
-  {"bias_initializer", "zeros", "string|function"}, {"alpha", nil, "number|nil"}}
+  {"bias_initializer", "zeros", "string|function"}, {"alpha", nil, "number|nil"},
+  {"kernel_regularizer", nil, "table|nil"}, {"bias_regularizer", nil, "table|nil"},
+  {"input_dim", nil, "integer|nil"}}
 
 function Dense:init(units, opts)
   if math.type(units) ~= "integer" and not (type(units) == "number" and units == math.floor(units))
@@ -260,6 +311,15 @@ function Dense:init(units, opts)
     error(string.format("Dense: units expected a positive integer, got %s", tostring(units)), 0)
   end
   local o = self:_setup("dense", opts, dense_opts)
+  if o.input_dim then   -- Keras's Dense(n, input_dim = d): input_shape = {d}
+    if o.input_shape then
+      error(self.name .. ": give input_dim or input_shape, not both", 0)
+    end
+    if o.input_dim < 1 then
+      error(string.format("%s: input_dim must be >= 1, got %d", self.name, o.input_dim), 0)
+    end
+    self.input_shape = {math.tointeger(o.input_dim)}
+  end
   self.units = math.tointeger(units)
   self:_setup_weights(o)
 end
@@ -267,12 +327,16 @@ end
 function Dense.from_config(cls, c)
   return cls(c.units, {activation = c.activation, use_bias = c.use_bias, alpha = c.alpha,
     kernel_initializer = c.kernel_initializer, bias_initializer = c.bias_initializer,
+    kernel_regularizer = regularizers.from_config(c.kernel_regularizer),
+    bias_regularizer = regularizers.from_config(c.bias_regularizer),
     name = c.name, trainable = c.trainable, input_shape = c.input_shape})
 end
 
 function Dense:get_config()
   local c = Layer.get_config(self)
   c.units, c.activation, c.use_bias, c.alpha = self.units, self.activation, self.use_bias, self.alpha
+  c.kernel_regularizer = regularizers.config(self.kernel_regularizer)
+  c.bias_regularizer = regularizers.config(self.bias_regularizer)
   c.kernel_initializer = type(self.kernel_initializer) == "string" and self.kernel_initializer or nil
   c.bias_initializer = type(self.bias_initializer) == "string" and self.bias_initializer or nil
   return c
@@ -306,9 +370,10 @@ end
 function Dense:forward(x, training)
   self:_prepare(x)
   local x2 = x:dim() == 2 and x or x:reshape(-1, self.kernel.shape[1])
-  local y = core.nn_dense_forward(x2, self.kernel, self.bias, self.activation, self.alpha,
+  local y = core.nn_dense_forward(x2, self.kernel, self.bias, self:_kernel_act(), self.alpha,
     self._cache, training and true or false)
   self._y = y
+  y = self:_act_after(y, training)
   if x:dim() ~= 2 then
     local s = copy(x.shape)
     s[#s] = self.units
@@ -322,7 +387,8 @@ function Dense:backward(x, gy, pre_activation, skip_input_grad)
   local d = self.kernel.shape[1]
   local x2 = x:dim() == 2 and x or x:reshape(-1, d)
   local gy2 = gy:dim() == 2 and gy or gy:reshape(-1, self.units)
-  local gx = core.nn_dense_backward(x2, self.kernel, self._y, gy2, self.activation, self.alpha,
+  gy2 = self:_act_back(gy2, pre_activation)
+  local gx = core.nn_dense_backward(x2, self.kernel, self._y, gy2, self:_kernel_act(), self.alpha,
     pre_activation and true or false, self.kernel_grad, self.bias_grad, not skip_input_grad,
     self._cache)
   if gx and x:dim() ~= 2 then gx = gx:reshape(x.shape) end
@@ -335,7 +401,8 @@ local Conv2D = class("Conv2D")
 local conv_opts = {{"strides", 1, "integer|table"}, {"padding", "valid", {"valid", "same"}},
   {"activation", nil, "string|nil"}, {"use_bias", true, "boolean"},
   {"kernel_initializer", "glorot_uniform", "string|function"},
-  {"bias_initializer", "zeros", "string|function"}, {"alpha", nil, "number|nil"}}
+  {"bias_initializer", "zeros", "string|function"}, {"alpha", nil, "number|nil"},
+  {"kernel_regularizer", nil, "table|nil"}, {"bias_regularizer", nil, "table|nil"}}
 
 function Conv2D:init(filters, kernel_size, opts)
   if math.type(filters) ~= "integer" and not (type(filters) == "number" and
@@ -354,6 +421,8 @@ function Conv2D.from_config(cls, c)
   return cls(c.filters, c.kernel_size, {strides = c.strides, padding = c.padding,
     activation = c.activation, use_bias = c.use_bias, alpha = c.alpha,
     kernel_initializer = c.kernel_initializer, bias_initializer = c.bias_initializer,
+    kernel_regularizer = regularizers.from_config(c.kernel_regularizer),
+    bias_regularizer = regularizers.from_config(c.bias_regularizer),
     name = c.name, trainable = c.trainable, input_shape = c.input_shape})
 end
 
@@ -361,6 +430,8 @@ function Conv2D:get_config()
   local c = Layer.get_config(self)
   c.filters, c.kernel_size, c.strides = self.filters, copy(self.kernel_size), copy(self.strides)
   c.padding, c.activation, c.use_bias, c.alpha = self.padding, self.activation, self.use_bias, self.alpha
+  c.kernel_regularizer = regularizers.config(self.kernel_regularizer)
+  c.bias_regularizer = regularizers.config(self.bias_regularizer)
   c.kernel_initializer = type(self.kernel_initializer) == "string" and self.kernel_initializer or nil
   c.bias_initializer = type(self.bias_initializer) == "string" and self.bias_initializer or nil
   return c
@@ -405,16 +476,18 @@ end
 function Conv2D:forward(x, training)
   self:_prepare(x)
   local y = core.nn_conv2d_forward(x, self.kernel, self.bias, self.strides[1], self.strides[2],
-    self.padding == "same", self.activation, self.alpha, self._cache, training and true or false)
+    self.padding == "same", self:_kernel_act(), self.alpha, self._cache, training and true or false)
   self._y = y
-  return y
+  return self:_act_after(y, training)
 end
 
 function Conv2D:backward(x, gy, pre_activation, skip_input_grad)
   self:_need_forward()
-  return core.nn_conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
-    self.padding == "same", self.activation, self.alpha, pre_activation and true or false,
+  gy = self:_act_back(gy, pre_activation)
+  local gx = core.nn_conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
+    self.padding == "same", self:_kernel_act(), self.alpha, pre_activation and true or false,
     self.kernel_grad, self.bias_grad, not skip_input_grad, self._cache)
+  return gx
 end
 
 -- -------------------------------------------------------------- pooling --
@@ -699,7 +772,9 @@ end
 function Activation:backward(x, gy, pre_activation)
   self:_need_forward()
   if pre_activation then return gy end
-  return core.nn_act_backward(self._y, gy, self.activation, self.alpha, self._cache)
+  -- swish and gelu differentiate from their input x
+  local from = activations.needs_input[self.activation] and x or self._y
+  return core.nn_act_backward(from, gy, self.activation, self.alpha, self._cache)
 end
 
 return M

@@ -1,4 +1,6 @@
--- ml.nn.losses: Keras's losses over the C kernels of runtime/nn/loss.c.
+-- ml.nn.losses: Keras's losses over the C kernels of runtime/nn/loss.c:
+-- mse, mae, huber (delta 1), hinge (targets -1/1 or 0/1), kl_divergence,
+-- binary/categorical/sparse_categorical cross-entropy.
 -- Each loss has forward(pred, target) -> number (the mean Keras reports)
 -- and backward(pred, target) -> gradient w.r.t. pred. Cross-entropies take
 -- class ids 0..K-1 (any dtype) or one-hot rows; the fused paths
@@ -9,10 +11,11 @@ local core = ml.core
 
 local M = {}
 
-M.names = {"binary_crossentropy", "categorical_crossentropy", "mae", "mse",
-           "sparse_categorical_crossentropy"}
+M.names = {"binary_crossentropy", "categorical_crossentropy", "hinge", "huber", "kl_divergence",
+           "mae", "mse", "sparse_categorical_crossentropy"}
 
-local aliases = {mean_squared_error = "mse", mean_absolute_error = "mae"}
+local aliases = {mean_squared_error = "mse", mean_absolute_error = "mae", kld = "kl_divergence",
+  kullback_leibler_divergence = "kl_divergence"}
 
 local function make(name)
   local loss = {name = name}

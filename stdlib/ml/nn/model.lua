@@ -170,6 +170,8 @@ local function init_model(self, layers, input_shape, name, prefix)
     check_layer(self.__name, l, i)
     self.layers[i] = l
   end
+  -- Keras: input_shape (or Dense's input_dim) on the first layer builds the model
+  input_shape = input_shape or (layers[1] and layers[1].input_shape)
   if input_shape then self:build(input_shape) end
 end
 
@@ -179,6 +181,7 @@ local Sequential = base.class("Sequential", Model)
 M.Sequential = Sequential
 Sequential._module = "ml.nn.model"
 Sequential.__tostring = Model.__tostring
+Sequential.__call = function(...) return M.call_model(...) end
 
 function Sequential:init(list, opts)
   list = list or {}
@@ -207,6 +210,9 @@ function Sequential:add(layer)
   end
   check_layer("Sequential:add", layer, #self.layers + 1)
   self.layers[#self.layers + 1] = layer
+  if #self.layers == 1 and not self.input_shape and layer.input_shape then
+    self.input_shape = layer.input_shape
+  end
   if self.built then
     local s = #self.layers > 1 and self.output_shapes[#self.layers - 1] or self.input_shape
     if not layer.built then layer:build(copy_list(s)) end
@@ -224,6 +230,7 @@ local FModel = base.class("Model", Model)
 M.Model = FModel
 FModel._module = "ml.nn.model"
 FModel.__tostring = Model.__tostring
+FModel.__call = function(...) return M.call_model(...) end
 
 function FModel:init(opts)
   local o = base.options("Model", opts, {{"inputs", nil, "table"}, {"outputs", nil, "table"},
@@ -249,6 +256,7 @@ function FModel:init(opts)
   end
   init_model(self, chain, inp.shape, o.name, "model")
   self.inputs, self.outputs = inp, out
+  self.input, self.output = inp, out
 end
 
 --- Builds every layer for inputs of `input_shape` (no batch dimension).
@@ -270,7 +278,59 @@ function Model:build(input_shape)
   end
   self.output_shape = s
   self.built = true
+  if not self.inputs then   -- Keras's model.input / model.output as graph nodes
+    local n = M.Input(copy_list(input_shape))
+    self.input = n
+    for i, l in ipairs(self.layers) do
+      local m = Node()
+      m.layer, m.inbound, m.shape = l, n, copy_list(self.output_shapes[i])
+      n = m
+    end
+    self.output = n
+  end
   return self
+end
+
+--- model:get_layer(name | index): a layer by its name or its 1-based position.
+function Model:get_layer(key)
+  if type(key) == "number" then
+    local l = self.layers[key]
+    if not l then
+      error(string.format("get_layer: index %s out of range 1..%d", tostring(key), #self.layers), 2)
+    end
+    return l
+  end
+  local names = {}
+  for _, l in ipairs(self.layers) do
+    if l.name == key then return l end
+    names[#names + 1] = tostring(l.name)
+  end
+  error(string.format("get_layer: no layer named '%s' (layers: %s)", tostring(key),
+    table.concat(names, ", ")), 2)
+end
+
+--- model(node): a model used as a layer of a functional graph (Keras's
+--- `out = base(inp)`): its layers are applied to the node in turn, sharing
+--- their weights with the model; `base.trainable = false` set before the
+--- call freezes them (transfer learning). model(x) with a tensor predicts.
+function M.call_model(model, arg, ...)
+  if is_tensor(arg) then return model:predict(arg) end
+  if not is_node(arg) then
+    error(string.format("%s: a model is called on a graph node (nn.Input or a layer's output) " ..
+      "or on a tensor, got %s", model.name, type(arg)), 2)
+  end
+  if select("#", ...) > 0 then error(model.name .. ": takes one input", 2) end
+  if model.built and model.input_shape and
+      table.concat(model.input_shape, "x") ~= table.concat(arg.shape, "x") then
+    error(string.format("%s: expected inputs of shape (None, %s), got (None, %s)", model.name,
+      table.concat(model.input_shape, ", "), table.concat(arg.shape, ", ")), 2)
+  end
+  local n = arg
+  for _, l in ipairs(model.layers) do
+    if model.trainable == false then l.trainable = false end
+    n = M.call_layer(l, n)
+  end
+  return n
 end
 
 local function ensure_built(self, x, who)
@@ -462,12 +522,20 @@ end
 
 local CE = {categorical_crossentropy = true, sparse_categorical_crossentropy = true}
 local LOSS_ALIASES = {mean_squared_error = "mse", mean_absolute_error = "mae",
-  crossentropy = "categorical_crossentropy"}
+  crossentropy = "categorical_crossentropy", kld = "kl_divergence",
+  kullback_leibler_divergence = "kl_divergence"}
+
+-- Metrics by the names Keras accepts; History, logs and evaluate keep the
+-- name the user gave ({"acc"} -> h.acc, as Keras).
+local METRIC_KINDS = {accuracy = "accuracy", acc = "accuracy", mae = "mae",
+  mean_absolute_error = "mae", mse = "mse", mean_squared_error = "mse", auc = "auc", AUC = "auc",
+  precision = "precision", recall = "recall"}
 
 --- compile{optimizer = "adam" | ml.optim.X{...}, loss = "categorical_crossentropy" |
---- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae" |
---- function(pred, target) -> one-element tensor (differentiated by ml.autograd),
---- metrics = {"accuracy"}}
+--- "sparse_categorical_crossentropy" | "binary_crossentropy" | "mse" | "mae" | "huber" |
+--- "hinge" | "kl_divergence" | function(pred, target) -> one-element tensor
+--- (differentiated by ml.autograd), metrics = {"accuracy" | "acc", "mae", "mse", "AUC",
+--- "precision", "recall", ...}}
 function Model:compile(opts)
   local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
     {"loss", nil, "string|function"}, {"metrics", {}, "table"}})
@@ -476,14 +544,25 @@ function Model:compile(opts)
   local loss = LOSS_ALIASES[o.loss] or o.loss
   if type(loss) ~= "function" then M.losses.check(loss) end
   self.loss = loss
-  self.metrics = {}
+  self.metrics, self._metric_specs, self._acc_name = {}, {}, nil
+  local seen = {}
   for i, m in ipairs(o.metrics) do
-    if m == "accuracy" or m == "acc" then self.metrics[i] = "accuracy"
+    local kind = METRIC_KINDS[m]
+    if not kind then
+      error(string.format("compile: unknown metric '%s' (expected one of: accuracy, acc, mae, " ..
+        "mse, AUC, precision, recall)", tostring(m)), 0)
+    end
+    if seen[m] then error(string.format("compile: metric '%s' given twice", m), 0) end
+    seen[m] = true
+    self.metrics[i] = m
+    if kind == "accuracy" then
+      if self._acc_name then error("compile: give accuracy once (\"accuracy\" or \"acc\")", 0) end
+      self._acc_name = m
     else
-      error(string.format("compile: unknown metric '%s' (expected \"accuracy\")", tostring(m)), 0)
+      self._metric_specs[#self._metric_specs + 1] = {name = m, kind = kind}
     end
   end
-  self._has_acc = #self.metrics > 0
+  self._has_acc = self._acc_name ~= nil
   self.compiled = true
   return self
 end
@@ -517,11 +596,13 @@ function M.losses.eval(name, p, y, want_grad)
   return loss.forward(p, y)
 end
 local KNOWN = {mse = true, mae = true, binary_crossentropy = true,
-  categorical_crossentropy = true, sparse_categorical_crossentropy = true}
+  categorical_crossentropy = true, sparse_categorical_crossentropy = true, huber = true,
+  hinge = true, kl_divergence = true}
 function M.losses.check(name)
   if not KNOWN[name] then
-    error(string.format("compile: unknown loss '%s' (expected mse, mae, binary_crossentropy, "
-      .. "categorical_crossentropy or sparse_categorical_crossentropy)", tostring(name)), 0)
+    error(string.format("compile: unknown loss '%s' (expected mse, mae, huber, hinge, " ..
+      "kl_divergence, binary_crossentropy, categorical_crossentropy or " ..
+      "sparse_categorical_crossentropy)", tostring(name)), 0)
   end
 end
 
@@ -570,30 +651,132 @@ end
 
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
+-- Streaming state of the metrics other than accuracy over one pass (an
+-- epoch or an evaluate): mae/mse sum errors, precision/recall count
+-- outputs thresholded at 0.5 (elementwise, as Keras's), AUC keeps the
+-- scores and computes the exact ROC AUC at the end.
+local Metrics = {}
+Metrics.__index = Metrics
+local function metrics_new(specs)
+  local m = setmetatable({specs = specs, st = {}}, Metrics)
+  for i in ipairs(specs) do m.st[i] = {sum = 0, n = 0, tp = 0, fp = 0, fn = 0, ps = {}, ys = {}} end
+  return m
+end
+function Metrics:update(p, y)
+  if #self.specs == 0 then return end
+  local yf = y.dtype == "float32" and y or y:float()
+  if yf:numel() ~= p:numel() then
+    error(string.format("metric '%s' needs targets shaped like the outputs (outputs %s, " ..
+      "targets %s); one-hot encode class ids with ml.utils.to_categorical", self.specs[1].name,
+      shape_str(p.shape), shape_str(y.shape)), 0)
+  end
+  yf = yf:reshape(p.shape)
+  for i, s in ipairs(self.specs) do
+    local st = self.st[i]
+    if s.kind == "mae" then st.sum = st.sum + (p - yf):abs():sum(); st.n = st.n + p:numel()
+    elseif s.kind == "mse" then st.sum = st.sum + (p - yf):square():sum(); st.n = st.n + p:numel()
+    elseif s.kind == "precision" or s.kind == "recall" then
+      local pred = p:gt(0.5)
+      local tp = (pred * yf):sum()
+      st.tp = st.tp + tp
+      st.fp = st.fp + pred:sum() - tp
+      st.fn = st.fn + yf:sum() - tp
+    else   -- auc: every (sample, output) pair is one scored example, as Keras's AUC
+      st.ps[#st.ps + 1] = p:reshape(-1):clone()
+      st.ys[#st.ys + 1] = yf:reshape(-1):clone()
+    end
+  end
+end
+--- name -> value of every metric.
+function Metrics:results(out)
+  for i, s in ipairs(self.specs) do
+    local st = self.st[i]
+    if s.kind == "mae" or s.kind == "mse" then out[s.name] = st.n > 0 and st.sum / st.n or 0 / 0
+    elseif s.kind == "precision" then
+      out[s.name] = st.tp + st.fp > 0 and st.tp / (st.tp + st.fp) or 0
+    elseif s.kind == "recall" then
+      out[s.name] = st.tp + st.fn > 0 and st.tp / (st.tp + st.fn) or 0
+    else
+      local ps, ys = ml.cat(st.ps, 1), ml.cat(st.ys, 1)
+      local pos = ys:sum()
+      if pos == 0 or pos == ys:numel() then out[s.name] = 0   -- Keras: AUC is 0 with one class
+      else out[s.name] = require("ml.metrics").roc_auc_score(ys:gt(0.5):long(), ps) end
+    end
+  end
+  return out
+end
+
+--- Weight penalties (kernel_regularizer / bias_regularizer): adds their
+--- gradients to the trainable layers' weight gradients and returns the total
+--- penalty, which the reported loss includes (as Keras's).
+function Model:_regularize()
+  local r = 0
+  for _, l in ipairs(self.layers) do
+    if l.trainable ~= false and (l.kernel_regularizer or l.bias_regularizer) then
+      r = r + l:regularization_loss()
+      l:add_regularization_grads()
+    end
+  end
+  return r
+end
+
+-- Per-sample weighted loss (Keras: sum(w_i * l_i) / N) and its gradient:
+-- the loss of each row times its weight, and each gradient row scaled.
+function Model:_weigh(p, y, w, g)
+  local n = p.shape[1]
+  local wl = w:totable()
+  local total = 0
+  for i = 1, n do
+    if wl[i] ~= 0 then
+      local v = M.losses.eval(self.loss, p:narrow(1, i, 1), y:narrow(1, i, 1), false)
+      total = total + wl[i] * v
+    end
+  end
+  if g then
+    local shape = {n}
+    for d = 2, g:dim() do shape[d] = 1 end
+    g:mul_(w:reshape(shape))
+  end
+  return total / n
+end
+
 --- One optimizer step on a batch: forward (training), loss, backward, update.
---- Returns the batch loss and the number of correct rows (nil without accuracy).
-function Model:train_on_batch(x, y)
+--- w: optional per-sample weights (sample_weight / class_weight). Returns the
+--- batch loss, the number of correct rows (nil without accuracy) and the
+--- predictions (valid until the next step).
+function Model:train_on_batch(x, y, w)
   if not self.compiled then error("train_on_batch: compile the model first", 0) end
   local p = self:forward(x, true)
   local v, g, correct, pre = self:_loss(p, y, true)
-  if not is_finite(v) then return v, correct end
+  if w then v = self:_weigh(p, y, w, g) end
+  if not is_finite(v) then return v, correct, p end
   self:backward(g, pre)
+  v = v + self:_regularize()
   local c = self:_sync()
   self.optimizer:step(c.params, c.grads)
-  return v, correct
+  return v, correct, p
 end
 
 ---------------------------------------------------------------------------
 -- fit / evaluate / predict
 
+-- DataFrames and Series become tensors here (ml.tensor, as ml.base's X/y
+-- checks do for the estimators).
+local function frame_tensor(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  if mt and (mt.__name == "DataFrame" or mt.__name == "Series") then return ml.tensor(v) end
+  return v
+end
+
 local function as_input(who, x)
+  x = frame_tensor(x)
   base.check_arg(who, 1, x, "tensor")
   if x.dtype ~= "float32" then x = x:float() end
   return x:contiguous()
 end
 
 local function check_xy(who, x, y)
-  x = as_input(who, x)
+  x, y = as_input(who, x), frame_tensor(y)
   base.check_arg(who, 2, y, "tensor")
   if y:dim() < 1 or y.shape[1] ~= x.shape[1] then
     error(string.format("%s: x has %d samples but y has shape %s", who, x.shape[1],
@@ -628,7 +811,7 @@ function Progress:epoch_begin(epoch)
   self.last = 0
   if self.tty then self.out:write(string.format("Epoch %d/%d\n", epoch, self.epochs)) end
 end
-function Progress:batch(step, loss, acc)
+function Progress:batch(step, loss, acc, acc_name)
   if not self.tty then return end
   local now = clock()
   if step < self.steps and now - self.last < 0.1 then return end
@@ -641,7 +824,7 @@ function Progress:batch(step, loss, acc)
   local eta = step < self.steps and (el / step * (self.steps - step)) or 0
   local s = string.format("\r%d/%d [%s] - %s%s - loss: %.4f", step, self.steps, bar,
     fmt_time(el), step < self.steps and (" - ETA: " .. fmt_time(eta)) or "", loss)
-  if acc then s = s .. string.format(" - accuracy: %.4f", acc) end
+  if acc then s = s .. string.format(" - %s: %.4f", acc_name or "accuracy", acc) end
   self.out:write(s .. "\27[K")
   self.out:flush()
 end
@@ -682,6 +865,7 @@ function Model:fit(x, y, opts)
     {"validation_split", 0, "number"}, {"validation_data", nil, "table|nil"},
     {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
     {"distributed", false, "boolean"}, {"resume", nil, "string|nil"},
+    {"class_weight", nil, "table|nil"}, {"sample_weight", nil, "tensor|table|nil"},
     {"allow_nan", false, "boolean"}})
   if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
   if not (o.validation_split >= 0 and o.validation_split < 1) then
@@ -694,6 +878,7 @@ function Model:fit(x, y, opts)
   local rank = dp and ml.dist.rank() or 0
   if dp and rank ~= 0 then o.verbose = 0 end
   local loader
+  x = frame_tensor(x)
   if type(x) == "table" and not is_tensor(x) and x.batches and x.get then
     loader = x                            -- fit(loader, nil, opts): its batches as given
     if y ~= nil or not loader.y then
@@ -706,6 +891,7 @@ function Model:fit(x, y, opts)
   else
     x, y = check_xy("fit", x, y)
   end
+  local weights = self:_sample_weights(o, x, y, loader ~= nil, dp)
   if o.batch_size < 1 then error("fit: batch_size must be >= 1", 0) end
   if o.epochs < 0 then error("fit: epochs must be >= 0", 0) end
   local xv, yv
@@ -731,6 +917,9 @@ function Model:fit(x, y, opts)
     end
   end
   ensure_built(self, x, "fit")
+  if weights and xv and o.validation_split > 0 then
+    weights = weights:narrow(1, 1, x.shape[1])   -- the training rows' weights
+  end
   loader = loader or data.DataLoader(x, y, {batch_size = o.batch_size, shuffle = o.shuffle})
   local steps = #loader
   local history = History()
@@ -747,11 +936,16 @@ function Model:fit(x, y, opts)
   end
   cbs[#cbs + 1] = history
   for _, cb in ipairs(cbs) do if cb.set_model then cb:set_model(self) end end
+  if dp and #self._metric_specs > 0 then
+    error("fit: with distributed = true only the accuracy metric is computed; compile " ..
+      "without " .. self._metric_specs[1].name, 0)
+  end
+  local acc = self._acc_name
   local keys = {"loss"}
-  if self._has_acc then keys[#keys + 1] = "accuracy" end
+  for _, m in ipairs(self.metrics) do keys[#keys + 1] = m end
   if xv then
     keys[#keys + 1] = "val_loss"
-    if self._has_acc then keys[#keys + 1] = "val_accuracy" end
+    for _, m in ipairs(self.metrics) do keys[#keys + 1] = "val_" .. m end
   end
   local progress = Progress(o.verbose, o.epochs, steps)
   self.stop_training = false
@@ -763,6 +957,7 @@ function Model:fit(x, y, opts)
     progress:epoch_begin(epoch)
     local sum_loss, sum_correct, seen = 0, 0, 0
     local i = 0
+    local mstate = metrics_new(self._metric_specs)
     local epoch_seed
     if dp then   -- one shuffle for all ranks, then each rank its own dropout stream
       epoch_seed = math.floor(ml.dist.broadcast(ml.tensor{ml.rand(1)[1] * 2^24}, 0)[1])
@@ -773,9 +968,14 @@ function Model:fit(x, y, opts)
     for xb, yb in batches do
       i = i + 1
       local n = xb.shape[1]
-      local v, correct
+      local v, correct, p
+      local wb
+      if weights then   -- the weights of this batch's rows, in the loader's order
+        wb = weights:index_select(1, loader.order:narrow(1, (i - 1) * loader.batch_size + 1, n))
+      end
       if dp then v, correct = self:_train_on_batch_dp(xb, yb)
-      else v, correct = self:train_on_batch(xb, yb) end
+      else v, correct, p = self:train_on_batch(xb, yb, wb) end
+      if p and is_finite(v) then mstate:update(p, yb) end
       if not is_finite(v) then
         if not nan_ok then
           error(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
@@ -787,19 +987,24 @@ function Model:fit(x, y, opts)
       seen = seen + n
       if correct then sum_correct = sum_correct + correct end
       blogs.loss, blogs.batch, blogs.size = v, i, n
-      blogs.accuracy = correct and correct / n or nil
+      if acc then blogs[acc] = correct and correct / n or nil end
       call_cbs(cbs, "on_batch_end", i, blogs)
-      progress:batch(i, sum_loss / seen, self._has_acc and sum_correct / seen or nil)
+      progress:batch(i, sum_loss / seen, self._has_acc and sum_correct / seen or nil, acc)
       if self.stop_training then break end
     end
     local logs = {loss = sum_loss / seen}
-    if self._has_acc then logs.accuracy = sum_correct / seen end
+    if acc then logs[acc] = sum_correct / seen end
+    if seen > 0 and is_finite(logs.loss) then mstate:results(logs) end
     if xv and is_finite(logs.loss) then
-      local vl, va
-      if dp then vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
-      else vl, va = self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)}) end
-      logs.val_loss = vl
-      if self._has_acc then logs.val_accuracy = va end
+      if dp then
+        local vl, va = self:_evaluate_dp(xv, yv, math.max(o.batch_size, 256))
+        logs.val_loss = vl
+        if acc then logs["val_" .. acc] = va end
+      else
+        local r = {self:evaluate(xv, yv, {batch_size = math.max(o.batch_size, 256)})}
+        logs.val_loss = r[1]
+        for k, m in ipairs(self.metrics) do logs["val_" .. m] = r[k + 1] end
+      end
     end
     progress:epoch_end(epoch, logs, keys)
     call_cbs(cbs, "on_epoch_end", epoch, logs)
@@ -807,6 +1012,50 @@ function Model:fit(x, y, opts)
   end
   call_cbs(cbs, "on_train_end", {})
   return history
+end
+
+-- fit's class_weight ({[class] = weight}, class ids as in y) and
+-- sample_weight (one weight per row of x), multiplied when both are given:
+-- a float32 tensor of per-row weights, or nil.
+function Model:_sample_weights(o, x, y, has_loader, dp)
+  if not o.class_weight and not o.sample_weight then return nil end
+  if has_loader then error("fit: class_weight and sample_weight need tensors, not a DataLoader", 0) end
+  if dp then error("fit: class_weight and sample_weight are not supported with distributed = true", 0) end
+  local n = x.shape[1]
+  local w = ml.ones(n)
+  if o.sample_weight then
+    local sw = o.sample_weight
+    if not is_tensor(sw) then sw = ml.tensor(sw) end
+    sw = sw:float():reshape(-1)
+    if sw:numel() ~= n then
+      error(string.format("fit: sample_weight has %d values for %d samples", sw:numel(), n), 0)
+    end
+    if sw:min() < 0 then error("fit: sample_weight must be >= 0", 0) end
+    w = w * sw
+  end
+  if o.class_weight then
+    local ids = y
+    if y:dim() == 2 and y.shape[2] > 1 then ids = y:argmax(2, {base = 0})   -- one-hot rows
+    else ids = y:reshape(-1) end
+    if ids:numel() ~= n then error("fit: class_weight needs one class id per sample", 0) end
+    local cw, list = o.class_weight, ids:totable()
+    local t = {}
+    for i, c in ipairs(list) do
+      local k = math.tointeger(c) or c
+      local v = cw[k]
+      if v == nil then
+        error(string.format("fit: class_weight has no weight for class %s (sample %d)",
+          tostring(k), i), 0)
+      end
+      if type(v) ~= "number" or v < 0 then
+        error(string.format("fit: class_weight[%s] must be a number >= 0, got %s", tostring(k),
+          tostring(v)), 0)
+      end
+      t[i] = v
+    end
+    w = w * ml.tensor(t)
+  end
+  return w
 end
 
 ---------------------------------------------------------------------------
@@ -828,6 +1077,8 @@ function Model:_train_on_batch_dp(xb, yb)
     local g, pre
     v, g, correct, pre = self:_loss(p, yb:narrow(1, first, m), true)
     self:backward(g, pre)
+    -- each rank adds the penalty gradient once: the average keeps it once
+    v = v + self:_regularize()
   else
     for _, g in ipairs(gs) do g:zero_() end   -- a short last batch: nothing here
   end
@@ -923,7 +1174,8 @@ local function each_batch(x, bs, fn)
   end
 end
 
---- evaluate(x, y, {batch_size = 32, verbose = 0}) -> loss [, accuracy]
+--- evaluate(x, y, {batch_size = 32, verbose = 0}) -> loss, then each compiled
+--- metric in compile order (Keras's list, as several results).
 function Model:evaluate(x, y, opts)
   local o = base.options("evaluate", opts, {{"batch_size", 32, "integer"},
     {"verbose", 0, {0, 1, 2}}})
@@ -934,9 +1186,11 @@ function Model:evaluate(x, y, opts)
   ensure_built(self, x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
+  local mstate = metrics_new(self._metric_specs)
   each_batch(x, o.batch_size, function(xb, s, m)
     local yb = m == y.shape[1] and y or y:narrow(1, s, m)
     local p = self:forward(xb, false)
+    mstate:update(p, yb)
     local v, c
     if fused then v, c = core.train_xent(p, yb)
     else
@@ -947,12 +1201,15 @@ function Model:evaluate(x, y, opts)
     if c then correct = correct + c end
   end)
   local n = x.shape[1]
-  if o.verbose > 0 then
-    print(string.format("%d/%d - loss: %.4f%s", n, n, total / n,
-      self._has_acc and string.format(" - accuracy: %.4f", correct / n) or ""))
+  local res = mstate:results({})
+  if self._has_acc then res[self._acc_name] = correct / n end
+  local out, parts = {total / n}, {string.format("loss: %.4f", total / n)}
+  for k, m in ipairs(self.metrics) do
+    out[k + 1] = res[m]
+    parts[#parts + 1] = string.format("%s: %.4f", m, res[m])
   end
-  if self._has_acc then return total / n, correct / n end
-  return total / n
+  if o.verbose > 0 then print(string.format("%d/%d - %s", n, n, table.concat(parts, " - "))) end
+  return table.unpack(out)
 end
 
 --- predict(x, {batch_size = 32}) -> outputs for every row of x.
@@ -1009,10 +1266,11 @@ end
 ---------------------------------------------------------------------------
 -- save / load (ml.save's class protocol)
 
---- model:save(path): architecture, weights, optimizer and its state.
-function Model:save(path)
+--- model:save(path [, {level =}]): architecture, weights, optimizer and its
+--- state (options as ml.save's).
+function Model:save(path, opts)
   base.check_arg("save", 1, path, "string")
-  return ml.save(path, self)
+  return ml.save(path, self, opts)
 end
 
 local function layer_state(l)

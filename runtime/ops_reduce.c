@@ -26,7 +26,7 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
     const float *p = ml_f32(&c);
     for (int64_t i = 0; i < n; i++) total += p[i];
   } else {
-    double *part = malloc((size_t)nb * sizeof *part);
+    double *part = ml_calloc(ctx, (size_t)nb, sizeof *part, "sum");
     const float *p = ml_f32(&c);
     if (!part) { ml_tensor_release(&c); return NAN; }
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -37,7 +37,7 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
       part[b] = s;
     }
     for (int64_t b = 0; b < nb; b++) total += part[b];
-    free(part);
+    ml_free(ctx, part);
   }
   ml_tensor_release(&c);
   return total;
@@ -165,7 +165,7 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
   if ((op == ML_SUM || op == ML_MEAN) && inner > 1 && c.dtype == ML_F32) {
     /* sums down a column, row by row (the order reduce_one uses, read
      * contiguously): columns are split across threads */
-    double *acc = ml_alloc(ctx, (size_t)inner * sizeof(double), who);
+    double *acc = ml_calloc(ctx, (size_t)inner, sizeof(double), who);
     if (!acc) { ml_tensor_release(&c); ml_tensor_release(out); return ML_ERR; }
     const float *src = ml_f32(&c);
     float *dst = ml_f32(out);
@@ -177,7 +177,7 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
         colsum(acc, dst, src, outer, R, inner, lo, lo + chunk < inner ? lo + chunk : inner,
                op == ML_MEAN);
     }
-    ml_free(ctx, acc, (size_t)inner * sizeof(double));
+    ml_free(ctx, acc);
     ml_tensor_release(&c);
     return ML_OK;
   }
@@ -223,6 +223,7 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
     ml_tensor_release(&cc);
     return ML_ERR;
   }
+  if (ml_numel(t) == 0) { ml_tensor_release(&cc); return ML_OK; }   /* not 2^40 empty rows */
   int64_t outer = 1, inner = 1, R = t->shape[dim];
   for (int i = 0; i < dim; i++) outer *= t->shape[i];
   for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];

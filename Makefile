@@ -185,11 +185,17 @@ ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # Leaks are also checked with valgrind on the normal build (tests/valgrind.sh).
 # A report exits with status 86, so a test that runs mlrun and expects it to
 # fail with status 1 (bad input, bad flags) still notices a report.
+# The crash corpus (tests/spec/crash_spec.lua, memory_limit_spec.lua,
+# tests/embed/embed_misuse.c, tests/fuzz/regressions/) runs inside the suite;
+# then ml.core is fuzzed with three fixed seeds (tests/fuzz/core_fuzz.lua).
 UBSAN_ENV = UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
 asan: deps
 	$(MAKE) BUILD=build-asan OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" all
 	ASAN_OPTIONS=detect_leaks=0:exitcode=86 $(UBSAN_ENV) OPT="$(ASAN_OPT)" SAN="$(ASAN_SAN)" sh tests/run.sh build-asan
 	ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(UBSAN_ENV) sh tests/asan_scripts.sh build-asan
+	for seed in 1 2 3; do ASAN_OPTIONS=detect_leaks=0:exitcode=86 $(UBSAN_ENV) \
+	  build-asan/mlrun tests/fuzz/core_fuzz.lua $$seed 20 build-asan/core_fuzz.log || \
+	  { echo "core_fuzz seed $$seed failed after:"; tail -1 build-asan/core_fuzz.log; exit 1; }; done
 
 bench: deps
 	$(MAKE) all

@@ -15,7 +15,11 @@ struct mlrun_engine {
   char *err;          /* last error, malloc'ed; NULL means none */
 };
 
-static const char borrowed_key = 0;   /* registry: name -> tensor lent by borrow */
+static const char borrowed_key = 0;   /* registry: name -> pin of the tensor lent by borrow */
+
+/* Every entry point starts with this: a NULL engine is an error code, never
+ * a crash (there is no engine to hold a message; mlrun_error(NULL) is ""). */
+#define CHECK_ENGINE(e) do { if (!(e) || !(e)->L) return MLRUN_ERR; } while (0)
 
 const char *mlrun_version(void) { return ML_VERSION; }
 
@@ -45,9 +49,22 @@ static int protect(mlrun_engine *e, lua_CFunction f, void *ud) {
   return rc == LUA_OK ? MLRUN_OK : MLRUN_ERR;
 }
 
+/* os.exit inside an engine would end the host program: it raises an error
+ * instead, which ends the script (unless the script catches it) and comes
+ * back to the host as MLRUN_ERR with this message. */
+static int embedded_exit(lua_State *L) {
+  int code = lua_isboolean(L, 1) ? (lua_toboolean(L, 1) ? 0 : 1) : (int)luaL_optinteger(L, 1, 0);
+  return luaL_error(L, "os.exit(%d) called inside an embedded mlrun engine: the host "
+                    "program keeps running (mlrun.h, mlrun_run_string)", code);
+}
+
 static int p_open(lua_State *L) {
   (void)lua_touserdata(L, 1);
   luaL_openlibs(L);
+  lua_getglobal(L, "os");
+  lua_pushcfunction(L, embedded_exit);
+  lua_setfield(L, -2, "exit");
+  lua_pop(L, 1);
   luaL_requiref(L, "ml", luaopen_ml, 1);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &borrowed_key);
@@ -89,12 +106,14 @@ static int p_run(lua_State *L) {
 }
 
 int mlrun_run_string(mlrun_engine *e, const char *code, const char *name) {
+  CHECK_ENGINE(e);
   if (!code) return set_err(e, "mlrun_run_string: code is NULL");
   run_args a = {code, name, NULL};
   return protect(e, p_run, &a);
 }
 
 int mlrun_run_file(mlrun_engine *e, const char *path) {
+  CHECK_ENGINE(e);
   if (!path) return set_err(e, "mlrun_run_file: path is NULL");
   run_args a = {NULL, NULL, path};
   return protect(e, p_run, &a);
@@ -113,6 +132,7 @@ static int p_setting(lua_State *L) {
 }
 
 int mlrun_set_threads(mlrun_engine *e, int n) {
+  CHECK_ENGINE(e);
   if (n < 1 || n > 1024) {
     char buf[32];
     snprintf(buf, sizeof buf, "%d", n);
@@ -123,6 +143,7 @@ int mlrun_set_threads(mlrun_engine *e, int n) {
 }
 
 int mlrun_seed(mlrun_engine *e, uint64_t seed) {
+  CHECK_ENGINE(e);
   setting s = {0, seed, 1};
   return protect(e, p_setting, &s);
 }
@@ -169,12 +190,14 @@ static int p_set(lua_State *L) {
 
 int mlrun_set_tensor(mlrun_engine *e, const char *name, float *data, int ndim,
                      const int64_t *shape) {
+  CHECK_ENGINE(e);
   if (!name) return set_err(e, "mlrun_set_tensor: name is NULL");
   set_args a = {name, mlrun_tensor(data, ndim, shape)};
   return protect(e, p_set, &a);
 }
 
 int mlrun_set_number(mlrun_engine *e, const char *name, double v) {
+  CHECK_ENGINE(e);
   if (!name) return set_err(e, "mlrun_set_number: name is NULL");
   set_args a = {name, mlrun_number(v)};
   return protect(e, p_set, &a);
@@ -221,6 +244,7 @@ static int p_call(lua_State *L) {
 
 int mlrun_call(mlrun_engine *e, const char *fn, const mlrun_value *args, int nargs,
                const char *result) {
+  CHECK_ENGINE(e);
   if (!fn) return set_err(e, "mlrun_call: function name is NULL");
   if (nargs < 0 || (nargs > 0 && !args))
     return set_err(e, "mlrun_call: expected nargs >= 0 and an argument array");
@@ -277,24 +301,57 @@ static int p_get(lua_State *L) {
 
 int mlrun_get_tensor(mlrun_engine *e, const char *name, float *out, size_t capacity,
                      int *ndim, int64_t *shape) {
+  CHECK_ENGINE(e);
   if (!name) return set_err(e, "mlrun_get_tensor: name is NULL");
   get_args a = {name, out, capacity, NULL, ndim, shape, NULL};
   return protect(e, p_get, &a);
 }
 
+/* Ends the borrow of `name` (stack: the registry table of pins at -1). */
+static void unpin(lua_State *L, const char *name) {
+  lua_getfield(L, -1, name);
+  ml_tensor *old = mlb_totensor(L, -1);
+  if (old) ml_tensor_release(old);   /* the storage may go back to the pool now */
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_setfield(L, -2, name);
+}
+
+/* The pin is a tensor userdata of its own holding one more reference to the
+ * storage: closing the global (`x:close()`, a `<close>` variable) or
+ * reassigning it then cannot hand the storage to the next tensor while the
+ * host still writes through the pointer. */
 static int p_borrow(lua_State *L) {
   get_args *a = (get_args *)lua_touserdata(L, 1);
   ml_tensor *t = global_tensor(L, a->name, "mlrun_borrow_tensor");
   lua_rawgetp(L, LUA_REGISTRYINDEX, &borrowed_key);
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, a->name);      /* keeps the storage alive */
+  unpin(L, a->name);
+  ml_tensor pin = *t;
+  ml_tensor_retain(t);
+  mlb_pushtensor(L, &pin);
+  lua_setfield(L, -2, a->name);
   give_shape(t, a);
   *a->lend = ml_f32(t);
   return 0;
 }
 
+static int p_release(lua_State *L) {
+  get_args *a = (get_args *)lua_touserdata(L, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &borrowed_key);
+  unpin(L, a->name);
+  return 0;
+}
+
+int mlrun_release_tensor(mlrun_engine *e, const char *name) {
+  CHECK_ENGINE(e);
+  if (!name) return set_err(e, "mlrun_release_tensor: name is NULL");
+  get_args a = {name, NULL, 0, NULL, NULL, NULL, NULL};
+  return protect(e, p_release, &a);
+}
+
 int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
                         int64_t *shape) {
+  CHECK_ENGINE(e);
   if (!name || !data) return set_err(e, "mlrun_borrow_tensor: name or data is NULL");
   get_args a = {name, NULL, 0, data, ndim, shape, NULL};
   return protect(e, p_borrow, &a);
@@ -319,6 +376,7 @@ static int p_number(lua_State *L) {
 }
 
 int mlrun_get_number(mlrun_engine *e, const char *name, double *v) {
+  CHECK_ENGINE(e);
   if (!name || !v) return set_err(e, "mlrun_get_number: name or v is NULL");
   get_args a = {name, NULL, 0, NULL, NULL, NULL, v};
   return protect(e, p_number, &a);

@@ -327,8 +327,9 @@ static int l_csv_format(lua_State *L) {
   size_t len;
   int rc = ml_csv_format(mlb_ctx(L), &text, &len, cols, n, nrows, sep[0], header);
   if (rc != ML_OK) return mlb_fail(L);
+  if (ml_mem_room(mlb_ctx(L), len, "write_csv")) { ml_free(mlb_ctx(L), text); return mlb_fail(L); }
   lua_pushlstring(L, text, len);
-  free(text);
+  ml_free(mlb_ctx(L), text);
   return 1;
 }
 

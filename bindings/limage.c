@@ -66,9 +66,10 @@ static double param(lua_State *L, int idx, int64_t i) {
   return v;
 }
 
-/* Number of values of a per-image parameter: 0 for a number. */
+/* Number of values of a per-image parameter: -1 for a number (shared by all
+ * images); an empty tensor or list counts 0 and must match an empty batch. */
 static int64_t param_count(lua_State *L, int idx, const char *name) {
-  if (lua_isnumber(L, idx)) return 0;
+  if (lua_isnumber(L, idx)) return -1;
   ml_tensor *t = mlb_totensor(L, idx);
   if (t) {
     if (t->ndim != 1) luaL_error(L, "image: %s must be a number or a 1-D tensor", name);
@@ -95,6 +96,7 @@ static int l_flip(lua_State *L) {
   int64_t nm = 0;
   if (!lua_isnoneornil(L, 4)) {
     nm = param_count(L, 4, "mask");
+    if (nm < 0) nm = 1;
     if (nm != batch_size(t))
       return luaL_error(L, "image.flip: expected %d mask values (one per image), got %d",
                         (int)batch_size(t), (int)nm);
@@ -117,17 +119,18 @@ static int l_warp(lua_State *L) {
   float fill = (float)luaL_checknumber(L, 3);
   ml_pad_mode mode = (ml_pad_mode)luaL_checkoption(L, 4, "constant", modes);
   if (t->ndim < 2) return luaL_error(L, "image: expected an image, got a %d-D tensor", t->ndim);
-  int64_t n = batch_size(t), per = 0;
+  int64_t n = batch_size(t);
+  bool each = false;
   for (int k = 0; k < 6; k++) {         /* the six values sit at stack slots 5..10 */
     lua_rawgeti(L, 2, k + 1);
-    int64_t cnt = param_count(L, 5 + k, names[k]);
-    if (cnt && cnt != n)
-      return luaL_error(L, "image: expected %d %s values (one per image), got %d", (int)n, names[k],
-                        (int)cnt);
-    if (cnt) per = n;
+    int64_t cnt = param_count(L, 5 + k, names[k]);   /* -1: a number, shared */
+    if (cnt >= 0 && cnt != n)
+      return luaL_error(L, "image: expected %I %s values (one per image), got %I",
+                        (lua_Integer)n, names[k], (lua_Integer)cnt);
+    if (cnt >= 0) each = true;
   }
-  int64_t nm = per ? per : 1;
-  double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)nm, 0);
+  int64_t nm = each ? n : 1;
+  double *mats = lua_newuserdatauv(L, sizeof(double) * 6 * (size_t)(nm ? nm : 1), 0);
   int64_t h = t->ndim == 4 ? t->shape[1] : t->shape[0], w = t->ndim == 4 ? t->shape[2] : t->shape[1];
   for (int64_t i = 0; i < nm; i++) {
     ml_affine a = {param(L, 5, i), param(L, 6, i), param(L, 7, i), param(L, 8, i), param(L, 9, i),

@@ -18,7 +18,8 @@ typedef struct guard {
   ml_mlt_reader *r;
   ml_mlt_writer *w;
   ml_atomic at;
-  uint8_t *mem;
+  uint8_t *mem;          /* ml_malloc'd */
+  ml_ctx *ctx;
   const char *who;
   int level;
 } guard;
@@ -28,7 +29,7 @@ static void guard_release(guard *g) {
   ml_mlt_writer_free(g->w);
   ml_map_free(&g->map);
   if (g->at.f || g->at.tmp) ml_atomic_abort(&g->at);
-  free(g->mem);
+  ml_free(g->ctx, g->mem);
   g->r = NULL;
   g->w = NULL;
   g->mem = NULL;
@@ -42,6 +43,7 @@ static int guard_gc(lua_State *L) {
 static guard *push_guard(lua_State *L, const char *who) {
   guard *g = (guard *)lua_newuserdatauv(L, sizeof *g, 0);
   memset(g, 0, sizeof *g);
+  g->ctx = mlb_ctx(L);
   g->who = who;
   luaL_setmetatable(L, GUARD);
   return g;
@@ -169,7 +171,10 @@ static int l_serialize(lua_State *L) {
   lua_pushvalue(L, 1);
   if (lua_pcall(L, 3, 0, 0) != LUA_OK) { guard_release(g); return lua_error(L); }
   size_t len;
-  if (ml_mlt_writer_finish(g->w, &g->mem, &len)) { guard_release(g); return mlb_fail(L); }
+  if (ml_mlt_writer_finish(g->w, &g->mem, &len) || ml_mem_room(g->ctx, len, "serialize")) {
+    guard_release(g);
+    return mlb_fail(L);
+  }
   lua_pushlstring(L, (const char *)g->mem, len);
   guard_release(g);
   return 1;
@@ -222,6 +227,7 @@ static void decode(lua_State *L, guard *g, int depth) {
   case ML_MLT_TRUE: lua_pushboolean(L, 1); return;
   case ML_MLT_FALSE: lua_pushboolean(L, 0); return;
   case ML_MLT_STRING: {
+    if (ml_mem_room(g->ctx, (size_t)it.n, g->who)) mlb_fail(L);   /* Lua's copy */
     luaL_Buffer b;
     char *dst = luaL_buffinitsize(L, &b, (size_t)it.n);
     if (ml_mlt_read_bytes(g->r, dst, (size_t)it.n)) mlb_fail(L);
@@ -326,6 +332,7 @@ static int l_read_file(lua_State *L) {
   guard *g = push_guard(L, "read_file");
   size_t len;
   MLB_CHECK(L, ml_read_all(mlb_ctx(L), fname, (size_t)max, &g->mem, &len, "read_file"));
+  if (ml_mem_room(g->ctx, len, "read_file")) { guard_release(g); return mlb_fail(L); }
   lua_pushlstring(L, (const char *)g->mem, len);
   guard_release(g);
   return 1;

@@ -125,6 +125,11 @@ static ml_window conv_window(lua_State *L, const ml_tensor *x, const ml_tensor *
   if (w->ndim != 4) MLB_CHECK(L, ml_conv2d_forward(mlb_ctx(L), NULL, x, w, NULL, sh, sw, same,
                                                    (ml_act){ML_ACT_LINEAR, 0}, NULL, 0));
   MLB_CHECK(L, ml_window_init(mlb_ctx(L), &g, "conv2d", x, w->shape[0], w->shape[1], sh, sw, same));
+  if (ml_conv2d_workspace(&g, w->shape[3], mlb_ctx(L)->threads) == SIZE_MAX) {
+    char a[96];
+    luaL_error(L, "conv2d: input %s with a %dx%d window needs too large a workspace",
+               ml_shape_str(a, sizeof a, x->ndim, x->shape), (int)w->shape[0], (int)w->shape[1]);
+  }
   return g;
 }
 

@@ -26,7 +26,13 @@
  *
  * Every function that can fail returns MLRUN_OK (0) or MLRUN_ERR (-1); after
  * MLRUN_ERR, mlrun_error(e) tells what went wrong (a Lua error carries its
- * message and a traceback). Nothing here exits or aborts the process.
+ * message and a traceback). Nothing here exits or aborts the process:
+ *  - every function given a NULL engine returns MLRUN_ERR (mlrun_close and
+ *    mlrun_error accept NULL too); NULL names and buffers are errors;
+ *  - os.exit inside an engine does not end the host: it raises a Lua error
+ *    ("os.exit(N) called inside an embedded mlrun engine ..."), so the run
+ *    or call returns MLRUN_ERR with that message (a script can still catch
+ *    it with pcall, as any error).
  *
  * Tensors cross the boundary as float32, row-major (C order), with shapes of
  * up to MLRUN_MAX_DIMS int64_t sizes. Link with `pkg-config --cflags --libs
@@ -111,11 +117,16 @@ MLRUN_API int mlrun_get_tensor(mlrun_engine *e, const char *name, float *out, si
                      int *ndim, int64_t *shape);
 /* Like mlrun_get_tensor but lends a pointer to the engine's own row-major
  * float32 elements instead of copying. A tensor that is not already
- * contiguous float32 is converted once. The pointer stays valid until the
- * same name is borrowed again or the engine is closed, even if the global is
- * reassigned meanwhile; writes through it reach the tensor. */
+ * contiguous float32 is converted once. The storage is pinned while lent:
+ * the pointer stays valid until the same name is borrowed again,
+ * mlrun_release_tensor(e, name) or mlrun_close(e), even if the global is
+ * reassigned or closed in Lua meanwhile (its memory is not reused for
+ * another tensor); writes through it reach the tensor. */
 MLRUN_API int mlrun_borrow_tensor(mlrun_engine *e, const char *name, float **data, int *ndim,
                         int64_t *shape);
+/* Ends the borrow of `name` early: the pointer it gave is invalid after this.
+ * Releasing a name that is not borrowed does nothing. */
+MLRUN_API int mlrun_release_tensor(mlrun_engine *e, const char *name);
 /* Reads global `name` as a number (a number, or a one-element tensor). */
 MLRUN_API int mlrun_get_number(mlrun_engine *e, const char *name, double *v);
 

@@ -33,10 +33,13 @@ void ml_blas_threads(ml_ctx *ctx) {
     openblas_set_num_threads(ctx->threads);
 }
 
-/* Tile of C per single-threaded SGEMM call: about 2^22 multiply-adds (a few
- * hundred microseconds, so packing and scheduling stay small beside it),
- * sides down to 64 (multiples of 16 for the kernels). */
-#define SGEMM_TILE_WORK ((int64_t)1 << 22)
+/* Tiles of C, one single-threaded SGEMM call each: halved (sides multiples
+ * of 16, down to 64) until a tile is at most 2^26 multiply-adds, and further
+ * down to 2^21 while there are fewer than 16 tiles, so up to 16 threads have
+ * work; big tiles keep the repacking of A and B panels small. */
+#define SGEMM_TILE_MAX ((int64_t)1 << 26)
+#define SGEMM_TILE_WORK ((int64_t)1 << 21)
+#define SGEMM_TILES 16
 #define SGEMM_TILE_MIN 64
 
 /* ---- general matrix products ---- */
@@ -56,7 +59,11 @@ void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, floa
    * of an element happens inside one call), and the engine's threads share
    * the tiles: the same calls on the same data at any thread count. */
   int bm = m, bn = n;
-  while ((int64_t)bm * bn * k > SGEMM_TILE_WORK && (bm > SGEMM_TILE_MIN || bn > SGEMM_TILE_MIN)) {
+  for (;;) {
+    int64_t work = (int64_t)bm * bn * k;
+    int64_t tiles = (int64_t)((m + bm - 1) / bm) * ((n + bn - 1) / bn);
+    if (!(work > SGEMM_TILE_MAX || (work > SGEMM_TILE_WORK && tiles < SGEMM_TILES)) ||
+        (bm <= SGEMM_TILE_MIN && bn <= SGEMM_TILE_MIN)) break;
     if (bm >= bn) bm = (bm / 2 + 15) / 16 * 16;
     else bn = (bn / 2 + 15) / 16 * 16;
   }
@@ -269,11 +276,11 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   double vl = 0, vu = 0, abstol = 0, wq = 0;
   size_t bi = sizeof(int) * 2 * (size_t)n, bw = sizeof(double) * (size_t)n,
          bz = sizeof(double) * (size_t)n * m;
-  int *isuppz = ml_alloc(ctx, bi, "eigh");
-  double *wa = ml_alloc(ctx, bw, "eigh");
-  double *za = ml_alloc(ctx, bz, "eigh");
+  int *isuppz = ml_malloc(ctx, bi, "eigh");
+  double *wa = ml_malloc(ctx, bw, "eigh");
+  double *za = ml_malloc(ctx, bz, "eigh");
   if (!isuppz || !wa || !za) {
-    ml_free(ctx, isuppz, bi); ml_free(ctx, wa, bw); ml_free(ctx, za, bz);
+    ml_free(ctx, isuppz); ml_free(ctx, wa); ml_free(ctx, za);
     return -1;
   }
   dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n, isuppz,
@@ -281,8 +288,8 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   lwork = (int)wq; liwork = iwq;
   size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
   size_t biwork = sizeof(int) * (size_t)(liwork > 1 ? liwork : 1);
-  double *work = ml_alloc(ctx, bwork, "eigh");
-  int *iwork = ml_alloc(ctx, biwork, "eigh");
+  double *work = ml_malloc(ctx, bwork, "eigh");
+  int *iwork = ml_malloc(ctx, biwork, "eigh");
   if (!work || !iwork) info = -1;
   else dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n,
                isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
@@ -292,8 +299,8 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
       w[i] = wa[m - 1 - i];
       memcpy(z + (size_t)i * n, za + (size_t)(m - 1 - i) * n, sizeof(double) * (size_t)n);
     }
-  ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
-  ml_free(ctx, isuppz, bi); ml_free(ctx, wa, bw); ml_free(ctx, za, bz);
+  ml_free(ctx, work); ml_free(ctx, iwork);
+  ml_free(ctx, isuppz); ml_free(ctx, wa); ml_free(ctx, za);
   return info;
 }
 
@@ -308,15 +315,15 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
   int r = m < n ? m : n, info = 0, lwork = -1;
   double wq = 0;
   size_t biwork = sizeof(int) * 8 * (size_t)r;
-  int *iwork = ml_alloc(ctx, biwork, "svd");
+  int *iwork = ml_malloc(ctx, biwork, "svd");
   if (!iwork) return -1;
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, &wq, &lwork, iwork, &info, 1);
   lwork = (int)wq;
   size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
-  double *work = ml_alloc(ctx, bwork, "svd");
-  if (!work) { ml_free(ctx, iwork, biwork); return -1; }
+  double *work = ml_malloc(ctx, bwork, "svd");
+  if (!work) { ml_free(ctx, iwork); return -1; }
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, work, &lwork, iwork, &info, 1);
-  ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
+  ml_free(ctx, work); ml_free(ctx, iwork);
   return info;
 }
 
@@ -334,15 +341,15 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
   lwork = (int)wq + 1;
   int liw = iwq > 1 ? iwq : 1;
   size_t bwork = sizeof(double) * (size_t)lwork, biwork = sizeof(int) * (size_t)liw;
-  double *work = ml_alloc(ctx, bwork, "lstsq");
-  int *iwork = ml_alloc(ctx, biwork, "lstsq");
+  double *work = ml_malloc(ctx, bwork, "lstsq");
+  int *iwork = ml_malloc(ctx, biwork, "lstsq");
   if (!work || !iwork) {   /* ml_alloc named the size and the limit in ctx->err */
-    ml_free(ctx, work, bwork); ml_free(ctx, iwork, biwork);
+    ml_free(ctx, work); ml_free(ctx, iwork);
     return ML_ERR;
   }
   dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, work, &lwork, iwork, &info);
-  ml_free(ctx, work, bwork);
-  ml_free(ctx, iwork, biwork);
+  ml_free(ctx, work);
+  ml_free(ctx, iwork);
   if (info > 0) return ml_error(ctx, "lstsq: the SVD did not converge (%d superdiagonals)", info);
   if (info < 0) return ml_error(ctx, "lstsq: dgelsd argument %d is invalid", -info);
   return ML_OK;

@@ -9,9 +9,14 @@
 #define ML_POOL_MIN (1u << 16)
 #define ML_POOL_MAX_BYTES ((size_t)512 << 20)
 
+/* The address of this thread-local byte names a thread: the one that made a
+ * context is the only one allowed to run its reclaim hook (a Lua collection). */
+static _Thread_local char this_thread;
+
 void ml_ctx_init(ml_ctx *ctx) {
   memset(ctx, 0, sizeof *ctx);
   ctx->threads = 1;
+  ctx->owner = &this_thread;
   ml_rng_seed(&ctx->rng, 42);
 }
 
@@ -106,43 +111,176 @@ static void *os_alloc(size_t asked) {
   return aligned_alloc(64, (asked + 63) & ~(size_t)63);
 }
 
-/* mem_in_use + nbytes > mem_limit, without wrapping for huge nbytes */
-static bool over_limit(const ml_ctx *ctx, size_t nbytes) {
-  return ctx->mem_limit && (ctx->mem_in_use > ctx->mem_limit || nbytes > ctx->mem_limit - ctx->mem_in_use);
+/* ---- accounting ----
+ * mem_in_use counts tensor storage and every ml_malloc'd block; kernels may
+ * allocate from OpenMP threads, so the counters change atomically. A request
+ * first reserves its bytes (fetch-add), then gives them back if that passed
+ * the limit: two threads can never both slip under it. */
+static bool reserve(ml_ctx *ctx, size_t nbytes) {
+  size_t limit = __atomic_load_n(&ctx->mem_limit, __ATOMIC_RELAXED);
+  if (limit && nbytes > limit) return false;
+  size_t now = __atomic_add_fetch(&ctx->mem_in_use, nbytes, __ATOMIC_RELAXED);
+  if (limit && (now < nbytes || now > limit)) {
+    __atomic_sub_fetch(&ctx->mem_in_use, nbytes, __ATOMIC_RELAXED);
+    return false;
+  }
+  size_t peak = __atomic_load_n(&ctx->mem_peak, __ATOMIC_RELAXED);
+  while (now > peak &&
+         !__atomic_compare_exchange_n(&ctx->mem_peak, &peak, now, true, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED)) {}
+  return true;
 }
 
-static void *try_alloc(ml_ctx *ctx, size_t nbytes) {
-  if (over_limit(ctx, nbytes)) return NULL;
-  size_t asked = nbytes ? nbytes : 1;
-  void *p = pool_take(&ctx->pool, asked);
-  if (!p) p = os_alloc(asked);
-  return p;
+static void unreserve(ml_ctx *ctx, size_t nbytes) {
+  __atomic_sub_fetch(&ctx->mem_in_use, nbytes, __ATOMIC_RELAXED);
 }
 
-void *ml_alloc(ml_ctx *ctx, size_t nbytes, const char *who) {
-  void *p = try_alloc(ctx, nbytes);
-  if (!p && ctx->reclaim) {
-    ml_ctx_free(ctx);          /* drop pooled buffers too */
-    ctx->reclaim(ctx->reclaim_ud);
-    p = try_alloc(ctx, nbytes);
-  }
-  if (p) {
-    ctx->mem_in_use += nbytes;
-    if (ctx->mem_in_use > ctx->mem_peak) ctx->mem_peak = ctx->mem_in_use;
-    return p;
-  }
-  if (over_limit(ctx, nbytes)) {
+/* The message every accounted allocation fails with. */
+static void *alloc_failed(ml_ctx *ctx, size_t nbytes, const char *who, bool limit) {
+  /* from a worker thread ctx->err would race: the caller reports */
+  if (ctx->owner != &this_thread) return NULL;
+  if (limit)
     ml_error(ctx, "%s: allocating %zu bytes would pass the memory limit of %zu bytes "
-             "(%zu in use)", who, nbytes, ctx->mem_limit, ctx->mem_in_use);
-    return NULL;
-  }
-  ml_error(ctx, "%s: out of memory allocating %zu bytes", who, nbytes);
+             "(%zu in use; ml.set_memory_limit)", who ? who : "alloc", nbytes,
+             ctx->mem_limit, ctx->mem_in_use);
+  else
+    ml_error(ctx, "%s: out of memory allocating %zu bytes", who ? who : "alloc", nbytes);
   return NULL;
 }
 
-void ml_free(ml_ctx *ctx, void *p, size_t nbytes) {
+/* Reserves nbytes, running the reclaim hook once (on the owner thread) when
+ * the limit is in the way. */
+static bool reserve_or_reclaim(ml_ctx *ctx, size_t nbytes) {
+  if (reserve(ctx, nbytes)) return true;
+  if (!ctx->reclaim || ctx->owner != &this_thread) return false;
+  ml_ctx_free(ctx);
+  ctx->reclaim(ctx->reclaim_ud);
+  return reserve(ctx, nbytes);
+}
+
+/* ---- tensor storage: pooled, aligned, sized frees ---- */
+static void *buf_take(ml_ctx *ctx, size_t nbytes) {
+  if (!reserve(ctx, nbytes)) return NULL;
+  size_t asked = nbytes ? nbytes : 1;
+  void *p = pool_take(&ctx->pool, asked);
+  if (!p) p = os_alloc(asked);
+  if (!p) unreserve(ctx, nbytes);
+  return p;
+}
+
+void *ml_buf_alloc(ml_ctx *ctx, size_t nbytes, const char *who) {
+  void *p = buf_take(ctx, nbytes);
+  if (!p && ctx->reclaim) {
+    ml_ctx_free(ctx);          /* drop pooled buffers too */
+    ctx->reclaim(ctx->reclaim_ud);
+    p = buf_take(ctx, nbytes);
+  }
+  if (p) return p;
+  size_t limit = ctx->mem_limit;
+  return alloc_failed(ctx, nbytes, who, limit && (nbytes > limit || ctx->mem_in_use > limit - nbytes));
+}
+
+void ml_buf_free(ml_ctx *ctx, void *p, size_t nbytes) {
   if (!p) return;
-  ctx->mem_in_use -= nbytes;
+  unreserve(ctx, nbytes);
   size_t asked = nbytes ? nbytes : 1;
   if (!pool_give(&ctx->pool, p, asked)) free(p);
+}
+
+/* ---- scratch and reader memory: malloc-like, size kept in a header ---- */
+#define ML_HDR 16                         /* keeps malloc's 16-byte alignment */
+#define ML_MAGIC ((size_t)0x6d6c6d656dULL)  /* "mlmem": catches foreign frees */
+typedef struct { size_t size, magic; } ml_hdr;
+
+static size_t hdr_size(const void *p) {
+  const ml_hdr *h = (const ml_hdr *)((const char *)p - ML_HDR);
+  return h->size;
+}
+
+void *ml_malloc(ml_ctx *ctx, size_t nbytes, const char *who) {
+  if (nbytes > SIZE_MAX - ML_HDR) return alloc_failed(ctx, nbytes, who, false);
+  bool limited = !reserve_or_reclaim(ctx, nbytes);
+  if (limited) return alloc_failed(ctx, nbytes, who, true);
+  ml_hdr *h = malloc(ML_HDR + nbytes);
+  if (!h) { unreserve(ctx, nbytes); return alloc_failed(ctx, nbytes, who, false); }
+  h->size = nbytes;
+  h->magic = ML_MAGIC;
+  return (char *)h + ML_HDR;
+}
+
+void *ml_calloc(ml_ctx *ctx, size_t count, size_t size, const char *who) {
+  size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) {
+    if (ctx->owner == &this_thread)
+      ml_error(ctx, "%s: %zu x %zu bytes overflows the address space", who ? who : "alloc",
+               count, size);
+    return NULL;
+  }
+  void *p = ml_malloc(ctx, n, who);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+void *ml_realloc(ml_ctx *ctx, void *p, size_t nbytes, const char *who) {
+  if (!p) return ml_malloc(ctx, nbytes, who);
+  if (nbytes > SIZE_MAX - ML_HDR) return alloc_failed(ctx, nbytes, who, false);
+  size_t old = hdr_size(p);
+  if (nbytes > old && !reserve_or_reclaim(ctx, nbytes - old))
+    return alloc_failed(ctx, nbytes - old, who, true);
+  ml_hdr *h = realloc((char *)p - ML_HDR, ML_HDR + nbytes);
+  if (!h) {
+    if (nbytes > old) unreserve(ctx, nbytes - old);
+    return alloc_failed(ctx, nbytes, who, false);
+  }
+  if (nbytes < old) unreserve(ctx, old - nbytes);
+  h->size = nbytes;
+  return (char *)h + ML_HDR;
+}
+
+void ml_free(ml_ctx *ctx, void *p) {
+  if (!p) return;
+  ml_hdr *h = (ml_hdr *)((char *)p - ML_HDR);
+  unreserve(ctx, h->size);
+  h->magic = 0;
+  free(h);
+}
+
+char *ml_strdup(ml_ctx *ctx, const char *s, const char *who) {
+  size_t n = strlen(s) + 1;
+  char *d = ml_malloc(ctx, n, who);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+int ml_mem_room(ml_ctx *ctx, size_t nbytes, const char *who) {
+  if (!reserve_or_reclaim(ctx, nbytes)) {
+    ml_error(ctx, "%s: allocating %zu bytes would pass the memory limit of %zu bytes "
+             "(%zu in use; ml.set_memory_limit)", who ? who : "alloc", nbytes,
+             ctx->mem_limit, ctx->mem_in_use);
+    return ML_ERR;
+  }
+  unreserve(ctx, nbytes);
+  return ML_OK;
+}
+
+bool ml_mul_size(size_t *out, size_t a, size_t b) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+
+int ml_shape_numel(ml_ctx *ctx, const char *who, int ndim, const int64_t *shape, int64_t *numel) {
+  int64_t n = 1;
+  bool zero = false, over = false;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0)
+      return ml_error(ctx, "%s: dimension %d has negative size %lld", who, i + 1, (long long)shape[i]);
+    if (shape[i] == 0) zero = true;
+    else if (!over && __builtin_mul_overflow(n, shape[i], &n)) over = true;
+  }
+  if (over || n > ML_MAX_NUMEL) {
+    char b[160];
+    return ml_error(ctx, "%s: shape %s is too large (at most 2^46 elements, counting every "
+                    "non-zero dimension)", who, ml_shape_str(b, sizeof b, ndim, shape));
+  }
+  *numel = zero ? 0 : n;
+  return ML_OK;
 }

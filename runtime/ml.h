@@ -50,7 +50,7 @@ typedef struct ml_pool {
 typedef struct ml_ctx {
   int threads;         /* threads for kernels and BLAS, >= 1 */
   ml_rng rng;
-  size_t mem_in_use;   /* bytes of tensor storage alive */
+  size_t mem_in_use;   /* bytes alive: tensor storage + ml_malloc'd blocks */
   size_t mem_peak;
   size_t mem_limit;    /* 0: no limit */
   ml_pool pool;
@@ -59,6 +59,7 @@ typedef struct ml_ctx {
    * allocation is tried once more. May be NULL. */
   void (*reclaim)(void *ud);
   void *reclaim_ud;
+  const void *owner;   /* the thread that made ctx (ctx.c): only it reclaims */
   char err[ML_ERR_SIZE];
 } ml_ctx;
 
@@ -88,9 +89,54 @@ void ml_ctx_init(ml_ctx *ctx);
 void ml_ctx_free(ml_ctx *ctx);                 /* releases pooled memory */
 int ml_error(ml_ctx *ctx, const char *fmt, ...);   /* sets ctx->err, returns ML_ERR */
 void ml_set_threads(ml_ctx *ctx, int n);
-/* Allocation accounted to ctx and checked against its limit. */
-void *ml_alloc(ml_ctx *ctx, size_t nbytes, const char *who);
-void ml_free(ml_ctx *ctx, void *p, size_t nbytes);
+
+/* ---- accounted memory (ctx.c) ----
+ * The memory limit (ml.set_memory_limit, mlrun --memory-limit, ctx->mem_limit)
+ * covers every byte the runtime holds, not only tensors: readers, parsers,
+ * decompression, model files and the scratch space of kernels and
+ * estimators all allocate through these calls. Rules for runtime code:
+ *  - never call malloc/calloc/realloc/free for anything whose size comes from
+ *    data or from the user; use ml_malloc/ml_calloc/ml_realloc/ml_free (the
+ *    size lives in a header, so ml_free needs no size). Fixed-size bookkeeping
+ *    (a struct, a 64-entry table) may stay on malloc.
+ *  - on NULL, ctx->err already says who asked, how many bytes, the limit and
+ *    what is in use ("knn.fit: allocating 800000000 bytes would pass the
+ *    memory limit of 100000000 bytes (...)"): return ML_ERR, do not overwrite
+ *    the message with a vaguer one.
+ *  - check sizes before multiplying: ml_calloc(ctx, n, size) checks n*size;
+ *    ml_mul_size and ml_shape_numel check products of dimensions.
+ *  - safe from OpenMP threads (atomic counters); only the thread that created
+ *    ctx runs the reclaim hook (a Lua collection) and writes ctx->err, so a
+ *    worker that gets NULL must hand the failure back to the calling thread,
+ *    which reports it (allocate before the parallel region when you can).
+ * Tensor storage uses the pooled pair ml_buf_alloc/ml_buf_free (sized frees,
+ * 64-byte or 2 MiB aligned) through ml_tensor_new; prefer tensors or
+ * ml_malloc elsewhere. */
+void *ml_malloc(ml_ctx *ctx, size_t nbytes, const char *who);
+void *ml_calloc(ml_ctx *ctx, size_t count, size_t size, const char *who);   /* zeroed */
+/* Like realloc: on NULL the old block is untouched (and still accounted). */
+void *ml_realloc(ml_ctx *ctx, void *p, size_t nbytes, const char *who);
+void ml_free(ml_ctx *ctx, void *p);                  /* p from ml_malloc & co., or NULL */
+char *ml_strdup(ml_ctx *ctx, const char *s, const char *who);
+/* ML_OK when nbytes more would still fit under the limit, else the limit
+ * error: for copies the engine cannot account itself (a Lua string made from
+ * a buffer it read). */
+int ml_mem_room(ml_ctx *ctx, size_t nbytes, const char *who);
+void *ml_buf_alloc(ml_ctx *ctx, size_t nbytes, const char *who);
+void ml_buf_free(ml_ctx *ctx, void *p, size_t nbytes);
+
+/* ---- checked sizes (ctx.c) ----
+ * Sizes that come from users or files are multiplied only through these, so
+ * no product of dimensions overflows (signed overflow is undefined in C). */
+#define ML_MAX_NUMEL ((int64_t)1 << 46)   /* elements in one tensor, also
+                                             counting every non-zero dimension
+                                             of an empty one */
+/* *out = a * b; false when it would not fit a size_t. */
+bool ml_mul_size(size_t *out, size_t a, size_t b);
+/* Elements of a shape; fails (naming who and the shape) on a negative
+ * dimension or when the product of its non-zero dimensions passes
+ * ML_MAX_NUMEL, so strides of an empty tensor cannot overflow either. */
+int ml_shape_numel(ml_ctx *ctx, const char *who, int ndim, const int64_t *shape, int64_t *numel);
 /* Writes "2x3x4" (or "scalar") into buf. */
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 

@@ -90,9 +90,10 @@ int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
                         (long long)i + 1);
     }
     int64_t j = index_at(idx, i);
-    if (j < 0 || j >= t->shape[dim])
-      return ml_error(ctx, "index_select: index %lld out of range for dimension %d of size %lld",
-                      (long long)j + 1, dim + 1, (long long)t->shape[dim]);
+    if (j < 0 || j >= t->shape[dim])   /* shown 1-based, in double: j may be INT64_MAX */
+      return ml_error(ctx, "index_select: index %.17g out of range for dimension %d of size %lld",
+                      idx->dtype == ML_F32 ? (double)((float *)idx->storage->data)[ml_offset_of(idx, i)] + 1
+                                           : (double)j + 1, dim + 1, (long long)t->shape[dim]);
   }
   int64_t shape[ML_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);
@@ -238,12 +239,12 @@ static int gather_positions(ml_ctx *ctx, const char *who, int64_t **pos, const m
                             int dim, const ml_tensor *idx) {
   if (gather_check(ctx, who, t, dim, idx)) return ML_ERR;
   int64_t n = ml_numel(idx);
-  *pos = ml_alloc(ctx, (size_t)(n ? n : 1) * sizeof(int64_t), who);
+  *pos = ml_calloc(ctx, (size_t)(n ? n : 1), sizeof(int64_t), who);
   if (!*pos) return ML_ERR;
   int64_t bad = gather_walk(t, dim, idx, *pos);
   if (bad >= 0) {
     int64_t v = ((int64_t *)idx->storage->data)[ml_offset_of(idx, bad)];
-    ml_free(ctx, *pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+    ml_free(ctx, *pos);
     return ml_error(ctx, "%s: index %lld out of range for dimension %d of size %lld", who,
                     (long long)v + 1, dim + 1, (long long)t->shape[dim]);
   }
@@ -254,14 +255,14 @@ int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml
   int64_t *pos, n = ml_numel(idx);
   if (gather_positions(ctx, "gather", &pos, t, dim, idx)) return ML_ERR;
   if (ml_tensor_new(ctx, out, t->dtype, idx->ndim, idx->shape, false)) {
-    ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+    ml_free(ctx, pos);
     return ML_ERR;
   }
   size_t es = ml_dtype_size(t->dtype);
   const char *src = (const char *)t->storage->data;
   char *dst = (char *)out->storage->data;
   for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * es, src + (size_t)pos[i] * es, es);
-  ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+  ml_free(ctx, pos);
   return ML_OK;
 }
 
@@ -282,6 +283,6 @@ int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx,
   float *tv = (float *)t->storage->data;
   const float *sv = (const float *)src->storage->data;
   for (int64_t i = 0; i < n; i++) tv[pos[i]] += sv[ml_offset_of(src, i)];
-  ml_free(ctx, pos, (size_t)(n ? n : 1) * sizeof(int64_t));
+  ml_free(ctx, pos);
   return ML_OK;
 }

@@ -44,7 +44,7 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
   lines_of(t, dim, &outer, &R, &inner);
   ml_tensor c;
   if (ml_contiguous(ctx, &c, t)) return ML_ERR;
-  ml_keyed *buf = n ? ml_alloc(ctx, (size_t)n * sizeof *buf, "sort") : NULL;
+  ml_keyed *buf = n ? ml_calloc(ctx, (size_t)n, sizeof *buf, "sort") : NULL;
   if (n && !buf) { ml_tensor_release(&c); return ML_ERR; }
   if (ml_tensor_new(ctx, values, t->dtype, t->ndim, t->shape, false)) goto fail;
   if (ml_tensor_new(ctx, indices, ML_I64, t->ndim, t->shape, false)) {
@@ -74,11 +74,11 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
       else ml_i64(values)[at] = xi[from];
     }
   }
-  if (buf) ml_free(ctx, buf, (size_t)n * sizeof *buf);
+  if (buf) ml_free(ctx, buf);
   ml_tensor_release(&c);
   return ML_OK;
 fail:
-  if (buf) ml_free(ctx, buf, (size_t)n * sizeof *buf);
+  if (buf) ml_free(ctx, buf);
   ml_tensor_release(&c);
   return ML_ERR;
 }

@@ -36,30 +36,20 @@ static int check_shape(ml_ctx *ctx, const char *who, int ndim, const int64_t *sh
                        ml_dtype dtype, size_t *nbytes) {
   if (ndim < 0 || ndim > ML_MAX_DIMS)
     return ml_error(ctx, "%s: expected 0 to %d dimensions, got %d", who, ML_MAX_DIMS, ndim);
-  uint64_t n = 1;
-  const uint64_t cap = ((uint64_t)1 << 46);   /* 64 TiB of float32: far past any machine */
-  for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0)
-      return ml_error(ctx, "%s: dimension %d has negative size %lld", who, i + 1,
-                      (long long)shape[i]);
-    if (shape[i] > 0 && n > cap / (uint64_t)shape[i]) {
-      char b[160];
-      return ml_error(ctx, "%s: shape %s is too large", who, ml_shape_str(b, sizeof b, ndim, shape));
-    }
-    n *= (uint64_t)shape[i];
-  }
+  int64_t n;
+  if (ml_shape_numel(ctx, who, ndim, shape, &n)) return ML_ERR;
   *nbytes = (size_t)n * ml_dtype_size(dtype);
   return ML_OK;
 }
 
 int ml_tensor_new(ml_ctx *ctx, ml_tensor *out, ml_dtype dtype, int ndim,
                   const int64_t *shape, bool zero) {
-  size_t nbytes;
+  size_t nbytes = 0;
   memset(out, 0, sizeof *out);
   if (check_shape(ctx, "tensor", ndim, shape, dtype, &nbytes)) return ML_ERR;
   ml_storage *s = malloc(sizeof *s);
   if (!s) return ml_error(ctx, "tensor: out of memory");
-  s->data = ml_alloc(ctx, nbytes, "tensor");
+  s->data = ml_buf_alloc(ctx, nbytes, "tensor");
   if (!s->data) { free(s); return ML_ERR; }
   if (zero) memset(s->data, 0, nbytes);
   s->nbytes = nbytes;
@@ -83,7 +73,7 @@ int ml_tensor_new_like(ml_ctx *ctx, ml_tensor *out, const ml_tensor *like, bool 
 
 int ml_tensor_wrap(ml_ctx *ctx, ml_tensor *out, void *data, ml_dtype dtype, int ndim,
                    const int64_t *shape, void (*release)(void *, void *), void *ud) {
-  size_t nbytes;
+  size_t nbytes = 0;
   memset(out, 0, sizeof *out);
   if (check_shape(ctx, "tensor_wrap", ndim, shape, dtype, &nbytes)) return ML_ERR;
   if (!data && nbytes) return ml_error(ctx, "tensor_wrap: NULL buffer for %zu bytes", nbytes);
@@ -106,7 +96,7 @@ void ml_tensor_release(ml_tensor *t) {
   ml_storage *s = t->storage;
   t->storage = NULL;
   if (!s || --s->refcount > 0) return;
-  if (s->ctx) ml_free(s->ctx, s->data, s->nbytes);
+  if (s->ctx) ml_buf_free(s->ctx, s->data, s->nbytes);
   else if (s->release) s->release(s->release_ud, s->data);
   free(s);
 }
@@ -140,8 +130,8 @@ static int check_dim(ml_ctx *ctx, const char *who, const ml_tensor *t, int dim) 
 int ml_view_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int64_t index) {
   if (check_dim(ctx, "select", t, dim)) return ML_ERR;
   if (index < 0 || index >= t->shape[dim])
-    return ml_error(ctx, "index %lld out of range for dimension %d of size %lld",
-                    (long long)index + 1, dim + 1, (long long)t->shape[dim]);
+    return ml_error(ctx, "index %.17g out of range for dimension %d of size %lld",
+                    (double)index + 1, dim + 1, (long long)t->shape[dim]);   /* no overflow */
   view_of(out, t);
   out->offset += index * t->stride[dim];
   for (int i = dim; i < t->ndim - 1; i++) {
@@ -155,9 +145,9 @@ int ml_view_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int
 int ml_view_narrow(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int64_t start,
                    int64_t len) {
   if (check_dim(ctx, "narrow", t, dim)) return ML_ERR;
-  if (start < 0 || len < 0 || start + len > t->shape[dim])
-    return ml_error(ctx, "range %lld..%lld out of bounds for dimension %d of size %lld",
-                    (long long)start + 1, (long long)(start + len), dim + 1,
+  if (start < 0 || len < 0 || start > t->shape[dim] || len > t->shape[dim] - start)
+    return ml_error(ctx, "range %.17g..%.17g out of bounds for dimension %d of size %lld",
+                    (double)start + 1, (double)start + (double)len, dim + 1,
                     (long long)t->shape[dim]);
   view_of(out, t);
   out->offset += start * t->stride[dim];
@@ -192,15 +182,9 @@ int ml_view_expand(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim,
                    const int64_t *shape) {
   char b1[160], b2[160];
   if (ndim < t->ndim || ndim > ML_MAX_DIMS) goto bad;
-  int64_t st[ML_MAX_DIMS];
-  uint64_t count = 1;
-  for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) goto bad;
-    if (shape[i] > 0 && count > ((uint64_t)1 << 46) / (uint64_t)shape[i])
-      return ml_error(ctx, "expand: shape %s is too large",
-                      ml_shape_str(b2, sizeof b2, ndim, shape));
-    count *= (uint64_t)shape[i];
-  }
+  int64_t st[ML_MAX_DIMS], count;
+  for (int i = 0; i < ndim; i++) if (shape[i] < 0) goto bad;
+  if (ml_shape_numel(ctx, "expand", ndim, shape, &count)) return ML_ERR;
   for (int i = 0; i < ndim; i++) {
     int j = i - (ndim - t->ndim);
     if (j < 0) { st[i] = 0; continue; }
@@ -265,6 +249,8 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
       known *= shape[i];
     }
   }
+  if (infer < 0 && ml_shape_numel(ctx, "reshape", ndim, shape, &n) == ML_ERR) return ML_ERR;
+  if (infer < 0) n = ml_numel(t);
   if (infer >= 0) {
     if (known == 0 || n % known)
       return ml_error(ctx, "reshape: cannot reshape %lld elements (shape %s) to %s", (long long)n,
@@ -302,6 +288,33 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
 
 /* ---- copies ---- */
 
+/* Row o of ml_copy's iteration (inner elements, strides ds and ss). */
+static void copy_row(const ml_iter *it, int64_t o, ml_tensor *dst, const ml_tensor *src,
+                     int64_t ds, int64_t ss) {
+  int64_t off[2];
+  void *dd = dst->storage->data;
+  const void *sd = src->storage->data;
+  ml_iter_offsets(it, o, off);
+  if (dst->dtype == ML_F32 && src->dtype == ML_F32) {
+    float *d = (float *)dd + off[0];
+    const float *s = (const float *)sd + off[1];
+    if (ds == 1 && ss == 1) memcpy(d, s, (size_t)it->inner * sizeof(float));
+    else for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
+  } else if (dst->dtype == ML_I64 && src->dtype == ML_I64) {
+    int64_t *d = (int64_t *)dd + off[0];
+    const int64_t *s = (const int64_t *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
+  } else if (dst->dtype == ML_F32) {
+    float *d = (float *)dd + off[0];
+    const int64_t *s = (const int64_t *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = (float)s[j * ss];
+  } else {
+    int64_t *d = (int64_t *)dd + off[0];
+    const float *s = (const float *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
+  }
+}
+
 int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   int64_t sst[ML_MAX_DIMS];
   char b1[160], b2[160];
@@ -328,32 +341,13 @@ int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   int64_t base[2] = {dst->offset, src->offset};
   ml_iter_init(&it, dst->ndim, dst->shape, 2, strides, base);
   int64_t ds = it.stride[0][it.ndim - 1], ss = it.stride[1][it.ndim - 1];
-  void *dd = dst->storage->data;
-  const void *sd = src->storage->data;
   int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t o = 0; o < it.outer; o++) {
-    int64_t off[2];
-    ml_iter_offsets(&it, o, off);
-    if (dst->dtype == ML_F32 && src->dtype == ML_F32) {
-      float *d = (float *)dd + off[0];
-      const float *s = (const float *)sd + off[1];
-      if (ds == 1 && ss == 1) memcpy(d, s, (size_t)it.inner * sizeof(float));
-      else for (int64_t j = 0; j < it.inner; j++) d[j * ds] = s[j * ss];
-    } else if (dst->dtype == ML_I64 && src->dtype == ML_I64) {
-      int64_t *d = (int64_t *)dd + off[0];
-      const int64_t *s = (const int64_t *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = s[j * ss];
-    } else if (dst->dtype == ML_F32) {
-      float *d = (float *)dd + off[0];
-      const int64_t *s = (const int64_t *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = (float)s[j * ss];
-    } else {
-      int64_t *d = (int64_t *)dd + off[0];
-      const float *s = (const float *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
-    }
+  if (nt == 1) {   /* an OpenMP region costs more than copying a small tensor */
+    for (int64_t o = 0; o < it.outer; o++) copy_row(&it, o, dst, src, ds, ss);
+    return ML_OK;
   }
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t o = 0; o < it.outer; o++) copy_row(&it, o, dst, src, ds, ss);
   return ML_OK;
 }
 

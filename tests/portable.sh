@@ -15,7 +15,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 CC=${CC:-gcc}
 CFLAGS_T="-std=c11 -D_DEFAULT_SOURCE -O1 -g -march=x86-64-v2 -fopenmp -Iruntime -Ibindings $(pkg-config --cflags lua5.4 openblas)"
-LIBS_T="$(pkg-config --libs lua5.4 openblas libpng zlib) -fopenmp -ldl -lm"
+LIBS_T="$(pkg-config --libs lua5.4 openblas libpng libjpeg zlib libmicrohttpd libcjson) -fopenmp -lpthread -ldl -lm"   # as tests/run.sh
 SPECS="tests/spec/tensor_spec.lua tests/spec/nn_layers_spec.lua tests/spec/nn_losses_spec.lua
        tests/spec/optim_spec.lua tests/spec/cluster_spec.lua tests/spec/decomposition_spec.lua
        tests/spec/determinism_spec.lua"

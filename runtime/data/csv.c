@@ -130,19 +130,25 @@ typedef struct parser {
   int64_t nrows;
 } parser;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+/* Every buffer of the reader is accounted to ctx, so a small .csv.gz that
+ * inflates to gigabytes fails at the memory limit, not at the machine's end. */
+static int grow(parser *P, void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
-  size_t c = *cap ? *cap : 1024;
+  size_t c = *cap ? *cap : 1024, bytes;
   while (c < need) c *= 2;
-  void *q = realloc(*p, c * elem);
+  if (!ml_mul_size(&bytes, c, elem)) return ml_error(P->ctx, "read_csv: buffer size overflows");
+  void *q = ml_realloc(P->ctx, *p, bytes, "read_csv");
   if (!q) return -1;
   *p = q;
   *cap = c;
   return 0;
 }
 
+/* ctx->err already says what failed (the limit, or the request): add where. */
 static int oom(parser *P) {
-  return ml_error(P->ctx, "read_csv: %s: out of memory", P->name);
+  char msg[ML_ERR_SIZE];
+  snprintf(msg, sizeof msg, "%s", P->ctx->err[0] ? P->ctx->err : "read_csv: out of memory");
+  return ml_error(P->ctx, "%s (reading %s)", msg, P->name);
 }
 
 /* Valid UTF-8 without NUL bytes? On failure *bad is the offending offset. */
@@ -174,7 +180,7 @@ static int utf8_ok(const unsigned char *s, size_t n, size_t *bad, int *nul) {
 static int end_field(parser *P, size_t start, int64_t line) {
   size_t n = P->alen - start, bad;
   int nul;
-  if (grow((void **)&P->arena, &P->acap, P->alen + 1, 1)) return oom(P);
+  if (grow(P, (void **)&P->arena, &P->acap, P->alen + 1, 1)) return oom(P);
   P->arena[P->alen++] = 0;
   if (!utf8_ok((const unsigned char *)P->arena + start, n, &bad, &nul))
     return ml_error(P->ctx, nul ? "read_csv: %s: line %lld, field %d: NUL byte in the data "
@@ -182,29 +188,56 @@ static int end_field(parser *P, size_t start, int64_t line) {
                                 : "read_csv: %s: line %lld, field %d: invalid UTF-8 (byte 0x%02x "
                                   "at offset %zu of the field)", P->name, (long long)line,
                     P->nrec + 1, (unsigned char)P->arena[start + bad], bad);
+  if (P->nrec >= ML_CSV_MAX_COLS)
+    return ml_error(P->ctx, "read_csv: %s: line %lld has more than %d fields", P->name,
+                    (long long)line, ML_CSV_MAX_COLS);
   if (P->nrec == P->crec) {
     size_t c = (size_t)P->crec;
-    if (grow((void **)&P->rec, &c, (size_t)P->nrec + 1, sizeof(uint64_t))) return oom(P);
+    if (grow(P, (void **)&P->rec, &c, (size_t)P->nrec + 1, sizeof(uint64_t))) return oom(P);
     P->crec = (int)c;
   }
   P->rec[P->nrec++] = start;
   return ML_OK;
 }
 
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  while (*s) { h ^= (unsigned char)*s++; h *= 1099511628211ull; }
+  /* FNV's low bits (the ones a table mask keeps) mix poorly across similar
+   * names ("x.1", "x.2", ...): finish with a murmur-style avalanche */
+  h ^= h >> 33; h *= 0xff51afd7ed558ccdull; h ^= h >> 33;
+  return h;
+}
+
+/* Open-addressing set of the names taken so far (column numbers, -1 empty). */
+typedef struct nameset {
+  int32_t *slot;
+  size_t mask;
+  char **names;
+} nameset;
+
+static int32_t *name_find(nameset *h, const char *s) {
+  size_t i = (size_t)hash_str(s) & h->mask;
+  while (h->slot[i] >= 0 && strcmp(h->names[h->slot[i]], s)) i = (i + 1) & h->mask;
+  return &h->slot[i];
 }
 
 /* The header record: names, with pandas' rules for blanks ("Unnamed: 3",
- * 0-based) and duplicates ("x", "x.1", "x.2"). */
+ * 0-based) and duplicates ("x", "x.1", "x.2"). Linear time: a hash set of
+ * the names taken, and for each name the next suffix to try (suffixes below
+ * it are all taken, since names are never removed). */
 static int take_header(parser *P) {
   P->ncols = P->nrec;
-  P->names = calloc((size_t)P->ncols, sizeof(char *));
+  P->names = ml_calloc(P->ctx, (size_t)P->ncols, sizeof(char *), "read_csv");
   if (!P->names) return oom(P);
-  for (int c = 0; c < P->ncols; c++) {
+  size_t cap = 64;
+  while (cap < (size_t)P->ncols * 2) cap *= 2;
+  nameset H = {ml_malloc(P->ctx, cap * sizeof(int32_t), "read_csv"), cap - 1, P->names};
+  int32_t *next = ml_calloc(P->ctx, (size_t)P->ncols + 1, sizeof(int32_t), "read_csv");
+  if (!H.slot || !next) { ml_free(P->ctx, H.slot); ml_free(P->ctx, next); return oom(P); }
+  memset(H.slot, 0xff, cap * sizeof(int32_t));
+  int rc = ML_OK;
+  for (int c = 0; c < P->ncols && rc == ML_OK; c++) {
     const char *s = P->arena + P->rec[c];
     char tmp[64];
     if (P->o->header) {
@@ -213,21 +246,27 @@ static int take_header(parser *P) {
       snprintf(tmp, sizeof tmp, "col%d", c + 1);
       s = tmp;
     }
-    char *name = xstrdup(s);
-    if (!name) return oom(P);
-    for (int dup = 1;; dup++) {
-      int clash = 0;
-      for (int j = 0; j < c; j++) if (!strcmp(P->names[j], name)) { clash = 1; break; }
-      if (!clash) break;
+    int32_t *at = name_find(&H, s);
+    char *name;
+    if (*at < 0) {
+      name = ml_strdup(P->ctx, s, "read_csv");
+    } else {
+      int32_t first = *at;                 /* the column that took s first */
       size_t L = strlen(s) + 24;
-      char *m = malloc(L);
-      if (!m) { free(name); return oom(P); }
-      snprintf(m, L, "%s.%d", s, dup);
-      free(name);
-      name = m;
+      name = ml_malloc(P->ctx, L, "read_csv");
+      for (int32_t dup = next[first] ? next[first] : 1; name; dup++) {
+        snprintf(name, L, "%s.%d", s, (int)dup);
+        at = name_find(&H, name);
+        if (*at < 0) { next[first] = dup + 1; break; }
+      }
     }
+    if (!name) { rc = oom(P); break; }
     P->names[c] = name;
+    *at = c;
   }
+  ml_free(P->ctx, H.slot);
+  ml_free(P->ctx, next);
+  if (rc) return rc;
   if (P->o->header) P->alen = 0;   /* header cells are no longer needed */
   return ML_OK;
 }
@@ -246,7 +285,7 @@ static int end_record(parser *P, int64_t first, int64_t line) {
                     P->ncols, P->o->header ? "as in the header" : "as in the first row",
                     P->nrec);
   }
-  if (grow((void **)&P->offs, &P->coffs, P->noffs + (size_t)P->nrec, sizeof(uint64_t)))
+  if (grow(P, (void **)&P->offs, &P->coffs, P->noffs + (size_t)P->nrec, sizeof(uint64_t)))
     return oom(P);
   memcpy(P->offs + P->noffs, P->rec, (size_t)P->nrec * sizeof(uint64_t));
   P->noffs += (size_t)P->nrec;
@@ -312,7 +351,7 @@ static int parse(parser *P, source *S, char *sep_out) {
         if (P->alen - start >= maxf)
           return ml_error(ctx, "read_csv: %s: line %lld: field %d is longer than %zu bytes",
                           P->name, (long long)line, P->nrec + 1, maxf);
-        if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+        if (P->alen == P->acap && grow(P, (void **)&P->arena, &P->acap, P->alen + 1, 1))
           return oom(P);
         P->arena[P->alen++] = (char)c;
         any = 1;
@@ -325,13 +364,13 @@ static int parse(parser *P, source *S, char *sep_out) {
       if (P->alen - start >= maxf)
         return ml_error(ctx, "read_csv: %s: line %lld: quoted field %d is longer than %zu bytes",
                         P->name, (long long)quote_line, P->nrec + 1, maxf);
-      if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+      if (P->alen == P->acap && grow(P, (void **)&P->arena, &P->acap, P->alen + 1, 1))
         return oom(P);
       P->arena[P->alen++] = (char)c;
       break;
     case ST_QUOTE_END:
       if (c == '"') {        /* doubled quote inside a quoted field */
-        if (P->alen == P->acap && grow((void **)&P->arena, &P->acap, P->alen + 1, 1))
+        if (P->alen == P->acap && grow(P, (void **)&P->arena, &P->acap, P->alen + 1, 1))
           return oom(P);
         P->arena[P->alen++] = '"';
         st = ST_QUOTED;
@@ -357,6 +396,7 @@ static int parse(parser *P, source *S, char *sep_out) {
   if (st == ST_QUOTED)
     return ml_error(ctx, "read_csv: %s: line %lld: quoted field %d is never closed (end of file "
                     "reached)", P->name, (long long)quote_line, P->nrec + 1);
+  if (st == ST_START) start = P->alen;   /* "a,b," at the very end: an empty last field */
   if (st == ST_QUOTE_END || st == ST_FIELD || (st == ST_START && any)) {
     if (end_field(P, start, line) || end_record(P, rec_line, line)) return ML_ERR;
   }
@@ -398,12 +438,6 @@ static int in_list(const char *name, const char *const *list, int n) {
   return 0;
 }
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  while (*s) { h ^= (unsigned char)*s++; h *= 1099511628211ull; }
-  return h;
-}
-
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -413,12 +447,13 @@ static int cmp_str(const void *a, const void *b) {
 static int type_string(parser *P, ml_csv_column *col, int c) {
   int64_t n = P->nrows;
   col->is_string = true;
-  col->codes = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+  ml_ctx *ctx = P->ctx;
+  col->codes = ml_calloc(ctx, (size_t)(n ? n : 1), sizeof(int32_t), "read_csv");
   size_t cap = 64;
   while (cap < (size_t)n * 2 + 64 && cap < ((size_t)1 << 31)) cap *= 2;
-  int32_t *table = malloc(cap * sizeof(int32_t));
+  int32_t *table = ml_malloc(ctx, cap * sizeof(int32_t), "read_csv");
   const char **uniq = NULL; size_t nu = 0, cu = 0;
-  if (!col->codes || !table) { free(table); return oom(P); }
+  if (!col->codes || !table) { ml_free(ctx, table); return oom(P); }
   memset(table, 0xff, cap * sizeof(int32_t));
   for (int64_t r = 0; r < n; r++) {
     const char *s = P->arena + P->offs[(size_t)r * (size_t)P->ncols + (size_t)c];
@@ -427,18 +462,22 @@ static int type_string(parser *P, ml_csv_column *col, int c) {
     while (table[h] >= 0 && strcmp(uniq[table[h]], s)) h = (h + 1) & (cap - 1);
     if (table[h] < 0) {
       if (nu >= (size_t)INT32_MAX - 1 ||
-          grow((void **)&uniq, &cu, nu + 1, sizeof(char *))) { free(table); free(uniq); return oom(P); }
+          grow(P, (void **)&uniq, &cu, nu + 1, sizeof(char *))) {
+        ml_free(ctx, table); ml_free(ctx, uniq); return oom(P);
+      }
       uniq[nu] = s;
       table[h] = (int32_t)nu++;
     }
     col->codes[r] = table[h];
   }
-  free(table);
+  ml_free(ctx, table);
   /* sort categories; remap codes */
-  const char **sorted = malloc((nu ? nu : 1) * sizeof(char *));
-  int32_t *remap = malloc((nu ? nu : 1) * sizeof(int32_t));
-  col->cats = calloc(nu ? nu : 1, sizeof(char *));
-  if (!sorted || !remap || !col->cats) { free(sorted); free(remap); free(uniq); return oom(P); }
+  const char **sorted = ml_calloc(ctx, nu ? nu : 1, sizeof(char *), "read_csv");
+  int32_t *remap = ml_calloc(ctx, nu ? nu : 1, sizeof(int32_t), "read_csv");
+  col->cats = ml_calloc(ctx, nu ? nu : 1, sizeof(char *), "read_csv");
+  if (!sorted || !remap || !col->cats) {
+    ml_free(ctx, sorted); ml_free(ctx, remap); ml_free(ctx, uniq); return oom(P);
+  }
   memcpy(sorted, uniq, nu * sizeof(char *));
   qsort(sorted, nu, sizeof(char *), cmp_str);
   /* position of each first-seen id in sorted order: search by pointer identity */
@@ -447,12 +486,15 @@ static int type_string(parser *P, ml_csv_column *col, int c) {
     remap[k] = (int32_t)(hit - sorted);
   }
   for (size_t k = 0; k < nu; k++) {
-    col->cats[k] = xstrdup(sorted[k]);
-    if (!col->cats[k]) { free(sorted); free(remap); free(uniq); col->ncats = (int64_t)k; return oom(P); }
+    col->cats[k] = ml_strdup(ctx, sorted[k], "read_csv");
+    if (!col->cats[k]) {
+      ml_free(ctx, sorted); ml_free(ctx, remap); ml_free(ctx, uniq); col->ncats = (int64_t)k;
+      return oom(P);
+    }
   }
   col->ncats = (int64_t)nu;
   for (int64_t r = 0; r < n; r++) if (col->codes[r] >= 0) col->codes[r] = remap[col->codes[r]];
-  free(sorted); free(remap); free(uniq);
+  ml_free(ctx, sorted); ml_free(ctx, remap); ml_free(ctx, uniq);
   return ML_OK;
 }
 
@@ -461,7 +503,7 @@ static int type_columns(parser *P, ml_csv_table *out) {
   int64_t n = P->nrows;
   out->ncols = P->ncols;
   out->nrows = n;
-  out->cols = calloc((size_t)P->ncols, sizeof(ml_csv_column));
+  out->cols = ml_calloc(P->ctx, (size_t)P->ncols, sizeof(ml_csv_column), "read_csv");
   if (!out->cols) return oom(P);
   for (int c = 0; c < P->ncols; c++) {
     ml_csv_column *col = &out->cols[c];
@@ -470,7 +512,7 @@ static int type_columns(parser *P, ml_csv_table *out) {
     int want_string = in_list(col->name, o->force_string, o->n_force_string);
     int want_number = in_list(col->name, o->force_number, o->n_force_number);
     if (!want_string) {
-      col->num = malloc((size_t)(n ? n : 1) * sizeof(double));
+      col->num = ml_calloc(P->ctx, (size_t)(n ? n : 1), sizeof(double), "read_csv");
       if (!col->num) return oom(P);
       int ok = 1;
       int64_t miss = 0;
@@ -486,7 +528,7 @@ static int type_columns(parser *P, ml_csv_table *out) {
         }
       }
       if (ok) { col->nmissing = miss; continue; }
-      free(col->num);
+      ml_free(P->ctx, col->num);
       col->num = NULL;
     }
     if (type_string(P, col, c)) return ML_ERR;
@@ -495,23 +537,24 @@ static int type_columns(parser *P, ml_csv_table *out) {
 }
 
 static void parser_free(parser *P) {
-  free(P->arena); free(P->rec); free(P->offs);
-  if (P->names) for (int c = 0; c < P->ncols; c++) free(P->names[c]);
-  free(P->names);
+  ml_free(P->ctx, P->arena); ml_free(P->ctx, P->rec); ml_free(P->ctx, P->offs);
+  if (P->names) for (int c = 0; c < P->ncols; c++) ml_free(P->ctx, P->names[c]);
+  ml_free(P->ctx, P->names);
 }
 
 static int run(ml_ctx *ctx, ml_csv_table *out, source *S, const char *name, const ml_csv_opts *o) {
   ml_csv_opts def;
   if (!o) { ml_csv_opts_init(&def); o = &def; }
   memset(out, 0, sizeof *out);
+  out->ctx = ctx;
   if (o->sep == '"' || o->sep == '\n' || o->sep == '\r')
     return ml_error(ctx, "read_csv: separator cannot be a quote or a newline");
   parser P = {0};
   P.ctx = ctx; P.name = name; P.o = o; P.ncols = -1;
-  S->buf = malloc(CSV_BUF);
+  S->buf = ml_malloc(ctx, CSV_BUF, "read_csv");
   if (!S->buf) return oom(&P);
   int rc = parse(&P, S, &out->sep);
-  free(S->buf);
+  ml_free(ctx, S->buf);
   S->buf = NULL;
   if (rc == ML_OK) {
     char sep = out->sep;
@@ -567,14 +610,15 @@ int ml_csv_read_buffer(ml_ctx *ctx, ml_csv_table *out, const char *data, size_t 
 }
 
 void ml_csv_free(ml_csv_table *t) {
+  ml_ctx *ctx = t->ctx;
   if (t->cols) {
     for (int c = 0; c < t->ncols; c++) {
       ml_csv_column *col = &t->cols[c];
-      free(col->name); free(col->num); free(col->codes);
-      if (col->cats) for (int64_t k = 0; k < col->ncats; k++) free(col->cats[k]);
-      free(col->cats);
+      ml_free(ctx, col->name); ml_free(ctx, col->num); ml_free(ctx, col->codes);
+      if (col->cats) for (int64_t k = 0; k < col->ncats; k++) ml_free(ctx, col->cats[k]);
+      ml_free(ctx, col->cats);
     }
-    free(t->cols);
+    ml_free(ctx, t->cols);
   }
   memset(t, 0, sizeof *t);
 }

@@ -41,7 +41,10 @@ typedef struct ml_csv_column {
   int64_t nmissing;
 } ml_csv_column;
 
+#define ML_CSV_MAX_COLS (1 << 30)   /* fields in one record */
+
 typedef struct ml_csv_table {
+  ml_ctx *ctx;                /* every buffer below is accounted to it */
   int64_t nrows;
   int ncols;
   char sep;                   /* the separator used */
@@ -69,8 +72,8 @@ typedef struct ml_csv_wcol {
 
 /* CSV text of the columns (header: ncols names as written, or NULL), one
  * line per row ending in '\n'. Numbers: integers without decimals, others
- * with 9 significant digits (float32 round-trips). *out is malloc'd; the
- * caller frees it. */
+ * with 9 significant digits (float32 round-trips). *out is ml_malloc'd; the
+ * caller frees it with ml_free(ctx, *out). */
 int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols, int ncols,
                   int64_t nrows, char sep, const char *const *header);
 

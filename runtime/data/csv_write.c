@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { char *p; size_t n, cap; } sbuf;
+typedef struct { char *p; size_t n, cap; ml_ctx *ctx; } sbuf;
 
 static int put(sbuf *b, const char *s, size_t n) {
   if (b->n + n + 1 > b->cap) {
     size_t c = b->cap ? b->cap : 1 << 16;
     while (b->n + n + 1 > c) c *= 2;
-    char *q = realloc(b->p, c);
+    char *q = ml_realloc(b->ctx, b->p, c, "write_csv");
     if (!q) return -1;
     b->p = q;
     b->cap = c;
@@ -33,7 +33,7 @@ int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols,
     if ((cols[j].cats != NULL) != (t->dtype == ML_I64))
       return ml_error(ctx, "write_csv: column %d: codes must be int64 with categories", j + 1);
   }
-  sbuf b = {0};
+  sbuf b = {NULL, 0, 0, ctx};
   char num[64];
   if (header)
     for (int j = 0; j < ncols; j++)
@@ -47,7 +47,7 @@ int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols,
       if (cols[j].cats) {
         int64_t c = ((const int64_t *)t->storage->data)[at];
         if (c >= cols[j].ncats) {
-          free(b.p);
+          ml_free(ctx, b.p);
           return ml_error(ctx, "write_csv: column %d row %lld: code %lld has no category", j + 1,
                           (long long)i + 1, (long long)c);
         }
@@ -69,6 +69,6 @@ int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols,
   *len = b.n;
   return ML_OK;
 oom:
-  free(b.p);
-  return ml_error(ctx, "write_csv: out of memory formatting %lld rows", (long long)nrows);
+  ml_free(ctx, b.p);
+  return ML_ERR;    /* ctx->err names the limit or the request */
 }

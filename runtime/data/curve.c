@@ -17,8 +17,8 @@ int ml_clf_curve(ml_ctx *ctx, const double *score, const double *truth, int64_t 
   for (int64_t i = 0; i < n; i++)
     if (isnan(score[i]))
       return ml_error(ctx, "roc_curve: score %lld is NaN", (long long)i + 1);
-  scored *v = malloc(sizeof(scored) * (size_t)(n ? n : 1));
-  if (!v) return ml_error(ctx, "roc_curve: out of memory for %lld scores", (long long)n);
+  scored *v = ml_calloc(ctx, (size_t)(n ? n : 1), sizeof(scored), "roc_curve");
+  if (!v) return ML_ERR;
   for (int64_t i = 0; i < n; i++) { v[i].s = score[i]; v[i].i = i; }
   qsort(v, (size_t)n, sizeof *v, by_score_desc);
   double tp = 0;
@@ -33,7 +33,7 @@ int ml_clf_curve(ml_ctx *ctx, const double *score, const double *truth, int64_t 
     }
   }
   *m = k;
-  free(v);
+  ml_free(ctx, v);
   return ML_OK;
 }
 
@@ -54,8 +54,8 @@ int ml_describe(ml_ctx *ctx, const ml_tensor *t, const double *q, int nq, double
   for (int j = 0; j < nq; j++)
     if (!(q[j] >= 0 && q[j] <= 1)) return ml_error(ctx, "describe: quantile %g is not in [0, 1]", q[j]);
   int64_t n = t->shape[0], st = t->stride[0], c = 0;
-  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1));
-  if (!v) return ml_error(ctx, "describe: out of memory");
+  double *v = ml_calloc(ctx, (size_t)(n ? n : 1), sizeof(double), "describe");
+  if (!v) return ML_ERR;
   for (int64_t i = 0; i < n; i++) {
     double x = t->dtype == ML_F32 ? (double)((const float *)t->storage->data)[t->offset + i * st]
                                   : (double)((const int64_t *)t->storage->data)[t->offset + i * st];
@@ -65,7 +65,7 @@ int ml_describe(ml_ctx *ctx, const ml_tensor *t, const double *q, int nq, double
   if (c == 0) {
     out[0] = 0;
     for (int j = 1; j < total; j++) out[j] = NAN;
-    free(v);
+    ml_free(ctx, v);
     return ML_OK;
   }
   double sum = 0;
@@ -79,6 +79,6 @@ int ml_describe(ml_ctx *ctx, const ml_tensor *t, const double *q, int nq, double
   out[3] = v[0];
   for (int j = 0; j < nq; j++) out[4 + j] = quantile(v, c, q[j]);
   out[4 + nq] = v[c - 1];
-  free(v);
+  ml_free(ctx, v);
   return ML_OK;
 }

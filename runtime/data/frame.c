@@ -60,25 +60,25 @@ int ml_frame_take(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tens
     return ml_error(ctx, "take: expected a 1-D tensor of positions, got shape %s",
                     ml_shape_str(s, sizeof s, idx->ndim, idx->shape));
   int64_t k = idx->shape[0], n = t->shape[0], st = idx->stride[0];
-  int64_t *pos = malloc(sizeof(int64_t) * (size_t)(k ? k : 1));
-  if (!pos) return ml_error(ctx, "take: out of memory for %lld positions", (long long)k);
+  int64_t *pos = ml_calloc(ctx, (size_t)(k ? k : 1), sizeof(int64_t), "take");
+  if (!pos) return ML_ERR;
   for (int64_t i = 0; i < k; i++) {
     double v = idx->dtype == ML_I64 ? (double)((const int64_t *)idx->storage->data)[idx->offset + i * st]
                                     : (double)((const float *)idx->storage->data)[idx->offset + i * st];
     if (!(v == floor(v)) || v - (double)base < 0 || v - (double)base >= (double)n) {
-      free(pos);
+      ml_free(ctx, pos);
       return ml_error(ctx, "take: position %g (entry %lld) is out of range for %lld rows", v,
                       (long long)i + 1, (long long)n);
     }
     pos[i] = (int64_t)v - base;
   }
   ml_tensor c;
-  if (ml_contiguous(ctx, &c, t) != ML_OK) { free(pos); return ML_ERR; }
+  if (ml_contiguous(ctx, &c, t) != ML_OK) { ml_free(ctx, pos); return ML_ERR; }
   int64_t shape[ML_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);
   shape[0] = k;
   if (ml_tensor_new(ctx, out, t->dtype, t->ndim, shape, false) != ML_OK) {
-    ml_tensor_release(&c); free(pos); return ML_ERR;
+    ml_tensor_release(&c); ml_free(ctx, pos); return ML_ERR;
   }
   size_t row = ml_dtype_size(t->dtype);
   for (int d = 1; d < t->ndim; d++) row *= (size_t)t->shape[d];
@@ -86,6 +86,6 @@ int ml_frame_take(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tens
   char *dst = (char *)out->storage->data;
   for (int64_t i = 0; i < k; i++) memcpy(dst + (size_t)i * row, src + (size_t)pos[i] * row, row);
   ml_tensor_release(&c);
-  free(pos);
+  ml_free(ctx, pos);
   return ML_OK;
 }

@@ -184,8 +184,8 @@ int ml_idx_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, ml_d
    * chunk i-1 (and takes the page faults of the fresh output). */
   size_t per = chunk / (size_t)esz;
   int64_t nchunks = (int64_t)((count + per - 1) / per);
-  buf = malloc(2 * chunk);
-  if (!buf) { ml_error(ctx, "%s: out of memory", who); goto fail; }
+  buf = ml_malloc(ctx, 2 * chunk, who);
+  if (!buf) goto fail;
   int bad = 0;
   for (int64_t step = 0; step <= nchunks && !bad; step++) {
 #pragma omp parallel sections num_threads(ctx->threads >= 2 ? 2 : 1)
@@ -209,7 +209,7 @@ int ml_idx_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, ml_d
 fail:
   ml_tensor_release(out);
 done:
-  free(buf);
+  ml_free(ctx, buf);
   if (s.gz) inflateEnd(&s.z);
   return rc;
 }

@@ -230,8 +230,8 @@ int ml_npy_encode_header(ml_ctx *ctx, const ml_tensor *t, char **buf, size_t *le
   k += snprintf(dict + k, sizeof dict - k, "), }");
   /* pad with spaces and a final newline so the data starts 64-byte aligned */
   size_t pre = 10, total = (pre + (size_t)k + 1 + 63) / 64 * 64;
-  char *b = malloc(total);
-  if (!b) return ml_error(ctx, "save_npy: out of memory");
+  char *b = ml_malloc(ctx, total, "save_npy");
+  if (!b) return ML_ERR;
   memcpy(b, "\x93NUMPY\x01\x00", 8);
   size_t hl = total - pre;
   b[8] = (char)(hl & 0xff);
@@ -249,7 +249,7 @@ int ml_npy_save(ml_ctx *ctx, const char *path, const ml_tensor *t) {
   size_t hl;
   if (ml_npy_encode_header(ctx, t, &hb, &hl)) return ML_ERR;
   ml_tensor c;
-  if (ml_contiguous(ctx, &c, t)) { free(hb); return ML_ERR; }
+  if (ml_contiguous(ctx, &c, t)) { ml_free(ctx, hb); return ML_ERR; }
   ml_atomic a;
   int rc = ml_atomic_open(ctx, &a, path, "save_npy");
   if (!rc) {
@@ -262,7 +262,7 @@ int ml_npy_save(ml_ctx *ctx, const char *path, const ml_tensor *t) {
       rc = ml_atomic_commit(ctx, &a, "save_npy");
     }
   }
-  free(hb);
+  ml_free(ctx, hb);
   ml_tensor_release(&c);
   return rc;
 }

@@ -40,8 +40,8 @@ int ml_png_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
   /* what a longjmp must release */
   struct { uint8_t *pix; png_bytep *rows; ml_tensor t; } volatile hold = {0};
   if (!info || setjmp(png_jmpbuf(png))) {
-    free(hold.pix);
-    free(hold.rows);
+    ml_free(ctx, hold.pix);
+    ml_free(ctx, hold.rows);
     ml_tensor t = hold.t;
     ml_tensor_release(&t);
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
@@ -77,9 +77,15 @@ int ml_png_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
   }
   hold.t = t;
   size_t pixbytes = rowbytes * h;
-  hold.pix = malloc(pixbytes ? pixbytes : 1);
-  hold.rows = malloc(sizeof(png_bytep) * (h ? h : 1));
-  if (!hold.pix || !hold.rows) png_error(png, "out of memory");
+  hold.pix = ml_malloc(ctx, pixbytes ? pixbytes : 1, who);
+  hold.rows = ml_calloc(ctx, h ? h : 1, sizeof(png_bytep), who);
+  if (!hold.pix || !hold.rows) {      /* ctx->err names the limit, or the request */
+    ml_free(ctx, hold.pix);
+    ml_free(ctx, hold.rows);
+    ml_tensor_release(&t);
+    png_destroy_read_struct(&png, &info, NULL);
+    return ML_ERR;
+  }
   for (png_uint_32 y = 0; y < h; y++) hold.rows[y] = hold.pix + y * rowbytes;
   png_read_image(png, (png_bytepp)hold.rows);
   png_read_end(png, NULL);
@@ -91,8 +97,8 @@ int ml_png_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
     const uint16_t *q = (const uint16_t *)hold.pix;
     for (size_t i = 0; i < count; i++) f[i] = q[i] * (1.0f / 65535.0f);
   }
-  free(hold.pix);
-  free(hold.rows);
+  ml_free(ctx, hold.pix);
+  ml_free(ctx, hold.rows);
   png_destroy_read_struct(&png, &info, NULL);
   *out = t;
   return ML_OK;
@@ -113,17 +119,17 @@ int ml_png_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int bits) {
   ml_tensor t;
   if (ml_contiguous(ctx, &t, img)) return ML_ERR;
   size_t rowbytes = (size_t)(w * c * (bits / 8));
-  uint8_t *row = malloc(rowbytes);
+  uint8_t *row = ml_malloc(ctx, rowbytes, "image.save");
   ml_atomic a;
-  if (!row) { ml_tensor_release(&t); return ml_error(ctx, "image.save: out of memory"); }
-  if (ml_atomic_open(ctx, &a, path, "image.save")) { free(row); ml_tensor_release(&t); return ML_ERR; }
+  if (!row) { ml_tensor_release(&t); return ML_ERR; }
+  if (ml_atomic_open(ctx, &a, path, "image.save")) { ml_free(ctx, row); ml_tensor_release(&t); return ML_ERR; }
   pstate st = {0};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, info ? &info : NULL);
     ml_atomic_abort(&a);
-    free(row);
+    ml_free(ctx, row);
     ml_tensor_release(&t);
     return ml_error(ctx, "image.save: writing '%s' failed (%s)", path, st.msg[0] ? st.msg : "libpng");
   }
@@ -150,7 +156,7 @@ int ml_png_save(ml_ctx *ctx, const char *path, const ml_tensor *img, int bits) {
   }
   png_write_end(png, NULL);
   png_destroy_write_struct(&png, &info);
-  free(row);
+  ml_free(ctx, row);
   ml_tensor_release(&t);
   return ml_atomic_commit(ctx, &a, "image.save");
 }

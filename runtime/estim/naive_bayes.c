@@ -27,7 +27,7 @@ int ml_gnb_fit(ml_ctx *ctx, ml_tensor *theta, ml_tensor *var, ml_tensor *counts,
   /* one accounted scratch block: class means and squared deviations (K x p
    * each), class counts (K), global mean and squared deviations (p each) */
   size_t scratch = sizeof(double) * (size_t)(2 * K * p + K + 2 * p);
-  double *mu = ml_alloc(ctx, scratch, "GaussianNB");
+  double *mu = ml_malloc(ctx, scratch, "GaussianNB");
   int rc = ML_OK;
   if (!mu) { rc = ML_ERR; goto done; }
   memset(mu, 0, scratch);
@@ -70,7 +70,7 @@ int ml_gnb_fit(ml_ctx *ctx, ml_tensor *theta, ml_tensor *var, ml_tensor *counts,
     }
   }
 done:
-  ml_free(ctx, mu, scratch);
+  ml_free(ctx, mu);
   ml_tensor_release(&xc); ml_tensor_release(&yc);
   return rc;
 }
@@ -97,7 +97,7 @@ static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, co
   int64_t shape[2] = {n, K};
   /* accounted scratch: per-class constants (K), inverse variances (K x p) */
   size_t scratch = sizeof(double) * (size_t)(K + K * p);
-  double *base = ml_alloc(ctx, scratch, "GaussianNB"), *iv = base ? base + K : NULL;
+  double *base = ml_malloc(ctx, scratch, "GaussianNB"), *iv = base ? base + K : NULL;
   int rc = ML_OK;
   if (!base) rc = ML_ERR;
   else if ((rc = ml_tensor_new(ctx, jll, ML_F32, 2, shape, false)) == ML_OK &&
@@ -131,7 +131,7 @@ static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, co
       }
     }
   }
-  ml_free(ctx, base, scratch);
+  ml_free(ctx, base);
   ml_tensor_release(&xc); ml_tensor_release(&tc); ml_tensor_release(&vc); ml_tensor_release(&lc);
   return rc;
 }

@@ -91,7 +91,7 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
                   int64_t nmats, float fill, ml_pad_mode mode) {
   ml_imgdims d = {0, 0, 0, 0};
   if (ml_imgdims_of(ctx, "image.warp", img, &d)) return ML_ERR;
-  if (nmats != 1 && nmats != d.n)
+  if (!mats || nmats < 0 || (nmats != 1 && nmats != d.n))
     return ml_error(ctx, "image.warp: expected 1 or %lld transforms, got %lld", (long long)d.n,
                     (long long)nmats);
   ml_tensor src;
@@ -108,14 +108,14 @@ int ml_image_warp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const doubl
       float *dr = o + (n * d.h + y) * d.w * c;
       for (int64_t x = 0; x < d.w; x++) {
         double fx = m[0] * x + m[1] * y + m[2], fy = m[3] * x + m[4] * y + m[5];
-        double flx = floor(fx), fly = floor(fy);
-        int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
-        float ax = (float)(fx - flx), ay = (float)(fy - fly);
         if (fx != fx || fy != fy || fabs(fx) > 1e9 || fabs(fy) > 1e9 ||
             (mode == ML_PAD_CONSTANT && !(fx > -1 && fx < d.w && fy > -1 && fy < d.h))) {
           for (int64_t k = 0; k < c; k++) dr[x * c + k] = fill;
           continue;
         }
+        double flx = floor(fx), fly = floor(fy);   /* |f| <= 1e9: the casts are defined */
+        int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
+        float ax = (float)(fx - flx), ay = (float)(fy - fly);
         int64_t xa = ml_img_border(x0, d.w, mode), xb = ml_img_border(x0 + 1, d.w, mode);
         int64_t ya = ml_img_border(y0, d.h, mode), yb = ml_img_border(y0 + 1, d.h, mode);
         for (int64_t k = 0; k < c; k++) {

@@ -30,18 +30,22 @@
 typedef struct ml_map {
   const uint8_t *data;
   size_t size;
-  int mapped;            /* 1: mmap, 0: malloc'd copy (or empty) */
+  int mapped;            /* 1: mmap, 0: ml_malloc'd copy (or empty) */
+  ml_ctx *ctx;           /* the copy's accounting owner */
 } ml_map;
-/* Maps a whole file; errors name `who` and the path. */
+/* Maps a whole file; errors name `who` and the path. A pipe or device is
+ * read into accounted memory instead, up to ML_MAP_STREAM_MAX bytes. */
+#define ML_MAP_STREAM_MAX ((size_t)1 << 30)
 int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who);
 void ml_map_free(ml_map *m);
 /* True when data starts with the gzip magic 1f 8b. */
 bool ml_is_gzip(const uint8_t *data, size_t n);
 /* Whole contents of a file, gunzipped when it is gzip (by magic). *out is
- * malloc'd (caller frees). Decompressed size is capped at max_bytes. */
+ * ml_malloc'd (caller frees with ml_free(ctx, *out)), so it counts against
+ * the memory limit as it grows. Decompressed size is capped at max_bytes. */
 int ml_read_all(ml_ctx *ctx, const char *path, size_t max_bytes, uint8_t **out,
                 size_t *len, const char *who);
-/* Gunzips (or inflates zlib) data[0..n) into a malloc'd buffer. */
+/* Gunzips (or inflates zlib) data[0..n) into an ml_malloc'd buffer. */
 int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
               uint8_t **out, size_t *len, const char *who);
 
@@ -87,7 +91,7 @@ typedef struct ml_mlt_header {
 } ml_mlt_header;
 
 /* Writer: streams values through deflate into a FILE (f != NULL) or into
- * memory (f == NULL). level: zlib level 0..9. */
+ * memory (f == NULL, accounted to ctx). level: zlib level 0..9. */
 typedef struct ml_mlt_writer ml_mlt_writer;
 ml_mlt_writer *ml_mlt_writer_new(ml_ctx *ctx, FILE *f, int level);
 int ml_mlt_put_table(ml_mlt_writer *w, uint32_t npairs);
@@ -97,8 +101,8 @@ int ml_mlt_put_bool(ml_mlt_writer *w, bool v);
 int ml_mlt_put_string(ml_mlt_writer *w, const void *s, size_t n);
 int ml_mlt_put_tensor(ml_mlt_writer *w, const ml_tensor *t);
 /* Ends the stream and writes the header (seeking back in the FILE). For a
- * memory writer, *mem / *len receive the whole encoding (malloc'd; the
- * caller frees). */
+ * memory writer, *mem / *len receive the whole encoding (ml_malloc'd; the
+ * caller frees it with ml_free). */
 int ml_mlt_writer_finish(ml_mlt_writer *w, uint8_t **mem, size_t *len);
 void ml_mlt_writer_free(ml_mlt_writer *w);
 

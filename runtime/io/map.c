@@ -16,6 +16,7 @@ bool ml_is_gzip(const uint8_t *data, size_t n) {
 
 int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who) {
   memset(m, 0, sizeof *m);
+  m->ctx = ctx;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ml_error(ctx, "%s: cannot open '%s': %s", who, path, strerror(errno));
   struct stat st;
@@ -43,24 +44,35 @@ int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who) {
       return ML_OK;                 /* empty file: size 0 */
     }
   }
-  /* not mappable: read it */
+  /* not mappable (a pipe, a device): read it, accounted to ctx */
   size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
+  uint8_t *buf = ml_malloc(ctx, cap, who);
   for (;;) {
-    if (!buf) { close(fd); return ml_error(ctx, "%s: out of memory reading '%s'", who, path); }
+    if (!buf) {
+      char msg[ML_ERR_SIZE];
+      snprintf(msg, sizeof msg, "%s", ctx->err);
+      close(fd);
+      return ml_error(ctx, "%s (reading '%s')", msg, path);
+    }
     ssize_t k = read(fd, buf + len, cap - len);
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) {
       int e = errno;
-      free(buf);
+      ml_free(ctx, buf);
       close(fd);
       return ml_error(ctx, "%s: cannot read '%s': %s", who, path, strerror(e));
     }
     if (k == 0) break;
     len += (size_t)k;
+    if (len >= ML_MAP_STREAM_MAX) {   /* /dev/zero, an endless pipe */
+      ml_free(ctx, buf);
+      close(fd);
+      return ml_error(ctx, "%s: '%s' is not a regular file and gave more than %zu bytes; "
+                      "stopped reading", who, path, (size_t)ML_MAP_STREAM_MAX);
+    }
     if (len == cap) {
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) free(buf);
+      uint8_t *nb = ml_realloc(ctx, buf, cap * 2, who);
+      if (!nb) ml_free(ctx, buf);
       buf = nb;
       cap *= 2;
     }
@@ -74,7 +86,7 @@ int ml_map_file(ml_ctx *ctx, ml_map *m, const char *path, const char *who) {
 void ml_map_free(ml_map *m) {
   if (m->data) {
     if (m->mapped) munmap((void *)m->data, m->size);
-    else free((void *)m->data);
+    else ml_free(m->ctx, (void *)m->data);
   }
   memset(m, 0, sizeof *m);
 }
@@ -89,7 +101,7 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
     return ml_error(ctx, "%s: zlib initialisation failed", who);
   size_t cap = n * 4 + 4096, used = 0;
   if (cap > max_bytes) cap = max_bytes + 1;
-  uint8_t *buf = malloc(cap);
+  uint8_t *buf = ml_malloc(ctx, cap, who);
   int rc = Z_OK, garbage = 0;
   z.next_in = (Bytef *)data;
   size_t left = n;
@@ -101,8 +113,8 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
     if (used == cap) {
       if (cap > max_bytes) break;
       size_t nc = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
-      uint8_t *nb = realloc(buf, nc);
-      if (!nb) { free(buf); buf = NULL; break; }
+      uint8_t *nb = ml_realloc(ctx, buf, nc, who);
+      if (!nb) { ml_free(ctx, buf); buf = NULL; break; }
       buf = nb;
       cap = nc;
     }
@@ -135,13 +147,13 @@ int ml_gunzip(ml_ctx *ctx, const uint8_t *data, size_t n, size_t max_bytes,
     if (rc == Z_BUF_ERROR && z.avail_in == 0 && left == 0) break;   /* input ended early */
   }
   inflateEnd(&z);
-  if (!buf) return ml_error(ctx, "%s: out of memory decompressing", who);
+  if (!buf) return ML_ERR;     /* ctx->err names the limit or the failed request */
   if (used > max_bytes) {
-    free(buf);
+    ml_free(ctx, buf);
     return ml_error(ctx, "%s: decompressed data larger than %zu bytes", who, max_bytes);
   }
   if (rc != Z_STREAM_END) {
-    free(buf);
+    ml_free(ctx, buf);
     if (garbage) return ml_error(ctx, "%s: trailing garbage after the compressed data", who);
     return ml_error(ctx, "%s: compressed data is %s", who,
                     rc == Z_OK || rc == Z_BUF_ERROR ? "truncated" : "corrupt");
@@ -168,8 +180,12 @@ int ml_read_all(ml_ctx *ctx, const char *path, size_t max_bytes, uint8_t **out,
   } else if (m.size > max_bytes) {
     rc = ml_error(ctx, "%s: '%s' is larger than %zu bytes", who, path, max_bytes);
   } else {
-    *out = malloc(m.size ? m.size : 1);
-    if (!*out) rc = ml_error(ctx, "%s: out of memory reading '%s'", who, path);
+    *out = ml_malloc(ctx, m.size ? m.size : 1, who);
+    if (!*out) {
+      char msg[ML_ERR_SIZE];
+      snprintf(msg, sizeof msg, "%s", ctx->err);
+      rc = ml_error(ctx, "%s (reading '%s')", msg, path);
+    }
     else { memcpy(*out, m.data, m.size); *len = m.size; }
   }
   ml_map_free(&m);

@@ -58,8 +58,8 @@ static int sink(ml_mlt_writer *w, const uint8_t *p, size_t n) {
   if (w->mem_len + n > w->mem_cap) {
     size_t nc = w->mem_cap * 2;
     while (nc < w->mem_len + n) nc *= 2;
-    uint8_t *nb = realloc(w->mem, nc);
-    if (!nb) return wfail(w, "out of memory");
+    uint8_t *nb = ml_realloc(w->ctx, w->mem, nc, "save");
+    if (!nb) { w->failed = 1; return ML_ERR; }
     w->mem = nb;
     w->mem_cap = nc;
   }
@@ -137,8 +137,8 @@ ml_mlt_writer *ml_mlt_writer_new(ml_ctx *ctx, FILE *f, int level) {
     }
   } else {
     w->mem_cap = 1 << 12;
-    w->mem = malloc(w->mem_cap);
-    if (!w->mem) { ml_mlt_writer_free(w); ml_error(ctx, "save: out of memory"); return NULL; }
+    w->mem = ml_malloc(ctx, w->mem_cap, "save");
+    if (!w->mem) { ml_mlt_writer_free(w); return NULL; }
     memcpy(w->mem, blank, sizeof blank);
     w->mem_len = sizeof blank;
   }
@@ -217,7 +217,7 @@ int ml_mlt_writer_finish(ml_mlt_writer *w, uint8_t **mem, size_t *len) {
 void ml_mlt_writer_free(ml_mlt_writer *w) {
   if (!w) return;
   if (w->zok) deflateEnd(&w->z);
-  free(w->mem);
+  ml_free(w->ctx, w->mem);
   free(w);
 }
 
@@ -250,7 +250,7 @@ static uint32_t crc32_parallel(ml_ctx *ctx, const uint8_t *data, size_t n) {
     }
     return (uint32_t)c;
   }
-  uLong *parts = malloc(sizeof(uLong) * (size_t)nb);
+  uLong *parts = ml_malloc(ctx, sizeof(uLong) * (size_t)nb, "load");
   if (!parts) return crc32_parallel(&(ml_ctx){.threads = 1}, data, n);
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int64_t i = 0; i < nb; i++) {
@@ -262,7 +262,7 @@ static uint32_t crc32_parallel(ml_ctx *ctx, const uint8_t *data, size_t n) {
     size_t off = (size_t)i * block, len = n - off < block ? n - off : block;
     c = crc32_combine(c, parts[i], (z_off_t)len);
   }
-  free(parts);
+  ml_free(ctx, parts);
   return (uint32_t)c;
 }
 

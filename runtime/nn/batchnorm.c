@@ -30,8 +30,8 @@ int ml_batchnorm_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x, const ml
   const float *xp = ml_f32(x), *gp = gamma ? ml_f32(gamma) : NULL, *bp = beta ? ml_f32(beta) : NULL;
   float *yp = ml_f32(y), *mm = ml_f32(moving_mean), *mv = ml_f32(moving_var);
   if (training) {
-    double *s = calloc((size_t)(2 * c), sizeof *s);
-    if (!s) return ml_error(ctx, "%s: out of memory", who);
+    double *s = ml_calloc(ctx, (size_t)(2 * c), sizeof *s, who);
+    if (!s) return ML_ERR;
     double *s2 = s + c;
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < c; j++) s[j] += xp[i * c + j];
@@ -45,7 +45,7 @@ int ml_batchnorm_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x, const ml
       mm[j] = (float)(momentum * mm[j] + (1 - momentum) * s[j]);
       mv[j] = (float)(momentum * mv[j] + (1 - momentum) * var);
     }
-    free(s);
+    ml_free(ctx, s);
   } else {
     for (int64_t j = 0; j < c; j++) {
       mean[j] = mm[j];
@@ -77,8 +77,8 @@ int ml_batchnorm_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *ggamma, ml_tens
     return ML_ERR;
   const float *xp = ml_f32(x), *gyp = ml_f32(gy), *gp = gamma ? ml_f32(gamma) : NULL;
   float *gxp = ml_f32(gx);
-  double *s = calloc((size_t)(2 * c), sizeof *s);
-  if (!s) return ml_error(ctx, "%s: out of memory", who);
+  double *s = ml_calloc(ctx, (size_t)(2 * c), sizeof *s, who);
+  if (!s) return ML_ERR;
   double *sg = s, *sgx = s + c;   /* sum gy, sum gy * xhat per channel */
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < c; j++) {
@@ -100,6 +100,6 @@ int ml_batchnorm_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *ggamma, ml_tens
         gxp[i * c + j] = k * gyp[i * c + j];
       }
     }
-  free(s);
+  ml_free(ctx, s);
   return ML_OK;
 }

@@ -32,11 +32,20 @@ int ml_window_init(ml_ctx *ctx, ml_window *g, const char *who, const ml_tensor *
   if (kh < 1 || kw < 1 || sh < 1 || sw < 1)
     return ml_error(ctx, "%s: window %lldx%lld and strides %lldx%lld must be positive", who,
                     (long long)kh, (long long)kw, (long long)sh, (long long)sw);
+  /* Larger windows or strides mean nothing for images mlrun can hold, and
+   * bounding them keeps every offset below (oy*sh, pt + kh, ...) far from
+   * overflow. */
+  if (kh > ML_WINDOW_MAX || kw > ML_WINDOW_MAX || sh > ML_WINDOW_MAX || sw > ML_WINDOW_MAX)
+    return ml_error(ctx, "%s: window %lldx%lld and strides %lldx%lld must be at most %d", who,
+                    (long long)kh, (long long)kw, (long long)sh, (long long)sw, ML_WINDOW_MAX);
   g->n = x->shape[0]; g->h = x->shape[1]; g->w = x->shape[2]; g->c = x->shape[3];
   g->kh = kh; g->kw = kw; g->sh = sh; g->sw = sw;
+  if (g->h * g->w * g->c > INT32_MAX)
+    return ml_error(ctx, "%s: images of %lld values are too large", who,
+                    (long long)(g->h * g->w * g->c));
   if (same) {   /* TensorFlow's rule: out = ceil(in / stride), extra padding at the end */
-    g->oh = (g->h + sh - 1) / sh;
-    g->ow = (g->w + sw - 1) / sw;
+    g->oh = g->h ? (g->h - 1) / sh + 1 : 0;
+    g->ow = g->w ? (g->w - 1) / sw + 1 : 0;
     int64_t ph = (g->oh - 1) * sh + kh - g->h, pw = (g->ow - 1) * sw + kw - g->w;
     g->pt = ph > 0 ? ph / 2 : 0;
     g->pl = pw > 0 ? pw / 2 : 0;
@@ -49,10 +58,16 @@ int ml_window_init(ml_ctx *ctx, ml_window *g, const char *who, const ml_tensor *
     g->ow = (g->w - kw) / sw + 1;
     g->pt = g->pl = 0;
   }
-  if (g->h * g->w * g->c > INT32_MAX)
-    return ml_error(ctx, "%s: images of %lld values are too large", who,
-                    (long long)(g->h * g->w * g->c));
   return ML_OK;
+}
+
+/* The part of window row/column range [0, k) that falls inside [0, n) for an
+ * output whose window starts at `start`: pooling loops over that only, so a
+ * "same" window far larger than the image costs no more than the image. */
+void ml_window_clip(int64_t start, int64_t k, int64_t n, int64_t *k0, int64_t *k1) {
+  *k0 = start < 0 ? -start : 0;
+  *k1 = n - start < k ? n - start : k;
+  if (*k1 < *k0) *k1 = *k0;
 }
 
 /* cols[OH*OW x KH*KW*C] from one image x[H x W x C] */
@@ -120,7 +135,10 @@ static bool direct(const ml_window *g) {   /* a 1x1 stride-1 kernel: x is its ow
  * the GEMM's panels), at least one image, and a number of chunks that is a
  * multiple of ML_CONV_SPLIT so the work divides evenly. */
 static int64_t chunk_images(const ml_window *g, int threads) {
-  int64_t per = g->oh * g->ow * g->kh * g->kw * g->c;
+  int64_t per;
+  if (__builtin_mul_overflow(g->oh * g->ow, g->kh * g->kw, &per) ||
+      __builtin_mul_overflow(per, g->c, &per))
+    per = INT64_MAX;                       /* refused later by the workspace check */
   int64_t ci = per > 0 ? (1 << 18) / per : 1;
   if (ci < 1) ci = 1;
   threads = ML_CONV_SPLIT;
@@ -146,10 +164,18 @@ static int64_t thread_floats(const ml_window *g, int64_t cout, int threads) {
   return rows * k + rows * cout;
 }
 
+/* SIZE_MAX when the sizes overflow (shapes of empty tensors can be huge). */
 size_t ml_conv2d_workspace(const ml_window *g, int64_t cout, int threads) {
-  int64_t k = g->kh * g->kw * g->c;
-  return (size_t)(thread_floats(g, cout, threads) * threads +
-                  group_count(g, threads) * (k * cout + cout));
+  int64_t k, rows, per, t, acc, total;
+  int64_t ci = chunk_images(g, threads);
+  if (__builtin_mul_overflow(g->kh * g->kw, g->c, &k) ||
+      __builtin_mul_overflow(ci, g->oh * g->ow, &rows) ||
+      __builtin_mul_overflow(rows, k + cout, &per) ||
+      __builtin_mul_overflow(per, (int64_t)threads, &t) ||
+      __builtin_mul_overflow(group_count(g, threads), k * cout + cout, &acc) ||
+      __builtin_add_overflow(t, acc, &total) || total > ML_MAX_NUMEL)
+    return SIZE_MAX;
+  return (size_t)total;
 }
 
 /* Shared checks; fills g. */
@@ -172,6 +198,12 @@ static int conv_check(ml_ctx *ctx, const char *who, ml_window *g, const ml_tenso
   int64_t k = g->kh * g->kw * g->c, rows = g->n * g->oh * g->ow;
   if (k > INT32_MAX || rows > INT32_MAX || cout > INT32_MAX)
     return ml_error(ctx, "%s: dimensions too large for SGEMM", who);
+  if (need_ws && ml_conv2d_workspace(g, cout, ctx->threads) == SIZE_MAX) {
+    char a[96];
+    return ml_error(ctx, "%s: input %s with a %lldx%lld window needs too large a workspace", who,
+                    ml_shape_str(a, sizeof a, x->ndim, x->shape), (long long)g->kh,
+                    (long long)g->kw);
+  }
   if (need_ws && ws_floats < ml_conv2d_workspace(g, cout, ctx->threads))
     return ml_error(ctx, "%s: workspace of %zu floats, need %zu", who, ws_floats,
                     ml_conv2d_workspace(g, cout, ctx->threads));

@@ -76,6 +76,10 @@ typedef struct ml_window {
 /* Fills g for an input of shape x (4-D) or fails naming `who` and shapes. */
 int ml_window_init(ml_ctx *ctx, ml_window *g, const char *who, const ml_tensor *x,
                    int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same);
+#define ML_WINDOW_MAX (1 << 20)   /* window and stride sizes, as image sizes */
+/* [k0, k1): the window offsets of an output starting at `start` that land
+ * inside an input dimension of size n. */
+void ml_window_clip(int64_t start, int64_t k, int64_t n, int64_t *k0, int64_t *k1);
 
 /* ---- Conv2D (conv2d.c) ---- */
 /* Floats of workspace the convolution needs with this geometry, COUT

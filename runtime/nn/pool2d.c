@@ -26,12 +26,13 @@ ML_HOT static void maxpool_image(const ml_window *gp, float *yi, int32_t *ai, co
       float *yo = yi + o;
       int32_t *ao = ai + o;
       bool first = true;
-      for (int64_t ki = 0; ki < g.kh; ki++) {
+      int64_t ki0, ki1, kj0, kj1;
+      ml_window_clip(oy * g.sh - g.pt, g.kh, g.h, &ki0, &ki1);
+      ml_window_clip(ox * g.sw - g.pl, g.kw, g.w, &kj0, &kj1);
+      for (int64_t ki = ki0; ki < ki1; ki++) {
         int64_t iy = oy * g.sh - g.pt + ki;
-        if (iy < 0 || iy >= g.h) continue;
-        for (int64_t kj = 0; kj < g.kw; kj++) {
+        for (int64_t kj = kj0; kj < kj1; kj++) {
           int64_t ix = ox * g.sw - g.pl + kj;
-          if (ix < 0 || ix >= g.w) continue;
           int32_t base = (int32_t)((iy * g.w + ix) * c);
           const float *s = xi + base;
           if (first) {   /* the first real input starts the maximum */
@@ -118,12 +119,13 @@ int ml_avgpool2d_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x,
       for (int64_t ox = 0; ox < g.ow; ox++) {
         float *yo = yp + n * oimg + (oy * g.ow + ox) * c;
         memset(yo, 0, (size_t)c * sizeof *yo);
-        for (int64_t ki = 0; ki < g.kh; ki++) {
+        int64_t ki0, ki1, kj0, kj1;
+        ml_window_clip(oy * g.sh - g.pt, g.kh, g.h, &ki0, &ki1);
+        ml_window_clip(ox * g.sw - g.pl, g.kw, g.w, &kj0, &kj1);
+        for (int64_t ki = ki0; ki < ki1; ki++) {
           int64_t iy = oy * g.sh - g.pt + ki;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kj = 0; kj < g.kw; kj++) {
+          for (int64_t kj = kj0; kj < kj1; kj++) {
             int64_t ix = ox * g.sw - g.pl + kj;
-            if (ix < 0 || ix >= g.w) continue;
             const float *s = xp + n * img + (iy * g.w + ix) * c;
             for (int64_t ch = 0; ch < c; ch++) yo[ch] += s[ch];
           }
@@ -151,12 +153,13 @@ int ml_avgpool2d_backward(ml_ctx *ctx, ml_tensor *gx, const ml_tensor *gy,
         const float *go = gyp + n * oimg + (oy * g.ow + ox) * c;
         int64_t cnt = window_count(&g, oy, ox);
         float inv = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
-        for (int64_t ki = 0; ki < g.kh; ki++) {
+        int64_t ki0, ki1, kj0, kj1;
+        ml_window_clip(oy * g.sh - g.pt, g.kh, g.h, &ki0, &ki1);
+        ml_window_clip(ox * g.sw - g.pl, g.kw, g.w, &kj0, &kj1);
+        for (int64_t ki = ki0; ki < ki1; ki++) {
           int64_t iy = oy * g.sh - g.pt + ki;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kj = 0; kj < g.kw; kj++) {
+          for (int64_t kj = kj0; kj < kj1; kj++) {
             int64_t ix = ox * g.sw - g.pl + kj;
-            if (ix < 0 || ix >= g.w) continue;
             float *d = gxp + n * img + (iy * g.w + ix) * c;
             for (int64_t ch = 0; ch < c; ch++) d[ch] += go[ch] * inv;
           }

@@ -161,7 +161,7 @@ static void test_format(ml_ctx *ctx) {
   CHECK(ml_csv_read_buffer(ctx, &t, text, len, "roundtrip", NULL) == ML_OK && t.nrows == 3 &&
         (float)t.cols[0].num[2] == 0.1f && !strcmp(t.cols[1].cats[0], "a;b"), "reads back the same");
   ml_csv_free(&t);
-  free(text);
+  ml_free(ctx, text);
   c[0] = 5;
   memcpy(ml_i64(&codes), c, sizeof c);
   CHECK(ml_csv_format(ctx, &text, &len, cols, 2, 3, ',', NULL) == ML_ERR &&

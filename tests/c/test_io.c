@@ -66,7 +66,7 @@ static int read_gz(const uint8_t *data, size_t n) {
   uint8_t *out;
   size_t len;
   int rc = ml_gunzip(&ctx, data, n, 1 << 24, &out, &len, "gunzip");
-  if (!rc) free(out);
+  if (!rc) ml_free(&ctx, out);
   return rc;
 }
 
@@ -172,7 +172,7 @@ static void test_mlt(void) {
   for (int i = 0; i < 4; i++) v[36 + i] = (uint8_t)(c >> (8 * i));
   CHECK(read_mlt(v, len) == ML_ERR && strstr(ctx.err, "newer"), "mlt: newer version refused: %s", ctx.err);
   free(v);
-  free(mem);
+  ml_free(&ctx, mem);
 }
 
 /* Big payloads: the checksum is verified in parallel blocks. */
@@ -194,7 +194,7 @@ static void test_mlt_big(void) {
   ctx.threads = 1;
   CHECK(read_mlt(mem, len) == ML_OK, "mlt big: serial checksum agrees");
   ctx.threads = 2;
-  free(mem);
+  ml_free(&ctx, mem);
   ml_tensor_release(&t);
 }
 
@@ -210,7 +210,7 @@ static void test_npy(void) {
   uint8_t *buf = malloc(n);
   memcpy(buf, hdr, hl);
   memcpy(buf + hl, ml_f32(&t), 96);
-  free(hdr);
+  ml_free(&ctx, hdr);
   ml_tensor back;
   CHECK(ml_npy_read(&ctx, &back, buf, n, "load_npy") == ML_OK && back.ndim == 3 &&
         ml_f32(&back)[23] == 23.0f, "npy: reads its own encoding");
@@ -282,14 +282,14 @@ static void test_atomic(void) {
   size_t len;
   CHECK(ml_read_all(&ctx, path, 100, &got, &len, "r") == ML_OK && len == 3 && !memcmp(got, "old", 3),
         "atomic: abort leaves the old file");
-  free(got);
+  ml_free(&ctx, got);
   char **names;
   size_t nn;
   CHECK(ml_listdir(&ctx, dir, &names, &nn, "ls") == ML_OK && nn == 1, "atomic: no temp left behind");
   ml_listdir_free(names, nn);
   CHECK(ml_write_atomic(&ctx, path, "new!", 4, "w") == ML_OK &&
         ml_read_all(&ctx, path, 100, &got, &len, "r") == ML_OK && len == 4, "atomic: replace");
-  free(got);
+  ml_free(&ctx, got);
   snprintf(path, sizeof path, "%s/none/f.txt", dir);
   CHECK(ml_write_atomic(&ctx, path, "x", 1, "w") == ML_ERR && strstr(ctx.err, "cannot create"),
         "atomic: missing directory is an error: %s", ctx.err);

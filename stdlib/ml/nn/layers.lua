@@ -57,12 +57,26 @@ end
 --- Restarts the automatic names (Keras's clear_session for names).
 function M.reset_names() counters = {} end
 
+-- Windows and strides are at most 2^20, as images (ML_WINDOW_MAX in
+-- runtime/nn/nn.h): larger ones mean nothing and would overflow offsets.
+local WINDOW_MAX = 1 << 20
+
 local function pair(who, what, v)
   if type(v) == "number" then v = {v, v} end
-  if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" and v[1] ~= math.floor(v[1])
-      or v[1] < 1 or v[2] < 1 or v[2] ~= math.floor(v[2]) then
-    error(string.format("%s: %s expected a positive integer or a pair {h, w}, got %s", who, what,
-      type(v) == "table" and "{" .. table.concat(v, ", ") .. "}" or tostring(v)), 0)
+  local ok = type(v) == "table" and #v == 2
+  for i = 1, 2 do
+    local k = ok and type(v[i]) == "number" and math.tointeger(v[i])
+    ok = ok and k and k >= 1 and k <= WINDOW_MAX
+  end
+  if not ok then
+    local shown = tostring(v)
+    if type(v) == "table" then
+      local parts = {}
+      for i, x in ipairs(v) do parts[i] = tostring(x) end
+      shown = "{" .. table.concat(parts, ", ") .. "}"
+    end
+    error(string.format("%s: %s expected a positive integer (at most %d) or a pair {h, w}, got %s",
+      who, what, WINDOW_MAX, shown), 0)
   end
   return {math.tointeger(v[1]), math.tointeger(v[2])}
 end
@@ -80,7 +94,7 @@ end
 
 -- Window output size (as runtime/nn/conv2d.c computes it).
 local function window_out(who, n, k, s, padding, what)
-  if padding == "same" then return (n + s - 1) // s end
+  if padding == "same" then return n > 0 and (n - 1) // s + 1 or 0 end
   if n < k then
     error(string.format("%s: input %s %d is smaller than the window %d (padding \"valid\")",
       who, what, n, k), 0)

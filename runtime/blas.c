@@ -6,10 +6,13 @@
 #include <string.h>
 #include <stdlib.h>
 
-/* Tile of C per single-threaded SGEMM call: about 2^22 multiply-adds (a few
- * hundred microseconds, so packing and scheduling stay small beside it),
- * sides down to 64 (multiples of 16 for the kernels). */
-#define SGEMM_TILE_WORK ((int64_t)1 << 22)
+/* Tiles of C, one single-threaded SGEMM call each: halved (sides multiples
+ * of 16, down to 64) until a tile is at most 2^26 multiply-adds, and further
+ * down to 2^21 while there are fewer than 16 tiles, so up to 16 threads have
+ * work; big tiles keep the repacking of A and B panels small. */
+#define SGEMM_TILE_MAX ((int64_t)1 << 26)
+#define SGEMM_TILE_WORK ((int64_t)1 << 21)
+#define SGEMM_TILES 16
 #define SGEMM_TILE_MIN 64
 
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
@@ -27,7 +30,11 @@ void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, floa
    * of an element happens inside one call), and the engine's threads share
    * the tiles: the same calls on the same data at any thread count. */
   int bm = m, bn = n;
-  while ((int64_t)bm * bn * k > SGEMM_TILE_WORK && (bm > SGEMM_TILE_MIN || bn > SGEMM_TILE_MIN)) {
+  for (;;) {
+    int64_t work = (int64_t)bm * bn * k;
+    int64_t tiles = (int64_t)((m + bm - 1) / bm) * ((n + bn - 1) / bn);
+    if (!(work > SGEMM_TILE_MAX || (work > SGEMM_TILE_WORK && tiles < SGEMM_TILES)) ||
+        (bm <= SGEMM_TILE_MIN && bn <= SGEMM_TILE_MIN)) break;
     if (bm >= bn) bm = (bm / 2 + 15) / 16 * 16;
     else bn = (bn / 2 + 15) / 16 * 16;
   }

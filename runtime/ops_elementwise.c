@@ -151,52 +151,74 @@ static inline void store_d(ml_tensor *t, int64_t off, double v) {
   else ((int64_t *)t->storage->data)[off] = ml_d2i(v);
 }
 
-/* o = a op b where all three already have o's shape through strides. */
+/* One task of binary_apply: row r = t / chunks, chunk c = t % chunks. */
+typedef struct {
+  ml_iter it;
+  int64_t chunks, s0, s1, s2;
+  bool all_f32, all_i64, stream;
+  ml_tensor *o;
+  const ml_tensor *a, *b;
+  ml_binop op;
+} binary_job;
+
+static void binary_task(const binary_job *J, int64_t t) {
+  int64_t off[3], r = t / J->chunks, c = t % J->chunks;
+  int64_t s0 = J->s0, s1 = J->s1, s2 = J->s2;
+  const ml_tensor *a = J->a, *b = J->b;
+  ml_tensor *o = J->o;
+  ml_binop op = J->op;
+  ml_iter_offsets(&J->it, r, off);
+  int64_t j0 = c * CHUNK, len = J->it.inner - j0 < CHUNK ? J->it.inner - j0 : CHUNK;
+#if defined(__x86_64__)
+  if (J->stream && s0 == 1 && s1 == 1 && s2 == 1 &&
+      stream_run_f32(op, (float *)o->storage->data + off[0] + j0,
+                     (const float *)a->storage->data + off[1] + j0,
+                     (const float *)b->storage->data + off[2] + j0, len))
+    return;
+#endif
+  if (J->all_f32) {
+    binary_run_f32(op, (float *)o->storage->data + off[0] + j0 * s0, s0,
+                   (const float *)a->storage->data + off[1] + j0 * s1, s1,
+                   (const float *)b->storage->data + off[2] + j0 * s2, s2, len);
+  } else if (J->all_i64) {
+    int64_t *po = (int64_t *)o->storage->data + off[0];
+    const int64_t *pa = (const int64_t *)a->storage->data + off[1],
+                  *pb = (const int64_t *)b->storage->data + off[2];
+    for (int64_t j = j0; j < j0 + len; j++) po[j * s0] = binop_i(op, pa[j * s1], pb[j * s2]);
+  } else {
+    for (int64_t j = j0; j < j0 + len; j++)
+      store_d(o, off[0] + j * s0,
+              binop_d(op, load_d(a, off[1] + j * s1), load_d(b, off[2] + j * s2)));
+  }
+}
+
+/* o = a op b where all three already have o's shape through strides. Small
+ * tensors run without entering an OpenMP region (whose set-up costs more
+ * than the arithmetic on them). */
 static void binary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, const int64_t *sa,
                          const ml_tensor *b, const int64_t *sb, ml_binop op) {
   int64_t n = ml_numel(o);
   if (n == 0) return;
-  ml_iter it;
+  binary_job J = {.o = o, .a = a, .b = b, .op = op};
   const int64_t *strides[3] = {o->stride, sa, sb};
   int64_t base[3] = {o->offset, a->offset, b->offset};
-  ml_iter_init(&it, o->ndim, o->shape, 3, strides, base);
-  int64_t chunks = (it.inner + CHUNK - 1) / CHUNK, tasks = it.outer * chunks;
-  int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1],
-          s2 = it.stride[2][it.ndim - 1];
-  bool all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
-  bool all_i64 = o->dtype == ML_I64 && a->dtype == ML_I64 && b->dtype == ML_I64;
-#if defined(__x86_64__)
+  ml_iter_init(&J.it, o->ndim, o->shape, 3, strides, base);
+  J.chunks = (J.it.inner + CHUNK - 1) / CHUNK;
+  int64_t tasks = J.it.outer * J.chunks;
+  J.s0 = J.it.stride[0][J.it.ndim - 1];
+  J.s1 = J.it.stride[1][J.it.ndim - 1];
+  J.s2 = J.it.stride[2][J.it.ndim - 1];
+  J.all_f32 = o->dtype == ML_F32 && a->dtype == ML_F32 && b->dtype == ML_F32;
+  J.all_i64 = o->dtype == ML_I64 && a->dtype == ML_I64 && b->dtype == ML_I64;
   /* streaming only into a fresh output (never in place: a == o would be read back) */
-  bool stream = all_f32 && n >= STREAM_MIN && o->storage != a->storage && o->storage != b->storage;
-#endif
+  J.stream = J.all_f32 && n >= STREAM_MIN && o->storage != a->storage && o->storage != b->storage;
   int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-  for (int64_t t = 0; t < tasks; t++) {
-    int64_t off[3], r = t / chunks, c = t % chunks;
-    ml_iter_offsets(&it, r, off);
-    int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
-#if defined(__x86_64__)
-    if (stream && s0 == 1 && s1 == 1 && s2 == 1 &&
-        stream_run_f32(op, (float *)o->storage->data + off[0] + j0,
-                       (const float *)a->storage->data + off[1] + j0,
-                       (const float *)b->storage->data + off[2] + j0, len))
-      continue;
-#endif
-    if (all_f32) {
-      binary_run_f32(op, (float *)o->storage->data + off[0] + j0 * s0, s0,
-                     (const float *)a->storage->data + off[1] + j0 * s1, s1,
-                     (const float *)b->storage->data + off[2] + j0 * s2, s2, len);
-    } else if (all_i64) {
-      int64_t *po = (int64_t *)o->storage->data + off[0];
-      const int64_t *pa = (const int64_t *)a->storage->data + off[1],
-                    *pb = (const int64_t *)b->storage->data + off[2];
-      for (int64_t j = j0; j < j0 + len; j++) po[j * s0] = binop_i(op, pa[j * s1], pb[j * s2]);
-    } else {
-      for (int64_t j = j0; j < j0 + len; j++)
-        store_d(o, off[0] + j * s0,
-                binop_d(op, load_d(a, off[1] + j * s1), load_d(b, off[2] + j * s2)));
-    }
+  if (nt == 1) {
+    for (int64_t t = 0; t < tasks; t++) binary_task(&J, t);
+    return;
   }
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
+  for (int64_t t = 0; t < tasks; t++) binary_task(&J, t);
 }
 
 int ml_broadcast_shape(ml_ctx *ctx, const char *who, int *ndim, int64_t *shape,
@@ -348,6 +370,16 @@ static void unary_apply(ml_ctx *ctx, ml_tensor *o, const ml_tensor *a, ml_unop o
   int64_t chunks = (it.inner + CHUNK - 1) / CHUNK, tasks = it.outer * chunks;
   int64_t s0 = it.stride[0][it.ndim - 1], s1 = it.stride[1][it.ndim - 1];
   int nt = n >= ML_PAR_MIN / 4 ? ctx->threads : 1;
+  if (nt == 1) {   /* no OpenMP region for small tensors (see binary_apply) */
+    for (int64_t t = 0; t < tasks; t++) {
+      int64_t off[2], r = t / chunks, c = t % chunks;
+      ml_iter_offsets(&it, r, off);
+      int64_t j0 = c * CHUNK, len = it.inner - j0 < CHUNK ? it.inner - j0 : CHUNK;
+      unary_run_f32(op, ml_f32(o) - o->offset + off[0] + j0 * s0, s0,
+                    (const float *)a->storage->data + off[1] + j0 * s1, s1, len);
+    }
+    return;
+  }
   #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
   for (int64_t t = 0; t < tasks; t++) {
     int64_t off[2], r = t / chunks, c = t % chunks;

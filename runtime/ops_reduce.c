@@ -92,6 +92,31 @@ static double reduce_one(const ml_tensor *c, int64_t base, int64_t R, int64_t in
   return 0;
 }
 
+/* Output k of ml_reduce (and its position for max/min). */
+static void reduce_out(const ml_tensor *c, ml_tensor *out, ml_tensor *pos, int64_t k, int64_t R,
+                       int64_t inner, ml_redop op, int ddof, bool arg) {
+  int64_t o = k / inner, i = k % inner, p = 0;
+  double v = reduce_one(c, o * R * inner + i, R, inner, op, ddof, &p);
+  if (arg) ml_i64(out)[k] = p;
+  else ml_f32(out)[k] = (float)v;
+  if (pos && !arg) ml_i64(pos)[k] = p;
+}
+
+/* Column sums (or means) of [outer, R, inner] for columns lo..hi-1, row by
+ * row (the order reduce_one uses, read contiguously), in double in acc. */
+static void colsum(double *acc, float *dst, const float *src, int64_t outer, int64_t R,
+                   int64_t inner, int64_t lo, int64_t hi, bool mean) {
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t i = lo; i < hi; i++) acc[i] = 0;
+    for (int64_t r = 0; r < R; r++) {
+      const float *row = src + (o * R + r) * inner;
+      for (int64_t i = lo; i < hi; i++) acc[i] += row[i];
+    }
+    for (int64_t i = lo; i < hi; i++)
+      dst[o * inner + i] = (float)(mean ? (R ? acc[i] / (double)R : NAN) : acc[i]);
+  }
+}
+
 int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, int dim,
               bool keepdim, ml_redop op, int ddof) {
   const char *who = redop_names[op];
@@ -145,33 +170,43 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
     const float *src = ml_f32(&c);
     float *dst = ml_f32(out);
     int64_t chunk = (inner + nt - 1) / nt;
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t lo = 0; lo < inner; lo += chunk) {
-      int64_t hi = lo + chunk < inner ? lo + chunk : inner;
-      for (int64_t o = 0; o < outer; o++) {
-        for (int64_t i = lo; i < hi; i++) acc[i] = 0;
-        for (int64_t r = 0; r < R; r++) {
-          const float *row = src + (o * R + r) * inner;
-          for (int64_t i = lo; i < hi; i++) acc[i] += row[i];
-        }
-        for (int64_t i = lo; i < hi; i++)
-          dst[o * inner + i] = (float)(op == ML_MEAN ? (R ? acc[i] / (double)R : NAN) : acc[i]);
-      }
+    if (nt == 1) colsum(acc, dst, src, outer, R, inner, 0, inner, op == ML_MEAN);
+    else {
+      #pragma omp parallel for num_threads(nt) schedule(static)
+      for (int64_t lo = 0; lo < inner; lo += chunk)
+        colsum(acc, dst, src, outer, R, inner, lo, lo + chunk < inner ? lo + chunk : inner,
+               op == ML_MEAN);
     }
     ml_free(ctx, acc);
     ml_tensor_release(&c);
     return ML_OK;
   }
-  #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t k = 0; k < nout; k++) {
-    int64_t o = k / inner, i = k % inner, p = 0;
-    double v = reduce_one(&c, o * R * inner + i, R, inner, op, ddof, &p);
-    if (arg) ml_i64(out)[k] = p;
-    else ml_f32(out)[k] = (float)v;
-    if (pos && !arg) ml_i64(pos)[k] = p;
+  if (nt == 1) {   /* an OpenMP region costs more than a small reduction */
+    for (int64_t k = 0; k < nout; k++) reduce_out(&c, out, pos, k, R, inner, op, ddof, arg);
+  } else {
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t k = 0; k < nout; k++) reduce_out(&c, out, pos, k, R, inner, op, ddof, arg);
   }
   ml_tensor_release(&c);
   return ML_OK;
+}
+
+/* Softmax (or log-softmax) of output line k of [outer, R, inner]. */
+static void softmax_one(const float *x, float *y, int64_t k, int64_t R, int64_t inner,
+                        bool log_) {
+  int64_t base = (k / inner) * R * inner + k % inner;
+  float mx = -INFINITY;
+  for (int64_t r = 0; r < R; r++) if (x[base + r * inner] > mx) mx = x[base + r * inner];
+  if (!isfinite(mx)) mx = 0;   /* all -inf (or inf): keep the arithmetic defined */
+  double s = 0;
+  for (int64_t r = 0; r < R; r++) s += exp((double)x[base + r * inner] - mx);
+  if (log_) {
+    float ls = (float)log(s);
+    for (int64_t r = 0; r < R; r++) y[base + r * inner] = x[base + r * inner] - mx - ls;
+  } else {
+    float inv = (float)(1.0 / s);
+    for (int64_t r = 0; r < R; r++) y[base + r * inner] = expf(x[base + r * inner] - mx) * inv;
+  }
 }
 
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log_) {
@@ -196,21 +231,11 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
   float *y = ml_f32(out);
   int64_t nout = outer * inner;
   int nt = ml_numel(t) >= 32768 ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t k = 0; k < nout; k++) {
-    int64_t base = (k / inner) * R * inner + k % inner;
-    float mx = -INFINITY;
-    for (int64_t r = 0; r < R; r++) if (x[base + r * inner] > mx) mx = x[base + r * inner];
-    if (!isfinite(mx)) mx = 0;   /* all -inf (or inf): keep the arithmetic defined */
-    double s = 0;
-    for (int64_t r = 0; r < R; r++) s += exp((double)x[base + r * inner] - mx);
-    if (log_) {
-      float ls = (float)log(s);
-      for (int64_t r = 0; r < R; r++) y[base + r * inner] = x[base + r * inner] - mx - ls;
-    } else {
-      float inv = (float)(1.0 / s);
-      for (int64_t r = 0; r < R; r++) y[base + r * inner] = expf(x[base + r * inner] - mx) * inv;
-    }
+  if (nt == 1) {   /* no OpenMP region for small tensors */
+    for (int64_t k = 0; k < nout; k++) softmax_one(x, y, k, R, inner, log_);
+  } else {
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t k = 0; k < nout; k++) softmax_one(x, y, k, R, inner, log_);
   }
   ml_tensor_release(&cc);
   return ML_OK;

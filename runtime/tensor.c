@@ -288,6 +288,33 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
 
 /* ---- copies ---- */
 
+/* Row o of ml_copy's iteration (inner elements, strides ds and ss). */
+static void copy_row(const ml_iter *it, int64_t o, ml_tensor *dst, const ml_tensor *src,
+                     int64_t ds, int64_t ss) {
+  int64_t off[2];
+  void *dd = dst->storage->data;
+  const void *sd = src->storage->data;
+  ml_iter_offsets(it, o, off);
+  if (dst->dtype == ML_F32 && src->dtype == ML_F32) {
+    float *d = (float *)dd + off[0];
+    const float *s = (const float *)sd + off[1];
+    if (ds == 1 && ss == 1) memcpy(d, s, (size_t)it->inner * sizeof(float));
+    else for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
+  } else if (dst->dtype == ML_I64 && src->dtype == ML_I64) {
+    int64_t *d = (int64_t *)dd + off[0];
+    const int64_t *s = (const int64_t *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
+  } else if (dst->dtype == ML_F32) {
+    float *d = (float *)dd + off[0];
+    const int64_t *s = (const int64_t *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = (float)s[j * ss];
+  } else {
+    int64_t *d = (int64_t *)dd + off[0];
+    const float *s = (const float *)sd + off[1];
+    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
+  }
+}
+
 int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   int64_t sst[ML_MAX_DIMS];
   char b1[160], b2[160];
@@ -314,32 +341,13 @@ int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   int64_t base[2] = {dst->offset, src->offset};
   ml_iter_init(&it, dst->ndim, dst->shape, 2, strides, base);
   int64_t ds = it.stride[0][it.ndim - 1], ss = it.stride[1][it.ndim - 1];
-  void *dd = dst->storage->data;
-  const void *sd = src->storage->data;
   int nt = n >= ML_PAR_MIN ? ctx->threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t o = 0; o < it.outer; o++) {
-    int64_t off[2];
-    ml_iter_offsets(&it, o, off);
-    if (dst->dtype == ML_F32 && src->dtype == ML_F32) {
-      float *d = (float *)dd + off[0];
-      const float *s = (const float *)sd + off[1];
-      if (ds == 1 && ss == 1) memcpy(d, s, (size_t)it.inner * sizeof(float));
-      else for (int64_t j = 0; j < it.inner; j++) d[j * ds] = s[j * ss];
-    } else if (dst->dtype == ML_I64 && src->dtype == ML_I64) {
-      int64_t *d = (int64_t *)dd + off[0];
-      const int64_t *s = (const int64_t *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = s[j * ss];
-    } else if (dst->dtype == ML_F32) {
-      float *d = (float *)dd + off[0];
-      const int64_t *s = (const int64_t *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = (float)s[j * ss];
-    } else {
-      int64_t *d = (int64_t *)dd + off[0];
-      const float *s = (const float *)sd + off[1];
-      for (int64_t j = 0; j < it.inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
-    }
+  if (nt == 1) {   /* an OpenMP region costs more than copying a small tensor */
+    for (int64_t o = 0; o < it.outer; o++) copy_row(&it, o, dst, src, ds, ss);
+    return ML_OK;
   }
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t o = 0; o < it.outer; o++) copy_row(&it, o, dst, src, ds, ss);
   return ML_OK;
 }
 

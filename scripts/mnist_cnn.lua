@@ -2,7 +2,7 @@
 -- layer of 128 and a softmax over the ten digits; Adam; 5 epochs.
 --   mlrun scripts/mnist_cnn.lua [--data DIR] [--epochs N] [--out DIR]
 -- DIR holds the four MNIST IDX files (default: the shipped 8,000/2,000 subset
--- data/mnist-10k; the full set: --data ../shared/datasets/mnist).
+-- data/mnist-10k; the full set of 70,000: --data DIR with the four IDX files).
 -- Writes the training curves to OUT/mnist_cnn_curves.svg and the model to
 -- OUT/mnist_cnn.mlm.
 local ml = require "ml"

@@ -172,7 +172,11 @@ void ml_act_rows(ml_ctx *ctx, ml_act a, float *y, const float *x, const float *b
     return;
   }
   int nt = rows * cols >= (1 << 15) ? threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  if (nt == 1) {   /* an OpenMP region, even of one thread, costs more than small rows */
+    for (int64_t i = 0; i < rows; i++) act_row(a, y + i * cols, x + i * cols, b, cols);
+    return;
+  }
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
   for (int64_t i = 0; i < rows; i++) act_row(a, y + i * cols, x + i * cols, b, cols);
 }
 
@@ -191,7 +195,11 @@ void ml_act_grad_rows(ml_ctx *ctx, ml_act a, float *gx, const float *gy, const f
     return;
   }
   int nt = rows * cols >= (1 << 15) ? threads : 1;
-  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  if (nt == 1) {
+    for (int64_t i = 0; i < rows; i++) grad_row(a, gx + i * cols, gy + i * cols, y + i * cols, cols);
+    return;
+  }
+  #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
   for (int64_t i = 0; i < rows; i++) grad_row(a, gx + i * cols, gy + i * cols, y + i * cols, cols);
 }
 

@@ -172,7 +172,9 @@ local function binary(name, rawf, bw, keep)
     if not enabled then return out end
     local ea, eb = edge_of(a), edge_of(b)
     if not (ea or eb) then return out end
-    local node = {name = name, f = bw, n = 2, ea or false, eb or false}
+    -- the nil fields size the table once: the later stores never rehash
+    local node = {name = name, f = bw, n = 2, ea or false, eb or false, sa = nil, sb = nil,
+                  a = nil, a_v = nil, b = nil, b_v = nil, saves = nil}
     if ea then node.sa = reduce_shape(a, out) end
     if eb then node.sb = reduce_shape(b, out) end
     if keep then keep(node, a, b, out, ea, eb) end
@@ -260,7 +262,7 @@ local function unary(name, bw, save_what, rawf)
     if not enabled then return y end
     local e = edge_of(x)
     if not e then return y end
-    local node = {name = name, f = bw, n = 1, e}
+    local node = {name = name, f = bw, n = 1, e, x = nil, x_v = nil, saves = nil}
     if save_what == "x" then save(node, "x", x) elseif save_what == "y" then save(node, "x", y) end
     return result(y, node)
   end
@@ -442,7 +444,8 @@ ops.matmul = function(a, b)
   if not enabled then return out end
   local ea, eb = edge_of(a), edge_of(b)
   if not (ea or eb) then return out end
-  local node = {name = "matmul", n = 2, ea or false, eb or false}
+  local node = {name = "matmul", n = 2, ea or false, eb or false, f = nil, a = nil, a_v = nil,
+                b = nil, b_v = nil, saves = nil}
   node.f = function(n, g)
     local A_, B_ = saved(n, "a"), saved(n, "b")
     local sa, sb = A_.shape, B_.shape

@@ -51,7 +51,7 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
     ml_tensor_release(values);
     goto fail;
   }
-  int64_t nlines = outer * inner;
+  int64_t nlines = n ? outer * inner : 0;   /* empty: no lines (and no NULL to qsort) */
   int nt = n >= 65536 && nlines > 1 ? ctx->threads : 1;
   bool f32 = c.dtype == ML_F32;
   const float *xf = f32 ? ml_f32(&c) : NULL;
@@ -96,7 +96,7 @@ int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim) {
     ml_tensor_release(&c);
     return ML_ERR;
   }
-  int64_t nlines = outer * inner;
+  int64_t nlines = ml_numel(t) ? outer * inner : 0;   /* empty: no 2^40 empty lines */
   int nt = ml_numel(t) >= 65536 && nlines > 1 ? ctx->threads : 1;
   bool f32 = c.dtype == ML_F32;
   #pragma omp parallel for num_threads(nt) schedule(static)
@@ -110,7 +110,10 @@ int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim) {
     } else {
       const int64_t *x = ml_i64(&c);
       int64_t *y = ml_i64(out), s = 0;
-      for (int64_t r = 0; r < R; r++) { s += x[base + r * inner]; y[base + r * inner] = s; }
+      for (int64_t r = 0; r < R; r++) {   /* wraps like NumPy's int64, without C's UB */
+        s = (int64_t)((uint64_t)s + (uint64_t)x[base + r * inner]);
+        y[base + r * inner] = s;
+      }
     }
   }
   ml_tensor_release(&c);

@@ -170,6 +170,12 @@ test: deps
 	$(MAKE) all
 	sh tests/run.sh $(BUILD)
 
+# The layering rules (docs/contributing.md): runtime/ sees no Lua (headers or
+# symbols), no file includes a layer above its own, every binding family is
+# registered once. tests/run.sh runs the same script first.
+check-layout: all
+	sh tests/check_layout.sh $(BUILD)
+
 ASAN_OPT = -O1 -g -fno-omit-frame-pointer
 ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The whole suite and every script in scripts/ under AddressSanitizer +

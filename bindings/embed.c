@@ -35,21 +35,11 @@ static int errorf(mlrun_engine *e, const char *fmt, const char *arg) {
   return set_err(e, buf);
 }
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Runs f(L) with ud as its one light-userdata argument, protected. */
 static int protect(mlrun_engine *e, lua_CFunction f, void *ud) {
   lua_State *L = e->L;
   int top = lua_gettop(L);
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, mlb_msghandler);
   lua_pushcfunction(L, f);
   lua_pushlightuserdata(L, ud);
   int rc = lua_pcall(L, 1, 0, top + 1);

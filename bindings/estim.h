@@ -3,24 +3,6 @@
 #ifndef MLB_ESTIM_H
 #define MLB_ESTIM_H
 #include "mlb.h"
-#include <math.h>
-
-/* A contiguous float32 view of argument idx, pushed on the stack (so the
- * collector owns it even if an error follows). ndim must match. */
-static inline ml_tensor *mlb_estim_dense(lua_State *L, int idx, const char *who,
-                                         const char *what, int ndim) {
-  ml_tensor *t = mlb_checktensor(L, idx), c, f;
-  if (t->ndim != ndim) {
-    char b[160];
-    luaL_error(L, "%s: %s must be %d-dimensional, got shape %s", who, what, ndim,
-               ml_shape_str(b, sizeof b, t->ndim, t->shape));
-  }
-  MLB_CHECK(L, ml_to_dtype(mlb_ctx(L), &f, t, ML_F32));
-  int rc = ml_contiguous(mlb_ctx(L), &c, &f);
-  ml_tensor_release(&f);
-  if (rc) mlb_fail(L);
-  return mlb_pushtensor(L, &c);
-}
 
 /* Same for int64 class ids (1-D). */
 static inline ml_tensor *mlb_estim_ids(lua_State *L, int idx, const char *who, int64_t n) {
@@ -34,15 +16,10 @@ static inline ml_tensor *mlb_estim_ids(lua_State *L, int idx, const char *who, i
   return mlb_pushtensor(L, &c);
 }
 
-/* Raises when a contiguous float32 tensor holds NaN or infinity. */
+/* Raises when a float32 tensor holds NaN or infinity (naming the position). */
 static inline void mlb_estim_finite(lua_State *L, const ml_tensor *t, const char *who,
                                     const char *what) {
-  const float *p = ml_f32(t);
-  int64_t n = ml_numel(t);
-  for (int64_t i = 0; i < n; i++)
-    if (!isfinite(p[i]))
-      luaL_error(L, "%s: %s contains NaN or infinity (at element %I)", who, what,
-                 (lua_Integer)i + 1);
+  MLB_CHECK(L, ml_check_finite(mlb_ctx(L), t, who, what));
 }
 
 /* A new float32 tensor of the given shape, pushed on the stack. */

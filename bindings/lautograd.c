@@ -101,7 +101,7 @@ static const luaL_Reg functions[] = {
   {"grad_same_shape", l_same_shape}, {NULL, NULL}};
 
 void mlb_open_autograd(lua_State *L) {
-  luaL_setfuncs(L, functions, 0);
+  mlb_register(L, functions);
   lua_newtable(L);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &grad_ops_key);

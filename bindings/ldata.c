@@ -338,4 +338,4 @@ static const luaL_Reg functions[] = {
   {"frame_columns", l_frame_columns}, {"frame_take", l_frame_take},
   {"clf_curve", l_clf_curve}, {"csv_format", l_csv_format}, {"frame_describe", l_frame_describe}, {NULL, NULL}};
 
-void mlb_open_csv(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_data(lua_State *L) { mlb_register(L, functions); }

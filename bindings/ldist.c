@@ -164,10 +164,10 @@ static int l_barrier(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"dist_rank", l_rank}, {"dist_size", l_size}, {"dist_launched", l_launched},
-  {"dist_allreduce", l_allreduce}, {"dist_allreduce_numbers", l_allreduce_numbers},
-  {"dist_allreduce_many", l_allreduce_many}, {"dist_broadcast", l_broadcast}, {"dist_broadcast_string", l_broadcast_string},
-  {"dist_send", l_send}, {"dist_recv", l_recv}, {"dist_barrier", l_barrier},
+  {"rank", l_rank}, {"size", l_size}, {"launched", l_launched},
+  {"allreduce", l_allreduce}, {"allreduce_numbers", l_allreduce_numbers},
+  {"allreduce_many", l_allreduce_many}, {"broadcast", l_broadcast}, {"broadcast_string", l_broadcast_string},
+  {"send", l_send}, {"recv", l_recv}, {"barrier", l_barrier},
   {NULL, NULL}};
 
-void mlb_open_dist(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_dist(lua_State *L) { mlb_register(L, functions); }

@@ -1,5 +1,5 @@
-/* lestim_cluster.c - ml.core functions under ml.neighbors, ml.cluster,
- * ml.decomposition and ml.naive_bayes: thin checks around runtime/estim. The
+/* lestim_cluster.c - ml.core.estim_cluster: the functions under ml.neighbors,
+ * ml.cluster and ml.decomposition, thin checks around runtime/estim. The
  * scikit-learn-shaped classes are Lua (the stdlib/ml modules); indices cross this
  * border 0-based (int64) and the Lua side adds 1 where users see positions. */
 #include "mlb.h"
@@ -7,7 +7,6 @@
 #include "../runtime/estim/kmeans.h"
 #include "../runtime/estim/pca.h"
 #include "../runtime/estim/nmf.h"
-#include "../runtime/estim/naive_bayes.h"
 #include <string.h>
 
 static int pick(lua_State *L, int idx, const char *who, const char *const *names) {
@@ -171,37 +170,12 @@ static int l_nmf_error(lua_State *L) {
   return 1;
 }
 
-/* gnb_fit(X, y_ids, K, var_smoothing) -> theta, var, counts, epsilon */
-static int l_gnb_fit(lua_State *L) {
-  ml_tensor th, var, cnt;
-  double eps;
-  MLB_CHECK(L, ml_gnb_fit(mlb_ctx(L), &th, &var, &cnt, &eps, mlb_checktensor(L, 1),
-                          mlb_checktensor(L, 2), luaL_checkinteger(L, 3), luaL_checknumber(L, 4)));
-  mlb_pushtensor(L, &th);
-  mlb_pushtensor(L, &var);
-  mlb_pushtensor(L, &cnt);
-  lua_pushnumber(L, eps);
-  return 4;
-}
-
-/* gnb_jll(X, theta, var, log_prior [, want_log_proba]) -> jll [, log_proba] */
-static int l_gnb_jll(lua_State *L) {
-  ml_tensor jll, lp;
-  int want = lua_toboolean(L, 5);
-  MLB_CHECK(L, ml_gnb_jll(mlb_ctx(L), &jll, want ? &lp : NULL, mlb_checktensor(L, 1),
-                          mlb_checktensor(L, 2), mlb_checktensor(L, 3), mlb_checktensor(L, 4)));
-  mlb_pushtensor(L, &jll);
-  if (!want) return 1;
-  mlb_pushtensor(L, &lp);
-  return 2;
-}
-
 static const luaL_Reg functions[] = {
   {"knn_kneighbors", l_knn_kneighbors}, {"knn_vote", l_knn_vote}, {"knn_regress", l_knn_regress},
   {"kmeans_fit", l_kmeans_fit}, {"kmeans_assign", l_kmeans_assign}, {"sqdist", l_sqdist},
   {"pca_fit", l_pca_fit}, {"nmf_init", l_nmf_init}, {"nmf_solve", l_nmf_solve},
-  {"nmf_error", l_nmf_error}, {"gnb_fit", l_gnb_fit}, {"gnb_jll", l_gnb_jll},
+  {"nmf_error", l_nmf_error},
   {NULL, NULL}
 };
 
-void mlb_open_cluster(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_cluster(lua_State *L) { mlb_register(L, functions); }

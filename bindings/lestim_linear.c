@@ -7,9 +7,9 @@
 
 /* X (n x f), Y (n x t) -> Y as a matrix even when given as a vector. */
 static void xy(lua_State *L, const char *who, ml_tensor **X, ml_tensor **Y) {
-  *X = mlb_estim_dense(L, 1, who, "X", 2);
+  *X = mlb_checkf32(L, 1, 2, who, "X");
   ml_tensor *y = mlb_checktensor(L, 2);
-  *Y = mlb_estim_dense(L, 2, who, "y", y->ndim == 1 ? 1 : 2);
+  *Y = mlb_checkf32(L, 2, y->ndim == 1 ? 1 : 2, who, "y");
   if ((*Y)->shape[0] != (*X)->shape[0])
     luaL_error(L, "%s: X has %I rows but y has %I", who, (lua_Integer)(*X)->shape[0],
                (lua_Integer)(*Y)->shape[0]);
@@ -53,7 +53,7 @@ static int l_logreg_fit(lua_State *L) {
   lua_settop(L, 5);   /* helpers push above the arguments */
   const char *who = "LogisticRegression";
   static const char *const keys[] = {"C", "penalty", "fit_intercept", "max_iter", "tol", NULL};
-  ml_tensor *X = mlb_estim_dense(L, 1, who, "X", 2);
+  ml_tensor *X = mlb_checkf32(L, 1, 2, who, "X");
   int64_t n = X->shape[0], f = X->shape[1];
   ml_tensor *ids = mlb_estim_ids(L, 2, who, n);
   int K = (int)luaL_checkinteger(L, 3);
@@ -68,7 +68,7 @@ static int l_logreg_fit(lua_State *L) {
   if (K < 2) return luaL_error(L, "%s: needs at least 2 classes, got %d", who, K);
   double *sw = NULL;
   if (!lua_isnoneornil(L, 5)) {
-    ml_tensor *w = mlb_estim_dense(L, 5, who, "sample_weight", 1);
+    ml_tensor *w = mlb_checkf32(L, 5, 1, who, "sample_weight");
     if (w->shape[0] != n) return luaL_error(L, "%s: expected %I sample weights", who, (lua_Integer)n);
     sw = lua_newuserdatauv(L, sizeof(double) * (size_t)n, 0);
     for (int64_t i = 0; i < n; i++) sw[i] = ml_f32(w)[i];
@@ -92,4 +92,4 @@ static const luaL_Reg functions[] = {
   {NULL, NULL},
 };
 
-void mlb_open_linear(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_linear(lua_State *L) { mlb_register(L, functions); }

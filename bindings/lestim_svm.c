@@ -25,7 +25,7 @@ static ml_kernel check_kernel(lua_State *L, int idx, const char *who) {
 static double *class_weights(lua_State *L, int idx, const char *who, int K) {
   lua_getfield(L, idx, "class_weight");
   if (lua_isnil(L, -1)) { lua_pop(L, 1); return NULL; }
-  ml_tensor *w = mlb_estim_dense(L, lua_gettop(L), who, "class_weight", 1);
+  ml_tensor *w = mlb_checkf32(L, lua_gettop(L), 1, who, "class_weight");
   if (w->shape[0] != K) luaL_error(L, "%s: expected %d class weights", who, K);
   double *cw = lua_newuserdatauv(L, sizeof(double) * (size_t)K, 0);
   for (int k = 0; k < K; k++) {
@@ -49,7 +49,7 @@ static const char *const svc_keys[] = {"kernel", "degree", "gamma", "coef0", "C"
 static int l_svc_fit(lua_State *L) {
   lua_settop(L, 4);   /* helpers push above the arguments */
   const char *who = "SVC";
-  ml_tensor *X = mlb_estim_dense(L, 1, who, "X", 2);
+  ml_tensor *X = mlb_checkf32(L, 1, 2, who, "X");
   int64_t n = X->shape[0], f = X->shape[1];
   ml_tensor *ids = mlb_estim_ids(L, 2, who, n);
   int K = (int)luaL_checkinteger(L, 3);
@@ -117,11 +117,11 @@ static int l_svc_fit(lua_State *L) {
 static int l_svc_decision(lua_State *L) {
   lua_settop(L, 6);   /* helpers push above the arguments */
   const char *who = "SVC";
-  ml_tensor *X = mlb_estim_dense(L, 1, who, "X", 2);
-  ml_tensor *sv = mlb_estim_dense(L, 2, who, "support_vectors_", 2);
+  ml_tensor *X = mlb_checkf32(L, 1, 2, who, "X");
+  ml_tensor *sv = mlb_checkf32(L, 2, 2, who, "support_vectors_");
   ml_tensor *ns = mlb_checktensor(L, 3);
-  ml_tensor *dc = mlb_estim_dense(L, 4, who, "dual_coef_", 2);
-  ml_tensor *ic = mlb_estim_dense(L, 5, who, "intercept_", 1);
+  ml_tensor *dc = mlb_checkf32(L, 4, 2, who, "dual_coef_");
+  ml_tensor *ic = mlb_checkf32(L, 5, 1, who, "intercept_");
   ml_kernel k = check_kernel(L, 6, who);
   int64_t m = X->shape[0], f = X->shape[1], nsv = sv->shape[0];
   if (sv->shape[1] != f)
@@ -147,10 +147,10 @@ static int l_svc_decision(lua_State *L) {
 /* svc_proba(dec (m x P), K, probA, probB) -> m x K */
 static int l_svc_proba(lua_State *L) {
   lua_settop(L, 4);   /* helpers push above the arguments */
-  ml_tensor *d = mlb_estim_dense(L, 1, "SVC", "decision values", 2);
+  ml_tensor *d = mlb_checkf32(L, 1, 2, "SVC", "decision values");
   int K = (int)luaL_checkinteger(L, 2);
-  ml_tensor *a = mlb_estim_dense(L, 3, "SVC", "probA_", 1);
-  ml_tensor *b = mlb_estim_dense(L, 4, "SVC", "probB_", 1);
+  ml_tensor *a = mlb_checkf32(L, 3, 1, "SVC", "probA_");
+  ml_tensor *b = mlb_checkf32(L, 4, 1, "SVC", "probB_");
   int P = K * (K - 1) / 2;
   int64_t m = d->shape[0];
   if (K < 2 || d->shape[1] != P || a->shape[0] != P || b->shape[0] != P)
@@ -171,7 +171,7 @@ static const char *const linsvc_keys[] = {"C", "tol", "loss", "fit_intercept",
 static int l_linsvc_fit(lua_State *L) {
   lua_settop(L, 4);   /* helpers push above the arguments */
   const char *who = "LinearSVC";
-  ml_tensor *X = mlb_estim_dense(L, 1, who, "X", 2);
+  ml_tensor *X = mlb_checkf32(L, 1, 2, who, "X");
   int64_t n = X->shape[0], f = X->shape[1];
   ml_tensor *ids = mlb_estim_ids(L, 2, who, n);
   int K = (int)luaL_checkinteger(L, 3);
@@ -208,4 +208,4 @@ static const luaL_Reg functions[] = {
   {NULL, NULL},
 };
 
-void mlb_open_svm(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_estim_svm(lua_State *L) { mlb_register(L, functions); }

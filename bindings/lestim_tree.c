@@ -31,26 +31,15 @@ static int ens_gc(lua_State *L) {
   return 0;
 }
 
-/* X argument: pushes a contiguous float32 n x d tensor (owned by Lua, so an
- * error later leaks nothing), checked for NaN and infinity. */
+/* X argument as a contiguous float32 n x d tensor (mlb_checkf32: owned by
+ * Lua, so an error later leaks nothing), checked for NaN and infinity. */
 static ml_tensor *check_X(lua_State *L, int idx, const char *who, int d) {
-  ml_tensor *X = mlb_checktensor(L, idx), c;
-  char buf[64];
-  if (X->ndim != 2 || X->dtype != ML_F32)
-    luaL_error(L, "%s: X must be a 2-D float32 tensor, got %s %s", who, ml_dtype_name(X->dtype),
-               ml_shape_str(buf, sizeof buf, X->ndim, X->shape));
+  ml_tensor *X = mlb_checkf32(L, idx, 2, who, "X");
   if (d >= 0 && X->shape[1] != d)
     luaL_error(L, "%s: X has %d features, but the estimator was fitted with %d", who,
                (int)X->shape[1], d);
-  MLB_CHECK(L, ml_contiguous(mlb_ctx(L), &c, X));
-  ml_tensor *out = mlb_pushtensor(L, &c);
-  int64_t bad = ml_find_nonfinite(ml_f32(out), ml_numel(out));
-  if (bad >= 0) {
-    int64_t dd = out->shape[1] > 0 ? out->shape[1] : 1;
-    luaL_error(L, "%s: X contains NaN or infinity (row %d, column %d); remove or impute "
-               "missing values first", who, (int)(bad / dd + 1), (int)(bad % dd + 1));
-  }
-  return out;
+  MLB_CHECK(L, ml_check_finite(mlb_ctx(L), X, who, "X"));
+  return X;
 }
 
 /* Scratch memory owned by Lua (a userdata left on the stack). */
@@ -190,20 +179,21 @@ static int l_forest_fit(lua_State *L) {
   double *w = opt_weights(L, 3, who, D.n);
   int nv = n_classes > 0 ? n_classes : 1;
   ml_tensor *oob = NULL;
+  int oob_idx = 0;
   int32_t *counts = NULL;
   if (p.oob) {
     ml_tensor t;
     int64_t sh[2] = {D.n, nv};
     MLB_CHECK(L, ml_tensor_new(ctx, &t, ML_F32, 2, sh, false));
     oob = mlb_pushtensor(L, &t);
-    lua_replace(L, 1);                                /* the pushed copy keeps X */
+    oob_idx = lua_gettop(L);
     counts = scratch(L, (size_t)D.n * sizeof *counts);
   }
   if (ml_forest_fit(ctx, e, &D, w, &p, threads, oob ? ml_f32(oob) : NULL, counts) != ML_OK)
     return luaL_error(L, "%s: %s", who, ctx->err);
   lua_pushvalue(L, 4);
   if (!p.oob) return 1;
-  lua_pushvalue(L, 1);
+  lua_pushvalue(L, oob_idx);
   ml_tensor c;
   int64_t sc[1] = {D.n};
   MLB_CHECK(L, ml_tensor_new(ctx, &c, ML_F32, 1, sc, false));
@@ -261,7 +251,6 @@ static int l_iforest_fit(lua_State *L) {
   uint64_t seed = (uint64_t)mlb_opt_integer(L, 2, who, "seed", 0);
   if (ml_iforest_fit(ctx, e, ml_f32(X), X->shape[0], (int)X->shape[1], T, ms, mf, seed) != ML_OK)
     return luaL_error(L, "%s: %s", who, ctx->err);
-  lua_pop(L, 1);
   return 1;
 }
 
@@ -463,7 +452,7 @@ static int l_from_state(lua_State *L) {
   return 1;
 }
 
-void mlb_open_trees(lua_State *L) {
+void mlb_open_estim_tree(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"predict", m_predict}, {"apply", m_apply}, {"n_trees", m_n_trees}, {"info", m_info},
     {"importances", m_importances}, {"state", m_state}, {NULL, NULL}};
@@ -478,5 +467,5 @@ void mlb_open_trees(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"tree_fit", l_tree_fit}, {"forest_fit", l_forest_fit}, {"gbm_fit", l_gbm_fit},
     {"iforest_fit", l_iforest_fit}, {"ensemble_from_state", l_from_state}, {NULL, NULL}};
-  luaL_setfuncs(L, funcs, 0);
+  mlb_register(L, funcs);
 }

@@ -166,8 +166,8 @@ static int l_rgb2gray(lua_State *L) {
 
 void mlb_open_image(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"image_load", l_load}, {"image_save", l_save}, {"image_resize", l_resize},
-    {"image_flip", l_flip}, {"image_warp", l_warp}, {"image_filter", l_filter},
-    {"image_rgb2gray", l_rgb2gray}, {NULL, NULL}};
-  luaL_setfuncs(L, fns, 0);
+    {"load", l_load}, {"save", l_save}, {"resize", l_resize},
+    {"flip", l_flip}, {"warp", l_warp}, {"filter", l_filter},
+    {"rgb2gray", l_rgb2gray}, {NULL, NULL}};
+  mlb_register(L, fns);
 }

@@ -460,17 +460,17 @@ static int l_crc32(lua_State *L) {
 
 void mlb_open_io(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"io_serialize", l_serialize}, {"io_deserialize", l_deserialize},
-    {"io_save", l_save}, {"io_load", l_load}, {"io_header", l_header},
-    {"io_write_atomic", l_write_atomic}, {"io_read_file", l_read_file},
-    {"io_listdir", l_listdir}, {"io_load_npy", l_load_npy}, {"io_save_npy", l_save_npy},
-    {"io_read_idx", l_read_idx}, {"io_read_cifar10", l_read_cifar10}, {"io_data_dirs", l_data_dirs},
-    {"io_crc32", l_crc32}, {"io_isdir", l_isdir}, {"io_exists", l_exists},
+    {"serialize", l_serialize}, {"deserialize", l_deserialize},
+    {"save", l_save}, {"load", l_load}, {"header", l_header},
+    {"write_atomic", l_write_atomic}, {"read_file", l_read_file},
+    {"listdir", l_listdir}, {"load_npy", l_load_npy}, {"save_npy", l_save_npy},
+    {"read_idx", l_read_idx}, {"read_cifar10", l_read_cifar10}, {"data_dirs", l_data_dirs},
+    {"crc32", l_crc32}, {"isdir", l_isdir}, {"exists", l_exists},
     {NULL, NULL}};
   if (luaL_newmetatable(L, GUARD)) {
     lua_pushcfunction(L, guard_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  mlb_register(L, fns);
 }

@@ -1,5 +1,5 @@
 /* lnn.c - Lua bindings of the neural-network kernels (runtime/nn/): the
- * layer classes of stdlib/ml/nn/ call these as ml.core.nn_*.
+ * layer classes of stdlib/ml/nn/ call these as ml.core.nn.*.
  *
  * Reuse across batches: each layer passes its cache table; outputs,
  * gradients and workspaces are kept there under fixed keys and reused while
@@ -9,23 +9,6 @@
 #include "mlb.h"
 #include "../runtime/nn/nn.h"
 #include <string.h>
-
-/* Argument idx as a contiguous float32 tensor (converted in place on the
- * stack when needed). nil allowed when opt. */
-static ml_tensor *arg_f32(lua_State *L, int idx, bool opt) {
-  if (opt && lua_isnoneornil(L, idx)) return NULL;
-  ml_tensor *t = mlb_checktensor(L, idx);
-  if (t->dtype == ML_F32 && ml_is_contiguous(t)) return t;
-  ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor f, c;
-  MLB_CHECK(L, ml_to_dtype(ctx, &f, t, ML_F32));
-  int rc = ml_contiguous(ctx, &c, &f);
-  ml_tensor_release(&f);
-  if (rc) return mlb_fail(L), NULL;
-  ml_tensor *u = mlb_pushtensor(L, &c);
-  lua_replace(L, idx);
-  return u;
-}
 
 static bool shape_is(const ml_tensor *t, int ndim, const int64_t *shape) {
   if (t->ndim != ndim) return false;
@@ -84,7 +67,7 @@ static ml_act check_act(lua_State *L, int name_idx, int alpha_idx) {
 
 /* nn_act_forward(x, act, alpha, cache, reuse) -> y */
 static int l_act_forward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL);
   ml_act a = check_act(L, 2, 3);
   int cache = lua_toboolean(L, 5) ? cache_arg(L, 4) : 0;
   ml_tensor *y = cached(L, cache, "y", x->ndim, x->shape);
@@ -94,7 +77,7 @@ static int l_act_forward(lua_State *L) {
 
 /* nn_act_backward(y, gy, act, alpha, cache) -> gx */
 static int l_act_backward(lua_State *L) {
-  ml_tensor *y = arg_f32(L, 1, false), *gy = arg_f32(L, 2, false);
+  ml_tensor *y = mlb_checkf32(L, 1, -1, NULL, NULL), *gy = mlb_checkf32(L, 2, -1, NULL, NULL);
   ml_act a = check_act(L, 3, 4);
   ml_tensor *gx = cached(L, cache_arg(L, 5), "gx", y->ndim, y->shape);
   MLB_CHECK(L, ml_act_backward(mlb_ctx(L), a, gx, gy, y));
@@ -105,7 +88,7 @@ static int l_act_backward(lua_State *L) {
 
 /* nn_dense_forward(x, W, b, act, alpha, cache, reuse) -> y */
 static int l_dense_forward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false), *w = arg_f32(L, 2, false), *b = arg_f32(L, 3, true);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *w = mlb_checkf32(L, 2, -1, NULL, NULL), *b = mlb_optf32(L, 3);
   ml_act a = check_act(L, 4, 5);
   int cache = lua_toboolean(L, 7) ? cache_arg(L, 6) : 0;
   if (x->ndim != 2 || w->ndim != 2) MLB_CHECK(L, ml_dense_forward(mlb_ctx(L), NULL, x, w, b, a));
@@ -117,8 +100,8 @@ static int l_dense_forward(lua_State *L) {
 
 /* nn_dense_backward(x, W, y, gy, act, alpha, pre, gW, gb, need_gx, cache) -> gx | nil */
 static int l_dense_backward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false), *w = arg_f32(L, 2, false);
-  ml_tensor *y = arg_f32(L, 3, true), *gy = arg_f32(L, 4, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *w = mlb_checkf32(L, 2, -1, NULL, NULL);
+  ml_tensor *y = mlb_optf32(L, 3), *gy = mlb_checkf32(L, 4, -1, NULL, NULL);
   ml_act a = check_act(L, 5, 6);
   bool pre = lua_toboolean(L, 7);
   ml_tensor *gw = mlb_checktensor(L, 8), *gb = lua_isnoneornil(L, 9) ? NULL : mlb_checktensor(L, 9);
@@ -153,7 +136,7 @@ static ml_window conv_window(lua_State *L, const ml_tensor *x, const ml_tensor *
 /* nn_conv2d_forward(x, W, b, sh, sw, same, act, alpha, cache, reuse) -> y */
 static int l_conv2d_forward(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor *x = arg_f32(L, 1, false), *w = arg_f32(L, 2, false), *b = arg_f32(L, 3, true);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *w = mlb_checkf32(L, 2, -1, NULL, NULL), *b = mlb_optf32(L, 3);
   int64_t sh = luaL_checkinteger(L, 4), sw = luaL_checkinteger(L, 5);
   bool same = lua_toboolean(L, 6);
   ml_act a = check_act(L, 7, 8);
@@ -170,8 +153,8 @@ static int l_conv2d_forward(lua_State *L) {
 /* nn_conv2d_backward(x, W, y, gy, sh, sw, same, act, alpha, pre, gW, gb, need_gx, cache) */
 static int l_conv2d_backward(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor *x = arg_f32(L, 1, false), *w = arg_f32(L, 2, false);
-  ml_tensor *y = arg_f32(L, 3, true), *gy = arg_f32(L, 4, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *w = mlb_checkf32(L, 2, -1, NULL, NULL);
+  ml_tensor *y = mlb_optf32(L, 3), *gy = mlb_checkf32(L, 4, -1, NULL, NULL);
   int64_t sh = luaL_checkinteger(L, 5), sw = luaL_checkinteger(L, 6);
   bool same = lua_toboolean(L, 7);
   ml_act a = check_act(L, 8, 9);
@@ -191,7 +174,7 @@ static int l_conv2d_backward(lua_State *L) {
 
 /* nn_conv2d_ref(x, W, b, sh, sw, same) -> y (the plain-loop reference) */
 static int l_conv2d_ref(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false), *w = arg_f32(L, 2, false), *b = arg_f32(L, 3, true);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *w = mlb_checkf32(L, 2, -1, NULL, NULL), *b = mlb_optf32(L, 3);
   int64_t sh = luaL_checkinteger(L, 4), sw = luaL_checkinteger(L, 5);
   bool same = lua_toboolean(L, 6);
   ml_window g = conv_window(L, x, w, sh, sw, same);
@@ -211,7 +194,7 @@ static bool check_pool_kind(lua_State *L, int idx) {
 /* nn_pool2d_forward(x, "max"|"avg", kh, kw, sh, sw, same, cache, reuse) -> y */
 static int l_pool2d_forward(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor *x = arg_f32(L, 1, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL);
   bool is_max = check_pool_kind(L, 2);
   int64_t kh = luaL_checkinteger(L, 3), kw = luaL_checkinteger(L, 4);
   int64_t sh = luaL_checkinteger(L, 5), sw = luaL_checkinteger(L, 6);
@@ -236,7 +219,7 @@ static int l_pool2d_forward(lua_State *L) {
 /* nn_pool2d_backward(x, gy, kind, kh, kw, sh, sw, same, cache) -> gx */
 static int l_pool2d_backward(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor *x = arg_f32(L, 1, false), *gy = arg_f32(L, 2, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *gy = mlb_checkf32(L, 2, -1, NULL, NULL);
   bool is_max = check_pool_kind(L, 3);
   int64_t kh = luaL_checkinteger(L, 4), kw = luaL_checkinteger(L, 5);
   int64_t sh = luaL_checkinteger(L, 6), sw = luaL_checkinteger(L, 7);
@@ -267,7 +250,7 @@ static int l_pool2d_backward(lua_State *L) {
 
 /* nn_gap2d_forward(x, cache, reuse) -> y */
 static int l_gap2d_forward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL);
   if (x->ndim != 4) MLB_CHECK(L, ml_gap2d_forward(mlb_ctx(L), NULL, x));
   int64_t ys[2] = {x->shape[0], x->shape[3]};
   ml_tensor *y = cached(L, lua_toboolean(L, 3) ? cache_arg(L, 2) : 0, "y", 2, ys);
@@ -277,7 +260,7 @@ static int l_gap2d_forward(lua_State *L) {
 
 /* nn_gap2d_backward(x, gy, cache) -> gx */
 static int l_gap2d_backward(lua_State *L) {
-  ml_tensor *x = mlb_checktensor(L, 1), *gy = arg_f32(L, 2, false);
+  ml_tensor *x = mlb_checktensor(L, 1), *gy = mlb_checkf32(L, 2, -1, NULL, NULL);
   ml_tensor *gx = cached(L, cache_arg(L, 3), "gx", x->ndim, x->shape);
   MLB_CHECK(L, ml_gap2d_backward(mlb_ctx(L), gx, gy));
   return 1;
@@ -287,7 +270,7 @@ static int l_gap2d_backward(lua_State *L) {
 
 /* nn_batchnorm_forward(x, gamma, beta, mm, mv, momentum, eps, training, cache, reuse) -> y */
 static int l_batchnorm_forward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false), *gamma = arg_f32(L, 2, true), *beta = arg_f32(L, 3, true);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *gamma = mlb_optf32(L, 2), *beta = mlb_optf32(L, 3);
   ml_tensor *mm = mlb_checktensor(L, 4), *mv = mlb_checktensor(L, 5);
   double momentum = luaL_checknumber(L, 6), eps = luaL_checknumber(L, 7);
   bool training = lua_toboolean(L, 8);
@@ -305,7 +288,7 @@ static int l_batchnorm_forward(lua_State *L) {
 
 /* nn_batchnorm_backward(x, gy, gamma, ggamma, gbeta, cache) -> gx */
 static int l_batchnorm_backward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false), *gy = arg_f32(L, 2, false), *gamma = arg_f32(L, 3, true);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL), *gy = mlb_checkf32(L, 2, -1, NULL, NULL), *gamma = mlb_optf32(L, 3);
   ml_tensor *gg = lua_isnoneornil(L, 4) ? NULL : mlb_checktensor(L, 4);
   ml_tensor *gb = lua_isnoneornil(L, 5) ? NULL : mlb_checktensor(L, 5);
   int cache = cache_arg(L, 6);
@@ -328,7 +311,7 @@ static int l_batchnorm_backward(lua_State *L) {
 
 /* nn_dropout_forward(x, rate, cache, reuse) -> y; the mask stays in cache */
 static int l_dropout_forward(lua_State *L) {
-  ml_tensor *x = arg_f32(L, 1, false);
+  ml_tensor *x = mlb_checkf32(L, 1, -1, NULL, NULL);
   double rate = luaL_checknumber(L, 2);
   int cache = cache_arg(L, 3);
   if (!cache) return luaL_error(L, "dropout: a cache table is required");
@@ -340,7 +323,7 @@ static int l_dropout_forward(lua_State *L) {
 
 /* nn_dropout_backward(gy, cache) -> gx */
 static int l_dropout_backward(lua_State *L) {
-  ml_tensor *gy = arg_f32(L, 1, false);
+  ml_tensor *gy = mlb_checkf32(L, 1, -1, NULL, NULL);
   int cache = cache_arg(L, 2);
   if (!cache) return luaL_error(L, "dropout: a cache table is required");
   lua_getfield(L, cache, "mask");
@@ -358,7 +341,7 @@ static int l_loss(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   ml_loss_kind k;
   MLB_CHECK(L, ml_loss_parse(ctx, luaL_checkstring(L, 1), &k));
-  ml_tensor *p = arg_f32(L, 2, false), *t = mlb_checktensor(L, 3);
+  ml_tensor *p = mlb_checkf32(L, 2, -1, NULL, NULL), *t = mlb_checktensor(L, 3);
   ml_tensor *g = lua_toboolean(L, 4) ? cached(L, 0, "g", p->ndim, p->shape) : NULL;
   double v;
   MLB_CHECK(L, ml_loss_eval(ctx, k, &v, g, p, t));
@@ -369,7 +352,7 @@ static int l_loss(lua_State *L) {
 
 static int fused(lua_State *L, bool softmax) {
   ml_ctx *ctx = mlb_ctx(L);
-  ml_tensor *p = arg_f32(L, 1, false), *t = mlb_checktensor(L, 2);
+  ml_tensor *p = mlb_checkf32(L, 1, -1, NULL, NULL), *t = mlb_checktensor(L, 2);
   ml_tensor *g = lua_toboolean(L, 3) ? cached(L, 0, "g", p->ndim, p->shape) : NULL;
   double v;
   MLB_CHECK(L, softmax ? ml_softmax_xent(ctx, &v, g, p, t) : ml_sigmoid_xent(ctx, &v, g, p, t));
@@ -404,18 +387,18 @@ static int l_truncated_normal(lua_State *L) {
 }
 
 static const luaL_Reg nn_funcs[] = {
-  {"nn_act_forward", l_act_forward}, {"nn_act_backward", l_act_backward},
-  {"nn_dense_forward", l_dense_forward}, {"nn_dense_backward", l_dense_backward},
-  {"nn_conv2d_forward", l_conv2d_forward}, {"nn_conv2d_backward", l_conv2d_backward},
-  {"nn_conv2d_ref", l_conv2d_ref},
-  {"nn_pool2d_forward", l_pool2d_forward}, {"nn_pool2d_backward", l_pool2d_backward},
-  {"nn_gap2d_forward", l_gap2d_forward}, {"nn_gap2d_backward", l_gap2d_backward},
-  {"nn_batchnorm_forward", l_batchnorm_forward}, {"nn_batchnorm_backward", l_batchnorm_backward},
-  {"nn_dropout_forward", l_dropout_forward}, {"nn_dropout_backward", l_dropout_backward},
-  {"nn_loss", l_loss}, {"nn_softmax_xent", l_softmax_xent}, {"nn_sigmoid_xent", l_sigmoid_xent},
-  {"nn_init", l_init}, {"nn_truncated_normal", l_truncated_normal},
+  {"act_forward", l_act_forward}, {"act_backward", l_act_backward},
+  {"dense_forward", l_dense_forward}, {"dense_backward", l_dense_backward},
+  {"conv2d_forward", l_conv2d_forward}, {"conv2d_backward", l_conv2d_backward},
+  {"conv2d_ref", l_conv2d_ref},
+  {"pool2d_forward", l_pool2d_forward}, {"pool2d_backward", l_pool2d_backward},
+  {"gap2d_forward", l_gap2d_forward}, {"gap2d_backward", l_gap2d_backward},
+  {"batchnorm_forward", l_batchnorm_forward}, {"batchnorm_backward", l_batchnorm_backward},
+  {"dropout_forward", l_dropout_forward}, {"dropout_backward", l_dropout_backward},
+  {"loss", l_loss}, {"softmax_xent", l_softmax_xent}, {"sigmoid_xent", l_sigmoid_xent},
+  {"init", l_init}, {"truncated_normal", l_truncated_normal},
   {NULL, NULL}};
 
 void mlb_open_nn(lua_State *L) {
-  luaL_setfuncs(L, nn_funcs, 0);
+  mlb_register(L, nn_funcs);
 }

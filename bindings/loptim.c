@@ -51,7 +51,7 @@ static int l_adagrad(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"optim_sgd", l_sgd}, {"optim_adam", l_adam}, {"optim_rmsprop", l_rmsprop},
-  {"optim_adagrad", l_adagrad}, {NULL, NULL}};
+  {"sgd", l_sgd}, {"adam", l_adam}, {"rmsprop", l_rmsprop},
+  {"adagrad", l_adagrad}, {NULL, NULL}};
 
-void mlb_open_optim(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_optim(lua_State *L) { mlb_register(L, functions); }

@@ -36,6 +36,6 @@ static int l_set(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"get_rng_state", l_get}, {"set_rng_state", l_set}, {NULL, NULL}};
+  {"get_state", l_get}, {"set_state", l_set}, {NULL, NULL}};
 
-void mlb_open_rng(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_rng(lua_State *L) { mlb_register(L, functions); }

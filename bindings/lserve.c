@@ -1,4 +1,4 @@
-/* lserve.c - family `serve`: ml.core.serve_run(spec, opts) serves a model
+/* lserve.c - ml.core.serve: ml.core.serve.run(spec, opts) serves a model
  * over HTTP (runtime/serve/) with N worker engines. Engines are not shared
  * across threads, so each worker thread opens its own Lua state, loads the
  * model from `spec` through ml.serve._worker (stdlib/ml/serve.lua), and then
@@ -251,7 +251,7 @@ static void serving_end(serving *sv) {
   pthread_cond_destroy(&sv->cv);
 }
 
-/* serve_run(spec, opts) -> signal number. The Lua side has validated the
+/* run(spec, opts) -> signal number. The Lua side has validated the
  * options and the model; opts.on_listen(port) runs once every worker is
  * ready. Blocks until SIGTERM/SIGINT, then drains and returns. */
 static int l_serve_run(lua_State *L) {
@@ -339,7 +339,7 @@ static int l_serve_run(lua_State *L) {
   return 1;
 }
 
-/* serve_decode_image(bytes) -> H x W x C float32 in [0, 1] (PNG or JPEG). */
+/* decode_image(bytes) -> H x W x C float32 in [0, 1] (PNG or JPEG). */
 static int l_decode_image(lua_State *L) {
   size_t n;
   const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
@@ -352,9 +352,9 @@ static int l_decode_image(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-  {"serve_run", l_serve_run},
-  {"serve_decode_image", l_decode_image},
+  {"run", l_serve_run},
+  {"decode_image", l_decode_image},
   {NULL, NULL},
 };
 
-void mlb_open_serve(lua_State *L) { luaL_setfuncs(L, funcs, 0); }
+void mlb_open_serve(lua_State *L) { mlb_register(L, funcs); }

@@ -221,6 +221,30 @@ void mlb_astensor(lua_State *L, int idx, ml_tensor *out) {
   luaL_typeerror(L, idx, "ml.Tensor, number or table");
 }
 
+ml_tensor *mlb_checkf32(lua_State *L, int idx, int ndim, const char *who, const char *what) {
+  idx = lua_absindex(L, idx);
+  ml_tensor *t = mlb_checktensor(L, idx);
+  if (ndim >= 0 && t->ndim != ndim) {
+    char b[160];
+    luaL_error(L, "%s: %s must be %d-dimensional, got shape %s", who, what, ndim,
+               ml_shape_str(b, sizeof b, t->ndim, t->shape));
+  }
+  if (t->dtype == ML_F32 && ml_is_contiguous(t)) return t;
+  ml_ctx *ctx = mlb_ctx(L);
+  ml_tensor f, c;
+  MLB_CHECK(L, ml_to_dtype(ctx, &f, t, ML_F32));
+  int rc = ml_contiguous(ctx, &c, &f);
+  ml_tensor_release(&f);
+  if (rc) mlb_fail(L);
+  ml_tensor *u = mlb_pushtensor(L, &c);
+  lua_replace(L, idx);
+  return u;
+}
+
+ml_tensor *mlb_optf32(lua_State *L, int idx) {
+  return lua_isnoneornil(L, idx) ? NULL : mlb_checkf32(L, idx, -1, NULL, NULL);
+}
+
 /* ml.tensor(table | number | tensor [, dtype]) */
 static int l_tensor(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
@@ -359,6 +383,15 @@ static int l_set_memory_limit(lua_State *L) {
   if (!(n >= 0)) return luaL_error(L, "set_memory_limit: expected bytes >= 0 (0 = no limit), got %f", n);
   mlb_ctx(L)->mem_limit = n >= 1.8e19 ? SIZE_MAX : (size_t)n;
   return 0;
+}
+
+/* find_nonfinite(t) -> 1-based flat position of the first NaN or infinity,
+ * or nil (ml_find_nonfinite) */
+static int l_find_nonfinite(lua_State *L) {
+  int64_t bad = ml_find_nonfinite(mlb_checktensor(L, 1));
+  if (bad < 0) return 0;
+  lua_pushinteger(L, (lua_Integer)bad + 1);
+  return 1;
 }
 
 static int l_memory_info(lua_State *L) {
@@ -674,12 +707,12 @@ static const luaL_Reg tensor_functions[] = {
   {"arange", l_arange}, {"linspace", l_linspace}, {"randperm", l_randperm},
   {"seed", l_seed}, {"manual_seed", l_seed}, {"set_num_threads", l_set_num_threads},
   {"get_num_threads", l_get_num_threads}, {"set_memory_limit", l_set_memory_limit},
-  {"memory_info", l_memory_info}, {NULL, NULL}};
+  {"memory_info", l_memory_info}, {"find_nonfinite", l_find_nonfinite}, {NULL, NULL}};
 
 /* Creates the metatable and the methods table (core.Tensor); other binding
  * families and the Lua stdlib add methods to core.Tensor afterwards. */
 void mlb_open_tensor(lua_State *L) {
-  luaL_setfuncs(L, tensor_functions, 0);
+  mlb_register(L, tensor_functions);
   lua_newtable(L);                          /* methods */
   luaL_setfuncs(L, tensor_methods, 0);
   luaL_newmetatable(L, MLB_TENSOR);
@@ -703,6 +736,6 @@ void mlb_open_tensor(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, m_len);
   lua_setfield(L, -2, "__len");
-  lua_setfield(L, -3, "tensor_mt");         /* core.tensor_mt */
-  lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods */
+  lua_setfield(L, -3, "mt");                /* core.tensor.mt */
+  lua_setfield(L, -2, "Tensor");            /* core.tensor.Tensor = methods */
 }

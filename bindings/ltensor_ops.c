@@ -546,7 +546,7 @@ void mlb_open_tensor_ops(lua_State *L) {
   lua_pushboolean(L, 1);
   luaL_setfuncs(L, metamethods, 1);
   lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  mlb_register(L, functions);
   lua_getfield(L, -1, "Tensor");
   luaL_setfuncs(L, methods, 0);
   lua_pop(L, 1);

@@ -23,4 +23,4 @@ static int l_clock(lua_State *L) {
 
 static const luaL_Reg functions[] = {{"isatty", l_isatty}, {"clock", l_clock}, {NULL, NULL}};
 
-void mlb_open_term(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_term(lua_State *L) { mlb_register(L, functions); }

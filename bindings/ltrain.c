@@ -1,6 +1,6 @@
 /* ltrain.c - bindings of the training-loop helpers (runtime/train/): batch
  * gathering into reused buffers, the fused softmax + cross-entropy, accuracy
- * counts and the non-finite check. Used by ml.nn.model and ml.data. */
+ * counts. Used by ml.nn.trainer and ml.data. */
 #include "mlb.h"
 #include "../runtime/train/train.h"
 #include <stdlib.h>
@@ -40,14 +40,8 @@ static int l_count_correct(lua_State *L) {
   return 1;
 }
 
-/* count_nonfinite(t) -> number of NaN / Inf values */
-static int l_count_nonfinite(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)ml_train_nonfinite(mlb_checktensor(L, 1)));
-  return 1;
-}
-
 static const luaL_Reg functions[] = {
-  {"train_gather", l_gather_rows}, {"train_xent", l_softmax_xent},
-  {"train_correct", l_count_correct}, {"train_nonfinite", l_count_nonfinite}, {NULL, NULL}};
+  {"gather", l_gather_rows}, {"xent", l_softmax_xent},
+  {"correct", l_count_correct}, {NULL, NULL}};
 
-void mlb_open_train(lua_State *L) { luaL_setfuncs(L, functions, 0); }
+void mlb_open_train(lua_State *L) { mlb_register(L, functions); }

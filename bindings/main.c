@@ -110,16 +110,6 @@ static void l_message(const char *pname, const char *msg) {
   fflush(stderr);
 }
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
@@ -131,7 +121,7 @@ static int report(lua_State *L, int status) {
 
 static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, mlb_msghandler);
   lua_insert(L, base);
   int status = mlb_pcall_interruptible(L, narg, nres, base);
   lua_remove(L, base);

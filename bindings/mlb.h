@@ -17,6 +17,9 @@
 ml_ctx *mlb_ctx(lua_State *L);
 /* Raises ctx->err as a Lua error. Never returns. */
 int mlb_fail(lua_State *L);
+/* Message handler for lua_pcall (as lua.c's): the error message with a
+ * traceback; used by mlrun, the REPL and the embedding API alike. */
+int mlb_msghandler(lua_State *L);
 /* Runtime status check: raises on ML_ERR. */
 #define MLB_CHECK(L, call) do { if ((call) != ML_OK) mlb_fail(L); } while (0)
 
@@ -28,6 +31,13 @@ ml_tensor *mlb_pushtensor(lua_State *L, ml_tensor *t);
 /* A tensor from argument idx: a tensor (new reference), a number (scalar
  * tensor), or a nested table. The caller releases it. */
 void mlb_astensor(lua_State *L, int idx, ml_tensor *out);
+/* The one way a binding takes a float32 argument: argument idx as a
+ * contiguous float32 tensor (any dtype and strides are converted; the copy
+ * replaces the argument on the stack, so the collector owns it). ndim >= 0
+ * requires that many dimensions ("<who>: <what> must be N-dimensional, got
+ * shape S"); -1 takes any. mlb_optf32: nil (or none) gives NULL. */
+ml_tensor *mlb_checkf32(lua_State *L, int idx, int ndim, const char *who, const char *what);
+ml_tensor *mlb_optf32(lua_State *L, int idx);
 /* 1-based Lua dimension (negative counts from the end) to 0-based C. */
 int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra);
 /* A shape from varargs (ml.zeros(2, 3)) or one table (ml.zeros{2, 3}). */
@@ -62,8 +72,12 @@ int mlb_opt_boolean(lua_State *L, int idx, const char *who, const char *key, int
 const char *mlb_opt_string(lua_State *L, int idx, const char *who, const char *key,
                            const char *def);
 
-/* Families of bindings (families.h): each adds its functions to the table on top. */
-#define MLB_FAMILY(name) void mlb_open_##name(lua_State *L);
+/* Families of bindings (families.h): each adds its functions to the table on
+ * top, which luaopen_ml makes ml.core.<area>, with mlb_register: like
+ * luaL_setfuncs, but a name the area already has raises (two families must
+ * not silently replace each other's functions). */
+void mlb_register(lua_State *L, const luaL_Reg *fns);
+#define MLB_FAMILY(area, family) void mlb_open_##family(lua_State *L);
 #include "families.h"
 #undef MLB_FAMILY
 

@@ -22,6 +22,29 @@ int mlb_fail(lua_State *L) {
   return luaL_error(L, "%s", ctx->err);
 }
 
+/* lua.c's message handler: the message (or a __tostring of the error
+ * object) with a traceback. */
+int mlb_msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+void mlb_register(lua_State *L, const luaL_Reg *fns) {
+  for (; fns->name; fns++) {
+    if (lua_getfield(L, -1, fns->name) != LUA_TNIL)
+      luaL_error(L, "ml.core: '%s' is registered twice in one area (bindings/families.h)",
+                 fns->name);
+    lua_pop(L, 1);
+    lua_pushcfunction(L, fns->func);
+    lua_setfield(L, -2, fns->name);
+  }
+}
+
 static int ctx_gc(lua_State *L) {
   ml_ctx_free((ml_ctx *)lua_touserdata(L, 1));
   return 0;
@@ -93,7 +116,8 @@ __attribute__((visibility("default"))) int luaopen_ml(lua_State *L) {
   lua_pop(L, 1);
   if (fresh) open_ctx(L);
   lua_newtable(L);                         /* ml.core */
-#define MLB_FAMILY(name) mlb_open_##name(L);
+#define MLB_FAMILY(area, family) \
+  luaL_getsubtable(L, -1, #area); mlb_open_##family(L); lua_pop(L, 1);
 #include "families.h"
 #undef MLB_FAMILY
   lua_pushstring(L, ML_VERSION);

@@ -227,11 +227,14 @@ static void add_keys(lua_State *L, int idx, int list, const char *prefix, size_t
 }
 
 /* Pushes the methods table of the value on top (its metatable's __index
- * table; for tensors, whose __index is a C function, ml.core.Tensor). */
+ * table; for tensors, whose __index is a C function, ml.core.tensor.Tensor). */
 static void push_methods(lua_State *L) {
   if (luaL_testudata(L, -1, MLB_TENSOR)) {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_getfield(L, -1, "ml.core");
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) lua_getfield(L, -1, "tensor");
+    else lua_pushnil(L);
     lua_remove(L, -2);
     if (lua_istable(L, -1)) lua_getfield(L, -1, "Tensor");
     else lua_pushnil(L);
@@ -365,16 +368,6 @@ static int compile(lua_State *L, int src) {
   return luaL_loadbuffer(L, code, strlen(code), "=stdin");
 }
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Prints the values at base+1 .. top with the global print (tostring). */
 static void print_results(lua_State *L, int base) {
   int n = lua_gettop(L) - base;
@@ -448,7 +441,7 @@ void mlb_repl(lua_State *L) {
     }
     lua_remove(L, base + 1);
     if (status == LUA_OK) {
-      lua_pushcfunction(L, msghandler);
+      lua_pushcfunction(L, mlb_msghandler);
       lua_insert(L, base + 1);
       status = mlb_pcall_interruptible(L, 0, LUA_MULTRET, base + 1);
       lua_remove(L, base + 1);

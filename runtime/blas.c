@@ -1,10 +1,37 @@
-/* blas.c - the one place that talks to OpenBLAS. Everything else calls
- * ml_sgemm; ml_sgemm_ref is the plain-loop twin the tests compare with. */
-#include "ml.h"
+/* blas.c - the one place that talks to OpenBLAS and its LAPACK (blas.h
+ * states the contracts and the thread rule), plus ml_matmul, the tensor-level
+ * product over ml_sgemm. ml_sgemm_ref is the plain-loop twin the tests
+ * compare with. */
+#include "blas.h"
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
 #include <stdlib.h>
+
+/* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed):
+ * column-major, arguments by pointer; gfortran passes the lengths of
+ * character arguments after the others. */
+extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
+                    double *a, const int *lda, const double *vl, const double *vu,
+                    const int *il, const int *iu, const double *abstol, int *m, double *w,
+                    double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
+                    int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
+extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
+                    double *s, double *u, const int *ldu, double *vt, const int *ldvt,
+                    double *work, const int *lwork, int *iwork, int *info, size_t);
+extern void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda,
+                    double *b, const int *ldb, double *s, const double *rcond, int *rank, double *work,
+                    const int *lwork, int *iwork, int *info);
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
+                   double *b, const int *ldb, int *info, size_t);
+
+/* ---- threads ---- */
+
+/* Inside an OpenMP region OpenBLAS runs serially by itself: leave it be. */
+void ml_blas_threads(ml_ctx *ctx) {
+  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
+    openblas_set_num_threads(ctx->threads);
+}
 
 /* Tiles of C, one single-threaded SGEMM call each: halved (sides multiples
  * of 16, down to 64) until a tile is at most 2^26 multiply-adds, and further
@@ -14,6 +41,8 @@
 #define SGEMM_TILE_WORK ((int64_t)1 << 21)
 #define SGEMM_TILES 16
 #define SGEMM_TILE_MIN 64
+
+/* ---- general matrix products ---- */
 
 void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
@@ -57,6 +86,20 @@ void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, floa
   }
 }
 
+void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+              const double *a, int lda, const double *b, int ldb, double beta, double *c,
+              int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta, float *c,
                   int ldc) {
@@ -71,6 +114,24 @@ void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
       c[i * ldc + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j]));
     }
 }
+
+void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
+              const float *x, float beta, float *y) {
+  if (m <= 0 || n <= 0) return;
+  ml_blas_threads(ctx);
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
+              const double *x, double beta, double *y) {
+  if (m <= 0 || n <= 0) return;
+  ml_blas_threads(ctx);
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+              beta, y, 1);
+}
+
+/* ---- the tensor product ---- */
 
 /* A 2-D float32 operand as BLAS sees it: row-major, or transposed, or a copy. */
 typedef struct { ml_tensor t; bool trans; int ld; } gemm_operand;
@@ -162,40 +223,30 @@ bad:
                   ml_shape_str(b2, sizeof b2, bn, b->shape));
 }
 
-/* ---- nn-core: thread control and in-region SGEMM (runtime/linalg.h) ---- */
-#include "linalg.h"
+/* ---- symmetric products ---- */
 
-/* Inside an OpenMP region OpenBLAS runs serially by itself: leave it be. */
-void ml_blas_threads(ml_ctx *ctx) {
-  if (!omp_in_parallel() && openblas_get_num_threads() != ctx->threads)
-    openblas_set_num_threads(ctx->threads);
-}
-
-void ml_sgemm_inner(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta,
-                    float *c, int ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-/* ---- cluster-decomp: symmetric rank-k updates, double GEMM, eigen and SVD ---- */
-#include <stdlib.h>
-
-/* LAPACK's Fortran entry points as OpenBLAS exports them (no LAPACKE needed);
- * gfortran passes the lengths of character arguments after the others. */
-extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
-                    double *a, const int *lda, const double *vl, const double *vu,
-                    const int *il, const int *iu, const double *abstol, int *m, double *w,
-                    double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
-                    int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
-extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
-                    double *s, double *u, const int *ldu, double *vt, const int *ldvt,
-                    double *work, const int *lwork, int *iwork, int *info, size_t);
-
-/* Fills the upper triangle of a row-major symmetric matrix from the lower. */
+/* Fill the upper triangle of a row-major symmetric matrix from the lower. */
 static void mirror_lower_d(int n, double *c, int ldc) {
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+static void mirror_lower_s(int n, float *c, int ldc) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
+              float beta, float *c, int ldc) {
+  if (n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    return;
+  }
+  ml_blas_threads(ctx);
+  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
+              lda, beta, c, ldc);
+  mirror_lower_s(n, c, ldc);
 }
 
 void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double *a, int lda,
@@ -211,27 +262,7 @@ void ml_dsyrk(ml_ctx *ctx, bool trans, int n, int k, double alpha, const double 
   mirror_lower_d(n, c, ldc);
 }
 
-void ml_ssyrk(ml_ctx *ctx, bool trans, int n, int k, float alpha, const float *a, int lda,
-              float beta, float *c, int ldc) {
-  if (n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, alpha, a,
-              lda, beta, c, ldc);
-  for (int i = 0; i < n; i++)
-    for (int j = i + 1; j < n; j++) c[i * ldc + j] = c[j * ldc + i];
-}
-
-void ml_dgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-              const double *a, int lda, const double *b, int ldb, double beta, double *c,
-              int ldc) {
-  ml_blas_threads(ctx);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+/* ---- eigenvalues and singular values ---- */
 
 int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
   if (n <= 0 || m <= 0 || m > n) return -1;
@@ -243,15 +274,22 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
    * n-m+1..n (ascending), then reverse to decreasing order */
   int il = n - m + 1, iu = n, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
   double vl = 0, vu = 0, abstol = 0, wq = 0;
-  int *isuppz = malloc(sizeof(int) * 2 * (size_t)n);
-  double *wa = malloc(sizeof(double) * (size_t)n);
-  double *za = malloc(sizeof(double) * (size_t)n * m);
-  if (!isuppz || !wa || !za) { free(isuppz); free(wa); free(za); return -1; }
+  size_t bi = sizeof(int) * 2 * (size_t)n, bw = sizeof(double) * (size_t)n,
+         bz = sizeof(double) * (size_t)n * m;
+  int *isuppz = ml_malloc(ctx, bi, "eigh");
+  double *wa = ml_malloc(ctx, bw, "eigh");
+  double *za = ml_malloc(ctx, bz, "eigh");
+  if (!isuppz || !wa || !za) {
+    ml_free(ctx, isuppz); ml_free(ctx, wa); ml_free(ctx, za);
+    return -1;
+  }
   dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n, isuppz,
           &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
   lwork = (int)wq; liwork = iwq;
-  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
-  int *iwork = malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1));
+  size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
+  size_t biwork = sizeof(int) * (size_t)(liwork > 1 ? liwork : 1);
+  double *work = ml_malloc(ctx, bwork, "eigh");
+  int *iwork = ml_malloc(ctx, biwork, "eigh");
   if (!work || !iwork) info = -1;
   else dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &found, wa, za, &n,
                isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
@@ -261,7 +299,8 @@ int ml_dsyev_top(ml_ctx *ctx, int n, double *a, int m, double *w, double *z) {
       w[i] = wa[m - 1 - i];
       memcpy(z + (size_t)i * n, za + (size_t)(m - 1 - i) * n, sizeof(double) * (size_t)n);
     }
-  free(work); free(iwork); free(isuppz); free(wa); free(za);
+  ml_free(ctx, work); ml_free(ctx, iwork);
+  ml_free(ctx, isuppz); ml_free(ctx, wa); ml_free(ctx, za);
   return info;
 }
 
@@ -275,69 +314,20 @@ int ml_dgesdd(ml_ctx *ctx, int m, int n, double *a, double *s, double *u, double
    * LAPACK's "U" of it is our Vt (row-major r x n), its "VT" our U (m x r). */
   int r = m < n ? m : n, info = 0, lwork = -1;
   double wq = 0;
-  int *iwork = malloc(sizeof(int) * 8 * (size_t)r);
+  size_t biwork = sizeof(int) * 8 * (size_t)r;
+  int *iwork = ml_malloc(ctx, biwork, "svd");
   if (!iwork) return -1;
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, &wq, &lwork, iwork, &info, 1);
   lwork = (int)wq;
-  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
-  if (!work) { free(iwork); return -1; }
+  size_t bwork = sizeof(double) * (size_t)(lwork > 1 ? lwork : 1);
+  double *work = ml_malloc(ctx, bwork, "svd");
+  if (!work) { ml_free(ctx, iwork); return -1; }
   dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &r, work, &lwork, iwork, &info, 1);
-  free(work); free(iwork);
+  ml_free(ctx, work); ml_free(ctx, iwork);
   return info;
 }
 
-/* ---- linear-svm: double-precision products and LAPACK solvers ----
- * OpenBLAS ships LAPACK; we call its Fortran entry points directly (column-
- * major, arguments by pointer) rather than depend on LAPACKE. */
-#include "linalg.h"
-
-void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b,
-             const int *ldb, double *s, const double *rcond, int *rank, double *work,
-             const int *lwork, int *iwork, int *info);
-void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
-            double *b, const int *ldb, int *info);
-
-void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double *a, int lda,
-              const double *x, double beta, double *y) {
-  if (m <= 0 || n <= 0) return;
-  ml_blas_threads(ctx);
-  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
-              beta, y, 1);
-}
-
-void ml_dgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
-                  int ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void ml_sgemv(ml_ctx *ctx, bool trans, int m, int n, float alpha, const float *a, int lda,
-              const float *x, float beta, float *y) {
-  if (m <= 0 || n <= 0) return;
-  ml_blas_threads(ctx);
-  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
-              beta, y, 1);
-}
-
-void ml_sgemm_any(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                  const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                  int ldc) {
-  if (m <= 0 || n <= 0 || k <= 0) {
-    ml_sgemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
-  ml_blas_threads(ctx);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+/* ---- least squares and linear systems ---- */
 
 int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb, double rcond,
              int *rank, double *sv) {
@@ -350,15 +340,16 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
   if (info != 0) return ml_error(ctx, "lstsq: LAPACK dgelsd workspace query failed (info %d)", info);
   lwork = (int)wq + 1;
   int liw = iwq > 1 ? iwq : 1;
-  double *work = malloc(sizeof(double) * (size_t)lwork);
-  int *iwork = malloc(sizeof(int) * (size_t)liw);
-  if (!work || !iwork) {
-    free(work); free(iwork);
-    return ml_error(ctx, "lstsq: out of memory for a %dx%d problem", m, n);
+  size_t bwork = sizeof(double) * (size_t)lwork, biwork = sizeof(int) * (size_t)liw;
+  double *work = ml_malloc(ctx, bwork, "lstsq");
+  int *iwork = ml_malloc(ctx, biwork, "lstsq");
+  if (!work || !iwork) {   /* ml_alloc named the size and the limit in ctx->err */
+    ml_free(ctx, work); ml_free(ctx, iwork);
+    return ML_ERR;
   }
   dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, sv, &rcond, rank, work, &lwork, iwork, &info);
-  free(work);
-  free(iwork);
+  ml_free(ctx, work);
+  ml_free(ctx, iwork);
   if (info > 0) return ml_error(ctx, "lstsq: the SVD did not converge (%d superdiagonals)", info);
   if (info < 0) return ml_error(ctx, "lstsq: dgelsd argument %d is invalid", -info);
   return ML_OK;
@@ -367,7 +358,7 @@ int ml_lstsq(ml_ctx *ctx, int m, int n, int nrhs, double *a, double *b, int ldb,
 int ml_posv(ml_ctx *ctx, int n, int nrhs, double *a, double *b) {
   int info = 0, ld = n > 1 ? n : 1;
   ml_blas_threads(ctx);
-  dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info);
+  dposv_("L", &n, &nrhs, a, &ld, b, &ld, &info, 1);
   if (info > 0) return 1;   /* not positive definite: the caller falls back */
   if (info < 0) return ml_error(ctx, "posv: dposv argument %d is invalid", -info);
   return ML_OK;

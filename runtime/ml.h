@@ -239,6 +239,14 @@ typedef enum { ML_SUM, ML_MEAN, ML_PROD, ML_MAX, ML_MIN, ML_VAR, ML_STD, ML_NORM
  * blocked order, so results do not depend on the thread count. */
 int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t,
               int dim, bool keepdim, ml_redop op, int ddof);
+/* The first NaN or infinity of a float32 tensor of any strides: its flat
+ * row-major position (0-based), or -1 when every value is finite (and for
+ * integer dtypes). The one finiteness scan of the engine. */
+int64_t ml_find_nonfinite(const ml_tensor *t);
+/* ML_OK when t has no NaN or infinity; else ML_ERR with "<who>: <what>
+ * contains NaN or infinity (row r, column c); remove or impute missing values
+ * first" (a 2-D t; "(element i)" otherwise), positions 1-based. */
+int ml_check_finite(ml_ctx *ctx, const ml_tensor *t, const char *who, const char *what);
 /* Whole-tensor sum in double precision, deterministic. */
 double ml_sum_all(ml_ctx *ctx, const ml_tensor *t);
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log);
@@ -251,15 +259,8 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
 /* Running sum along dim, t's dtype (float32 accumulates in double). */
 int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim);
 
-/* ---- matrix products (blas.c: the only file that includes cblas.h) ---- */
-/* C[m x n] = alpha * op(A) op(B) + beta * C, row-major, plain float arrays. */
-void ml_sgemm(ml_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k,
-              float alpha, const float *a, int lda, const float *b, int ldb,
-              float beta, float *c, int ldc);
-/* The same product by plain loops: the reference the tests check against. */
-void ml_sgemm_ref(bool trans_a, bool trans_b, int m, int n, int k,
-                  float alpha, const float *a, int lda, const float *b, int ldb,
-                  float beta, float *c, int ldc);
+/* ---- matrix products (blas.c; the kernels on plain arrays, ml_sgemm and
+ * the LAPACK wrappers, are declared in blas.h) ---- */
 /* out = a @ b for 1-D/2-D tensors, batched when both are 3-D; strided
  * (transposed) 2-D views are passed to SGEMM without copying. */
 int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *b);

@@ -240,3 +240,31 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
   ml_tensor_release(&cc);
   return ML_OK;
 }
+
+/* ---- finiteness ---- */
+
+int64_t ml_find_nonfinite(const ml_tensor *t) {
+  if (t->dtype != ML_F32) return -1;
+  int64_t n = ml_numel(t);
+  if (ml_is_contiguous(t)) {
+    const float *p = ml_f32(t);
+    for (int64_t i = 0; i < n; i++) if (!isfinite(p[i])) return i;
+  } else {
+    const float *base = (const float *)t->storage->data;
+    for (int64_t i = 0; i < n; i++) if (!isfinite(base[ml_offset_of(t, i)])) return i;
+  }
+  return -1;
+}
+
+int ml_check_finite(ml_ctx *ctx, const ml_tensor *t, const char *who, const char *what) {
+  int64_t bad = ml_find_nonfinite(t);
+  if (bad < 0) return ML_OK;
+  if (t->ndim == 2) {
+    int64_t d = t->shape[1] > 0 ? t->shape[1] : 1;
+    return ml_error(ctx, "%s: %s contains NaN or infinity (row %lld, column %lld); remove or "
+                    "impute missing values first", who, what, (long long)(bad / d + 1),
+                    (long long)(bad % d + 1));
+  }
+  return ml_error(ctx, "%s: %s contains NaN or infinity (element %lld); remove or impute "
+                  "missing values first", who, what, (long long)(bad + 1));
+}

@@ -36,10 +36,10 @@ model:summary()
 model:compile{optimizer = ml.optim.Adam{lr = 1e-3}, loss = "sparse_categorical_crossentropy",
   metrics = {"accuracy"}}
 
-local t0 = ml.core.clock()
+local t0 = ml.parallel.now()
 local history = model:fit(x_train, y_train, {epochs = opts.epochs, batch_size = opts["batch-size"],
   validation_data = {x_test, y_test}})
-local dt = ml.core.clock() - t0
+local dt = ml.parallel.now() - t0
 
 local loss, acc = model:evaluate(x_test, y_test, {batch_size = 500})
 print(string.format("test loss %.4f, test accuracy %.2f%% (%.1f s of training, %.1f s per epoch)",

@@ -32,10 +32,10 @@ local stop = ml.callbacks.LambdaCallback{on_epoch_end = function(epoch, logs)
     model.stop_training = true
   end
 end}
-local t0 = ml.core.clock()
+local t0 = ml.parallel.now()
 local history = model:fit(X, y, {epochs = 2000, batch_size = 4, verbose = 0, shuffle = false,
   callbacks = {stop}})
-local dt = ml.core.clock() - t0
+local dt = ml.parallel.now() - t0
 
 local p, xs, ys = model:predict(X):totable(), X:totable(), y:totable()
 for i = 1, 4 do

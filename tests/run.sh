@@ -34,15 +34,9 @@ part() {  # part NAME COMMAND... : runs a command whose stdout is TAP
   echo "   $(grep -c '^ok ' "$LOG/$name.tap") passed, $(grep -c '^not ok' "$LOG/$name.tap") failed"
 }
 
-# 1. layering: the runtime never sees Lua
-layering() {
-  if grep -rlE '#include *[<"](lua|lauxlib|lualib)\.h' runtime/ ; then
-    echo "not ok 1 - runtime/ includes Lua headers"
-  else
-    echo "ok 1 - runtime/ does not include Lua headers"
-  fi
-}
-part layering layering
+# 1. layering (make check-layout): the runtime never sees Lua, no upward
+#    includes, every binding family registered once
+part layout sh tests/check_layout.sh "$BUILD"
 
 # 2. C unit tests of the runtime, one binary per file
 for src in tests/c/test_*.c; do

@@ -68,10 +68,6 @@ float *ml_transpose_new(const float *X, int64_t n, int d) {
   return T;
 }
 
-int64_t ml_find_nonfinite(const float *X, int64_t count) {
-  for (int64_t i = 0; i < count; i++) if (!isfinite(X[i])) return i;
-  return -1;
-}
 
 int ml_forest_fit(ml_ctx *ctx, ml_ensemble *out, const ml_tree_data *D, const double *w,
                   const ml_forest_params *p, int threads, float *oob_out, int32_t *oob_count) {

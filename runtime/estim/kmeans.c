@@ -1,6 +1,6 @@
 /* kmeans.c - Lloyd's k-means with k-means++ seeding (see kmeans.h). */
 #include "kmeans.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include "threads.h"
 #include "../dispatch.h"
 #include <math.h>
@@ -118,11 +118,9 @@ static int64_t lloyd_assign(km_work *w, bool update) {
     int64_t r0 = ch * KM_CHUNK, m = n - r0 < KM_CHUNK ? n - r0 : KM_CHUNK;
     float *G = w->G + (size_t)th * KM_CHUNK * k;
     if (w->sparse) sparse_dots(w, r0, m, w->Ct, k, G);
-    else if (w->nt == 1)   /* no team: ml_sgemm pins BLAS to one thread too */
+    else   /* in a team OpenBLAS runs serially; alone, with the engine's threads */
       ml_sgemm(w->ctx, false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
                (int)d, 0.0f, G, (int)k);
-    else ml_sgemm_inner(false, true, (int)m, (int)k, (int)d, 1.0f, w->X + r0 * d, (int)d, w->C,
-                         (int)d, 0.0f, G, (int)k);
     double *acc = w->acc + (size_t)th * k * d, *cnt = w->cnt + (size_t)th * k;
     changed += assign_rows(w, r0, m, G, acc, cnt, update);
   }
@@ -501,11 +499,10 @@ static int ml_sqdist_impl(ml_ctx *ctx, ml_tensor *out, const ml_tensor *X, const
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   if (ml_contiguous(ctx, &cc, C)) { ml_tensor_release(&xc); return ML_ERR; }
   int64_t n = X->shape[0], k = C->shape[0], d = X->shape[1], shape[2] = {n, k};
-  for (int64_t i = 0; i < n * d; i++)
-    if (!isfinite(ml_f32(&xc)[i])) {
-      ml_tensor_release(&xc); ml_tensor_release(&cc);
-      return ml_error(ctx, "KMeans: X contains NaN or infinity (row %lld)", (long long)(i / d + 1));
-    }
+  if (ml_check_finite(ctx, &xc, "KMeans", "X")) {
+    ml_tensor_release(&xc); ml_tensor_release(&cc);
+    return ML_ERR;
+  }
   int rc = ml_tensor_new(ctx, out, ML_F32, 2, shape, false);
   if (rc == ML_OK) {
     const float *Xp = ml_f32(&xc), *Cp = ml_f32(&cc);

@@ -1,7 +1,7 @@
 /* knn.c - brute-force k nearest neighbours: blocked SGEMM distances, partial
  * selection per query, exact re-ranking, and the vote / mean on top. */
 #include "knn.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include "threads.h"
 #include <math.h>
 #include <stdlib.h>

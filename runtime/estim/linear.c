@@ -1,6 +1,6 @@
 /* linear.c - least squares (LAPACK dgelsd) and ridge (Cholesky, dposv). */
 #include "linear.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>

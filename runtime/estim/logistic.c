@@ -1,7 +1,7 @@
 /* logistic.c - logistic regression: loss/gradient via DGEMM, L-BFGS with a
  * strong-Wolfe line search (Nocedal & Wright, algorithms 3.5/3.6, 7.4). */
 #include "logistic.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include <float.h>
 #include <omp.h>
 #include <math.h>
@@ -43,7 +43,7 @@ static double evaluate_rows(problem *P, const double *w, int64_t lo, int64_t hi,
     const double *X = P->X + b0 * f;
     double *Z = P->Z + b0 * R;
     if (R == 1) ml_dgemv(P->ctx, false, (int)m, (int)f, 1.0, X, (int)f, w, 0.0, Z);
-    else ml_dgemm_any(P->ctx, false, true, (int)m, R, (int)f, 1.0, X, (int)f, w, (int)f, 0.0, Z, R);
+    else ml_dgemm(P->ctx, false, true, (int)m, R, (int)f, 1.0, X, (int)f, w, (int)f, 0.0, Z, R);
     for (int64_t i = 0; i < m; i++) {
       double s = P->sw ? P->sw[b0 + i] : 1.0;
       double *z = Z + i * R;
@@ -67,8 +67,8 @@ static double evaluate_rows(problem *P, const double *w, int64_t lo, int64_t hi,
       for (int k = 0; k < R; k++) gb[k] += z[k];
     }
     if (R == 1) ml_dgemv(P->ctx, true, (int)m, (int)f, 1.0, X, (int)f, Z, 1.0, g_part);
-    else ml_dgemm_any(P->ctx, true, false, R, (int)f, (int)m, 1.0, Z, R, X, (int)f, 1.0, g_part,
-                      (int)f);
+    else ml_dgemm(P->ctx, true, false, R, (int)f, (int)m, 1.0, Z, R, X, (int)f, 1.0, g_part,
+                  (int)f);
   }
   return loss;
 }

@@ -18,21 +18,24 @@ int ml_gnb_fit(ml_ctx *ctx, ml_tensor *theta, ml_tensor *var, ml_tensor *counts,
   if (!(var_smoothing >= 0)) return ml_error(ctx, "GaussianNB: var_smoothing must be >= 0, got %g", var_smoothing);
   int64_t n = X->shape[0], p = X->shape[1];
   if (n < 1) return ml_error(ctx, "GaussianNB: X is empty");
+  if (ml_check_finite(ctx, X, "GaussianNB", "X")) return ML_ERR;
   ml_tensor xc, yc;
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   if (ml_contiguous(ctx, &yc, y)) { ml_tensor_release(&xc); return ML_ERR; }
   const float *x = ml_f32(&xc);
   const int64_t *Y = ml_i64(&yc);
-  double *mu = calloc((size_t)(K * p), sizeof(double)), *m2 = calloc((size_t)(K * p), sizeof(double));
-  double *cnt = calloc((size_t)K, sizeof(double));
-  double *gm = calloc((size_t)p, sizeof(double)), *gv = calloc((size_t)p, sizeof(double));
+  /* one accounted scratch block: class means and squared deviations (K x p
+   * each), class counts (K), global mean and squared deviations (p each) */
+  size_t scratch = sizeof(double) * (size_t)(2 * K * p + K + 2 * p);
+  double *mu = ml_malloc(ctx, scratch, "GaussianNB");
   int rc = ML_OK;
-  if (!mu || !m2 || !cnt || !gm || !gv) { rc = ml_error(ctx, "GaussianNB: out of memory"); goto done; }
+  if (!mu) { rc = ML_ERR; goto done; }
+  memset(mu, 0, scratch);
+  double *m2 = mu + K * p, *cnt = m2 + K * p, *gm = cnt + K, *gv = gm + p;
   for (int64_t i = 0; i < n; i++) {
     if (Y[i] < 0 || Y[i] >= K) { rc = ml_error(ctx, "GaussianNB: class id %lld outside 0..%lld", (long long)Y[i], (long long)(K - 1)); goto done; }
     cnt[Y[i]] += 1;
     for (int64_t j = 0; j < p; j++) {
-      if (!isfinite(x[i * p + j])) { rc = ml_error(ctx, "GaussianNB: X contains NaN or infinity (row %lld)", (long long)(i + 1)); goto done; }
       mu[Y[i] * p + j] += x[i * p + j];
       gm[j] += x[i * p + j];
     }
@@ -67,7 +70,7 @@ int ml_gnb_fit(ml_ctx *ctx, ml_tensor *theta, ml_tensor *var, ml_tensor *counts,
     }
   }
 done:
-  free(mu); free(m2); free(cnt); free(gm); free(gv);
+  ml_free(ctx, mu);
   ml_tensor_release(&xc); ml_tensor_release(&yc);
   return rc;
 }
@@ -87,13 +90,16 @@ static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, co
     return ml_error(ctx, "GaussianNB: X %s must be 2-D float32 with %lld features",
                     ml_shape_str(b1, sizeof b1, X->ndim, X->shape), (long long)theta->shape[1]);
   int64_t n = X->shape[0], p = X->shape[1], K = theta->shape[0];
+  if (ml_check_finite(ctx, X, "GaussianNB", "X")) return ML_ERR;
   ml_tensor xc, tc, vc, lc;
   if (ml_contiguous(ctx, &xc, X)) return ML_ERR;
   ml_contiguous(ctx, &tc, theta); ml_contiguous(ctx, &vc, var); ml_contiguous(ctx, &lc, log_prior);
   int64_t shape[2] = {n, K};
-  double *base = malloc(sizeof(double) * (size_t)K), *iv = malloc(sizeof(double) * (size_t)(K * p));
+  /* accounted scratch: per-class constants (K), inverse variances (K x p) */
+  size_t scratch = sizeof(double) * (size_t)(K + K * p);
+  double *base = ml_malloc(ctx, scratch, "GaussianNB"), *iv = base ? base + K : NULL;
   int rc = ML_OK;
-  if (!base || !iv) rc = ml_error(ctx, "GaussianNB: out of memory");
+  if (!base) rc = ML_ERR;
   else if ((rc = ml_tensor_new(ctx, jll, ML_F32, 2, shape, false)) == ML_OK &&
            log_proba && (rc = ml_tensor_new(ctx, log_proba, ML_F32, 2, shape, false)))
     ml_tensor_release(jll);
@@ -105,11 +111,9 @@ static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, co
       base[c] = lp[c] - 0.5 * s;
     }
     float *out = ml_f32(jll), *lpo = log_proba ? ml_f32(log_proba) : NULL;
-    bool bad = false;
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       const float *xi = x + i * p;
-      for (int64_t j = 0; j < p; j++) if (!isfinite(xi[j])) bad = true;
       double row[K], mx = -INFINITY, se = 0;
       for (int64_t c = 0; c < K; c++) {
         double s = 0;
@@ -126,9 +130,8 @@ static int ml_gnb_jll_impl(ml_ctx *ctx, ml_tensor *jll, ml_tensor *log_proba, co
         for (int64_t c = 0; c < K; c++) lpo[i * K + c] = (float)(row[c] - lse);
       }
     }
-    if (bad) { ml_tensor_release(jll); if (log_proba) ml_tensor_release(log_proba); rc = ml_error(ctx, "GaussianNB: X contains NaN or infinity"); }
   }
-  free(base); free(iv);
+  ml_free(ctx, base);
   ml_tensor_release(&xc); ml_tensor_release(&tc); ml_tensor_release(&vc); ml_tensor_release(&lc);
   return rc;
 }

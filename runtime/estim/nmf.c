@@ -1,7 +1,7 @@
 /* nmf.c - NMF initialisation, CD and MU solvers, reconstruction error. */
 #include "nmf.h"
 #include "pca.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include "threads.h"
 #include "../dispatch.h"
 #include <float.h>

@@ -1,6 +1,6 @@
 /* pca.c - truncated SVD (Gram eigenvectors or gesdd) and PCA on top. */
 #include "pca.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include "threads.h"
 #include <math.h>
 #include <stdlib.h>

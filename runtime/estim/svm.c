@@ -2,7 +2,7 @@
  * libsvm model layout, decision values through SGEMM, Platt scaling with
  * internal 5-fold cross-validation and pairwise coupling for probabilities. */
 #include "svm.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,8 +364,8 @@ int ml_svc_decision(ml_ctx *ctx, const ml_kernel *k, const float *sv, int64_t n_
   for (int64_t r0 = 0; r0 < m; r0 += B) {
     int64_t nb = m - r0 < B ? m - r0 : B;
     if (n_sv > 0)
-      ml_sgemm_any(ctx, false, true, (int)nb, (int)n_sv, (int)f, 1.0f, X + r0 * f, (int)f, sv,
-                   (int)f, 0.0f, kv, (int)n_sv);
+      ml_sgemm(ctx, false, true, (int)nb, (int)n_sv, (int)f, 1.0f, X + r0 * f, (int)f, sv,
+               (int)f, 0.0f, kv, (int)n_sv);
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int64_t r = 0; r < nb; r++) {
       const float *x = X + (r0 + r) * f;

@@ -3,7 +3,7 @@
  * reconstruction, kernel rows from an LRU cache, filled by SGEMV over the
  * samples kept in the solver's own (permuted) order. */
 #include "svm.h"
-#include "../linalg.h"
+#include "../blas.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>

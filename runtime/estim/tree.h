@@ -130,8 +130,6 @@ int ml_ensemble_predict(ml_ctx *ctx, const ml_ensemble *e, const float *X, int64
 void ml_ensemble_importances(const ml_ensemble *e, double *imp);
 /* Column-major float copy of row-major X (n x d), malloc'd; NULL on failure. */
 float *ml_transpose_new(const float *X, int64_t n, int d);
-/* Index of the first feature value that is NaN or infinite, or -1. */
-int64_t ml_find_nonfinite(const float *X, int64_t count);
 
 typedef struct ml_forest_params {
   ml_tree_params tree;           /* seed is ignored: drawn per tree */

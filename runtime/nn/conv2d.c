@@ -18,8 +18,8 @@
  * dynamically, so a thread the OS puts to sleep does not stall the other.
  */
 #include "nn.h"
+#include "../blas.h"
 #include "../dispatch.h"
-#include "../linalg.h"
 #include <omp.h>
 #include <string.h>
 
@@ -225,7 +225,6 @@ int ml_conv2d_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x, const ml_te
   const float *xp = ml_f32(x), *wp = ml_f32(w), *bp = b ? ml_f32(b) : NULL;
   float *yp = ml_f32(y);
   bool dir = direct(&g);
-  ml_blas_threads(ctx);
   int nt = nchunks < threads ? (int)nchunks : threads;
   #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -239,8 +238,8 @@ int ml_conv2d_forward(ml_ctx *ctx, ml_tensor *y, const ml_tensor *x, const ml_te
         A = cols;
       }
       float *yc = yp + i0 * p * cout;
-      ml_sgemm_inner(false, false, (int)rows, (int)cout, (int)k, 1.0f, A, (int)k, wp,
-                     (int)cout, 0.0f, yc, (int)cout);
+      ml_sgemm(ctx, false, false, (int)rows, (int)cout, (int)k, 1.0f, A, (int)k, wp,
+               (int)cout, 0.0f, yc, (int)cout);
       if (bp || a.kind != ML_ACT_LINEAR) ml_act_rows(NULL, a, yc, yc, bp, rows, cout);
     }
   }
@@ -277,7 +276,6 @@ int ml_conv2d_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb,
   float *acc = ws + per_thread * threads;   /* ngroups x (K*COUT + COUT) */
   int nt = ngroups < threads ? (int)ngroups : threads;
   if (nt < 1) nt = 1;
-  ml_blas_threads(ctx);
   memset(acc, 0, (size_t)(ngroups * (k * cout + cout)) * sizeof *acc);
   #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -300,15 +298,15 @@ int ml_conv2d_backward(ml_ctx *ctx, ml_tensor *gx, ml_tensor *gw, ml_tensor *gb,
           for (int64_t i = i0; i < i1; i++) im2col(&g, xp + i * img, cols + (i - i0) * p * k);
           A = cols;
         }
-        ml_sgemm_inner(true, false, (int)k, (int)cout, (int)rows, 1.0f, A, (int)k, gc,
-                       (int)cout, 1.0f, gwa, (int)cout);
+        ml_sgemm(ctx, true, false, (int)k, (int)cout, (int)rows, 1.0f, A, (int)k, gc,
+                 (int)cout, 1.0f, gwa, (int)cout);
         if (gxp) {
           if (dir) {
-            ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
-                           (int)cout, 0.0f, gxp + i0 * img, (int)k);
+            ml_sgemm(ctx, false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
+                     (int)cout, 0.0f, gxp + i0 * img, (int)k);
           } else {
-            ml_sgemm_inner(false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
-                           (int)cout, 0.0f, cols, (int)k);
+            ml_sgemm(ctx, false, true, (int)rows, (int)k, (int)cout, 1.0f, gc, (int)cout, wp,
+                     (int)cout, 0.0f, cols, (int)k);
             for (int64_t i = i0; i < i1; i++) col2im(&g, cols + (i - i0) * p * k, gxp + i * img);
           }
         }

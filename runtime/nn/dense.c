@@ -2,6 +2,7 @@
  * bias and activation fused into a single pass over y; backward by two
  * SGEMMs (x^T gz for the kernel, gz W^T for the input). */
 #include "nn.h"
+#include "../blas.h"
 #include <string.h>
 
 static int check_xw(ml_ctx *ctx, const char *who, const ml_tensor *x, const ml_tensor *w) {

@@ -30,7 +30,4 @@ int ml_train_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_ten
  * match y: argmax for K > 1, the 0.5 threshold for one output. */
 int ml_train_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_t *correct);
 
-/* Number of non-finite values (NaN or +-Inf) in a float32 tensor. */
-int64_t ml_train_nonfinite(const ml_tensor *t);
-
 #endif

@@ -128,15 +128,3 @@ int ml_train_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_
   return ML_OK;
 }
 
-int64_t ml_train_nonfinite(const ml_tensor *t) {
-  if (t->dtype != ML_F32) return 0;
-  int64_t n = ml_numel(t), bad = 0;
-  if (ml_is_contiguous(t)) {
-    const float *p = ml_f32(t);
-    for (int64_t i = 0; i < n; i++) bad += !isfinite(p[i]);
-  } else {
-    const float *base = (const float *)t->storage->data;
-    for (int64_t i = 0; i < n; i++) bad += !isfinite(base[ml_offset_of(t, i)]);
-  }
-  return bad;
-}

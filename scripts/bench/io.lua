@@ -1,6 +1,6 @@
 -- scripts/bench/io.lua [BUILD [MNIST_DIR]] - file speeds: MNIST IDX loading,
 -- ml.save / ml.load at each compression level, .npy, beside NumPy when
--- /usr/bin/python3 has it. Prints wall seconds (ml.clock) and CPU seconds
+-- /usr/bin/python3 has it. Prints wall seconds (ml.parallel.now) and CPU seconds
 -- (os.clock): on a shared machine the CPU figure is the steadier one.
 local mnist_dir = arg[2]
 if not mnist_dir then
@@ -11,9 +11,9 @@ end
 
 local function timed(f)
   collectgarbage(); collectgarbage()
-  local w, c = ml.clock(), os.clock()
+  local w, c = ml.parallel.now(), os.clock()
   local r = table.pack(f())
-  return ml.clock() - w, os.clock() - c, table.unpack(r, 1, r.n)
+  return ml.parallel.now() - w, os.clock() - c, table.unpack(r, 1, r.n)
 end
 
 print(string.format("threads %d", ml.get_num_threads()))

@@ -15,7 +15,7 @@ local s = {28, 28, 1}
 for _, l in ipairs(layers) do l:build(s); s = l:output_shape(s) end
 local x = ml.rand(batch, 28, 28, 1)
 local y = ml.tensor((function() local t = {} for i = 1, batch do t[i] = (i - 1) % 10 end return t end)())
-local wall = ml.core.clock   -- monotonic wall clock (seconds)
+local wall = ml.parallel.now   -- monotonic wall clock (seconds)
 local fwd, bwd = {}, {}
 for i = 1, #layers do fwd[i], bwd[i] = 0, 0 end
 local function step(timed)

@@ -38,10 +38,10 @@ if opts.model == "xor" then
     nn.Dense(1, {activation = "sigmoid"})}
   model:compile{optimizer = ml.optim.Adam{lr = 0.05}, loss = "binary_crossentropy"}
   for _ = 1, 50 do model:train_on_batch(X, Y) end
-  local t0 = ml.core.clock()
+  local t0 = ml.parallel.now()
   local loss
   for _ = 1, 1000 do loss = model:train_on_batch(X, Y) end
-  local dt = ml.core.clock() - t0
+  local dt = ml.parallel.now() - t0
   report(dt / 1000 * 1e6, 1000 / dt, loss)
   return
 end
@@ -67,8 +67,8 @@ for xb, yb in loader:batches() do
   k = k + 1
   if k == 5 then break end
 end
-local t0 = ml.core.clock()
+local t0 = ml.parallel.now()
 local loss
 for xb, yb in loader:batches() do loss = model:train_on_batch(xb, yb) end
-local dt = ml.core.clock() - t0
+local dt = ml.parallel.now() - t0
 report(dt, x.shape[1] / dt, loss)

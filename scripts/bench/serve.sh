@@ -38,7 +38,7 @@ local f = io.open('$W/body.json', 'w'); f:write('{\"instances\": [[' .. table.co
 local one = x:narrow(1, 1, 1)
 for _ = 1, 50 do m:predict(one) end
 local lat = {}
-for i = 1, 1000 do local t0 = ml.core.clock(); m:predict(one); lat[i] = (ml.core.clock() - t0) * 1e6 end
+for i = 1, 1000 do local t0 = ml.parallel.now(); m:predict(one); lat[i] = (ml.parallel.now() - t0) * 1e6 end
 table.sort(lat)
 print(string.format('in-process batch-1 predict: p50 %.0f us, p99 %.0f us (1,000 calls)', lat[500], lat[990]))
 " || exit 1

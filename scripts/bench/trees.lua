@@ -1,7 +1,7 @@
 -- mlrun side of scripts/bench/trees.sh: the same fits as trees.py on the same
 -- data and split, one line per case: "<case> <fit seconds> <test accuracy>".
 local ml = require "ml"
-local clock = ml.core.clock
+local clock = ml.parallel.now
 local which = arg[1]
 
 local function bank()

@@ -5,8 +5,8 @@
 -- Its record (the tensor's user value) is {requires_grad = true, grad = g}
 -- for a leaf, {fn = node} for a result. The C bindings of differentiable
 -- ops see the record and call the handler registered here under the op's
--- name (ml.core.grad_ops, see bindings/mlb.h); the handler computes with the
--- untracked ml.core.raw function and records a node:
+-- name (core.autograd.grad_ops, see bindings/mlb.h); the handler computes with the
+-- untracked core.tensor.raw function and records a node:
 --   node = {name = op, f = backward, n = #inputs, [1..n] = input edges, ...}
 -- An edge is the producing node of an input, the record of a leaf input, or
 -- false. backward(node, g) returns one gradient per input (nil for none),
@@ -14,12 +14,12 @@
 -- their storage version; an in-place write since then is an error at
 -- backward, as in PyTorch. Untracked tensors never reach this file.
 local core = require "ml.core"
-local raw = core.raw
-local T = core.Tensor
-local mt = core.tensor_mt
-local record, set_record, owned = core.grad_record, core.grad_set_record, core.grad_owned
-local version, alias, same_as = core.grad_version, core.grad_alias, core.grad_same_shape
-local ops = core.grad_ops
+local raw = core.tensor.raw
+local T = core.tensor.Tensor
+local mt = core.tensor.mt
+local record, set_record, owned = core.autograd.grad_record, core.autograd.grad_set_record, core.autograd.grad_owned
+local version, alias, same_as = core.autograd.grad_version, core.autograd.grad_alias, core.autograd.grad_same_shape
+local ops = core.autograd.grad_ops
 
 local A = {}
 
@@ -28,7 +28,7 @@ local r_neg, r_sum, r_reshape, r_expand = raw.neg, raw.sum, raw.reshape, raw.exp
 local r_matmul, r_transpose, r_clone, r_add_ = raw.matmul, raw.transpose, raw.clone, raw.add_
 local r_exp, r_gt, r_ge, r_le, r_lt = raw.exp, raw.gt, raw.ge, raw.le, raw.lt
 local r_index, r_newindex, r_copy_ = raw.index, raw.newindex, raw.copy_
-local zeros, ones = core.zeros, core.ones
+local zeros, ones = core.tensor.zeros, core.tensor.ones
 
 -- ------------------------------------------------------------ grad mode --
 
@@ -154,7 +154,7 @@ local function result(out, node)
   return out
 end
 
-local function scalar_tensor(v) return core.tensor(v) end
+local function scalar_tensor(v) return core.tensor.tensor(v) end
 
 -- ------------------------------------------------- elementwise binaries --
 
@@ -275,7 +275,7 @@ unary("sqrt", function(n, g) return r_div(r_mul(g, 0.5), saved(n, "x")) end, "y"
 unary("abs", function(n, g) return r_mul(g, raw.sign(saved(n, "x"))) end, "x")
 -- sigmoid, tanh, relu: the activation kernels' backward from the output
 -- (one pass, runtime/nn/activation.c); float64 goes through tensor ops.
-local act_backward = core.nn_act_backward
+local act_backward = core.nn.act_backward
 local function act_bw(name, generic)
   return function(n, g)
     local y = saved(n, "x")
@@ -528,7 +528,7 @@ local function mask_positions(mask, shape)
   local flat = r_reshape(m, -1):totable()
   local pos = {}
   for i, v in ipairs(flat) do if v ~= 0 then pos[#pos + 1] = i end end
-  return core.tensor(pos, "int64")
+  return core.tensor.tensor(pos, "int64")
 end
 
 local function masked_bw(n, g)
@@ -592,7 +592,7 @@ end
 ops.index_select = function(x, dim, idx)
   local y = raw.index_select(x, dim, idx)
   if not enabled or not edge_of(x) then return y end
-  if not is_tensor(idx) then idx = core.tensor(idx, "int64") end
+  if not is_tensor(idx) then idx = core.tensor.tensor(idx, "int64") end
   return result(y, {name = "index_select", n = 1, edge_of(x), shape = x.shape,
     dim = norm_dim(x, dim), idx = idx,
     f = function(n, g)
@@ -780,7 +780,7 @@ local function check_grad_arg(t, grad)
     end
     return ones(t.shape)
   end
-  if type(grad) == "number" then grad = core.full(t.shape, grad) end
+  if type(grad) == "number" then grad = core.tensor.full(t.shape, grad) end
   if not is_tensor(grad) then
     error("backward: expected a gradient tensor, got " .. type(grad), 3)
   end

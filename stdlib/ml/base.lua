@@ -3,6 +3,7 @@
 -- clone, save/load state). Estimators subclass base.Estimator via
 -- base.estimator(...).
 local ml = require "ml"
+local core = require "ml.core"
 
 local base = {}
 
@@ -27,8 +28,8 @@ end
 --- Writes "warning: <msg>" to stderr the first time `key` is seen in this
 --- process (base.warned[key] then holds msg; tests may clear the table).
 --- The table lives in ml.core so that every copy of this module shares it.
-ml.core.warned_once = ml.core.warned_once or {}
-base.warned = ml.core.warned_once
+core.term.warned_once = core.term.warned_once or {}
+base.warned = core.term.warned_once
 function base.warn_once(key, msg)
   if base.warned[key] then return false end
   base.warned[key] = msg
@@ -50,11 +51,11 @@ local function kind_ok(v, kind)
     elseif k == "nil" then if v == nil then return true end
     elseif k == "integer" then if math.type(v) == "integer" or
       (type(v) == "number" and v == math.floor(v) and v == v) then return true end
-    elseif k == "tensor" then if getmetatable(v) == ml.core.tensor_mt then return true end
-    elseif k == "table" then if type(v) == "table" and getmetatable(v) ~= ml.core.tensor_mt
+    elseif k == "tensor" then if ml.is_tensor(v) then return true end
+    elseif k == "table" then if type(v) == "table" and not ml.is_tensor(v)
       then return true end
     elseif k == "list" then
-      if type(v) == "table" or getmetatable(v) == ml.core.tensor_mt then return true end
+      if type(v) == "table" or ml.is_tensor(v) then return true end
     elseif type(v) == k then return true end
   end
   return false
@@ -71,7 +72,7 @@ local function kind_str(kind)
 end
 
 local function typename(v)
-  if getmetatable(v) == ml.core.tensor_mt then return "tensor" end
+  if ml.is_tensor(v) then return "tensor" end
   if type(v) == "string" then return string.format("%q", v) end
   if type(v) == "number" then return tostring(v) end
   return type(v)
@@ -82,7 +83,7 @@ end
 --- wrong kinds raise an error naming `who`, the option and what was expected.
 function base.options(who, opts, spec)
   opts = opts or {}
-  if type(opts) ~= "table" or getmetatable(opts) == ml.core.tensor_mt then
+  if type(opts) ~= "table" or ml.is_tensor(opts) then
     error(string.format("%s: expected an options table, got %s", who, typename(opts)), 0)
   end
   local known, out = {}, {}
@@ -122,7 +123,7 @@ end
 --- (a habit from another library must not pass silently).
 function base.no_options(who, opts)
   if opts == nil then return end
-  if type(opts) ~= "table" or getmetatable(opts) == ml.core.tensor_mt then
+  if type(opts) ~= "table" or ml.is_tensor(opts) then
     error(string.format("%s: expected no further argument, got %s", who, typename(opts)), 0)
   end
   local k = next(opts)
@@ -141,7 +142,7 @@ function base.check_arg(who, i, v, kind)
 end
 
 local function as_tensor(who, what, x)
-  if getmetatable(x) == ml.core.tensor_mt then return x end
+  if ml.is_tensor(x) then return x end
   if type(x) == "table" then
     local ok, t = pcall(ml.tensor, x)
     if ok then return t end
@@ -169,8 +170,8 @@ end
 --- non-finite value of a float32 tensor (one C scan; positions 1-based; for
 --- N x H x W x C data the row and the position inside it).
 function base.check_finite(who, X, what, hint)
-  if X.dtype ~= "float32" or ml.core.train_nonfinite(X) == 0 then return X end
-  local bad = (X - X):ne(0):argmax()   -- flat 1-based position of the first NaN/Inf
+  local bad = X.dtype == "float32" and core.tensor.find_nonfinite(X)
+  if not bad then return X end
   if X:dim() >= 2 then
     local d = X:numel() // X.shape[1]
     local row, col = (bad - 1) // d + 1, (bad - 1) % d
@@ -215,7 +216,7 @@ local function label_error(who, msg) error(who .. ": " .. msg, 0) end
 
 --- y for a classifier: an int64/float32 1-D tensor, or a list of strings.
 function base.check_labels(who, y)
-  if type(y) == "table" and getmetatable(y) ~= ml.core.tensor_mt then
+  if type(y) == "table" and not ml.is_tensor(y) then
     local mt = getmetatable(y)
     if mt and mt.__name == "Series" and y.totable then y = y:totable() end
   end
@@ -323,10 +324,16 @@ function base.estimator(name, module, spec, kind, parent)
   return cls
 end
 
+--- get_params() -> params, names: the parameter table (scikit-learn's
+--- names), and the list of every parameter name in declaration order, so a
+--- parameter whose value is nil (absent from the table) is still listed.
 function Estimator:get_params()
-  local p = {}
-  for _, s in ipairs(self._spec) do p[s[1]] = self[s[1]] end
-  return p
+  local p, names = {}, {}
+  for i, s in ipairs(self._spec) do
+    p[s[1]] = self[s[1]]
+    names[i] = s[1]
+  end
+  return p, names
 end
 
 function Estimator:set_params(opts)
@@ -377,7 +384,7 @@ function Estimator:state()
   local fitted = {}
   for k, v in pairs(self) do
     if type(k) == "string" and k:sub(-1) == "_" and type(v) ~= "function" and
-       (type(v) ~= "userdata" or getmetatable(v) == ml.core.tensor_mt) then
+       (type(v) ~= "userdata" or ml.is_tensor(v)) then
       fitted[k] = v
     end
   end
@@ -396,11 +403,17 @@ function base.clone(est)
   if type(est) ~= "table" or not est.get_params then
     error("clone: expected an estimator, got " .. typename(est), 2)
   end
-  local p = est:get_params()
+  local p, names = est:get_params()
   for k, v in pairs(p) do
     if type(v) == "table" and v.get_params then p[k] = base.clone(v) end
   end
-  return getmetatable(est)(p)
+  local c = getmetatable(est)(p)
+  -- a parameter the estimator holds as nil stays nil (the constructor would
+  -- put its default in its place)
+  for _, k in ipairs(names or {}) do
+    if p[k] == nil then c[k] = nil end
+  end
+  return c
 end
 
 return base

@@ -5,7 +5,7 @@
 -- ids 0..n_clusters-1 (values, as scikit-learn), as float32 tensors.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local C = {}
 
@@ -72,7 +72,7 @@ function KMeans:fit(X, y, opts)
              tol = self.tol, seed = seed_of(self.random_state),
              init = type(self.init) == "string" and self.init or nil}
   local with_threads = require("ml.neighbors")._with_threads
-  local centers, labels, inertia, n_iter = with_threads(self.n_jobs, core.kmeans_fit, X, o, init_t)
+  local centers, labels, inertia, n_iter = with_threads(self.n_jobs, core.estim_cluster.kmeans_fit, X, o, init_t)
   self.cluster_centers_ = centers
   self.labels_ = labels:float()
   self.inertia_ = inertia
@@ -84,7 +84,7 @@ end
 function KMeans:predict(X)
   self:check_fitted("predict", "cluster_centers_")
   X = base.check_X("KMeans:predict", X, self.n_features_in_)
-  local labels = core.kmeans_assign(X, self.cluster_centers_)
+  local labels = core.estim_cluster.kmeans_assign(X, self.cluster_centers_)
   return labels:float()
 end
 
@@ -92,7 +92,7 @@ end
 function KMeans:transform(X)
   self:check_fitted("transform", "cluster_centers_")
   X = base.check_X("KMeans:transform", X, self.n_features_in_)
-  return core.sqdist(X, self.cluster_centers_):sqrt()
+  return core.estim_cluster.sqdist(X, self.cluster_centers_):sqrt()
 end
 
 function KMeans:fit_transform(X, y)
@@ -107,7 +107,7 @@ end
 function KMeans:score(X)
   self:check_fitted("score", "cluster_centers_")
   X = base.check_X("KMeans:score", X, self.n_features_in_)
-  local _, d2 = core.kmeans_assign(X, self.cluster_centers_)
+  local _, d2 = core.estim_cluster.kmeans_assign(X, self.cluster_centers_)
   return -d2:sum()
 end
 

@@ -7,7 +7,7 @@
 --   for xb, yb in loader:batches() do ... end      -- also: for i, xb, yb in loader:ipairs()
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local data = {}
 
@@ -77,7 +77,7 @@ end
 ---   "constant" with cval, "reflect", "wrap"), cval (0), noise (standard
 ---   deviation of added Gaussian noise).
 function DataLoader:init(X, y, opts)
-  if opts == nil and type(y) == "table" and getmetatable(y) ~= core.tensor_mt then
+  if opts == nil and type(y) == "table" and not ml.is_tensor(y) then
     y, opts = nil, y
   end
   local o = base.options("DataLoader", opts, {{"batch_size", 32, "integer"},
@@ -136,8 +136,8 @@ function DataLoader:get(i)
   local n = math.min(bs, self.n - start + 1)
   local xb, yb = self.xb, self.yb
   if n < bs then xb, yb = self.xr, self.yr end
-  core.train_gather(xb, self.X, self.order, start, n)
-  if yb then core.train_gather(yb, self.y, self.order, start, n) end
+  core.train.gather(xb, self.X, self.order, start, n)
+  if yb then core.train.gather(yb, self.y, self.order, start, n) end
   if self.augment then self:_augment(xb) end
   return xb, yb
 end

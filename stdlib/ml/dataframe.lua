@@ -14,10 +14,11 @@
 -- a method (vc:count()) then raises an error that names the way around,
 -- DataFrame.count(vc). df:col(name) always returns the column.
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local D = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 -- ---------------------------------------------------------------------------
 -- Series: one column
@@ -140,19 +141,19 @@ end
 --- count, mean, std, min, 25%, 50%, 75%, max of the non-missing values
 --- (double precision, runtime/data/curve.c).
 function Series:describe()
-  return ml.core.frame_describe(check_number(self).values)
+  return core.data.frame_describe(check_number(self).values)
 end
 
 function Series:sum()
-  local n, mean = ml.core.frame_describe(check_number(self).values, {})
+  local n, mean = core.data.frame_describe(check_number(self).values, {})
   return n > 0 and n * mean or 0
 end
-function Series:mean() local _, m = ml.core.frame_describe(check_number(self).values, {}); return m end
+function Series:mean() local _, m = core.data.frame_describe(check_number(self).values, {}); return m end
 --- s:std([{ddof = 1}]): the sample standard deviation by default (ddof = 1,
 --- as pandas; NumPy's default is ddof = 0), missing values skipped.
 function Series:std(opts)
   local o = base.options("Series:std", opts, {{"ddof", 1, "integer"}})
-  local n, _, sd = ml.core.frame_describe(check_number(self).values, {})
+  local n, _, sd = core.data.frame_describe(check_number(self).values, {})
   if o.ddof == 1 or n == 0 then return sd end
   if n - o.ddof <= 0 then return 0 / 0 end
   return sd * math.sqrt((n - 1) / (n - o.ddof))
@@ -160,13 +161,13 @@ end
 function Series:var(opts) local sd = self:std(opts); return sd * sd end
 --- Quantile with linear interpolation (pandas' default); q in [0, 1].
 function Series:quantile(q)
-  local _, _, _, _, v = ml.core.frame_describe(check_number(self).values, {q})
+  local _, _, _, _, v = core.data.frame_describe(check_number(self).values, {q})
   return v
 end
 function Series:median() return self:quantile(0.5) end
-function Series:min() local _, _, _, lo = ml.core.frame_describe(check_number(self).values, {}); return lo end
+function Series:min() local _, _, _, lo = core.data.frame_describe(check_number(self).values, {}); return lo end
 function Series:max()
-  local _, _, _, _, hi = ml.core.frame_describe(check_number(self).values, {})
+  local _, _, _, _, hi = core.data.frame_describe(check_number(self).values, {})
   return hi
 end
 
@@ -226,7 +227,7 @@ end
 
 --- The rows at 0-based int64 positions idx.
 function Series:_take(idx)
-  return series_new(self.name, self.kind, ml.core.frame_take(self.values, idx + 1), self.categories)
+  return series_new(self.name, self.kind, core.data.frame_take(self.values, idx + 1), self.categories)
 end
 
 function Series:__tostring()
@@ -461,7 +462,7 @@ function DataFrame:_take(idx)
   for _, nm in ipairs(self.columns) do series[nm] = self._series[nm]:_take(idx) end
   local index = self._index
   if index == nil then index = idx + 1
-  elseif is_tensor(index) then index = ml.core.frame_take(index, idx + 1)
+  elseif is_tensor(index) then index = core.data.frame_take(index, idx + 1)
   else
     local labels = {}
     for i, k in ipairs((idx + 1):totable()) do labels[i] = index[k] end
@@ -826,7 +827,7 @@ function DataFrame:get_dummies(names)
   for _, nm in ipairs(names) do
     local s = self._series[nm]
     if s.kind == "string" then
-      local hot = ml.core.frame_onehot(s.values, #s.categories)   -- N x K in one pass
+      local hot = core.data.frame_onehot(s.values, #s.categories)   -- N x K in one pass
       for k, cat in ipairs(s.categories) do
         local dn = nm .. "_" .. cat
         cols[#cols + 1] = dn
@@ -856,7 +857,7 @@ function DataFrame:to_tensor()
   if #self.columns == 0 then return ml.zeros(self._n, 0) end
   local parts = {}
   for i, nm in ipairs(self.columns) do parts[i] = self._series[nm].values end
-  return ml.core.frame_columns(parts)
+  return core.data.frame_columns(parts)
 end
 
 function DataFrame:copy()
@@ -1008,7 +1009,7 @@ end
 --- dtype = {col = "string"|"number"}, max_field = bytes}) -> DataFrame
 function D.read_csv(path, opts)
   base.check_arg("read_csv", 1, path, "string")
-  local t = ml.core.csv_read(path, opts)
+  local t = core.data.csv_read(path, opts)
   local series = {}
   for _, c in ipairs(t.columns) do
     if c.kind == "string" then
@@ -1023,7 +1024,7 @@ end
 --- The same from a string holding CSV text.
 function D.read_csv_string(text, opts)
   base.check_arg("read_csv_string", 1, text, "string")
-  local t = ml.core.csv_parse(text, opts)
+  local t = core.data.csv_parse(text, opts)
   local series = {}
   for _, c in ipairs(t.columns) do
     series[c.name] = c.kind == "string" and series_new(c.name, "string", c.codes, c.categories)
@@ -1062,7 +1063,7 @@ function DataFrame:write_csv(path, opts)
     header = {}
     for j, nm in ipairs(self.columns) do header[j] = quote_field(nm, sep) end
   end
-  local text = ml.core.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
+  local text = core.data.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
   local ok, err = pcall(require("ml.io").write_atomic, path, text)
   if not ok then error("DataFrame:write_csv: " .. tostring(err), 2) end
   return self

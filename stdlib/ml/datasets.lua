@@ -10,7 +10,7 @@
 -- Dtypes: images and features are float32; class labels are int64 and keep
 -- the values the data gives (MNIST 0..9, iris 0..2).
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 local mio = require "ml.io"
 local base = require "ml.base"
 
@@ -20,7 +20,7 @@ local function candidates()
   local list = {}
   local env = os.getenv("MLRUN_DATA")
   if env and env ~= "" then list[#list + 1] = env end
-  for d in (core.io_data_dirs() or ""):gmatch("[^:]+") do list[#list + 1] = d end
+  for d in (core.io.data_dirs() or ""):gmatch("[^:]+") do list[#list + 1] = d end
   return list
 end
 
@@ -28,7 +28,7 @@ end
 function M.data_dir()
   local tried = candidates()
   for _, d in ipairs(tried) do
-    if core.io_isdir(d .. "/classic") or core.io_isdir(d .. "/mnist-10k") then return d end
+    if core.io.isdir(d .. "/classic") or core.io.isdir(d .. "/mnist-10k") then return d end
   end
   error("datasets: no data folder found (tried: " .. table.concat(tried, ", ") ..
     "); set MLRUN_DATA to the folder holding classic/ and mnist-10k/", 0)
@@ -44,7 +44,7 @@ local function missing_idx(who, dir, where)
 end
 
 local function read_idx_set(who, dir, opts, where)
-  if not core.io_isdir(dir) then
+  if not core.io.isdir(dir) then
     error(string.format("%s: '%s' is not a folder; ", who, dir) .. missing_idx(who, dir, where):sub(#who + 3), 3)
   end
   local scale = opts.scale == false and 1 or 1 / 255
@@ -53,7 +53,7 @@ local function read_idx_set(who, dir, opts, where)
     for _, base in ipairs(names) do
       for _, suffix in ipairs{"", ".gz"} do
         local p = dir .. "/" .. base .. suffix
-        if core.io_exists(p) then return p end
+        if core.io.exists(p) then return p end
       end
     end
     error(missing_idx(who, dir, where), 0)
@@ -138,17 +138,17 @@ function M.cifar10(dir, opts)
       "and unpack it", table.concat(files, ", "), d)
   end
   if dir == nil then error(expected("<dir>"), 2) end
-  if core.io_isdir(dir .. "/cifar-10-batches-bin") then dir = dir .. "/cifar-10-batches-bin" end
+  if core.io.isdir(dir .. "/cifar-10-batches-bin") then dir = dir .. "/cifar-10-batches-bin" end
   for _, f in ipairs(files) do
-    if not core.io_exists(dir .. "/" .. f) then error(expected(dir) .. " (missing " .. f .. ")", 2) end
+    if not core.io.exists(dir .. "/" .. f) then error(expected(dir) .. " (missing " .. f .. ")", 2) end
   end
   local xs, ys = {}, {}
   for i = 1, 5 do
-    xs[i], ys[i] = mio._call(core.io_read_cifar10, dir .. "/" .. files[i])
+    xs[i], ys[i] = mio._call(core.io.read_cifar10, dir .. "/" .. files[i])
   end
   local x_train, y_train = ml.cat(xs, 1), ml.cat(ys, 1)
   xs, ys = nil, nil
-  local x_test, y_test = mio._call(core.io_read_cifar10, dir .. "/test_batch.bin")
+  local x_test, y_test = mio._call(core.io.read_cifar10, dir .. "/test_batch.bin")
   if o.scale == false then x_train:mul_(255):round_(); x_test:mul_(255):round_() end
   local scale = o.scale == false and 1 or 1 / 255
   return x_train, y_train, x_test, y_test, {scale = scale, range = {0, scale == 1 and 255 or 1},

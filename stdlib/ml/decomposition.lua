@@ -12,7 +12,7 @@
 -- is multiplied in compressed form.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local D = {}
 
@@ -60,7 +60,7 @@ function PCA:fit(X, y)
   if n < 2 then error(who .. ": needs at least 2 samples, got " .. n, 0) end
   local solver = self.svd_solver
   if solver == "randomized" or solver == "arpack" then solver = "auto" end
-  local mean, comp, ev, sv, total, evd = core.pca_fit(X, m, solver)
+  local mean, comp, ev, sv, total, evd = core.estim_cluster.pca_fit(X, m, solver)
   local ratio = ev / total
   if frac then
     -- scikit-learn: searchsorted(cumsum(ratio), frac, side="right") + 1
@@ -125,9 +125,9 @@ D.NMF = NMF
 
 -- `init` is also the class constructor's name: read the parameter raw.
 function NMF:get_params()
-  local p = base.Estimator.get_params(self)
+  local p, names = base.Estimator.get_params(self)
   p.init = rawget(self, "init")
-  return p
+  return p, names
 end
 
 function NMF:__repr()
@@ -180,13 +180,13 @@ function NMF:fit_transform(X, y)
   local k = self.n_components or p
   local init = rawget(self, "init")
   if init == nil then init = k <= math.min(n, p) and "nndsvda" or "random" end
-  local W, H = core.nmf_init(X, k, init, seed_of(self.random_state))
-  local n_iter = core.nmf_solve(W, H, X, penalties(self, n, p, true))
+  local W, H = core.estim_cluster.nmf_init(X, k, init, seed_of(self.random_state))
+  local n_iter = core.estim_cluster.nmf_solve(W, H, X, penalties(self, n, p, true))
   self.components_ = H
   self.n_components_ = k
   self.n_features_in_ = p
   self.n_iter_ = n_iter
-  self.reconstruction_err_ = core.nmf_error(X, W, H)
+  self.reconstruction_err_ = core.estim_cluster.nmf_error(X, W, H)
   return W
 end
 
@@ -212,7 +212,7 @@ function NMF:transform(X)
     W = ml.zeros(n, k)
   end
   local H = self.components_:contiguous():clone()
-  core.nmf_solve(W, H, X, penalties(self, n, p, false))
+  core.estim_cluster.nmf_solve(W, H, X, penalties(self, n, p, false))
   return W
 end
 

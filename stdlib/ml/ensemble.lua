@@ -5,7 +5,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local tree = require "ml.tree"
-local core = ml.core
+local core = require "ml.core"
 local H = tree._helpers
 
 local M = {}
@@ -96,7 +96,7 @@ function ForestBase:_fit(X, y, ids, n_classes, sample_weight)
     error(who .. ': class_weight "balanced_subsample" is not supported; use "balanced"', 0)
   end
   o.sample_weight = H.sample_weights(who, self.class_weight, self.classes_, ids or y, sample_weight)
-  local ens, oob, oob_count = core.forest_fit(X, ids or y, o)
+  local ens, oob, oob_count = core.estim_tree.forest_fit(X, ids or y, o)
   self._ens = ens
   self.n_features_in_ = X.shape[2]
   self.feature_importances_ = ens:importances()
@@ -192,7 +192,7 @@ function GradientBoostingClassifier:fit(X, y)
   end
   self.classes_ = classes
   self.n_classes_ = base.n_classes(classes)
-  local ens, baseline = core.gbm_fit(X, ids, {
+  local ens, baseline = core.estim_tree.gbm_fit(X, ids, {
     who = who, n_classes = self.n_classes_, n_estimators = math.tointeger(self.n_estimators),
     learning_rate = self.learning_rate, max_depth = math.tointeger(self.max_depth),
     min_samples_leaf = math.tointeger(self.min_samples_leaf),
@@ -298,7 +298,7 @@ function IsolationForest:fit(X)
     error(string.format("%s: option 'max_features' must be in (0, 1], got %s", who,
       tostring(self.max_features)), 0)
   end
-  self._ens = core.iforest_fit(X, {who = who, n_estimators = math.tointeger(self.n_estimators),
+  self._ens = core.estim_tree.iforest_fit(X, {who = who, n_estimators = math.tointeger(self.n_estimators),
     max_samples = math.tointeger(ms), max_features = self.max_features,
     seed = H.seed(self.random_state)})
   self.max_samples_ = math.tointeger(ms)

@@ -4,10 +4,11 @@
 -- precision; p-values come from the regularised incomplete gamma and beta
 -- functions below (chi2 and F survival functions).
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local F = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 -- ---------------------------------------------------------------------------
 -- Special functions
@@ -126,7 +127,7 @@ local function columns(X)
 end
 
 local function classes_of(y)
-  local ys = getmetatable(y) == ml.core.tensor_mt and y:totable() or y
+  local ys = ml.is_tensor(y) and y:totable() or y
   local seen, cls = {}, {}
   for _, v in ipairs(ys) do if not seen[v] then seen[v] = true; cls[#cls + 1] = v end end
   table.sort(cls)
@@ -251,6 +252,7 @@ function SelectKBest:fit(X, y)
     end
   end
   X = base.check_Xy_labels("SelectKBest:fit", X, y)   -- y goes on as given (labels keep their kind)
+  base.check_finite("SelectKBest:fit", X)
   local nf = X.shape[2]
   local k = self.k
   if k == "all" then k = nf

@@ -6,14 +6,13 @@
 -- (runtime/image/), parallel over images and rows.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 local mio = require "ml.io"
 local call = mio._call
 
 local M = {}
 
-local tensor_mt = core.tensor_mt
-local function is_tensor(v) return getmetatable(v) == tensor_mt end
+local is_tensor = ml.is_tensor
 
 local function check_image(who, img)
   if not is_tensor(img) then error(who .. ": expected an image tensor, got " .. type(img), 3) end
@@ -38,7 +37,7 @@ end
 --- precision) or JPEG (C = 1 or 3), told apart by the file's first bytes.
 function M.load(path)
   if type(path) ~= "string" then error("image.load: expected a file path, got " .. type(path), 2) end
-  return call(core.image_load, path)
+  return call(core.image.load, path)
 end
 
 -- image formats mlrun does not write: an error rather than PNG bytes under their name
@@ -79,7 +78,7 @@ function M.save(path, img, opts)
   if fmt == "jpeg" and opts.bits then
     error("image.save: bits applies to PNG; JPEG is 8-bit (set quality = 1..100)", 2)
   end
-  call(core.image_save, path, img, fmt, fmt == "png" and (opts.bits or 8) or (opts.quality or 75))
+  call(core.image.save, path, img, fmt, fmt == "png" and (opts.bits or 8) or (opts.quality or 75))
 end
 
 --- ml.image.rgb2gray(img [, {keep_channel = false}]): luma (ITU-R BT.601,
@@ -92,7 +91,7 @@ function M.rgb2gray(img, opts)
   img = check_image("image.rgb2gray", img)
   opts = check_opts("image.rgb2gray", opts, {keep_channel = "boolean"})
   if img:dim() == 2 then return img:clone() end
-  local g = call(core.image_rgb2gray, img)
+  local g = call(core.image.rgb2gray, img)
   if opts.keep_channel then return g end
   return g:squeeze(g:dim())
 end
@@ -104,7 +103,7 @@ function M.resize(img, h, w)
      math.type(w) ~= "integer" and not (type(w) == "number" and w == math.floor(w)) then
     error("image.resize: expected integer height and width", 2)
   end
-  return call(core.image_resize, img, math.tointeger(h), math.tointeger(w))
+  return call(core.image.resize, img, math.tointeger(h), math.tointeger(w))
 end
 
 local directions = {horizontal = {true, false}, vertical = {false, true}, both = {true, true}}
@@ -120,7 +119,7 @@ function M.flip(img, direction, mask)
       tostring(direction), 2)
   end
   if mask ~= nil then check_param("image.flip", "mask", mask) end
-  return call(core.image_flip, img, d[1], d[2], mask)
+  return call(core.image.flip, img, d[1], d[2], mask)
 end
 
 local fill_modes = {constant = true, nearest = true, reflect = true, wrap = true}
@@ -135,7 +134,7 @@ local function fill_mode(who, m)
 end
 
 local function warp(who, img, p, opts)
-  return call(core.image_warp, img, {p.degrees or 0, p.shear or 0, p.sx or 1, p.sy or 1, p.dx or 0,
+  return call(core.image.warp, img, {p.degrees or 0, p.shear or 0, p.sx or 1, p.sy or 1, p.dx or 0,
     p.dy or 0}, opts.fill or 0, fill_mode(who, opts.fill_mode))
 end
 
@@ -237,7 +236,7 @@ local function filter(who, img, kernel, opts, flip)
     error(who .. ": mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" .. mode ..
       "\"", 3)
   end
-  return call(core.image_filter, img, kernel, flip, mode)
+  return call(core.image.filter, img, kernel, flip, mode)
 end
 
 --- ml.image.convolve(img, kernel [, {mode = "constant"}]): 2-D convolution of
@@ -290,8 +289,8 @@ function M.load_folder(dir, opts)
   local imgs, labels, numeric = {}, {}, true
   local shape
   for i, n in ipairs(names) do
-    local img = call(core.image_load, dir .. "/" .. n)
-    if opts.gray then img = call(core.image_rgb2gray, img) end
+    local img = call(core.image.load, dir .. "/" .. n)
+    if opts.gray then img = call(core.image.rgb2gray, img) end
     local s = table.concat(img.shape, "x")
     if shape and s ~= shape then
       error(string.format("image.load_folder: %s is %s, earlier images are %s", n, s, shape), 2)

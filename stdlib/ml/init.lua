@@ -1,11 +1,27 @@
--- ml: the facade users require. C functions come from ml.core (bindings/);
+-- ml: the facade users require. C functions come from ml.core (bindings/),
+-- which is private: one subtable per binding area (core.tensor, core.nn,
+-- core.io, core.estim_tree, ...). Only the names listed here are public;
 -- everything Keras- or scikit-learn-shaped is Lua, loaded on first use.
 local core = require "ml.core"
 
-local ml = {}
-for k, v in pairs(core) do ml[k] = v end
-ml.core = core
-ml.Tensor = core.Tensor
+local ml = {version = core.version}
+
+-- The documented tensor API (NumPy/PyTorch names), straight from the engine.
+local public_core = {
+  tensor = {"Tensor", "tensor", "zeros", "ones", "empty", "full", "rand", "randn", "eye",
+    "arange", "linspace", "randperm", "cat", "stack", "vstack", "hstack", "where",
+    "maximum", "minimum", "matmul", "seed", "manual_seed", "set_num_threads",
+    "get_num_threads", "set_memory_limit", "memory_info"},
+}
+for area, names in pairs(public_core) do
+  for _, n in ipairs(names) do ml[n] = assert(core[area][n], n) end
+end
+ml.get_rng_state = core.rng.get_state
+ml.set_rng_state = core.rng.set_state
+
+local tensor_mt = core.tensor.mt
+--- ml.is_tensor(v) -> true when v is an ml.Tensor (torch.is_tensor).
+function ml.is_tensor(v) return getmetatable(v) == tensor_mt end
 
 -- printing and Lua-side tensor methods, and the functions written in Lua
 for k, f in pairs(require("ml.tensor")._functions) do ml[k] = f end

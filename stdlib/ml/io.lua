@@ -14,7 +14,7 @@
 -- and no code is read from a file, so loading a file never runs code from it.
 -- A value shared by several places is saved (and loaded) once per place.
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 local registry = require "ml.registry"
 
 local M = {}
@@ -44,7 +44,6 @@ local function call(f, ...)
 end
 M._call = call
 
-local tensor_mt = core.tensor_mt
 
 local function where(path)
   return path == "" and "the value" or path
@@ -147,7 +146,7 @@ local function from_tree(who, v)
 end
 
 local function meta_of(x)
-  local kind = getmetatable(x) == tensor_mt and "tensor" or type(x)
+  local kind = ml.is_tensor(x) and "tensor" or type(x)
   local meta = {format = "mlrun", mlrun_version = ml.version, kind = kind}
   if type(x) == "table" and getmetatable(x) ~= nil then
     meta.kind = "object"
@@ -168,7 +167,7 @@ function M.save(path, x, opts)
   if x == nil then error("save: expected a value to save as argument 2, got nil", 2) end
   opts = check_opts("save", opts, level_opts)
   local tree = call(to_tree, "save", x, {}, "")
-  call(core.io_save, path, tree, meta_of(x), opts.level)
+  call(core.io.save, path, tree, meta_of(x), opts.level)
 end
 
 --- ml.load(path) -> the saved value (objects rebuilt through from_state).
@@ -176,7 +175,7 @@ function M.load(path)
   if type(path) ~= "string" then
     error("load: expected a file path, got " .. type(path), 2)
   end
-  local v = call(core.io_load, path)
+  local v = call(core.io.load, path)
   return call(from_tree, "load", v)
 end
 
@@ -187,8 +186,8 @@ M.unregister = registry.unregister
 
 --- ml.io.info(path) -> metadata of a saved file (format version, sizes, kind, class).
 function M.info(path)
-  local h = call(core.io_header, path)
-  local _, meta = call(core.io_load, path)
+  local h = call(core.io.header, path)
+  local _, meta = call(core.io.load, path)
   for k, v in pairs(h) do meta[k] = v end
   return meta
 end
@@ -197,7 +196,7 @@ end
 function M.serialize(x, opts)
   opts = check_opts("serialize", opts, level_opts)
   if x == nil then error("serialize: expected a value, got nil", 2) end
-  return call(core.io_serialize, call(to_tree, "serialize", x, {}, ""), meta_of(x), opts.level)
+  return call(core.io.serialize, call(to_tree, "serialize", x, {}, ""), meta_of(x), opts.level)
 end
 
 --- ml.io.deserialize(s) -> value
@@ -205,16 +204,16 @@ function M.deserialize(s)
   if type(s) ~= "string" then
     error("deserialize: expected a string, got " .. type(s), 2)
   end
-  return call(from_tree, "deserialize", (call(core.io_deserialize, s)))
+  return call(from_tree, "deserialize", (call(core.io.deserialize, s)))
 end
 
 --- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
 function M.save_npy(path, x)
   if type(path) ~= "string" then error("save_npy: expected a file path, got " .. type(path), 2) end
-  if getmetatable(x) ~= tensor_mt then
+  if not ml.is_tensor(x) then
     error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
   end
-  call(core.io_save_npy, path, x)
+  call(core.io.save_npy, path, x)
 end
 
 --- ml.load_npy(path) -> tensor. Float dtypes (f2, f4, f8) load as float32;
@@ -222,7 +221,7 @@ end
 --- and Fortran order are read.
 function M.load_npy(path)
   if type(path) ~= "string" then error("load_npy: expected a file path, got " .. type(path), 2) end
-  return call(core.io_load_npy, path)
+  return call(core.io.load_npy, path)
 end
 
 --- ml.read_idx(path [, {dtype = "float32", scale = 1}]) -> tensor with the
@@ -235,24 +234,24 @@ function M.read_idx(path, opts)
   if opts.scale ~= nil and type(opts.scale) ~= "number" then
     error("read_idx: option 'scale' must be a number, got " .. type(opts.scale), 2)
   end
-  return call(core.io_read_idx, path, opts.dtype, opts.scale)
+  return call(core.io.read_idx, path, opts.dtype, opts.scale)
 end
 
 --- ml.io.write_atomic(path, text): temp file, flush, fsync, rename.
 function M.write_atomic(path, s)
   if type(path) ~= "string" then error("write_atomic: expected a path, got " .. type(path), 2) end
   if type(s) ~= "string" then error("write_atomic: expected a string, got " .. type(s), 2) end
-  call(core.io_write_atomic, path, s)
+  call(core.io.write_atomic, path, s)
 end
 
 --- ml.io.read_file(path) -> contents (gunzipped when the file is gzip)
 function M.read_file(path)
-  return call(core.io_read_file, path)
+  return call(core.io.read_file, path)
 end
 
 --- ml.io.listdir(dir) -> sorted names (hidden files left out)
-function M.listdir(dir) return call(core.io_listdir, dir) end
-function M.isdir(p) return call(core.io_isdir, p) end
-function M.exists(p) return call(core.io_exists, p) end
+function M.listdir(dir) return call(core.io.listdir, dir) end
+function M.isdir(p) return call(core.io.isdir, p) end
+function M.exists(p) return call(core.io.exists, p) end
 
 return M

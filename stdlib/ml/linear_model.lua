@@ -5,7 +5,7 @@
 -- through GEMM.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 local MOD = "ml.linear_model"
@@ -13,7 +13,7 @@ local MOD = "ml.linear_model"
 -- X and y for regression: y is 1-D (one target) or N x T.
 local function check_reg(who, X, y)
   X = base.check_X(who, X)
-  if getmetatable(y) ~= core.tensor_mt then
+  if not ml.is_tensor(y) then
     if type(y) ~= "table" then error(who .. ": y expected a tensor, got " .. type(y), 0) end
     y = ml.tensor(y)
   end
@@ -56,7 +56,7 @@ M.LinearRegression = LinearRegression
 
 function LinearRegression:fit(X, y)
   X, y = check_reg("LinearRegression:fit", X, y)
-  local coef, b, rank = core.linear_fit(X, y, self.fit_intercept)
+  local coef, b, rank = core.estim_linear.linear_fit(X, y, self.fit_intercept)
   set_linear(self, coef, b, y)
   self.rank_ = rank
   self.n_features_in_ = X.shape[2]
@@ -78,7 +78,7 @@ function Ridge:fit(X, y)
     error("Ridge:fit: alpha must be >= 0, got " .. tostring(self.alpha), 0)
   end
   X, y = check_reg("Ridge:fit", X, y)
-  local coef, b = core.ridge_fit(X, y, self.alpha, self.fit_intercept)
+  local coef, b = core.estim_linear.ridge_fit(X, y, self.alpha, self.fit_intercept)
   set_linear(self, coef, b, y)
   self.n_features_in_ = X.shape[2]
   return self
@@ -178,7 +178,7 @@ function LogisticRegression:fit(X, y, sample_weight)
   local sw_user
   if sample_weight ~= nil then
     sw_user = base.check_arg(who, 3, sample_weight, "tensor|table")
-    if getmetatable(sw_user) ~= core.tensor_mt then sw_user = ml.tensor(sw_user) end
+    if not ml.is_tensor(sw_user) then sw_user = ml.tensor(sw_user) end
     sw_user = sw_user:float():reshape(-1)
     if sw_user:numel() ~= n then
       error(string.format("%s: sample_weight has %d entries, X has %d rows", who,
@@ -198,7 +198,7 @@ function LogisticRegression:fit(X, y, sample_weight)
   local idv = ids:totable()
   if K == 2 or multinomial then
     local w = M._class_weights(who, self.class_weight, classes, ids)
-    local coef, b, it, conv = core.logreg_fit(X, ids, K, opts, sample_weights(w, idv))
+    local coef, b, it, conv = core.estim_linear.logreg_fit(X, ids, K, opts, sample_weights(w, idv))
     if not conv then M._warn_lbfgs(self.max_iter, it) end
     self.coef_, self.intercept_, self.n_iter_ = coef, b, ml.tensor({it}, "int64")
   else
@@ -214,7 +214,7 @@ function LogisticRegression:fit(X, y, sample_weight)
       elseif self.class_weight ~= nil then
         sw = sample_weights(M._class_weights(who, self.class_weight, classes, ids), idv)
       end
-      local c, b, it, conv = core.logreg_fit(X, yt, 2, opts, sw)
+      local c, b, it, conv = core.estim_linear.logreg_fit(X, yt, 2, opts, sw)
       if not conv then M._warn_lbfgs(self.max_iter, it) end
       coefs[k + 1], bs[k + 1], its[k + 1] = c, b, it
     end

@@ -4,10 +4,11 @@
 -- of confusion matrices and per-class results is sorted, as scikit-learn's
 -- unique_labels. Sums run in double precision over Lua numbers.
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local M = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 local function typename(v) return is_tensor(v) and "tensor" or type(v) end
 
@@ -325,7 +326,7 @@ end
 -- scikit-learn's _binary_clf_curve: fps, tps, thresholds at distinct scores,
 -- scores in decreasing order.
 local function clf_curve(t, s)
-  return ml.core.clf_curve(t, s)   -- runtime/data/curve.c
+  return core.data.clf_curve(t, s)   -- runtime/data/curve.c
 end
 
 --- fpr, tpr, thresholds as scikit-learn 1.2's roc_curve (thresholds[1] is

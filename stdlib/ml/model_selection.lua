@@ -7,11 +7,12 @@
 -- they are reproducible but not numpy's. Fits of cross_val_score,
 -- GridSearchCV and RandomizedSearchCV run on ml.parallel's workers (n_jobs).
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 local Dist = require "ml.distributions"
 
 local S = {}
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 local function mt_name(v) local m = type(v) == "table" and getmetatable(v); return m and m.__name end
 local function typename(v) return is_tensor(v) and "tensor" or (mt_name(v) or type(v)) end
 
@@ -29,7 +30,7 @@ end
 
 --- Rows idx (an int64 tensor of 1-based positions) of A.
 local function take(A, idx)
-  if is_tensor(A) then return ml.core.frame_take(A, idx) end
+  if is_tensor(A) then return core.data.frame_take(A, idx) end
   local m = mt_name(A)
   if m == "DataFrame" then return A:_take(idx - 1) end
   if m == "Series" then return A:_take(idx - 1) end

@@ -3,7 +3,7 @@
 -- variance; log-likelihoods and the log-sum-exp in double precision in C).
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local NB = {}
 
@@ -21,10 +21,10 @@ function GaussianNB:fit(X, y)
   end
   local classes, ids = base.encode_classes(y)
   local K = base.n_classes(classes)
-  local theta, var, counts, eps = core.gnb_fit(X, ids, K, self.var_smoothing)
+  local theta, var, counts, eps = core.estim_bayes.gnb_fit(X, ids, K, self.var_smoothing)
   local prior
   if self.priors ~= nil then
-    prior = getmetatable(self.priors) == ml.core.tensor_mt and self.priors:float()
+    prior = ml.is_tensor(self.priors) and self.priors:float()
       or ml.tensor(self.priors)
     prior = prior:reshape(-1)
     if prior.shape[1] ~= K then
@@ -51,7 +51,7 @@ end
 local function jll(self, who, X, want_log_proba)
   self:check_fitted(who, "theta_")
   X = base.check_X("GaussianNB:" .. who, X, self.n_features_in_)
-  return core.gnb_jll(X, self.theta_, self.var_, self.class_prior_:log(), want_log_proba)
+  return core.estim_bayes.gnb_jll(X, self.theta_, self.var_, self.class_prior_:log(), want_log_proba)
 end
 
 function GaussianNB:predict_joint_log_proba(X)

@@ -6,7 +6,7 @@
 -- neighbours as "brute".
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local N = {}
 
@@ -93,7 +93,7 @@ local function kneighbors(self, X, n_neighbors, return_distance)
   end
   if X:ne(X):sum() > 0 then error(who .. ": X contains NaN", 0) end
   local metric, p = metric_of(self)
-  local dist, idx = with_threads(self.n_jobs, core.knn_kneighbors, self._fit_X, X, k, metric, p)
+  local dist, idx = with_threads(self.n_jobs, core.estim_cluster.knn_kneighbors, self._fit_X, X, k, metric, p)
   if self_query then
     -- drop each row's own entry (or its farthest one when a duplicate hid it)
     local D, I = dist:totable(), idx:totable()
@@ -130,7 +130,7 @@ local function raw_neighbors(self, who, X)
   end
   base.check_finite(self.__name .. ":" .. who, X)
   local metric, p = metric_of(self)
-  return with_threads(self.n_jobs, core.knn_kneighbors, self._fit_X, X, self.n_neighbors,
+  return with_threads(self.n_jobs, core.estim_cluster.knn_kneighbors, self._fit_X, X, self.n_neighbors,
     metric, p)
 end
 
@@ -147,12 +147,12 @@ end
 
 function KNC:predict_proba(X)
   local dist, idx = raw_neighbors(self, "predict_proba", X)
-  return core.knn_vote(dist, idx, self._y, base.n_classes(self.classes_), self.weights == "distance")
+  return core.estim_cluster.knn_vote(dist, idx, self._y, base.n_classes(self.classes_), self.weights == "distance")
 end
 
 function KNC:predict(X)
   local dist, idx = raw_neighbors(self, "predict", X)
-  local proba = core.knn_vote(dist, idx, self._y, base.n_classes(self.classes_),
+  local proba = core.estim_cluster.knn_vote(dist, idx, self._y, base.n_classes(self.classes_),
     self.weights == "distance")
   return base.take_classes(self.classes_, proba:argmax(2):reshape(-1))
 end
@@ -172,7 +172,7 @@ end
 
 function KNR:predict(X)
   local dist, idx = raw_neighbors(self, "predict", X)
-  return core.knn_regress(dist, idx, self._y, self.weights == "distance")
+  return core.estim_cluster.knn_regress(dist, idx, self._y, self.weights == "distance")
 end
 
 KNR.kneighbors = kneighbors

@@ -10,7 +10,7 @@
 --   opt:zero_grad(); loss:backward(); opt:step()
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local optim = {}
 
@@ -27,7 +27,7 @@ local function check_params(who, params)
   if params == nil then return nil end
   local list = {}
   for i, p in ipairs(params) do
-    if getmetatable(p) ~= core.tensor_mt then
+    if not ml.is_tensor(p) then
       error(string.format("%s: params entry %d is a %s, expected a tensor", who, i, type(p)), 0)
     end
     if not p.is_leaf then
@@ -254,7 +254,7 @@ function SGD:_update(p, g)
     s.t = s.t + 1
     v = s.velocity
   end
-  core.optim_sgd(p, g, v, self.lr, self.momentum, self.nesterov, self.weight_decay)
+  core.optim.sgd(p, g, v, self.lr, self.momentum, self.nesterov, self.weight_decay)
 end
 
 --- Adam{lr = 1e-3, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = false,
@@ -275,7 +275,7 @@ local ADAM_SLOTS, AMS_SLOTS = {"m", "v"}, {"m", "v", "vmax"}
 function Adam:_update(p, g)
   local s = self:_slot(p, self.amsgrad and AMS_SLOTS or ADAM_SLOTS)
   s.t = s.t + 1
-  core.optim_adam(p, g, s.m, s.v, s.vmax, self.lr, self.beta_1, self.beta_2, self.epsilon, s.t)
+  core.optim.adam(p, g, s.m, s.v, s.vmax, self.lr, self.beta_1, self.beta_2, self.epsilon, s.t)
 end
 
 --- RMSprop{lr = 1e-3, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false} (Keras).
@@ -297,7 +297,7 @@ end
 function RMSprop:_update(p, g)
   local s = self:_slot(p, self._names)
   s.t = s.t + 1
-  core.optim_rmsprop(p, g, s.sq, s.avg, s.mom, self.lr, self.rho, self.momentum, self.epsilon)
+  core.optim.rmsprop(p, g, s.sq, s.avg, s.mom, self.lr, self.rho, self.momentum, self.epsilon)
 end
 
 --- Adagrad{lr = 1e-3, initial_accumulator_value = 0.1, epsilon = 1e-7} (Keras).
@@ -315,7 +315,7 @@ local ADAGRAD_SLOTS = {"acc"}
 function Adagrad:_update(p, g)
   local s = self:_slot(p, ADAGRAD_SLOTS, self.initial_accumulator_value)
   s.t = s.t + 1
-  core.optim_adagrad(p, g, s.acc, self.lr, self.epsilon)
+  core.optim.adagrad(p, g, s.acc, self.lr, self.epsilon)
 end
 
 --- AdamW{weight_decay = 0.004, ...}: Adam with Keras's AdamW default decay.

@@ -15,7 +15,7 @@
 -- single item) runs in-process; n_jobs = -1 uses every core.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local parallel = {}
 
@@ -45,9 +45,9 @@ local function item_name(items, i)
 end
 
 local function run_child(fn, items, task_r, result_w)
-  core.set_num_threads(1)
+  core.tensor.set_num_threads(1)
   while true do
-    local msg = core.workers_recv(task_r)
+    local msg = core.sys.recv(task_r)
     if msg == nil or msg == "" then break end
     local i = string.unpack("<j", msg)
     local ok, res = xpcall(fn, function(e)
@@ -60,19 +60,19 @@ local function run_child(fn, items, task_r, result_w)
     else
       payload = "E" .. tostring(res)
     end
-    if not core.workers_send(result_w, string.pack("<j", i) .. payload) then break end
+    if not core.sys.send(result_w, string.pack("<j", i) .. payload) then break end
   end
   io.stdout:flush()
-  core.workers_exit(0)
+  core.sys.exit(0)
 end
 
 --- Monotonic wall-clock seconds.
-parallel.now = core.clock
+parallel.now = core.term.clock
 
 --- Number of worker processes for n_jobs (-1: every core).
 function parallel.effective_jobs(n_jobs, n_items)
   n_jobs = n_jobs or 1
-  if n_jobs < 0 then n_jobs = core.workers_ncpu() + 1 + n_jobs end
+  if n_jobs < 0 then n_jobs = core.sys.ncpu() + 1 + n_jobs end
   if n_jobs < 1 then n_jobs = 1 end
   if n_items then n_jobs = math.min(n_jobs, n_items) end
   return n_jobs
@@ -98,37 +98,37 @@ function parallel.map(fn, items, opts)
   end
 
   local workers = {}   -- {pid, task_w, result_r, item}
-  core.workers_sigpipe(true)
+  core.sys.sigpipe(true)
   local function cleanup(kill)
     for _, w in ipairs(workers) do
-      if w.task_w then core.workers_close(w.task_w); w.task_w = nil end
-      if w.result_r then core.workers_close(w.result_r); w.result_r = nil end
-      if kill and w.pid and not w.reaped then core.workers_kill(w.pid) end
+      if w.task_w then core.sys.close(w.task_w); w.task_w = nil end
+      if w.result_r then core.sys.close(w.result_r); w.result_r = nil end
+      if kill and w.pid and not w.reaped then core.sys.kill(w.pid) end
     end
     for _, w in ipairs(workers) do
-      if w.pid and not w.reaped then core.workers_wait(w.pid); w.reaped = true end
+      if w.pid and not w.reaped then core.sys.wait(w.pid); w.reaped = true end
     end
-    core.workers_sigpipe(false)
+    core.sys.sigpipe(false)
   end
 
   local ok, err = pcall(function()
     for k = 1, jobs do
-      local task_r, task_w = core.workers_pipe()
-      local result_r, result_w = core.workers_pipe()
-      local pid = core.workers_fork()
+      local task_r, task_w = core.sys.pipe()
+      local result_r, result_w = core.sys.pipe()
+      local pid = core.sys.fork()
       if pid == 0 then
         -- the child: drop the parent's ends (and other workers' pipes)
-        core.workers_close(task_w)
-        core.workers_close(result_r)
+        core.sys.close(task_w)
+        core.sys.close(result_r)
         for _, w in ipairs(workers) do
-          core.workers_close(w.task_w); core.workers_close(w.result_r)
+          core.sys.close(w.task_w); core.sys.close(w.result_r)
         end
         local cok, cerr = pcall(run_child, fn, items, task_r, result_w)
         io.stderr:write("parallel worker: ", tostring(cerr), "\n")
-        core.workers_exit(cok and 0 or 1)
+        core.sys.exit(cok and 0 or 1)
       end
-      core.workers_close(task_r)
-      core.workers_close(result_w)
+      core.sys.close(task_r)
+      core.sys.close(result_w)
       workers[k] = {pid = pid, task_w = task_w, result_r = result_r}
     end
     local next_item, done = 1, 0
@@ -136,11 +136,11 @@ function parallel.map(fn, items, opts)
       if next_item <= n then
         w.item = next_item
         next_item = next_item + 1
-        core.workers_send(w.task_w, string.pack("<j", w.item))
+        core.sys.send(w.task_w, string.pack("<j", w.item))
       else
         w.item = nil
-        core.workers_send(w.task_w, "")
-        core.workers_close(w.task_w)
+        core.sys.send(w.task_w, "")
+        core.sys.close(w.task_w)
         w.task_w = nil
       end
     end
@@ -150,10 +150,10 @@ function parallel.map(fn, items, opts)
       for _, w in ipairs(workers) do
         if w.item then busy[#busy + 1] = w; fds[#fds + 1] = w.result_r end
       end
-      local w = busy[core.workers_poll(fds)]
-      local msg = core.workers_recv(w.result_r)
+      local w = busy[core.sys.poll(fds)]
+      local msg = core.sys.recv(w.result_r)
       if msg == nil then
-        local how, code = core.workers_wait(w.pid)
+        local how, code = core.sys.wait(w.pid)
         w.reaped = true
         error(string.format("parallel.map: the worker running %s died (%s)",
           item_name(items, w.item), how == "signaled" and ("signal " .. code) or

@@ -9,8 +9,7 @@ local mio = require "ml.io"
 
 local M = {}
 
-local tensor_mt = ml.core.tensor_mt
-local function is_tensor(v) return getmetatable(v) == tensor_mt end
+local is_tensor = ml.is_tensor
 
 -- Tableau 10: distinct, readable on white, kind to colour-blind readers.
 local PALETTE = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

@@ -1,11 +1,12 @@
 -- ml.preprocessing: scalers, label and one-hot encoders, and Pipeline, with
 -- scikit-learn's names, defaults and fitted attributes.
 local ml = require "ml"
+local core = require "ml.core"
 local base = require "ml.base"
 
 local P = {}
 local MOD = "ml.preprocessing"
-local is_tensor = function(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 local function is_frame(v) return type(v) == "table" and getmetatable(v) and
   getmetatable(v).__name == "DataFrame" end
 local function is_series(v) return type(v) == "table" and getmetatable(v) and
@@ -30,6 +31,7 @@ local HUGE = 1e18
 --- mean_, var_ (population variance, as scikit-learn), scale_ (std, 1 where 0).
 function StandardScaler:fit(X)
   X = as_X("StandardScaler:fit", X)
+  base.check_finite("StandardScaler:fit", X)
   local n = X.shape[1]
   if n == 0 then error("StandardScaler:fit: X has no rows", 2) end
   local mean = X:mean(1)
@@ -94,6 +96,7 @@ function MinMaxScaler:fit(X)
     error("MinMaxScaler: feature_range must be {min, max} with min < max", 2)
   end
   X = as_X("MinMaxScaler:fit", X)
+  base.check_finite("MinMaxScaler:fit", X)
   if X.shape[1] == 0 then error("MinMaxScaler:fit: X has no rows", 2) end
   local dmin, dmax = X:min(1), X:max(1)
   local range = dmax - dmin

@@ -138,7 +138,7 @@ function M.describe(m, opts)
     local classes = m.classes_
     if classes and type(m.predict_proba) == "function" then
       local list = {}
-      if type(classes) == "table" and getmetatable(classes) ~= core.tensor_mt then list = classes
+      if type(classes) == "table" and not ml.is_tensor(classes) then list = classes
       else for i = 1, classes:numel() do list[i] = classes[i] end end
       d.kind, d.k, d.classes = "classes", #list, list
       d.predict = function(x) return m:predict_proba(x):float():contiguous() end
@@ -146,7 +146,7 @@ function M.describe(m, opts)
       d.kind, d.k = "values", 1
       d.predict = function(x)
         local y = m:predict(x)
-        if getmetatable(y) ~= core.tensor_mt then y = ml.tensor(y) end
+        if not ml.is_tensor(y) then y = ml.tensor(y) end
         return y:float():reshape(x.shape[1], -1):contiguous()
       end
     end
@@ -195,7 +195,7 @@ function M._raw_handler(fn)
       end
       req.json = v
     elseif ct:match("^image/") then
-      local ok, img = pcall(core.serve_decode_image, req.body)
+      local ok, img = pcall(core.serve.decode_image, req.body)
       if not ok then
         return 400, json.encode({error = tostring(img), status = 400})
       end
@@ -294,7 +294,7 @@ function M.serve(model, opts)
       if o.on_listen then o.on_listen(port) end
     end,
   }
-  return core.serve_run(spec, copts)
+  return core.serve.run(spec, copts)
 end
 
 local usage = "usage: mlrun serve MODEL [--port 8080] [--host 127.0.0.1] [--workers N] " ..

@@ -4,7 +4,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local lm = require "ml.linear_model"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 local MOD = "ml.svm"
@@ -67,7 +67,7 @@ function SVC:fit(X, y)
   opts.shrinking, opts.probability, opts.max_iter = self.shrinking, self.probability, self.max_iter
   opts.seed = self.random_state or 0
   if self.class_weight ~= nil then opts.class_weight = ml.tensor(cw) end
-  local m = core.svc_fit(X, ids, K, opts)
+  local m = core.estim_svm.svc_fit(X, ids, K, opts)
   if m.hit_max then warn("SVC: the solver stopped at max_iter before converging") end
   self.classes_ = classes
   self.class_weight_ = ml.tensor(cw)
@@ -122,7 +122,7 @@ function SVC:_ovo(X, who)
   self._gamma = self._gamma or self.gamma_
   local dc, ic = self.dual_coef_, self.intercept_
   if base.n_classes(self.classes_) == 2 then dc, ic = -dc, -ic end
-  return core.svc_decision(X, self.support_vectors_, self.n_support_, dc, ic, kernel_opts(self))
+  return core.estim_svm.svc_decision(X, self.support_vectors_, self.n_support_, dc, ic, kernel_opts(self))
 end
 
 --- n (binary) or n x K ("ovr": votes plus scaled confidences) or n x P ("ovo").
@@ -180,7 +180,7 @@ function SVC:predict_proba(X)
   end
   local d = self:_ovo(X, "predict_proba")
   if not self.probA_ then error("SVC:predict_proba: the model has no probability state", 0) end
-  return core.svc_proba(d, base.n_classes(self.classes_), self.probA_, self.probB_)
+  return core.estim_svm.svc_proba(d, base.n_classes(self.classes_), self.probA_, self.probB_)
 end
 
 function SVC:predict_log_proba(X) return self:predict_proba(X):log() end
@@ -220,7 +220,7 @@ function LinearSVC:fit(X, y)
                 intercept_scaling = self.intercept_scaling, max_iter = self.max_iter,
                 seed = self.random_state or 0}
   if self.class_weight ~= nil then opts.class_weight = ml.tensor(cw) end
-  local coef, b, it, hit = core.linsvc_fit(X, ids, K, opts)
+  local coef, b, it, hit = core.estim_svm.linsvc_fit(X, ids, K, opts)
   if hit then warn("LinearSVC: liblinear failed to converge, increase the number of iterations") end
   self.coef_, self.intercept_, self.n_iter_ = coef, b, it
   self.classes_ = classes

@@ -8,7 +8,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local json = require "ml.json"
-local core = ml.core
+local core = require "ml.core"
 
 local sweep = {}
 
@@ -166,7 +166,7 @@ end
 
 --- Finished trials recorded in a log file, keyed by config key.
 function sweep.read_log(path)
-  if core.log_kind(path) ~= "file" then return {} end   -- /dev/null, a pipe: nothing logged
+  if core.sys.log_kind(path) ~= "file" then return {} end   -- /dev/null, a pipe: nothing logged
   local f = io.open(path, "rb")
   if not f then return {} end
   local text = f:read("a")
@@ -329,7 +329,7 @@ local function trial_body(o, t)
 end
 
 local function finish(t, status, payload, t0)
-  t.seconds = core.clock() - t0
+  t.seconds = core.term.clock() - t0
   if status == "ok" then
     t.status, t.metrics = "ok", json.decode(payload)
   else
@@ -338,25 +338,25 @@ local function finish(t, status, payload, t0)
   return t
 end
 
--- Starts one trial in a forked worker (workers.c primitives, shared with
+-- Starts one trial in a forked worker (runtime/sys primitives, shared with
 -- ml.parallel). The worker sends one message: "O" + metrics or "E" + error.
 local function spawn(o, t)
-  local r, w = core.workers_pipe()
-  local pid = core.workers_fork()
+  local r, w = core.sys.pipe()
+  local pid = core.sys.fork()
   if pid == 0 then
-    core.workers_close(r)
-    core.set_num_threads(1)   -- see the top of this file: no OpenMP team after fork
+    core.sys.close(r)
+    core.tensor.set_num_threads(1)   -- see the top of this file: no OpenMP team after fork
     local ok, payload = pcall(trial_body(o, t))
-    core.workers_send(w, (ok and "O" or "E") .. tostring(payload))
-    core.workers_exit(0)
+    core.sys.send(w, (ok and "O" or "E") .. tostring(payload))
+    core.sys.exit(0)
   end
-  core.workers_close(w)
-  return {pid = pid, fd = r, t = t, t0 = core.clock()}
+  core.sys.close(w)
+  return {pid = pid, fd = r, t = t, t0 = core.term.clock()}
 end
 
 local function reap(w)
-  core.workers_close(w.fd)
-  local how, code = core.workers_wait(w.pid)
+  core.sys.close(w.fd)
+  local how, code = core.sys.wait(w.pid)
   return how == "signaled" and ("signal " .. code) or ("exit " .. tostring(code))
 end
 
@@ -365,7 +365,7 @@ end
 local function run_local(o, todo, on_done, poll_extra)
   if o.workers == 0 then
     for _, t in ipairs(todo) do
-      local t0 = core.clock()
+      local t0 = core.term.clock()
       local ok, payload = pcall(trial_body(o, t))
       on_done(finish(t, ok and "ok" or "failed", payload, t0))
       if poll_extra then poll_extra(0) end
@@ -380,16 +380,16 @@ local function run_local(o, todo, on_done, poll_extra)
         next_i = next_i + 1
       end
       local fds, wait = {}, 0.5
-      local now = core.clock()
+      local now = core.term.clock()
       for i, w in ipairs(running) do
         fds[i] = w.fd
         if o.timeout then wait = math.min(wait, math.max(0, w.t0 + o.timeout - now)) end
       end
       if poll_extra then wait = math.min(wait, 0.05) end
-      local ready = core.workers_poll(fds, wait)
+      local ready = core.sys.poll(fds, wait)
       if ready then
         local w = table.remove(running, ready)
-        local msg = core.workers_recv(w.fd)
+        local msg = core.sys.recv(w.fd)
         local how = reap(w)
         local tag, payload = msg and msg:sub(1, 1), msg and msg:sub(2)
         if tag == "O" then on_done(finish(w.t, "ok", payload, w.t0))
@@ -399,8 +399,8 @@ local function run_local(o, todo, on_done, poll_extra)
       if o.timeout then
         local still = {}
         for _, w in ipairs(running) do
-          if core.clock() - w.t0 > o.timeout then
-            core.workers_kill(w.pid)
+          if core.term.clock() - w.t0 > o.timeout then
+            core.sys.kill(w.pid)
             reap(w)
             on_done(finish(w.t, "failed", ("timeout after %g s"):format(o.timeout), w.t0))
           else
@@ -413,7 +413,7 @@ local function run_local(o, todo, on_done, poll_extra)
     end
   end)
   if not ok then
-    for _, w in ipairs(running) do core.workers_kill(w.pid); reap(w) end
+    for _, w in ipairs(running) do core.sys.kill(w.pid); reap(w) end
     error(err, 0)
   end
 end
@@ -421,7 +421,7 @@ end
 local function progress_line(o, st)
   local best = st.best and ("best %s %s"):format(o.metric, fmt_value(st.best.metrics[o.metric]))
     or "no result yet"
-  local elapsed = core.clock() - st.t0
+  local elapsed = core.term.clock() - st.t0
   local eta = ""
   if st.done > 0 and st.done < st.total then
     eta = (" ETA %ds"):format(math.floor(elapsed / st.done * (st.total - st.done) + 0.5))
@@ -476,8 +476,8 @@ function sweep.sweep(opts)
     end
   end
   local st = {done = 0, failed = 0, diverged = 0, running = 0, total = #todo, skipped = #all - #todo,
-              t0 = core.clock()}
-  local tty = core.isatty(1) and o.verbose > 0 and root
+              t0 = core.term.clock()}
+  local tty = core.term.isatty(1) and o.verbose > 0 and root
   local metric_of = function(t)
     if not o.metric and t.status == "ok" then
       local keys = sorted_keys(t.metrics)
@@ -492,12 +492,12 @@ function sweep.sweep(opts)
   local fmt = o.log and log_format(o.log)
   -- a torn last line (a crash mid-write) is cut, so the next record starts
   -- a line of its own instead of being glued to the fragment and lost
-  if root and o.log then core.log_repair(o.log) end
-  if root and o.log and fmt == "csv" and core.log_kind(o.log) ~= "other" then
+  if root and o.log then core.sys.log_repair(o.log) end
+  if root and o.log and fmt == "csv" and core.sys.log_kind(o.log) ~= "other" then
     local f = io.open(o.log, "rb")
     local empty = not f or f:read(1) == nil
     if f then f:close() end
-    if empty then core.append_line(o.log, table.concat(CSV_COLUMNS, ",") .. "\n") end
+    if empty then core.sys.append_line(o.log, table.concat(CSV_COLUMNS, ",") .. "\n") end
   end
   local function record(t)   -- rank 0: log, remember, report
     metric_of(t)
@@ -511,7 +511,7 @@ function sweep.sweep(opts)
       if not st.best or (o.mode == "max" and v > st.best.metrics[o.metric]) or
          (o.mode == "min" and v < st.best.metrics[o.metric]) then st.best = t end
     end
-    if o.log then core.append_line(o.log, record_line(fmt, t)) end
+    if o.log then core.sys.append_line(o.log, record_line(fmt, t)) end
     if tty then
       io.stdout:write("\r", progress_line(o, st), "\27[K")
       io.stdout:flush()

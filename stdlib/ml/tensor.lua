@@ -1,8 +1,8 @@
 -- ml.tensor: printing tensors (PyTorch-like layout, with the shape) and
 -- tensor methods that are simplest in Lua.
 local core = require "ml.core"
-local T = core.Tensor
-local mt = core.tensor_mt
+local T = core.tensor.Tensor
+local mt = core.tensor.mt
 
 local EDGE = 3          -- items shown at each end of a long dimension
 local SUMMARY = 1000    -- tensors with more elements are summarised
@@ -214,13 +214,13 @@ function T.unique(x, opts)
   local n = flat:numel()
   local s, order = flat:sort(1)
   -- flags: 1 where a sorted value differs from the one before it
-  local flags = core.ones(n)
+  local flags = core.tensor.ones(n)
   if n > 1 then flags:narrow(1, 2, n - 1):copy_(s:narrow(1, 2, n - 1):ne(s:narrow(1, 1, n - 1))) end
-  local firsts = core.arange(1, n + 1):masked_select(flags)
+  local firsts = core.tensor.arange(1, n + 1):masked_select(flags)
   local values = s:index_select(1, firsts)
   local out = {values}
   if o.return_counts then
-    local ends = core.cat({firsts:narrow(1, 2, firsts:numel() - 1), core.tensor({n + 1}, "int64")}, 1)
+    local ends = core.tensor.cat({firsts:narrow(1, 2, firsts:numel() - 1), core.tensor.tensor({n + 1}, "int64")}, 1)
     out[#out + 1] = n == 0 and firsts or ends - firsts
   end
   if o.return_inverse then
@@ -244,7 +244,7 @@ function T.dot(a, b)
     end
     return (a:float() * b:float()):sum()
   end
-  return core.matmul(a, b)
+  return core.tensor.matmul(a, b)
 end
 
 --- ml.savetxt(path, x [, {delimiter = ",", fmt = nil, header = nil,
@@ -295,16 +295,16 @@ local function savetxt(path, x, opts)
     local colv = {}
     for j = 1, cols do colv[j] = {values = x:select(2, j)} end
     if cols == 0 then text = string.rep("\n", rows)
-    elseif #sep == 1 then text = core.csv_format(colv, rows, sep)
-    else text = core.csv_format(colv, rows, ","):gsub(",", sep) end
+    elseif #sep == 1 then text = core.data.csv_format(colv, rows, sep)
+    else text = core.data.csv_format(colv, rows, ","):gsub(",", sep) end
   end
-  local ok, err = pcall(core.io_write_atomic, path, head .. text)
+  local ok, err = pcall(core.io.write_atomic, path, head .. text)
   if not ok then error("savetxt: " .. tostring(err), 2) end
 end
 
 --- ml.tensor(data [, dtype]): also takes a DataFrame (its number columns,
 --- N x C) or a Series (its values, 1-D).
-local c_tensor = core.tensor
+local c_tensor = core.tensor.tensor
 local function tensor(data, dtype)
   local g = type(data) == "table" and getmetatable(data)
   local name = g and rawget(g, "__name")
@@ -366,7 +366,7 @@ local function as_mask(who, v)
   end
   return b
 end
-local function mask_num(m) return type(m) == "number" and core.tensor(m) or m end
+local function mask_num(m) return type(m) == "number" and core.tensor.tensor(m) or m end
 mt.__band = function(a, b)
   local x, y = as_mask("&", a), as_mask("&", b)
   return mask_num(x) * y

@@ -5,7 +5,7 @@
 -- front plus the helpers the ensembles share (ml.ensemble).
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 local H = {}   -- helpers shared with ml.ensemble
@@ -101,7 +101,7 @@ function H.sample_weights(who, class_weight, classes, ids, sample_weight)
   local w = {}
   local sw = sample_weight and base.check_arg(who, 3, sample_weight, "tensor|table")
   if sw then
-    if getmetatable(sw) ~= ml.core.tensor_mt then sw = ml.tensor(sw) end
+    if not ml.is_tensor(sw) then sw = ml.tensor(sw) end
     if sw:numel() ~= n then
       error(string.format("%s: sample_weight has %d entries but X has %d rows", who, sw:numel(), n), 0)
     end
@@ -152,14 +152,14 @@ function H.state(self)
   local s = base.Estimator.state(self)
   if self._ens then s.trees = self._ens:state() end
   for k, v in pairs(s.fitted) do
-    if type(v) == "userdata" and getmetatable(v) ~= ml.core.tensor_mt then s.fitted[k] = nil end
+    if type(v) == "userdata" and not ml.is_tensor(v) then s.fitted[k] = nil end
   end
   return s
 end
 
 function H.from_state(cls, state)
   local obj = base.Estimator.from_state(cls, state)
-  if state.trees then obj._ens = core.ensemble_from_state(state.trees) end
+  if state.trees then obj._ens = core.estim_tree.ensemble_from_state(state.trees) end
   return obj
 end
 
@@ -211,7 +211,7 @@ function TreeBase:_fit(X, y, ids, n_classes, sample_weight)
   o.random_state = H.seed(self.random_state)
   o.sample_weight = H.sample_weights(who, self.class_weight, self.classes_, ids or y,
     sample_weight)
-  self._ens = core.tree_fit(X, ids or y, o)
+  self._ens = core.estim_tree.tree_fit(X, ids or y, o)
   self.n_features_in_ = X.shape[2]
   self.feature_importances_ = self._ens:importances()
   local nodes, depth, leaves = self._ens:info(1)

@@ -3,7 +3,7 @@ local ml = require "ml"
 
 local M = {}
 
-local function is_tensor(v) return getmetatable(v) == ml.core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 --- ml.utils.to_categorical(y [, num_classes]) -> N x K float32 one-hot rows.
 --- y: class ids 0..K-1 (a 1-D tensor of any dtype, an N x 1 tensor, or a Lua

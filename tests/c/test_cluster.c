@@ -3,7 +3,7 @@
  * error reports for bad arguments. */
 #include "check.h"
 #include "ml.h"
-#include "linalg.h"
+#include "blas.h"
 #include "estim/knn.h"
 #include "estim/kmeans.h"
 #include "estim/pca.h"

@@ -3,7 +3,7 @@
  * regression's gradient at its optimum, the SMO solver's KKT conditions, the
  * kernel cache, and argument errors. */
 #include "ml.h"
-#include "linalg.h"
+#include "blas.h"
 #include "estim/linear.h"
 #include "estim/logistic.h"
 #include "estim/svm.h"

@@ -3,6 +3,7 @@
  * strides and odd sizes at 1 and 2 threads; pooling; dense; losses and
  * their error messages. */
 #include "ml.h"
+#include "blas.h"
 #include "nn/nn.h"
 #include "check.h"
 #include <stdlib.h>

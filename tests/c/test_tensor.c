@@ -1,6 +1,7 @@
 /* Runtime tests: views, copies, broadcasting, reductions, SGEMM against its
  * plain-loop reference, errors that name shapes, the memory limit. */
 #include "ml.h"
+#include "blas.h"
 #include "check.h"
 #include <stdint.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 -- a crash or a sanitizer report ends the process, and LOG (flushed before
 -- each call) names the call that did it. Prints "calls N errors N ok N".
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 local seed, seconds, logpath = tonumber(arg[1]) or 1, tonumber(arg[2]) or 10, arg[3]
 math.randomseed(seed)
 local log = logpath and assert(io.open(logpath, "w"))

@@ -106,7 +106,8 @@ describe("KMeans behaviour", function()
     assert.has_error(function() ml.KMeans{n_clusters = 2}:fit(bad) end,
       "KMeans: X contains NaN or infinity")
     assert.has_error(function() km:predict(bad) end,
-      "KMeans: X contains NaN or infinity (row 2)")
+      "KMeans: X contains NaN or infinity (row 2, column 2); remove or impute missing values "
+        .. "first")
   end)
   it("round-trips through ml.save / ml.load", function()
     local path = os.tmpname()

@@ -1,6 +1,7 @@
 -- Crashes and hangs from the API and from data (issue 9): each case is a
 -- class of bug; every input here once crashed, hung or misread.
 local ml = require "ml"
+local core = require "ml.core"
 
 local function tmpfile(text)
   local p = os.tmpname()
@@ -78,9 +79,9 @@ describe("windows and strides", function()
     errors("at most 1048576", ml.nn.MaxPooling2D, 2^30, {padding = "same"})
     errors("at most 1048576", ml.nn.MaxPooling2D, 2, {strides = math.maxinteger})
     errors("at most 1048576", ml.nn.Conv2D, 1, math.maxinteger)
-    errors("at most 1048576", ml.core.nn_pool2d_forward, ml.rand(1, 4, 4, 1), "max", 2, 2,
+    errors("at most 1048576", core.nn.pool2d_forward, ml.rand(1, 4, 4, 1), "max", 2, 2,
       math.maxinteger, math.maxinteger, true, {})
-    errors("positive", ml.core.nn_pool2d_forward, ml.rand(1, 4, 4, 1), "avg", 2, 2, 0, 1, false, {})
+    errors("positive", core.nn.pool2d_forward, ml.rand(1, 4, 4, 1), "avg", 2, 2, 0, 1, false, {})
   end)
   it("clip a 'same' window far larger than the image (was a hang)", function()
     local x = ml.rand(1, 4, 4, 2)
@@ -94,7 +95,7 @@ describe("windows and strides", function()
     assert.near(x:select(4, 2):mean(), a[1][4][4][2], 1e-5)
   end)
   it("refuse a convolution whose workspace cannot exist", function()
-    errors("too large", ml.core.nn_conv2d_forward, ml.zeros(0, 1000, 1000, 64),
+    errors("too large", core.nn.conv2d_forward, ml.zeros(0, 1000, 1000, 64),
       ml.zeros(1024, 1024, 64, 0), nil, 1, 1, true)
   end)
 end)

@@ -1,6 +1,7 @@
 -- ml.image: PNG load/save and the image kernels (checked against
 -- scipy.ndimage references in tests/fixtures/image_ref.json).
 local ml = require "ml"
+local core = require "ml.core"
 local I = ml.image
 
 local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p " .. dir)
@@ -83,7 +84,7 @@ describe("PNG", function()
     assert.matches("corrupt PNG", try(good:sub(1, i - 1) .. string.char((good:byte(i) + 7) % 256) .. good:sub(i + 1)))
     -- a huge width in IHDR (CRC fixed up) is refused before allocating
     local ihdr = "IHDR" .. string.pack(">I4>I4", 1000000, 1000000) .. good:sub(25, 29)
-    local bad = good:sub(1, 12) .. ihdr .. string.pack(">I4", ml.core.io_crc32(ihdr)) .. good:sub(34)
+    local bad = good:sub(1, 12) .. ihdr .. string.pack(">I4", core.io.crc32(ihdr)) .. good:sub(34)
     assert.matches("corrupt PNG", try(bad))
     assert.equal(28, I.load("data/mnist-png/7_0001.png").shape[1])   -- still usable
   end)

@@ -2,7 +2,7 @@
 -- IDX files, atomic writes and the refusal of bad files.
 local ml = require "ml"
 local mio = require "ml.io"
-local core = ml.core
+local core = require "ml.core"
 
 local tmp = os.tmpname()
 os.remove(tmp)
@@ -22,7 +22,7 @@ local function temps(prefix)
 end
 local function u32(v) return string.pack("<I4", v) end
 local function fix_header_crc(s)   -- recompute the header checksum after an edit
-  return s:sub(1, 36) .. u32(core.io_crc32(s:sub(1, 36))) .. s:sub(41)
+  return s:sub(1, 36) .. u32(core.io.crc32(s:sub(1, 36))) .. s:sub(41)
 end
 local function errmsg(f, ...)
   local ok, e = pcall(f, ...)
@@ -132,7 +132,7 @@ describe("ml.save / ml.load", function()
     local _ = C
   end)
   it("refuses classes outside ml.* and missing classes when loading", function()
-    local raw = core.io_serialize   -- writes any tree, as a crafted file would
+    local raw = core.io.serialize   -- writes any tree, as a crafted file would
     local evil = raw({__class = "X", __module = "os", state = {}})
     assert.matches("refusing to load class \"X\" from module \"os\"",
       errmsg(mio.deserialize, evil))

@@ -49,7 +49,8 @@ describe("LinearRegression", function()
     assert.has_error(function() ml.LinearRegression{bogus = true} end)
     local bad = Xr:clone(); bad[2][2] = 0 / 0
     assert.has_error(function() ml.LinearRegression():fit(bad, yr) end,
-      "LinearRegression: X contains NaN or infinity (at element 5)")
+      "LinearRegression: X contains NaN or infinity (row 2, column 2); remove or impute "
+        .. "missing values first")
     assert.has_error(function() ml.LinearRegression():fit(Xr, yr:narrow(1, 1, 10)) end)
   end)
 end)
@@ -151,7 +152,8 @@ describe("LogisticRegression", function()
       "LogisticRegression:decision_function: X has 30 features, but the estimator was fitted with 4")
     local bad = Xis:clone(); bad[3][1] = 1 / 0
     assert.has_error(function() ml.LogisticRegression():fit(bad, yi) end,
-      "LogisticRegression: X contains NaN or infinity (at element 9)")
+      "LogisticRegression: X contains NaN or infinity (row 3, column 1); remove or impute "
+        .. "missing values first")
     assert.has_error(function() ml.LogisticRegression{class_weight = {[7] = 2}}:fit(Xis, yi) end,
       "LogisticRegression:fit: class_weight names class 7, which is not in y")
   end)

@@ -24,8 +24,8 @@ function F.tensor(t, dtype) return ml.tensor(t, dtype) end
 function F.rel_err(a, b, rtol, atol)
   a = type(a) == "number" and {a} or a
   b = type(b) == "number" and {b} or b
-  if getmetatable(a) == ml.core.tensor_mt then a = a:totable() end
-  if getmetatable(b) == ml.core.tensor_mt then b = b:totable() end
+  if ml.is_tensor(a) then a = a:totable() end
+  if ml.is_tensor(b) then b = b:totable() end
   local worst = 0
   local function walk(x, y)
     if type(x) == "table" then

@@ -6,7 +6,7 @@
 -- through the current directory of a fresh process.
 local ml = require "ml"
 local mio = require "ml.io"
-local core = ml.core
+local core = require "ml.core"
 local nn = ml.nn
 
 local MLRUN = os.getenv("MLRUN") or "build/mlrun"
@@ -75,7 +75,7 @@ local function model()
   return m
 end
 
-local function raw_of(obj) return core.io_deserialize(mio.serialize(obj)) end
+local function raw_of(obj) return core.io.deserialize(mio.serialize(obj)) end
 
 describe("ml.load never runs code named by a file", function()
   before_each(function() os.remove(marker); poison() end)
@@ -102,7 +102,7 @@ describe("ml.load never runs code named by a file", function()
     local n = 0
     for _, m in ipairs(bad_modules) do
       for _, c in ipairs(bad_classes) do
-        local s = core.io_serialize({__class = c, __module = m, state = {}})
+        local s = core.io.serialize({__class = c, __module = m, state = {}})
         local e = errmsg(mio.deserialize, s)
         assert.matches("refusing to load class", e, 1, true)
         assert.truthy(e:find(string.format("%q", c), 1, true), e)
@@ -116,14 +116,14 @@ describe("ml.load never runs code named by a file", function()
     for _, pair in ipairs{{"SVC", "ml.linear_model"}, {"Dense", "ml.svm"},
         {"LogisticRegression", "ml.evil"}, {"Sequential", "ml.nn.layers"}} do
       local e = errmsg(mio.deserialize,
-        core.io_serialize({__class = pair[1], __module = pair[2], state = {}}))
+        core.io.serialize({__class = pair[1], __module = pair[2], state = {}}))
       assert.matches("refusing to load class \"" .. pair[1] .. "\" from module \""
         .. pair[2]:gsub("%.", "%%."), e)
     end
   end)
 
   it("refuses objects nested anywhere in a table", function()
-    local s = core.io_serialize({a = {b = {1, 2, {__class = "X", __module = "evil", state = {}}}}})
+    local s = core.io.serialize({a = {b = {1, 2, {__class = "X", __module = "evil", state = {}}}}})
     local path = dir .. "/nested.mlt"
     writef(path, s)
     assert.matches("refusing to load class \"X\" from module \"evil\"", errmsg(ml.load, path))
@@ -133,28 +133,28 @@ describe("ml.load never runs code named by a file", function()
     for _, m in ipairs(bad_modules) do
       local t = raw_of(model())
       t.state.layers[2].module = m
-      local e = errmsg(mio.deserialize, core.io_serialize(t))
+      local e = errmsg(mio.deserialize, core.io.serialize(t))
       assert.matches("layer 2: refusing to load class \"Dense\"", e)
     end
     local t = raw_of(model())
     t.state.layers[1].module, t.state.layers[1].class = "ml.linear_model", "LogisticRegression"
     assert.matches("it is a object, expected a layer",
-      errmsg(mio.deserialize, core.io_serialize(t)))
+      errmsg(mio.deserialize, core.io.serialize(t)))
     t = raw_of(model())
     t.state.layers[1].module, t.state.layers[1].class = "ml.optim", "Adam"
-    assert.matches("expected a layer", errmsg(mio.deserialize, core.io_serialize(t)))
+    assert.matches("expected a layer", errmsg(mio.deserialize, core.io.serialize(t)))
   end)
 
   it("refuses an optimizer naming another module or a non-optimizer class", function()
     for _, m in ipairs(bad_modules) do
       local t = raw_of(model())
       t.state.compile.optimizer.module = m
-      local e = errmsg(mio.deserialize, core.io_serialize(t))
+      local e = errmsg(mio.deserialize, core.io.serialize(t))
       assert.matches("optimizer: refusing to load class \"Adam\"", e)
     end
     local t = raw_of(model())
     t.state.compile.optimizer.module, t.state.compile.optimizer.class = "ml.nn.layers", "Dense"
-    assert.matches("expected a optimizer", errmsg(mio.deserialize, core.io_serialize(t)))
+    assert.matches("expected a optimizer", errmsg(mio.deserialize, core.io.serialize(t)))
   end)
 
   it("refuses a Pipeline step naming another module", function()
@@ -167,7 +167,7 @@ describe("ml.load never runs code named by a file", function()
       local t = raw_of(p)
       t.state.steps[2][2].__module = m
       assert.matches("refusing to load class \"LogisticRegression\"",
-        errmsg(mio.deserialize, core.io_serialize(t)))
+        errmsg(mio.deserialize, core.io.serialize(t)))
     end
   end)
 
@@ -175,15 +175,15 @@ describe("ml.load never runs code named by a file", function()
     local m = model()
     local ck = dir .. "/ck.mlm"
     ml.save(ck, m:training_state(1, {}))
-    local t = core.io_deserialize(io.open(ck, "rb"):read("a"))
+    local t = core.io.deserialize(io.open(ck, "rb"):read("a"))
     t.model.state.compile.optimizer.module = "ml.evil"
-    writef(ck, core.io_serialize(t))
+    writef(ck, core.io.serialize(t))
     local X, y = ml.randn(8, 2), ml.randn(8, 1)
     assert.matches("refusing to load class \"Adam\" from module \"ml%.evil\"",
       errmsg(m.fit, m, X, y, {epochs = 2, verbose = 0, resume = ck}))
     t.model.state.compile.optimizer.module = "ml.optim"
     t.model.__module = "evil"
-    writef(ck, core.io_serialize(t))
+    writef(ck, core.io.serialize(t))
     assert.matches("refusing to load class \"Sequential\" from module \"evil\"",
       errmsg(m.fit, m, X, y, {epochs = 2, verbose = 0, resume = ck}))
   end)
@@ -205,7 +205,7 @@ describe("ml.load never runs code named by a file", function()
     local m = model()
     local t = raw_of(m)
     t.state.layers[1].module = "ml.evil"
-    writef(path, core.io_serialize(t))
+    writef(path, core.io.serialize(t))
     local good = dir .. "/good.mlm"
     m:save(good)
     local abs = MLRUN:sub(1, 1) == "/" and MLRUN or (os.getenv("PWD") .. "/" .. MLRUN)

@@ -7,7 +7,7 @@ local M = ml.metrics
 local function near(a, b, tol) return math.abs(a - b) <= (tol or 1e-9) * math.max(1, math.abs(b)) end
 local function assert_near(a, b, tol) assert.is_true(near(a, b, tol), tostring(a) .. " vs " .. tostring(b)) end
 local function assert_list(t, ref, tol)
-  if getmetatable(t) == ml.core.tensor_mt then t = t:totable() end
+  if ml.is_tensor(t) then t = t:totable() end
   assert.equal(#ref, #t)
   for i = 1, #ref do assert_near(t[i], ref[i], tol) end
 end

@@ -1,9 +1,10 @@
 -- ml.parallel.map: forked workers, ordered results, errors, no zombies.
 local ml = require "ml"
+local core = require "ml.core"
 local P = ml.parallel
 
 local function children()
-  local f = io.popen("ps -o pid= --ppid " .. ml.core.workers_getpid() .. " 2>/dev/null")
+  local f = io.popen("ps -o pid= --ppid " .. core.sys.getpid() .. " 2>/dev/null")
   local n = 0
   for line in f:lines() do if line:match("%d") then n = n + 1 end end
   f:close()
@@ -49,7 +50,7 @@ describe("parallel.map", function()
   end)
   it("reports a worker that dies", function()
     local ok, e = pcall(P.map, function(x)
-      if x == 3 then ml.core.workers_kill(ml.core.workers_getpid(), 9) end
+      if x == 3 then core.sys.kill(core.sys.getpid(), 9) end
       return x
     end, {1, 2, 3, 4}, {n_jobs = 2})
     assert.is_false(ok)
@@ -71,10 +72,10 @@ describe("parallel.map", function()
       local t0 = P.now()
       local s = 0
       for i = 1, 3e6 do s = s + i % 7 end
-      return {t0, P.now(), ml.core.workers_getpid(), ml.get_num_threads()}
+      return {t0, P.now(), core.sys.getpid(), ml.get_num_threads()}
     end, {1, 2}, {n_jobs = 2})
     assert.are_not.equal(r[1][3], r[2][3])
-    assert.are_not.equal(ml.core.workers_getpid(), r[1][3])
+    assert.are_not.equal(core.sys.getpid(), r[1][3])
     assert.is_true(r[1][1] < r[2][2] and r[2][1] < r[1][2], "the two jobs overlap in time")
     assert.equal(1, r[1][4])     -- one thread per worker
   end)

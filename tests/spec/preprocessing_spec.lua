@@ -5,7 +5,7 @@ local tiny = dofile("tests/spec/support/tiny.lua")
 local fx = json.load("tests/fixtures/tabular.json").scaler
 
 local function assert_close(t, ref, tol)
-  if getmetatable(t) == ml.core.tensor_mt then t = t:totable() end
+  if ml.is_tensor(t) then t = t:totable() end
   for i = 1, #ref do
     if type(ref[i]) == "table" then assert_close(t[i], ref[i], tol)
     else

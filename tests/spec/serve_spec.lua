@@ -255,7 +255,7 @@ describe("mlrun serve: images", function()
 
   it("classifies a JPEG body (colour, another size) like an in-process predict", function()
     local jpeg = slurp("tests/fuzz/corpus/serve/jpeg_rgb"):sub(2)   -- 9 x 6 RGB, libjpeg-made
-    local g = ml.image.resize(ml.image.rgb2gray(ml.core.serve_decode_image(jpeg)):reshape(9, 6, 1), 8, 8)
+    local g = ml.image.resize(ml.image.rgb2gray(require("ml.core").serve.decode_image(jpeg)):reshape(9, 6, 1), 8, 8)
     local want = cnn:predict(g:reshape(1, 8, 8, 1))
     local code, body = http(s, "POST", "/predict", {data = jpeg, type = "image/jpeg"})
     assert.equal(200, code, body)

@@ -105,7 +105,7 @@ describe("class labels keep their dtype", function()
     {"GridSearchCV", function() return S.GridSearchCV(LM.LogisticRegression(), {C = {0.1, 1}}, {cv = 3}) end},
   }
   local function same_labels(want, got)
-    if getmetatable(want) == ml.core.tensor_mt then
+    if ml.is_tensor(want) then
       assert.equal(want.dtype, got.dtype)
       want, got = want:totable(), got:totable()
     end

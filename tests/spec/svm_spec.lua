@@ -84,9 +84,9 @@ describe("SVC", function()
     local bad = Xis:clone(); bad[1][1] = 0 / 0
     assert.has_error(function() ml.SVC():fit(bad, yi) end, "SVC:fit: X contains NaN or infinity")
     assert.has_error(function() ml.SVC{gamma = 0.5}:fit(bad, yi) end,
-      "SVC: X contains NaN or infinity (at element 1)")
+      "SVC: X contains NaN or infinity (row 1, column 1); remove or impute missing values first")
     assert.has_error(function() m:predict(bad) end,
-      "SVC: X contains NaN or infinity (at element 1)")
+      "SVC: X contains NaN or infinity (row 1, column 1); remove or impute missing values first")
   end)
   it("round-trips through state()/from_state()", function()
     local m = ml.SVC{kernel = "poly", degree = 2, C = 3}:fit(Xis, yi)

@@ -90,7 +90,7 @@ function F.split(X, y)
 end
 
 function F.maxdiff(t, list)
-  local a = getmetatable(t) == ml.core.tensor_mt and t:reshape(-1):totable() or t
+  local a = ml.is_tensor(t) and t:reshape(-1):totable() or t
   assert(#a == #list, string.format("length %d vs %d", #a, #list))
   local m = 0
   for i = 1, #a do m = math.max(m, math.abs(a[i] - list[i])) end

@@ -36,7 +36,7 @@ local Xte = read_idx(DATA .. "/t10k-images-idx3-ubyte.gz"):float():reshape(-1, 7
 local yte = read_idx(DATA .. "/t10k-labels-idx1-ubyte.gz"):float()
 Xtr, Xte = Xtr:contiguous(), Xte:contiguous()
 
-local clock = ml.time or ml.core.clock
+local clock = ml.parallel.now
 local function bench(name, f)
   local best, q = math.huge, nil
   for _ = 1, REPEAT do

@@ -12,8 +12,8 @@ local model = nn.Sequential{nn.Input{28, 28, 1},
   nn.Dense(128, {activation = "relu"}), nn.Dropout(0.5), nn.Dense(10, {activation = "softmax"})}
 model:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
 local times, t0 = {}, 0
-local timer = {on_epoch_begin = function() t0 = ml.core.clock() end,
-               on_epoch_end = function() times[#times + 1] = ml.core.clock() - t0 end}
+local timer = {on_epoch_begin = function() t0 = ml.parallel.now() end,
+               on_epoch_end = function() times[#times + 1] = ml.parallel.now() - t0 end}
 model:fit(x, y, {epochs = epochs, batch_size = 128, verbose = 0, distributed = distributed,
   callbacks = {timer}})
 local _, acc = model:evaluate(xt, yt, {batch_size = 500})

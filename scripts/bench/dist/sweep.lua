@@ -20,16 +20,16 @@ end
 local grid = {lr = {3e-4, 1e-3, 3e-3, 1e-2}, batch_size = {32, 64, 128, 256}}
 
 local function timed(workers)
-  local t0 = ml.core.clock()
+  local t0 = ml.parallel.now()
   local res = ml.sweep{grid = grid, run = run, metric = "val_accuracy", workers = workers,
                        verbose = 0}
-  local dt = ml.core.clock() - t0
+  local dt = ml.parallel.now() - t0
   local failed = 0
   for _, t in ipairs(res.trials) do if t.status ~= "ok" then failed = failed + 1 end end
   return dt, res, failed
 end
 
-print(("16-trial MLP sweep on %d digits, %d cores"):format(x.shape[1], ml.core.workers_ncpu()))
+print(("16-trial MLP sweep on %d digits, %d cores"):format(x.shape[1], ml.parallel.effective_jobs(-1)))
 local t1, r1, f1 = timed(1)
 local t2, r2, f2 = timed(2)
 local t0, r0, f0 = timed(0)

@@ -11,9 +11,9 @@ local function load(prefix)
 end
 
 local function timed(name, fn, score)
-  local w, c = ml.core.clock(), os.clock()
+  local w, c = ml.parallel.now(), os.clock()
   local m = fn()
-  w, c = ml.core.clock() - w, os.clock() - c
+  w, c = ml.parallel.now() - w, os.clock() - c
   print(string.format("%s %.3f %.3f %.4f", name, w, c, score(m)))
   io.stdout:flush()
 end

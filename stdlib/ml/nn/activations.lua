@@ -5,7 +5,7 @@
 -- swish and gelu (not invertible), whose backward takes the input:
 -- M.needs_input[name].
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -29,17 +29,17 @@ end
 
 --- y = f(x) (a new tensor).
 function M.forward(name, x, alpha)
-  return core.nn_act_forward(x, M.check(name), alpha)
+  return core.nn.act_forward(x, M.check(name), alpha)
 end
 
 --- gx = gy * f'(x), computed from y = f(x) (from x itself for swish, silu
 --- and gelu: M.needs_input).
 function M.backward(name, y, gy, alpha)
-  return core.nn_act_backward(y, gy, M.check(name), alpha)
+  return core.nn.act_backward(y, gy, M.check(name), alpha)
 end
 
 for _, n in ipairs(M.names) do
-  M[n] = function(x, alpha) return core.nn_act_forward(x, n, alpha) end
+  M[n] = function(x, alpha) return core.nn.act_forward(x, n, alpha) end
 end
 
 return M

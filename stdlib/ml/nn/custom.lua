@@ -17,13 +17,13 @@ local base = require "ml.base"
 local layers = require "ml.nn.layers"
 local initializers = require "ml.nn.initializers"
 local autograd = require "ml.autograd"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 local Layer = layers.Layer
-local alias, set_record, record = core.grad_alias, core.grad_set_record, core.grad_record
+local alias, set_record, record = core.autograd.grad_alias, core.autograd.grad_set_record, core.autograd.grad_record
 
-local function is_tensor(v) return getmetatable(v) == core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 local function copy(t)
   local c = {}

@@ -11,14 +11,14 @@
 local ml = require "ml"
 local base = require "ml.base"
 local autograd = require "ml.autograd"
-local core = ml.core
+local core = require "ml.core"
 
 local F = {}
 
 local edge_of = autograd._edge_of
-local set_record = core.grad_set_record
+local set_record = core.autograd.grad_set_record
 
-local function is_tensor(v) return getmetatable(v) == core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 local function check_tensor(who, what, v, optional)
   if v == nil and optional then return end
@@ -57,11 +57,11 @@ function F.dense(x, w, b, activation)
   check_tensor("dense", "x", x)
   check_tensor("dense", "w", w)
   check_tensor("dense", "b", b, true)
-  local y = core.nn_dense_forward(x, w, b, activation, nil, nil, false)
+  local y = core.nn.dense_forward(x, w, b, activation, nil, nil, false)
   return record(y, "dense", {x, w, b or false}, function(_, gy)
     local gw = ml.zeros(w.shape)
     local gb = b and ml.zeros(b.shape) or nil
-    local gx = core.nn_dense_backward(x, w, y, gy, activation, nil, false, gw, gb, edge_of(x) ~= nil)
+    local gx = core.nn.dense_backward(x, w, y, gy, activation, nil, false, gw, gb, edge_of(x) ~= nil)
     return gx, gw, gb
   end)
 end
@@ -77,11 +77,11 @@ function F.conv2d(x, w, b, opts)
   local s = pair("conv2d", "strides", o.strides)
   local same, act = o.padding == "same", o.activation
   local cache = {}
-  local y = core.nn_conv2d_forward(x, w, b, s[1], s[2], same, act, nil, cache, false)
+  local y = core.nn.conv2d_forward(x, w, b, s[1], s[2], same, act, nil, cache, false)
   return record(y, "conv2d", {x, w, b or false}, function(_, gy)
     local gw = ml.zeros(w.shape)
     local gb = b and ml.zeros(b.shape) or nil
-    local gx = core.nn_conv2d_backward(x, w, y, gy, s[1], s[2], same, act, nil, false, gw, gb,
+    local gx = core.nn.conv2d_backward(x, w, y, gy, s[1], s[2], same, act, nil, false, gw, gb,
       edge_of(x) ~= nil, cache)
     return gx, gw, gb
   end)
@@ -96,9 +96,9 @@ local function pool(kind, who)
     local s = pair(who, "strides", o.strides, k)
     local same = o.padding == "same"
     local cache = {}
-    local y = core.nn_pool2d_forward(x, kind, k[1], k[2], s[1], s[2], same, cache, false)
+    local y = core.nn.pool2d_forward(x, kind, k[1], k[2], s[1], s[2], same, cache, false)
     return record(y, who, {x}, function(_, gy)
-      return core.nn_pool2d_backward(x, gy, kind, k[1], k[2], s[1], s[2], same, cache)
+      return core.nn.pool2d_backward(x, gy, kind, k[1], k[2], s[1], s[2], same, cache)
     end)
   end
 end
@@ -119,12 +119,12 @@ function F.batch_norm(x, gamma, beta, running_mean, running_var, opts)
   local o = base.options("batch_norm", opts, {{"training", false, "boolean"},
     {"momentum", 0.99, "number"}, {"epsilon", 1e-3, "number"}})
   local cache = {}
-  local y = core.nn_batchnorm_forward(x, gamma, beta, running_mean, running_var, o.momentum,
+  local y = core.nn.batchnorm_forward(x, gamma, beta, running_mean, running_var, o.momentum,
     o.epsilon, o.training, cache, false)
   return record(y, "batch_norm", {x, gamma or false, beta or false}, function(_, gy)
     local gg = gamma and ml.zeros(gamma.shape) or nil
     local gb = beta and ml.zeros(beta.shape) or nil
-    local gx = core.nn_batchnorm_backward(x, gy, gamma, gg, gb, cache)
+    local gx = core.nn.batchnorm_backward(x, gy, gamma, gg, gb, cache)
     return gx, gg, gb
   end)
 end
@@ -138,14 +138,14 @@ function F.dropout(x, rate, training)
   end
   if training == false or rate == 0 then return x end
   local cache = {}
-  local y = core.nn_dropout_forward(x, rate, cache, false)
-  return record(y, "dropout", {x}, function(_, gy) return core.nn_dropout_backward(gy, cache) end)
+  local y = core.nn.dropout_forward(x, rate, cache, false)
+  return record(y, "dropout", {x}, function(_, gy) return core.nn.dropout_backward(gy, cache) end)
 end
 
 -- A loss value as a tensor: 0-d, tracked when pred is.
 local function loss_result(who, v, g, pred)
-  local out = core.tensor(v)
-  return record(out, who, {pred}, function(_, gy) return core.raw.mul(g, gy:item()) end)
+  local out = core.tensor.tensor(v)
+  return record(out, who, {pred}, function(_, gy) return core.tensor.raw.mul(g, gy:item()) end)
 end
 
 --- F.cross_entropy(logits, target) -> mean softmax cross-entropy (0-d tensor).
@@ -156,8 +156,8 @@ function F.cross_entropy(logits, target)
   if logits:dim() ~= 2 then
     error(string.format("cross_entropy: expected N x K logits, got %d dimensions", logits:dim()), 2)
   end
-  local p = core.raw.softmax(logits, 2)
-  local v, g = core.nn_softmax_xent(p, target, true)
+  local p = core.tensor.raw.softmax(logits, 2)
+  local v, g = core.nn.softmax_xent(p, target, true)
   return loss_result("cross_entropy", v, g, logits)
 end
 
@@ -165,8 +165,8 @@ end
 function F.binary_cross_entropy_with_logits(logits, target)
   check_tensor("binary_cross_entropy_with_logits", "logits", logits)
   check_tensor("binary_cross_entropy_with_logits", "target", target)
-  local p = core.raw.sigmoid(logits)
-  local v, g = core.nn_sigmoid_xent(p, target, true)
+  local p = core.tensor.raw.sigmoid(logits)
+  local v, g = core.nn.sigmoid_xent(p, target, true)
   return loss_result("binary_cross_entropy_with_logits", v, g, logits)
 end
 

@@ -1,7 +1,7 @@
 -- ml.nn.initializers: Keras's weight initializers by name or as functions.
 -- All draw from the engine RNG, so ml.seed(n) fixes the weights.
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -24,7 +24,7 @@ local function by_name(name)
   return function(shape)
     local t = ml.empty(shape)
     local fan_in, fan_out = M.fans(shape)
-    return core.nn_init(t, name, fan_in, fan_out)
+    return core.nn.init(t, name, fan_in, fan_out)
   end
 end
 
@@ -32,7 +32,7 @@ for _, name in ipairs(M.names) do M[name] = by_name(name) end
 
 --- A truncated normal initializer (Keras TruncatedNormal) with standard deviation sd.
 function M.truncated_normal(sd)
-  return function(shape) return core.nn_truncated_normal(ml.empty(shape), sd or 0.05) end
+  return function(shape) return core.nn.truncated_normal(ml.empty(shape), sd or 0.05) end
 end
 
 --- Resolves a name or a function(shape) -> tensor into an initializer;
@@ -41,7 +41,7 @@ function M.get(spec, who)
   if type(spec) == "function" then
     return function(shape)
       local t = spec(shape)
-      if getmetatable(t) ~= core.tensor_mt then
+      if not ml.is_tensor(t) then
         error(string.format("%s: initializer function must return a tensor, got %s",
           who or "initializer", type(t)), 0)
       end

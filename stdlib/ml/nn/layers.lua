@@ -19,7 +19,7 @@ local base = require "ml.base"
 local activations = require "ml.nn.activations"
 local initializers = require "ml.nn.initializers"
 local regularizers = require "ml.nn.regularizers"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -46,7 +46,7 @@ local function prod(s)
   return p
 end
 
-local function is_tensor(v) return getmetatable(v) == core.tensor_mt end
+local is_tensor = ml.is_tensor
 
 -- Unique names per kind, as Keras: dense_1, dense_2, ...
 local counters = {}
@@ -278,13 +278,13 @@ function Layer:_act_after(z, training)
   if not activations.needs_input[self.activation] then return z end
   self._z = z
   self._act_cache = self._act_cache or {}
-  return core.nn_act_forward(z, self.activation, self.alpha, self._act_cache, training and true or false)
+  return core.nn.act_forward(z, self.activation, self.alpha, self._act_cache, training and true or false)
 end
 
 -- gy w.r.t. the kernel's output: through the separate activation step if any.
 function Layer:_act_back(gy, pre_activation)
   if pre_activation or not activations.needs_input[self.activation] then return gy end
-  return core.nn_act_backward(self._z, gy, self.activation, self.alpha, self._act_cache)
+  return core.nn.act_backward(self._z, gy, self.activation, self.alpha, self._act_cache)
 end
 
 --- Layer:extend("Name") -> a layer class defined by build/call (ml.nn.custom).
@@ -384,7 +384,7 @@ end
 function Dense:forward(x, training)
   self:_prepare(x)
   local x2 = x:dim() == 2 and x or x:reshape(-1, self.kernel.shape[1])
-  local y = core.nn_dense_forward(x2, self.kernel, self.bias, self:_kernel_act(), self.alpha,
+  local y = core.nn.dense_forward(x2, self.kernel, self.bias, self:_kernel_act(), self.alpha,
     self._cache, training and true or false)
   self._y = y
   y = self:_act_after(y, training)
@@ -402,7 +402,7 @@ function Dense:backward(x, gy, pre_activation, skip_input_grad)
   local x2 = x:dim() == 2 and x or x:reshape(-1, d)
   local gy2 = gy:dim() == 2 and gy or gy:reshape(-1, self.units)
   gy2 = self:_act_back(gy2, pre_activation)
-  local gx = core.nn_dense_backward(x2, self.kernel, self._y, gy2, self:_kernel_act(), self.alpha,
+  local gx = core.nn.dense_backward(x2, self.kernel, self._y, gy2, self:_kernel_act(), self.alpha,
     pre_activation and true or false, self.kernel_grad, self.bias_grad, not skip_input_grad,
     self._cache)
   if gx and x:dim() ~= 2 then gx = gx:reshape(x.shape) end
@@ -489,7 +489,7 @@ end
 
 function Conv2D:forward(x, training)
   self:_prepare(x)
-  local y = core.nn_conv2d_forward(x, self.kernel, self.bias, self.strides[1], self.strides[2],
+  local y = core.nn.conv2d_forward(x, self.kernel, self.bias, self.strides[1], self.strides[2],
     self.padding == "same", self:_kernel_act(), self.alpha, self._cache, training and true or false)
   self._y = y
   return self:_act_after(y, training)
@@ -498,7 +498,7 @@ end
 function Conv2D:backward(x, gy, pre_activation, skip_input_grad)
   self:_need_forward()
   gy = self:_act_back(gy, pre_activation)
-  local gx = core.nn_conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
+  local gx = core.nn.conv2d_backward(x, self.kernel, self._y, gy, self.strides[1], self.strides[2],
     self.padding == "same", self:_kernel_act(), self.alpha, pre_activation and true or false,
     self.kernel_grad, self.bias_grad, not skip_input_grad, self._cache)
   return gx
@@ -546,12 +546,12 @@ local function pool_class(name, prefix, kind)
   function P:forward(x, training)
     self:_prepare(x)
     self._did_forward = true
-    return core.nn_pool2d_forward(x, kind, self.pool_size[1], self.pool_size[2], self.strides[1],
+    return core.nn.pool2d_forward(x, kind, self.pool_size[1], self.pool_size[2], self.strides[1],
       self.strides[2], self.padding == "same", self._cache, training and true or false)
   end
   function P:backward(x, gy)
     self:_need_forward()
-    return core.nn_pool2d_backward(x, gy, kind, self.pool_size[1], self.pool_size[2],
+    return core.nn.pool2d_backward(x, gy, kind, self.pool_size[1], self.pool_size[2],
       self.strides[1], self.strides[2], self.padding == "same", self._cache)
   end
   return P
@@ -574,10 +574,10 @@ function GAP:_check_input(shape) return check_image(self, shape, self.built_inpu
 function GAP:forward(x, training)
   self:_prepare(x)
   self._did_forward = true
-  return core.nn_gap2d_forward(x, self._cache, training and true or false)
+  return core.nn.gap2d_forward(x, self._cache, training and true or false)
 end
 function GAP:backward(x, gy)
-  return core.nn_gap2d_backward(x, gy, self._cache)
+  return core.nn.gap2d_backward(x, gy, self._cache)
 end
 
 -- ----------------------------------------------------- Flatten, Reshape --
@@ -670,11 +670,11 @@ function Dropout:forward(x, training)
   self._did_forward = true
   self._active = training and self.rate > 0
   if not self._active then return x end
-  return core.nn_dropout_forward(x, self.rate, self._cache, true)
+  return core.nn.dropout_forward(x, self.rate, self._cache, true)
 end
 function Dropout:backward(x, gy)
   if not self._active then return gy end
-  return core.nn_dropout_backward(gy, self._cache)
+  return core.nn.dropout_backward(gy, self._cache)
 end
 
 -- --------------------------------------------------- BatchNormalization --
@@ -749,13 +749,13 @@ function BN:forward(x, training)
   self:_prepare(x)
   self._did_forward = true
   local train = (training and self.trainable) and true or false   -- frozen BN runs in inference mode
-  return core.nn_batchnorm_forward(x, self.gamma, self.beta, self.moving_mean,
+  return core.nn.batchnorm_forward(x, self.gamma, self.beta, self.moving_mean,
     self.moving_variance, self.momentum, self.epsilon, train, self._cache, training and true or false)
 end
 
 function BN:backward(x, gy)
   self:_need_forward()
-  return core.nn_batchnorm_backward(x, gy, self.gamma, self.gamma_grad, self.beta_grad, self._cache)
+  return core.nn.batchnorm_backward(x, gy, self.gamma, self.gamma_grad, self.beta_grad, self._cache)
 end
 
 -- ----------------------------------------------------------- Activation --
@@ -778,7 +778,7 @@ end
 function Activation:_check_input() end
 function Activation:forward(x, training)
   self:_prepare(x)
-  local y = core.nn_act_forward(x, self.activation, self.alpha, self._cache,
+  local y = core.nn.act_forward(x, self.activation, self.alpha, self._cache,
     training and true or false)
   self._y = y
   return y
@@ -788,7 +788,7 @@ function Activation:backward(x, gy, pre_activation)
   if pre_activation then return gy end
   -- swish and gelu differentiate from their input x
   local from = activations.needs_input[self.activation] and x or self._y
-  return core.nn_act_backward(from, gy, self.activation, self.alpha, self._cache)
+  return core.nn.act_backward(from, gy, self.activation, self.alpha, self._cache)
 end
 
 return M

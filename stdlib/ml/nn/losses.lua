@@ -7,7 +7,7 @@
 -- softmax_cross_entropy / sigmoid_cross_entropy give the gradient w.r.t. the
 -- logits from the activation's output, (p - y) / N.
 local ml = require "ml"
-local core = ml.core
+local core = require "ml.core"
 
 local M = {}
 
@@ -20,15 +20,15 @@ local aliases = {mean_squared_error = "mse", mean_absolute_error = "mae", kld = 
 local function make(name)
   local loss = {name = name}
   function loss.forward(pred, target)
-    return (core.nn_loss(name, pred, target, false))
+    return (core.nn.loss(name, pred, target, false))
   end
   function loss.backward(pred, target)
-    local _, g = core.nn_loss(name, pred, target, true)
+    local _, g = core.nn.loss(name, pred, target, true)
     return g
   end
   --- value and gradient in one pass
   function loss.forward_backward(pred, target)
-    return core.nn_loss(name, pred, target, true)
+    return core.nn.loss(name, pred, target, true)
   end
   return setmetatable(loss, {
     __call = function(_, pred, target) return loss.forward(pred, target) end,
@@ -43,12 +43,12 @@ for a, n in pairs(aliases) do M[a] = M[n] end
 --- target: class ids or one-hot rows. Returns the loss and the gradient
 --- w.r.t. the logits, (p - y) / N.
 function M.softmax_cross_entropy(p, target)
-  return core.nn_softmax_xent(p, target, true)
+  return core.nn.softmax_xent(p, target, true)
 end
 
 --- Fused sigmoid + binary cross-entropy: loss and (p - y) / numel w.r.t. the logits.
 function M.sigmoid_cross_entropy(p, target)
-  return core.nn_sigmoid_xent(p, target, true)
+  return core.nn.sigmoid_xent(p, target, true)
 end
 
 --- Which fused path applies to a loss after an activation, if any:

@@ -10,12 +10,12 @@
 -- the `__call` metamethod that turns `layer(node)` into a new graph node.
 local ml = require "ml"
 local base = require "ml.base"
-local core = ml.core
-local clock = core.clock
+local core = require "ml.core"
+local clock = core.term.clock
 
 local M = {}
 
-local function is_tensor(v) return getmetatable(v) == core.tensor_mt end
+local is_tensor = ml.is_tensor
 local function shape_str(s) return table.concat(s, "x") end
 local function copy_list(t) local c = {} for i, v in ipairs(t) do c[i] = v end return c end
 
@@ -633,7 +633,7 @@ function Model:_loss(p, y, want_grad)
     end
   end
   if self:_fused() then
-    local v, correct = core.train_xent(p, y, gbuf)
+    local v, correct = core.train.xent(p, y, gbuf)
     return v, gbuf, correct, true
   end
   local v, g, pre
@@ -645,7 +645,7 @@ function Model:_loss(p, y, want_grad)
     pre = false
   end
   local correct
-  if self._has_acc then correct = core.train_correct(p, y) end
+  if self._has_acc then correct = core.train.correct(p, y) end
   return v, g, correct, pre
 end
 
@@ -803,7 +803,7 @@ end
 local Progress = base.class("Progress")
 function Progress:init(verbose, epochs, steps)
   self.verbose, self.epochs, self.steps = verbose, epochs, steps
-  self.tty = verbose == 1 and core.isatty(1)
+  self.tty = verbose == 1 and core.term.isatty(1)
   self.out = io.stdout
 end
 function Progress:epoch_begin(epoch)
@@ -1192,10 +1192,10 @@ function Model:evaluate(x, y, opts)
     local p = self:forward(xb, false)
     mstate:update(p, yb)
     local v, c
-    if fused then v, c = core.train_xent(p, yb)
+    if fused then v, c = core.train.xent(p, yb)
     else
       v = M.losses.eval(self.loss, p, yb, false)
-      if self._has_acc then c = core.train_correct(p, yb) end
+      if self._has_acc then c = core.train.correct(p, yb) end
     end
     total = total + v * m
     if c then correct = correct + c end

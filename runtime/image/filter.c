@@ -14,7 +14,11 @@ int ml_image_filter(ml_ctx *ctx, ml_tensor *out, const ml_tensor *img, const ml_
                     ml_shape_str(s, sizeof s, kernel->ndim, kernel->shape));
   ml_tensor src, ker;
   if (ml_contiguous(ctx, &src, img)) return ML_ERR;
-  if (ml_to_dtype(ctx, &ker, kernel, ML_F32)) { ml_tensor_release(&src); return ML_ERR; }
+  ml_tensor kf32;   /* float32 and contiguous: an expanded or transposed kernel is read flat */
+  if (ml_to_dtype(ctx, &kf32, kernel, ML_F32)) { ml_tensor_release(&src); return ML_ERR; }
+  int krc = ml_contiguous(ctx, &ker, &kf32);
+  ml_tensor_release(&kf32);
+  if (krc) { ml_tensor_release(&src); return ML_ERR; }
   if (ml_img_new(ctx, out, img, d.h, d.w, d.c)) {
     ml_tensor_release(&src);
     ml_tensor_release(&ker);

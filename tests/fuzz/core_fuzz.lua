@@ -30,7 +30,10 @@ local function collect(tbl, prefix, depth)
   for _, k in ipairs(keys) do
     local v, name = tbl[k], prefix .. k
     if type(v) == "function" and not skipped(k) then fns[#fns + 1] = {name, v}
-    elseif type(v) == "table" and depth < 2 and k ~= "__index" then collect(v, name .. ".", depth + 1) end
+    elseif type(v) == "table" and depth < 2 and k ~= "__index" and not skipped(k)
+        and k ~= "sys" and k ~= "dist" and k ~= "serve" and k ~= "workers" then
+      collect(v, name .. ".", depth + 1)   -- process, network and I/O-to-fd tables left out
+    end
   end
 end
 collect(core, "", 0)

@@ -14,6 +14,7 @@
 -- their storage version; an in-place write since then is an error at
 -- backward, as in PyTorch. Untracked tensors never reach this file.
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 local raw = core.tensor.raw
 local T = core.tensor.Tensor
 local mt = core.tensor.mt
@@ -40,7 +41,7 @@ function A.is_grad_enabled() return enabled end
 --- Turns recording on or off; returns the previous setting.
 function A.set_grad_enabled(on)
   if type(on) ~= "boolean" then
-    error("set_grad_enabled: expected a boolean, got " .. type(on), 2)
+    raise("set_grad_enabled: expected a boolean, got " .. type(on))
   end
   local old = enabled
   enabled = on
@@ -59,14 +60,14 @@ local function with_mode(on, who, fn, ...)
     return g
   end
   if type(fn) ~= "function" then
-    error(who .. ": expected a function (or no argument, for a <close> variable), got "
-      .. type(fn), 3)
+    raise(who .. ": expected a function (or no argument, for a <close> variable), got "
+      .. type(fn))
   end
   local old = enabled
   enabled = on
   local res = table.pack(pcall(fn, ...))
   enabled = old
-  if not res[1] then error(res[2], 0) end
+  if not res[1] then error(res[2], 0) end   -- the error of the function run, unchanged
   return table.unpack(res, 2, res.n)
 end
 
@@ -90,9 +91,9 @@ local function edge_of(v)
   local fn = r.fn
   if fn then
     if r.vv and version(v) ~= r.vv then
-      error(string.format("autograd: a view made by '%s' is used after the tensor it views was "
+      raise(string.format("autograd: a view made by '%s' is used after the tensor it views was "
         .. "changed in place; take the view again after the change (or clone() it before)",
-        fn.name), 0)
+        fn.name))
     end
     return fn
   end
@@ -137,13 +138,13 @@ end
 local function saved(node, k)
   local t = node[k]
   if t == nil then
-    error(string.format("backward: '%s' lost its saved tensors (the graph was freed by an "
-      .. "earlier backward; pass {retain_graph = true} to keep it)", node.name), 0)
+    raise(string.format("backward: '%s' lost its saved tensors (the graph was freed by an "
+      .. "earlier backward; pass {retain_graph = true} to keep it)", node.name))
   end
   if version(t) ~= node[VKEY[k]] then
-    error(string.format("backward: a tensor that '%s' saved for its gradient was changed by an "
+    raise(string.format("backward: a tensor that '%s' saved for its gradient was changed by an "
       .. "in-place operation after it was used (version %d, now %d); compute on a clone() "
-      .. "instead", node.name, node[VKEY[k]], version(t)), 0)
+      .. "instead", node.name, node[VKEY[k]], version(t)))
   end
   return t
 end
@@ -669,12 +670,12 @@ end
 local function refuse_leaf(name, x)
   local r = record(x)
   if r and not r.fn and r.requires_grad then
-    error(string.format("%s: a leaf tensor that requires grad cannot be changed in place while "
-      .. "recording (wrap the update in ml.no_grad, or use x:detach())", name), 3)
+    raise(string.format("%s: a leaf tensor that requires grad cannot be changed in place while "
+      .. "recording (wrap the update in ml.no_grad, or use x:detach())", name))
   end
   if r and r.view and r.fn then
-    error(string.format("%s: in-place change of a view of a tensor that takes part in autograd "
-      .. "is not supported; clone() the view first", name), 3)
+    raise(string.format("%s: in-place change of a view of a tensor that takes part in autograd "
+      .. "is not supported; clone() the view first", name))
   end
 end
 
@@ -775,18 +776,18 @@ end
 local function check_grad_arg(t, grad)
   if grad == nil then
     if t:numel() ~= 1 then
-      error(string.format("backward: a gradient argument is needed for a non-scalar output "
-        .. "(shape %s); pass a tensor of that shape", shape_str(t.shape)), 3)
+      raise(string.format("backward: a gradient argument is needed for a non-scalar output "
+        .. "(shape %s); pass a tensor of that shape", shape_str(t.shape)))
     end
     return ones(t.shape)
   end
   if type(grad) == "number" then grad = core.tensor.full(t.shape, grad) end
   if not is_tensor(grad) then
-    error("backward: expected a gradient tensor, got " .. type(grad), 3)
+    raise("backward: expected a gradient tensor, got " .. type(grad))
   end
   if not same_shape(grad.shape, t.shape) then
-    error(string.format("backward: gradient of shape %s, expected the output's shape %s",
-      shape_str(grad.shape), shape_str(t.shape)), 3)
+    raise(string.format("backward: gradient of shape %s, expected the output's shape %s",
+      shape_str(grad.shape), shape_str(t.shape)))
   end
   return alias(grad)
 end
@@ -811,8 +812,8 @@ end
 local function run_backward(t, grad, retain, capture)
   local r = is_tensor(t) and record(t)
   if not r or not (r.fn or r.requires_grad) then
-    error("backward: the tensor does not require grad (no input of the computation has "
-      .. "requires_grad = true, or it ran under ml.no_grad)", 3)
+    raise("backward: the tensor does not require grad (no input of the computation has "
+      .. "requires_grad = true, or it ran under ml.no_grad)")
   end
   grad = check_grad_arg(t, grad)
   if not r.fn then accumulate(r, grad, capture, false) return end
@@ -822,9 +823,9 @@ local function run_backward(t, grad, retain, capture)
   while #stack > 0 do
     local node = table.remove(stack)
     if node.freed then
-      error(string.format("backward: the graph through '%s' was already used by a backward pass "
+      raise(string.format("backward: the graph through '%s' was already used by a backward pass "
         .. "and freed; pass {retain_graph = true} to the first backward to go through it again",
-        node.name), 3)
+        node.name))
     end
     for i = 1, node.n do
       local e = node[i]
@@ -888,10 +889,10 @@ function T.backward(t, grad, opts)
   if type(grad) == "table" and not is_tensor(grad) and opts == nil then grad, opts = nil, grad end
   local retain = false
   if opts ~= nil then
-    if type(opts) ~= "table" then error("backward: expected an options table, got " .. type(opts), 2) end
+    if type(opts) ~= "table" then raise("backward: expected an options table, got " .. type(opts)) end
     for k in pairs(opts) do
       if k ~= "retain_graph" then
-        error(string.format("backward: unknown option '%s' (expected retain_graph)", tostring(k)), 2)
+        raise(string.format("backward: unknown option '%s' (expected retain_graph)", tostring(k)))
       end
     end
     retain = opts.retain_graph and true or false
@@ -903,14 +904,14 @@ end
 --- gradients of the one-element result of f(x, w, ...) with respect to its
 --- arguments, leaving every .grad untouched (torch.func.grad / jax.grad).
 function A.grad(f, inputs, opts)
-  if type(f) ~= "function" then error("grad: expected a function, got " .. type(f), 2) end
+  if type(f) ~= "function" then raise("grad: expected a function, got " .. type(f)) end
   if type(inputs) ~= "table" or is_tensor(inputs) or #inputs == 0 then
-    error("grad: expected a list of input tensors, e.g. {x, w}", 2)
+    raise("grad: expected a list of input tensors, e.g. {x, w}")
   end
   local args, capture, recs = {}, {}, {}
   for i, x in ipairs(inputs) do
     if not is_tensor(x) then
-      error(string.format("grad: input %d is a %s, expected a tensor", i, type(x)), 2)
+      raise(string.format("grad: input %d is a %s, expected a tensor", i, type(x)))
     end
     local a = alias(x)
     local rec = {requires_grad = true}
@@ -919,8 +920,8 @@ function A.grad(f, inputs, opts)
   end
   local out = A.enable_grad(f, table.unpack(args, 1, #inputs))
   if not is_tensor(out) or out:numel() ~= 1 then
-    error("grad: f must return a one-element tensor computed from its arguments, got "
-      .. (is_tensor(out) and ("shape " .. shape_str(out.shape)) or type(out)), 2)
+    raise("grad: f must return a one-element tensor computed from its arguments, got "
+      .. (is_tensor(out) and ("shape " .. shape_str(out.shape)) or type(out)))
   end
   local r = record(out)
   if r and (r.fn or r.requires_grad) then
@@ -939,11 +940,11 @@ function T.requires_grad_(x, flag)
   local r = record(x)
   if r and r.fn then
     if flag then return x end
-    error("requires_grad_: only a leaf tensor can be changed (use detach() on a computed one)", 2)
+    raise("requires_grad_: only a leaf tensor can be changed (use detach() on a computed one)")
   end
   if flag and x.dtype ~= "float32" and x.dtype ~= "float64" then
-    error(string.format("requires_grad_: only floating-point tensors can require gradients, "
-      .. "got %s", x.dtype), 2)
+    raise(string.format("requires_grad_: only floating-point tensors can require gradients, "
+      .. "got %s", x.dtype))
   end
   if r then r.requires_grad = flag
   elseif flag then set_record(x, {requires_grad = true}) end
@@ -966,11 +967,11 @@ ops.set_field = function(x, k, v)
     return
   end
   if v ~= nil and not is_tensor(v) then
-    error("grad: expected a tensor or nil, got " .. type(v), 3)
+    raise("grad: expected a tensor or nil, got " .. type(v))
   end
   if v ~= nil and not same_shape(v.shape, x.shape) then
-    error(string.format("grad: expected shape %s, got %s", shape_str(x.shape),
-      shape_str(v.shape)), 3)
+    raise(string.format("grad: expected shape %s, got %s", shape_str(x.shape),
+      shape_str(v.shape)))
   end
   local r = record(x)
   if not r then
@@ -1001,8 +1002,8 @@ do
     if type(opts) ~= "table" then return make(data, opts) end
     for k in pairs(opts) do
       if k ~= "dtype" and k ~= "requires_grad" then
-        error(string.format("tensor: unknown option '%s' (expected dtype, requires_grad)",
-          tostring(k)), 2)
+        raise(string.format("tensor: unknown option '%s' (expected dtype, requires_grad)",
+          tostring(k)))
       end
     end
     local t = make(data, opts.dtype)

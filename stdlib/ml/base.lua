@@ -4,6 +4,7 @@
 -- base.estimator(...).
 local ml = require "ml"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local base = {}
 
@@ -84,7 +85,7 @@ end
 function base.options(who, opts, spec)
   opts = opts or {}
   if type(opts) ~= "table" or ml.is_tensor(opts) then
-    error(string.format("%s: expected an options table, got %s", who, typename(opts)), 0)
+    raise(string.format("%s: expected an options table, got %s", who, typename(opts)))
   end
   local known, out = {}, {}
   for _, s in ipairs(spec) do known[s[1]] = s end
@@ -94,12 +95,12 @@ function base.options(who, opts, spec)
       local names = {}
       for _, e in ipairs(spec) do names[#names + 1] = e[1] end
       table.sort(names)
-      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
-        table.concat(names, ", ")), 0)
+      raise(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")))
     end
     if not kind_ok(v, s[3] or "any") then
-      error(string.format("%s: option '%s' expected %s, got %s", who, k, kind_str(s[3]),
-        typename(v)), 0)
+      raise(string.format("%s: option '%s' expected %s, got %s", who, k, kind_str(s[3]),
+        typename(v)))
     end
     out[k] = v
   end
@@ -124,19 +125,19 @@ end
 function base.no_options(who, opts)
   if opts == nil then return end
   if type(opts) ~= "table" or ml.is_tensor(opts) then
-    error(string.format("%s: expected no further argument, got %s", who, typename(opts)), 0)
+    raise(string.format("%s: expected no further argument, got %s", who, typename(opts)))
   end
   local k = next(opts)
   if k ~= nil then
-    error(string.format("%s: unknown option '%s' (%s takes no options)", who, tostring(k), who), 0)
+    raise(string.format("%s: unknown option '%s' (%s takes no options)", who, tostring(k), who))
   end
 end
 
 --- Checks one positional argument.
 function base.check_arg(who, i, v, kind)
   if not kind_ok(v, kind) then
-    error(string.format("%s: argument %d expected %s, got %s", who, i, kind_str(kind),
-      typename(v)), 0)
+    raise(string.format("%s: argument %d expected %s, got %s", who, i, kind_str(kind),
+      typename(v)))
   end
   return v
 end
@@ -146,21 +147,21 @@ local function as_tensor(who, what, x)
   if type(x) == "table" then
     local ok, t = pcall(ml.tensor, x)
     if ok then return t end
-    error(string.format("%s: %s could not be read as a tensor: %s", who, what, t), 0)
+    raise(string.format("%s: %s could not be read as a tensor: %s", who, what, t))
   end
-  error(string.format("%s: %s expected a tensor, got %s", who, what, typename(x)), 0)
+  raise(string.format("%s: %s expected a tensor, got %s", who, what, typename(x)))
 end
 
 --- X as a 2-D float32 tensor (tables are converted); errors name `who`.
 function base.check_X(who, X, n_features)
   X = as_tensor(who, "X", X)
   if X:dim() ~= 2 then
-    error(string.format("%s: X must be 2-dimensional (samples x features), got shape %s",
-      who, table.concat(X.shape, "x")), 0)
+    raise(string.format("%s: X must be 2-dimensional (samples x features), got shape %s",
+      who, table.concat(X.shape, "x")))
   end
   if n_features and X.shape[2] ~= n_features then
-    error(string.format("%s: X has %d features, but the estimator was fitted with %d",
-      who, X.shape[2], n_features), 0)
+    raise(string.format("%s: X has %d features, but the estimator was fitted with %d",
+      who, X.shape[2], n_features))
   end
   if X.dtype ~= "float32" then X = X:float() end
   return X
@@ -181,12 +182,12 @@ function base.check_finite(who, X, what, hint)
       for k = X:dim(), 2, -1 do idx[k - 1] = col % X.shape[k] + 1; col = col // X.shape[k] end
       where = "position (" .. table.concat(idx, ", ") .. ")"
     end
-    error(string.format("%s: %s contains NaN or infinity (row %d, %s); remove or " ..
+    raise(string.format("%s: %s contains NaN or infinity (row %d, %s); remove or " ..
       "impute missing values first%s", who, what or "X", row, where,
-      hint and (" (or pass " .. hint .. ")") or ""), 0)
+      hint and (" (or pass " .. hint .. ")") or ""))
   end
-  error(string.format("%s: %s contains NaN or infinity (element %d); remove or impute " ..
-    "missing values first%s", who, what or "X", bad, hint and (" (or pass " .. hint .. ")") or ""), 0)
+  raise(string.format("%s: %s contains NaN or infinity (element %d); remove or impute " ..
+    "missing values first%s", who, what or "X", bad, hint and (" (or pass " .. hint .. ")") or ""))
 end
 
 --- X (2-D) and y (1-D; an N x 1 tensor is flattened) with matching rows.
@@ -195,13 +196,13 @@ function base.check_Xy(who, X, y)
   y = as_tensor(who, "y", y)
   if y:dim() == 2 and y.shape[2] == 1 then y = y:reshape(-1) end
   if y:dim() ~= 1 then
-    error(string.format("%s: y must be 1-dimensional, got shape %s", who,
-      table.concat(y.shape, "x")), 0)
+    raise(string.format("%s: y must be 1-dimensional, got shape %s", who,
+      table.concat(y.shape, "x")))
   end
   if y.shape[1] ~= X.shape[1] then
-    error(string.format("%s: X has %d rows but y has %d", who, X.shape[1], y.shape[1]), 0)
+    raise(string.format("%s: X has %d rows but y has %d", who, X.shape[1], y.shape[1]))
   end
-  if X.shape[1] == 0 then error(who .. ": X and y are empty", 0) end
+  if X.shape[1] == 0 then raise(who .. ": X and y are empty") end
   return X, y
 end
 
@@ -212,7 +213,7 @@ end
 -- strings; predict returns labels of that same kind. A Lua list of numbers
 -- is int64 when every entry is a Lua integer, float32 otherwise.
 
-local function label_error(who, msg) error(who .. ": " .. msg, 0) end
+local function label_error(who, msg) raise(who .. ": " .. msg) end
 
 --- y for a classifier: an int64/float32 1-D tensor, or a list of strings.
 function base.check_labels(who, y)
@@ -253,9 +254,9 @@ function base.check_Xy_labels(who, X, y)
   if type(y) == "table" and getmetatable(y) == nil and type(y[1]) == "string" then
     X = base.check_X(who, X)
     if #y ~= X.shape[1] then
-      error(string.format("%s: X has %d rows but y has %d", who, X.shape[1], #y), 0)
+      raise(string.format("%s: X has %d rows but y has %d", who, X.shape[1], #y))
     end
-    if X.shape[1] == 0 then error(who .. ": X and y are empty", 0) end
+    if X.shape[1] == 0 then raise(who .. ": X and y are empty") end
     return X, y
   end
   return base.check_Xy(who, X, y)
@@ -269,7 +270,7 @@ function base.encode_classes(y)
   local vals = is_list(y) and y or y:totable()
   local seen, classes = {}, {}
   for _, v in ipairs(vals) do
-    if v ~= v then error("classifier: y contains NaN, which is not a class label", 0) end
+    if v ~= v then raise("classifier: y contains NaN, which is not a class label") end
     if not seen[v] then seen[v] = true; classes[#classes + 1] = v end
   end
   table.sort(classes)
@@ -357,8 +358,8 @@ end
 --- Raises unless fit has run (attr: a fitted attribute such as "coef_").
 function Estimator:check_fitted(who, attr)
   if self[attr] == nil then
-    error(string.format("%s:%s: this %s is not fitted yet; call fit first", self.__name, who,
-      self.__name), 0)
+    raise(string.format("%s:%s: this %s is not fitted yet; call fit first", self.__name, who,
+      self.__name))
   end
 end
 
@@ -401,7 +402,7 @@ end
 --- ml.clone(est): a new unfitted estimator with the same parameters.
 function base.clone(est)
   if type(est) ~= "table" or not est.get_params then
-    error("clone: expected an estimator, got " .. typename(est), 2)
+    raise("clone: expected an estimator, got " .. typename(est))
   end
   local p, names = est:get_params()
   for k, v in pairs(p) do

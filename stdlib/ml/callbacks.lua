@@ -8,6 +8,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 local clock = core.term.clock
 
 local M = {}
@@ -29,8 +30,8 @@ local function resolve_mode(who, mode, monitor)
     return (monitor:find("acc") or monitor:find("auc")) and "max" or "min"
   end
   if mode ~= "min" and mode ~= "max" then
-    error(string.format("%s: mode must be \"auto\", \"min\" or \"max\", got %q", who,
-      tostring(mode)), 0)
+    raise(string.format("%s: mode must be \"auto\", \"min\" or \"max\", got %q", who,
+      tostring(mode)))
   end
   return mode
 end
@@ -66,7 +67,7 @@ function EarlyStopping:init(opts)
   for k, v in pairs(o) do self[k] = v end
   self.min_delta = math.abs(self.min_delta)
   self.mode = resolve_mode("EarlyStopping", self.mode, self.monitor)
-  if self.patience < 0 then error("EarlyStopping: patience must be >= 0", 0) end
+  if self.patience < 0 then raise("EarlyStopping: patience must be >= 0") end
 end
 function EarlyStopping:on_train_begin()
   self.wait, self.stopped_epoch, self.best_epoch = 0, nil, nil
@@ -115,7 +116,7 @@ function ReduceLROnPlateau:init(opts)
     {"verbose", 0, "integer"}})
   for k, v in pairs(o) do self[k] = v end
   if not (self.factor > 0 and self.factor < 1) then
-    error("ReduceLROnPlateau: factor must be in (0, 1), got " .. self.factor, 0)
+    raise("ReduceLROnPlateau: factor must be in (0, 1), got " .. self.factor)
   end
   self.mode = resolve_mode("ReduceLROnPlateau", self.mode, self.monitor)
 end
@@ -161,8 +162,8 @@ function LearningRateScheduler:on_epoch_begin(epoch)
   local opt = self.model.optimizer
   local lr = self.schedule(epoch - 1, opt.lr)   -- callbacks see 1-based epochs; Keras's fn 0-based
   if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
-    error(string.format("LearningRateScheduler: the schedule returned %s for epoch %d "
-      .. "(expected a positive number)", tostring(lr), epoch - 1), 0)
+    raise(string.format("LearningRateScheduler: the schedule returned %s for epoch %d "
+      .. "(expected a positive number)", tostring(lr), epoch - 1))
   end
   opt.lr = lr
   if self.verbose > 0 then
@@ -186,7 +187,7 @@ function ModelCheckpoint:init(opts)
     {"monitor", "val_loss", "string"}, {"save_best_only", false, "boolean"},
     {"mode", "auto", "string"}, {"verbose", 0, "integer"},
     {"save_training_state", false, "boolean"}})
-  if not o.path then error("ModelCheckpoint: option 'path' is required", 0) end
+  if not o.path then raise("ModelCheckpoint: option 'path' is required") end
   for k, v in pairs(o) do self[k] = v end
   self.mode = resolve_mode("ModelCheckpoint", self.mode, self.monitor)
 end
@@ -228,7 +229,7 @@ function CSVLogger:on_train_begin()
   local nonempty = exists and exists:read(1) ~= nil
   if exists then exists:close() end
   local f, err = io.open(self.path, self.append and "a" or "w")
-  if not f then error("CSVLogger: cannot open " .. self.path .. ": " .. tostring(err), 0) end
+  if not f then raise("CSVLogger: cannot open " .. self.path .. ": " .. tostring(err)) end
   self.file, self.keys = f, nil
   self.header_done = self.append and nonempty
 end
@@ -256,14 +257,14 @@ function CSVLogger:_write(text)
   if not ok then
     self.file:close()
     self.file = nil
-    error("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err), 0)
+    raise("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err))
   end
 end
 function CSVLogger:on_train_end()
   if self.file then
     local ok, err = self.file:close()
     self.file = nil
-    if not ok then error("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err), 0) end
+    if not ok then raise("CSVLogger: writing " .. self.path .. " failed: " .. tostring(err)) end
   end
 end
 

@@ -6,6 +6,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local C = {}
 
@@ -31,25 +32,25 @@ end
 local function check_params(self, n)
   local who = "KMeans:fit"
   if self.n_clusters < 1 then
-    error(string.format("%s: n_clusters must be >= 1, got %d", who, self.n_clusters), 0)
+    raise(string.format("%s: n_clusters must be >= 1, got %d", who, self.n_clusters))
   end
   if n < self.n_clusters then
-    error(string.format("%s: n_samples=%d should be >= n_clusters=%d", who, n, self.n_clusters), 0)
+    raise(string.format("%s: n_samples=%d should be >= n_clusters=%d", who, n, self.n_clusters))
   end
-  if self.max_iter < 1 then error(who .. ": max_iter must be >= 1, got " .. self.max_iter, 0) end
-  if self.tol < 0 then error(who .. ": tol must be >= 0, got " .. self.tol, 0) end
+  if self.max_iter < 1 then raise(who .. ": max_iter must be >= 1, got " .. self.max_iter) end
+  if self.tol < 0 then raise(who .. ": tol must be >= 0, got " .. self.tol) end
   local init = self.init
   if type(init) == "string" and init ~= "k-means++" and init ~= "random" then
-    error(string.format("%s: init must be \"k-means++\", \"random\" or a tensor of centres, got %q",
-      who, init), 0)
+    raise(string.format("%s: init must be \"k-means++\", \"random\" or a tensor of centres, got %q",
+      who, init))
   end
   local n_init = self.n_init
   if n_init == "auto" then
     n_init = (init == "random") and 10 or 1
   elseif type(n_init) == "string" then
-    error(string.format("%s: n_init must be an integer or \"auto\", got %q", who, n_init), 0)
+    raise(string.format("%s: n_init must be an integer or \"auto\", got %q", who, n_init))
   elseif n_init < 1 then
-    error(who .. ": n_init must be >= 1, got " .. n_init, 0)
+    raise(who .. ": n_init must be >= 1, got " .. n_init)
   end
   return math.tointeger(n_init)
 end
@@ -63,8 +64,8 @@ function KMeans:fit(X, y, opts)
   if type(self.init) ~= "string" then
     init_t = base.check_X("KMeans:fit (init)", self.init)
     if init_t.shape[1] ~= self.n_clusters or init_t.shape[2] ~= d then
-      error(string.format("KMeans:fit: init centres must be %dx%d, got %s", self.n_clusters, d,
-        table.concat(init_t.shape, "x")), 0)
+      raise(string.format("KMeans:fit: init centres must be %dx%d, got %s", self.n_clusters, d,
+        table.concat(init_t.shape, "x")))
     end
     n_init = 1
   end

@@ -8,6 +8,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local data = {}
 
@@ -38,19 +39,19 @@ local function augment_settings(a)
   a = base.options("DataLoader augment", a, AUG_SPEC)
   for _, p in ipairs(SYNONYMS) do
     if a[p[1]] ~= nil and a[p[2]] ~= nil then
-      error(string.format("DataLoader: augment options '%s' and '%s' mean the same; give one",
-        p[1], p[2]), 0)
+      raise(string.format("DataLoader: augment options '%s' and '%s' mean the same; give one",
+        p[1], p[2]))
     end
   end
   local function pick(x, y, default) if x ~= nil then return x end; if y ~= nil then return y end; return default end
   local z = pick(a.zoom, a.zoom_range, 0)
   local zoom
   if type(z) == "number" then
-    if z < 0 or z >= 1 then error("DataLoader: augment zoom must be in [0, 1), got " .. z, 0) end
+    if z < 0 or z >= 1 then raise("DataLoader: augment zoom must be in [0, 1), got " .. z) end
     zoom = {1 - z, 1 + z}
   else
     if #z ~= 2 or type(z[1]) ~= "number" or type(z[2]) ~= "number" or z[1] <= 0 or z[2] < z[1] then
-      error("DataLoader: augment zoom must be a number in [0, 1) or {lo, hi} with 0 < lo <= hi", 0)
+      raise("DataLoader: augment zoom must be a number in [0, 1) or {lo, hi} with 0 < lo <= hi")
     end
     zoom = {z[1], z[2]}
   end
@@ -59,7 +60,7 @@ local function augment_settings(a)
     hshift = pick(a.shift, a.height_shift_range, 0), shear = pick(a.shear, a.shear_range, 0),
     zoom = zoom, fill_mode = a.fill_mode, cval = a.cval, noise = a.noise}
   if s.rotate < 0 or s.wshift < 0 or s.hshift < 0 or s.shear < 0 or s.noise < 0 then
-    error("DataLoader: augment wants rotate, shift, shear and noise >= 0", 0)
+    raise("DataLoader: augment wants rotate, shift, shear and noise >= 0")
   end
   return s
 end
@@ -84,17 +85,17 @@ function DataLoader:init(X, y, opts)
     {"shuffle", false, "boolean"}, {"drop_last", false, "boolean"}, {"augment", nil, "table|nil"}})
   base.check_arg("DataLoader", 1, X, "tensor")
   if y ~= nil then base.check_arg("DataLoader", 2, y, "tensor") end
-  if X:dim() < 1 or X.shape[1] < 1 then error("DataLoader: X is empty", 0) end
+  if X:dim() < 1 or X.shape[1] < 1 then raise("DataLoader: X is empty") end
   if y and (y:dim() < 1 or y.shape[1] ~= X.shape[1]) then
-    error(string.format("DataLoader: X has %d rows but y has shape %s", X.shape[1],
-      shape_str(y.shape)), 0)
+    raise(string.format("DataLoader: X has %d rows but y has shape %s", X.shape[1],
+      shape_str(y.shape)))
   end
-  if o.batch_size < 1 then error("DataLoader: batch_size must be >= 1, got " .. o.batch_size, 0) end
+  if o.batch_size < 1 then raise("DataLoader: batch_size must be >= 1, got " .. o.batch_size) end
   if o.augment then
     o.augment = augment_settings(o.augment)
     if X:dim() ~= 4 then
-      error("DataLoader: augment needs N x H x W x C images, got X of shape " ..
-        shape_str(X.shape), 0)
+      raise("DataLoader: augment needs N x H x W x C images, got X of shape " ..
+        shape_str(X.shape))
     end
   end
   self.X = X:contiguous()
@@ -116,8 +117,8 @@ function DataLoader:init(X, y, opts)
   self.rest = self.n - full * self.batch_size
   self.count = (self.drop_last or self.rest == 0) and full or full + 1
   if self.count == 0 then
-    error(string.format("DataLoader: drop_last leaves no batch (%d rows, batch_size %d)",
-      self.n, self.batch_size), 0)
+    raise(string.format("DataLoader: drop_last leaves no batch (%d rows, batch_size %d)",
+      self.n, self.batch_size))
   end
   if self.rest > 0 then   -- views for the short last batch, made once
     self.xr = self.xb:narrow(1, 1, self.rest)

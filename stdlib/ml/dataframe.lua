@@ -16,6 +16,7 @@
 local ml = require "ml"
 local core = require "ml.core"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local D = {}
 local is_tensor = ml.is_tensor
@@ -37,7 +38,7 @@ Series.__index = function(s, k)
   if type(k) == "number" then
     local n = s.values.shape[1]
     if k < 1 or k > n or k ~= math.floor(k) then
-      error(string.format("Series '%s': row %s out of range 1..%d", s.name, tostring(k), n), 2)
+      raise(string.format("Series '%s': row %s out of range 1..%d", s.name, tostring(k), n))
     end
     local v = s.values[k]
     if s.kind == "string" then
@@ -51,7 +52,7 @@ Series.__index = function(s, k)
   local labels = rawget(s, "_index")
   if labels and type(k) == "string" then   -- a labelled result: df:isna():sum()["age"]
     for i, l in ipairs(labels) do if l == k then return s[i] end end
-    error(string.format("Series '%s': no label '%s'", s.name, k), 2)
+    raise(string.format("Series '%s': no label '%s'", s.name, k))
   end
   return nil
 end
@@ -60,7 +61,7 @@ Series.__len = function(s) return s.values.shape[1] end
 Series.__call = function(s, df)
   local what = getmetatable(df) and getmetatable(df).__name == "DataFrame" and
     string.format("; call the method as ml.dataframe.DataFrame_class.%s(df)", s.name) or ""
-  error(string.format("'%s' is a column of this DataFrame, not a method%s", s.name, what), 2)
+  raise(string.format("'%s' is a column of this DataFrame, not a method%s", s.name, what))
 end
 -- Masks combine as in pandas: (s1:gt(0)) & s2 ... a Series of 0/1 values
 -- works as its tensor does (ml.Tensor's __band/__bor/__bnot/__bxor).
@@ -72,8 +73,8 @@ Series.__bnot = function(a) return ~values_of(a) end
 
 local function number_series(who, s)
   if s.kind ~= "number" then
-    error(string.format("%s: column '%s' holds strings; this needs a number column", who,
-      s.name), 3)
+    raise(string.format("%s: column '%s' holds strings; this needs a number column", who,
+      s.name))
   end
 end
 
@@ -94,8 +95,8 @@ local function compare(op)
   return function(s, v)
     if s.kind == "string" then
       if op ~= "eq" and op ~= "ne" then
-        error(string.format("Series:%s: column '%s' holds strings; only eq and ne apply", op,
-          s.name), 2)
+        raise(string.format("Series:%s: column '%s' holds strings; only eq and ne apply", op,
+          s.name))
       end
       local c = code_of(s, v)
       if c == nil then
@@ -104,7 +105,7 @@ local function compare(op)
       return s.values[op](s.values, c)
     end
     if type(v) ~= "number" and not is_tensor(v) then
-      error(string.format("Series:%s: column '%s' holds numbers, got %s", op, s.name, type(v)), 2)
+      raise(string.format("Series:%s: column '%s' holds numbers, got %s", op, s.name, type(v)))
     end
     if getmetatable(v) == Series then v = v.values end
     return s.values[op](s.values, v)
@@ -245,14 +246,14 @@ end
 local function filled(who, s, v)
   if s.kind == "number" then
     if type(v) ~= "number" then
-      error(string.format("%s: column '%s' holds numbers; fill value must be a number, got %s",
-        who, s.name, type(v)), 3)
+      raise(string.format("%s: column '%s' holds numbers; fill value must be a number, got %s",
+        who, s.name, type(v)))
     end
     return series_new(s.name, "number", ml.where(s.values:ne(s.values), v, s.values))
   end
   if type(v) ~= "string" then
-    error(string.format("%s: column '%s' holds strings; fill value must be a string, got %s",
-      who, s.name, type(v)), 3)
+    raise(string.format("%s: column '%s' holds strings; fill value must be a string, got %s",
+      who, s.name, type(v)))
   end
   local c = code_of(s, v)
   if c then
@@ -292,14 +293,14 @@ local function make_series(name, v, n)
   if is_tensor(v) then
     if v:dim() == 2 and v.shape[2] == 1 then v = v:reshape(-1) end
     if v:dim() ~= 1 then
-      error(string.format("DataFrame: column '%s' must be 1-dimensional, got shape %s", name,
-        table.concat(v.shape, "x")), 3)
+      raise(string.format("DataFrame: column '%s' must be 1-dimensional, got shape %s", name,
+        table.concat(v.shape, "x")))
     end
     return series_new(name, "number", v.dtype == "float32" and v or v:float())
   end
   if type(v) ~= "table" then
-    error(string.format("DataFrame: column '%s' expected a tensor or a list, got %s", name,
-      typename(v)), 3)
+    raise(string.format("DataFrame: column '%s' expected a tensor or a list, got %s", name,
+      typename(v)))
   end
   n = n or #v
   local strings = false
@@ -309,8 +310,8 @@ local function make_series(name, v, n)
     for i = 1, n do
       local x = v[i]
       if x ~= nil and type(x) ~= "number" then
-        error(string.format("DataFrame: column '%s' row %d: expected a number or a string, got %s",
-          name, i, type(x)), 3)
+        raise(string.format("DataFrame: column '%s' row %d: expected a number or a string, got %s",
+          name, i, type(x)))
       end
       t[i] = x == nil and 0 / 0 or x
     end
@@ -358,11 +359,11 @@ DataFrame.__index = function(df, k)
   local m = DataFrame[k]
   if m ~= nil then return m end
   if type(k) == "string" and k:sub(1, 1) ~= "_" then
-    error(string.format("DataFrame: no column '%s' (columns: %s)", k,
-      table.concat(rawget(df, "columns"), ", ")), 2)
+    raise(string.format("DataFrame: no column '%s' (columns: %s)", k,
+      table.concat(rawget(df, "columns"), ", ")))
   end
   if type(k) == "number" then
-    error("DataFrame: use df:iloc(row) for rows; df[...] takes column names", 2)
+    raise("DataFrame: use df:iloc(row) for rows; df[...] takes column names")
   end
   if is_tensor(k) or getmetatable(k) == Series then   -- df[mask]: the rows where mask is 1
     return df:filter(values_of(k))
@@ -373,10 +374,10 @@ end
 
 --- df["new"] = tensor | list | Series adds or replaces a column.
 DataFrame.__newindex = function(df, k, v)
-  if type(k) ~= "string" then error("DataFrame: column names must be strings", 2) end
+  if type(k) ~= "string" then raise("DataFrame: column names must be strings") end
   local s = make_series(k, v)
   if #s ~= df._n and #df.columns > 0 then
-    error(string.format("DataFrame: column '%s' has %d rows, the frame has %d", k, #s, df._n), 2)
+    raise(string.format("DataFrame: column '%s' has %d rows, the frame has %d", k, #s, df._n))
   end
   if not df._series[k] then df.columns[#df.columns + 1] = k end
   if #df.columns == 1 then rawset(df, "_n", #s) end
@@ -395,17 +396,17 @@ function D.DataFrame(data, opts)
   if not names then
     names = {}
     for k in pairs(data) do
-      if type(k) ~= "string" then error("DataFrame: column names must be strings", 2) end
+      if type(k) ~= "string" then raise("DataFrame: column names must be strings") end
       names[#names + 1] = k
     end
     table.sort(names)
   end
   local series, n = {}, nil
   for _, nm in ipairs(names) do
-    if data[nm] == nil then error(string.format("DataFrame: no data for column '%s'", nm), 2) end
+    if data[nm] == nil then raise(string.format("DataFrame: no data for column '%s'", nm)) end
     local s = make_series(nm, data[nm])
     if n and #s ~= n then
-      error(string.format("DataFrame: column '%s' has %d rows, '%s' has %d", nm, #s, names[1], n), 2)
+      raise(string.format("DataFrame: column '%s' has %d rows, '%s' has %d", nm, #s, names[1], n))
     end
     n = #s
     series[nm] = s
@@ -422,8 +423,8 @@ function DataFrame:shape() return self._n, #self.columns end
 function DataFrame:col(name)
   local s = self._series[name]
   if not s then
-    error(string.format("DataFrame: no column '%s' (columns: %s)", tostring(name),
-      table.concat(self.columns, ", ")), 2)
+    raise(string.format("DataFrame: no column '%s' (columns: %s)", tostring(name),
+      table.concat(self.columns, ", ")))
   end
   return s
 end
@@ -432,8 +433,8 @@ local function check_names(who, df, names)
   base.check_arg(who, 1, names, "table")
   for _, nm in ipairs(names) do
     if not df._series[nm] then
-      error(string.format("%s: no column '%s' (columns: %s)", who, tostring(nm),
-        table.concat(df.columns, ", ")), 3)
+      raise(string.format("%s: no column '%s' (columns: %s)", who, tostring(nm),
+        table.concat(df.columns, ", ")))
     end
   end
 end
@@ -479,8 +480,8 @@ function DataFrame:take(rows)
   if rows:numel() > 0 then
     local lo, hi = rows:min(), rows:max()
     if lo < 1 or hi > self._n then
-      error(string.format("DataFrame:take: row %d out of range 1..%d", lo < 1 and lo or hi,
-        self._n), 2)
+      raise(string.format("DataFrame:take: row %d out of range 1..%d", lo < 1 and lo or hi,
+        self._n))
     end
   end
   return self:_take(rows:long() - 1)
@@ -491,19 +492,19 @@ local function range_of(who, spec, n)
   if spec == nil then return 1, n end
   local function fix(i)
     if math.type(i) ~= "integer" and not (type(i) == "number" and i == math.floor(i)) then
-      error(string.format("%s: expected an integer position, got %s", who, tostring(i)), 4)
+      raise(string.format("%s: expected an integer position, got %s", who, tostring(i)))
     end
     i = math.tointeger(i)
     if i < 0 then i = n + 1 + i end
     if i < 1 or i > n then
-      error(string.format("%s: position %d out of range 1..%d", who, i, n), 4)
+      raise(string.format("%s: position %d out of range 1..%d", who, i, n))
     end
     return i
   end
   if type(spec) == "number" then local i = fix(spec); return i, i end
   if type(spec) ~= "table" then
-    error(string.format("%s: expected a position, {first, last} or {}, got %s", who,
-      typename(spec)), 3)
+    raise(string.format("%s: expected a position, {first, last} or {}, got %s", who,
+      typename(spec)))
   end
   if spec[1] == nil then return 1, n end
   local a, b = fix(spec[1]), fix(spec[2] or spec[1])
@@ -554,12 +555,12 @@ function DataFrame:filter(mask)
     mask = ml.tensor(t)
   end
   if not is_tensor(mask) then
-    error("DataFrame:filter: expected a 0/1 mask tensor, got " .. typename(mask), 2)
+    raise("DataFrame:filter: expected a 0/1 mask tensor, got " .. typename(mask))
   end
   mask = mask:reshape(-1)
   if mask:numel() ~= self._n then
-    error(string.format("DataFrame:filter: mask has %d entries, the frame has %d rows",
-      mask:numel(), self._n), 2)
+    raise(string.format("DataFrame:filter: mask has %d entries, the frame has %d rows",
+      mask:numel(), self._n))
   end
   local pos = ml.arange(0, self._n):masked_select(mask:ne(0))
   return self:_take(pos:long())
@@ -699,7 +700,7 @@ end
 --- size(); gb["other"]:mean() gives a Series.
 function DataFrame:groupby(col)
   if type(col) ~= "string" then
-    error("DataFrame:groupby: expected a column name, got " .. typename(col), 2)
+    raise("DataFrame:groupby: expected a column name, got " .. typename(col))
   end
   check_names("DataFrame:groupby", self, {col})
   local s = self._series[col]
@@ -750,7 +751,7 @@ local function aggregate(g, name, fn, all_columns)
       names[#names + 1] = nm
       out[nm] = col
     elseif g.single then
-      error(string.format("GroupBy:%s: column '%s' holds strings", name, nm), 3)
+      raise(string.format("GroupBy:%s: column '%s' holds strings", name, nm))
     end
   end
   if g.single then return labelled(names[1], g.labels, out[names[1]]) end
@@ -851,8 +852,8 @@ function DataFrame:to_tensor()
     if self._series[nm].kind ~= "number" then bad[#bad + 1] = nm end
   end
   if #bad > 0 then
-    error("DataFrame:to_tensor: columns hold strings: " .. table.concat(bad, ", ") ..
-      " (encode them first: df:get_dummies() or LabelEncoder)", 2)
+    raise("DataFrame:to_tensor: columns hold strings: " .. table.concat(bad, ", ") ..
+      " (encode them first: df:get_dummies() or LabelEncoder)")
   end
   if #self.columns == 0 then return ml.zeros(self._n, 0) end
   local parts = {}
@@ -885,7 +886,7 @@ function DataFrame:describe()
       series[nm] = {values = vals}
     end
   end
-  if #cols == 0 then error("DataFrame:describe: no number columns", 2) end
+  if #cols == 0 then raise("DataFrame:describe: no number columns") end
   -- keep double precision: a Lua-list-backed frame
   local data = {}
   for _, nm in ipairs(cols) do data[nm] = series[nm].values end
@@ -1047,7 +1048,7 @@ function DataFrame:write_csv(path, opts)
   opts = base.options("DataFrame:write_csv", opts,
     {{"sep", ",", "string"}, {"header", true, "boolean"}})
   local sep = opts.sep
-  if #sep ~= 1 then error("DataFrame:write_csv: sep must be one character", 2) end
+  if #sep ~= 1 then raise("DataFrame:write_csv: sep must be one character") end
   local cols = {}
   for j, nm in ipairs(self.columns) do
     local s = self._series[nm]
@@ -1065,7 +1066,7 @@ function DataFrame:write_csv(path, opts)
   end
   local text = core.data.csv_format(cols, self._n, sep, header)   -- runtime/data/csv_write.c
   local ok, err = pcall(require("ml.io").write_atomic, path, text)
-  if not ok then error("DataFrame:write_csv: " .. tostring(err), 2) end
+  if not ok then raise("DataFrame:write_csv: " .. tostring(err)) end
   return self
 end
 

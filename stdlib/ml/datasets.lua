@@ -13,6 +13,7 @@ local ml = require "ml"
 local core = require "ml.core"
 local mio = require "ml.io"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -30,8 +31,8 @@ function M.data_dir()
   for _, d in ipairs(tried) do
     if core.io.isdir(d .. "/classic") or core.io.isdir(d .. "/mnist-10k") then return d end
   end
-  error("datasets: no data folder found (tried: " .. table.concat(tried, ", ") ..
-    "); set MLRUN_DATA to the folder holding classic/ and mnist-10k/", 0)
+  raise("datasets: no data folder found (tried: " .. table.concat(tried, ", ") ..
+    "); set MLRUN_DATA to the folder holding classic/ and mnist-10k/")
 end
 
 -- The four IDX files of MNIST and Fashion-MNIST (same names and layout).
@@ -45,7 +46,7 @@ end
 
 local function read_idx_set(who, dir, opts, where)
   if not core.io.isdir(dir) then
-    error(string.format("%s: '%s' is not a folder; ", who, dir) .. missing_idx(who, dir, where):sub(#who + 3), 3)
+    raise(string.format("%s: '%s' is not a folder; ", who, dir) .. missing_idx(who, dir, where):sub(#who + 3))
   end
   local scale = opts.scale == false and 1 or 1 / 255
   local function find(stem, kind)
@@ -56,19 +57,19 @@ local function read_idx_set(who, dir, opts, where)
         if core.io.exists(p) then return p end
       end
     end
-    error(missing_idx(who, dir, where), 0)
+    raise(missing_idx(who, dir, where))
   end
   local function images(stem)
     local p = find(stem, "images-idx3-ubyte")
     local x = mio.read_idx(p, {scale = scale})
-    if x:dim() ~= 3 then error(who .. ": " .. p .. " is not a 3-D image file", 0) end
+    if x:dim() ~= 3 then raise(who .. ": " .. p .. " is not a 3-D image file") end
     return x:reshape(x.shape[1], x.shape[2], x.shape[3], 1)
   end
   local function labels(stem, n)
     local p = find(stem, "labels-idx1-ubyte")
     local y = mio.read_idx(p, {dtype = "int64"})
     if y:dim() ~= 1 or y.shape[1] ~= n then
-      error(string.format("%s: %s has %d labels for %d images", who, p, y.shape[1], n), 0)
+      raise(string.format("%s: %s has %d labels for %d images", who, p, y.shape[1], n))
     end
     return y
   end
@@ -81,7 +82,7 @@ end
 
 local function check_loader_args(who, dir, opts)
   if dir ~= nil and type(dir) ~= "string" then
-    error(who .. ": expected a folder path, got " .. type(dir), 3)
+    raise(who .. ": expected a folder path, got " .. type(dir))
   end
   return base.options(who, opts, {{"scale", true, "boolean"}})
 end
@@ -112,8 +113,8 @@ function M.fashion_mnist(dir, opts)
   local o = check_loader_args("fashion_mnist", dir, opts)
   local where = "download them from https://github.com/zalandoresearch/fashion-mnist (data/fashion)"
   if dir == nil then
-    error("fashion_mnist: expected the folder holding " .. table.concat(IDX_FILES, ", ") ..
-      " (.gz allowed); " .. where, 2)
+    raise("fashion_mnist: expected the folder holding " .. table.concat(IDX_FILES, ", ") ..
+      " (.gz allowed); " .. where)
   end
   local x1, y1, x2, y2, scale = read_idx_set("fashion_mnist", dir, o, where)
   return x1, y1, x2, y2, {scale = scale, range = {0, scale == 1 and 255 or 1}, dir = dir,
@@ -137,10 +138,10 @@ function M.cifar10(dir, opts)
       "version\" (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html " ..
       "and unpack it", table.concat(files, ", "), d)
   end
-  if dir == nil then error(expected("<dir>"), 2) end
+  if dir == nil then raise(expected("<dir>")) end
   if core.io.isdir(dir .. "/cifar-10-batches-bin") then dir = dir .. "/cifar-10-batches-bin" end
   for _, f in ipairs(files) do
-    if not core.io.exists(dir .. "/" .. f) then error(expected(dir) .. " (missing " .. f .. ")", 2) end
+    if not core.io.exists(dir .. "/" .. f) then raise(expected(dir) .. " (missing " .. f .. ")") end
   end
   local xs, ys = {}, {}
   for i = 1, 5 do
@@ -170,16 +171,16 @@ local function read_numeric_csv(path, who)
       for f in line:gmatch("[^,]+") do
         n = n + 1
         local v = tonumber(f)
-        if not v then error(string.format("%s: %s line %d: '%s' is not a number", who, path, lineno, f), 0) end
+        if not v then raise(string.format("%s: %s line %d: '%s' is not a number", who, path, lineno, f)) end
         row[n] = v
       end
       if n ~= #header then
-        error(string.format("%s: %s line %d has %d fields, header has %d", who, path, lineno, n, #header), 0)
+        raise(string.format("%s: %s line %d has %d fields, header has %d", who, path, lineno, n, #header))
       end
       rows[#rows + 1] = row
     end
   end
-  if not header then error(who .. ": " .. path .. " is empty", 0) end
+  if not header then raise(who .. ": " .. path .. " is empty") end
   return rows, header
 end
 

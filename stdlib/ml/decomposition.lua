@@ -13,6 +13,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local D = {}
 
@@ -22,7 +23,7 @@ local function seed_of(rs)
 end
 
 local function check_finite(who, X)
-  if X:ne(X):sum() > 0 then error(who .. ": X contains NaN", 0) end
+  if X:ne(X):sum() > 0 then raise(who .. ": X contains NaN") end
 end
 
 -- ---------------------------------------------------------------------------
@@ -50,14 +51,14 @@ function PCA:fit(X, y)
   elseif nc == math.floor(nc) and nc >= 1 then
     m = math.tointeger(nc)
     if m > r then
-      error(string.format("%s: n_components=%d must be between 0 and min(n_samples, n_features)=%d",
-        who, m, r), 0)
+      raise(string.format("%s: n_components=%d must be between 0 and min(n_samples, n_features)=%d",
+        who, m, r))
     end
   else
-    error(string.format("%s: n_components must be an integer >= 1 or a fraction in (0, 1), got %s",
-      who, tostring(nc)), 0)
+    raise(string.format("%s: n_components must be an integer >= 1 or a fraction in (0, 1), got %s",
+      who, tostring(nc)))
   end
-  if n < 2 then error(who .. ": needs at least 2 samples, got " .. n, 0) end
+  if n < 2 then raise(who .. ": needs at least 2 samples, got " .. n) end
   local solver = self.svd_solver
   if solver == "randomized" or solver == "arpack" then solver = "auto" end
   local mean, comp, ev, sv, total, evd = core.estim_cluster.pca_fit(X, m, solver)
@@ -141,22 +142,22 @@ end
 
 local function nmf_check(self, who)
   if not (self.beta_loss == "frobenius" or self.beta_loss == 2) then
-    error(string.format("%s: beta_loss %s is not supported (only \"frobenius\")", who,
-      tostring(self.beta_loss)), 0)
+    raise(string.format("%s: beta_loss %s is not supported (only \"frobenius\")", who,
+      tostring(self.beta_loss)))
   end
   if self.alpha_H ~= "same" and type(self.alpha_H) ~= "number" then
-    error(who .. ": alpha_H must be a number or \"same\", got " .. tostring(self.alpha_H), 0)
+    raise(who .. ": alpha_H must be a number or \"same\", got " .. tostring(self.alpha_H))
   end
   if self.alpha_W < 0 or (type(self.alpha_H) == "number" and self.alpha_H < 0) then
-    error(who .. ": alpha_W and alpha_H must be >= 0", 0)
+    raise(who .. ": alpha_W and alpha_H must be >= 0")
   end
   if self.l1_ratio < 0 or self.l1_ratio > 1 then
-    error(who .. ": l1_ratio must be in [0, 1], got " .. self.l1_ratio, 0)
+    raise(who .. ": l1_ratio must be in [0, 1], got " .. self.l1_ratio)
   end
-  if self.tol < 0 then error(who .. ": tol must be >= 0, got " .. self.tol, 0) end
-  if self.max_iter < 1 then error(who .. ": max_iter must be >= 1, got " .. self.max_iter, 0) end
+  if self.tol < 0 then raise(who .. ": tol must be >= 0, got " .. self.tol) end
+  if self.max_iter < 1 then raise(who .. ": max_iter must be >= 1, got " .. self.max_iter) end
   if self.n_components ~= nil and self.n_components < 1 then
-    error(who .. ": n_components must be >= 1, got " .. self.n_components, 0)
+    raise(who .. ": n_components must be >= 1, got " .. self.n_components)
   end
 end
 
@@ -206,7 +207,7 @@ function NMF:transform(X)
   local W
   if self.solver == "mu" then
     local mean = X:mean()
-    if mean < 0 then error(who .. ": negative values in X; NMF needs X >= 0", 0) end
+    if mean < 0 then raise(who .. ": negative values in X; NMF needs X >= 0") end
     W = ml.full({n, k}, math.sqrt(mean / k))
   else
     W = ml.zeros(n, k)

@@ -10,6 +10,7 @@
 -- Each has :rvs(rng) (alias :sample) -> one draw; rng is distributions.rng(seed)
 -- or a function returning uniform numbers in [0, 1).
 local ml = require "ml"
+local raise = require("ml.errors").raise
 
 local Dist = {}
 
@@ -66,9 +67,9 @@ end
 
 local function check_bounds(who, a, b)
   if type(a) ~= "number" or type(b) ~= "number" then
-    error(string.format("%s: expected two numbers (low, high), got %s, %s", who, type(a), type(b)), 3)
+    raise(string.format("%s: expected two numbers (low, high), got %s, %s", who, type(a), type(b)))
   end
-  if not (a < b) then error(string.format("%s: low (%g) must be below high (%g)", who, a, b), 3) end
+  if not (a < b) then raise(string.format("%s: low (%g) must be below high (%g)", who, a, b)) end
 end
 
 local Uniform = class("uniform", function(d, rng) return d.low + (d.high - d.low) * U(rng) end,
@@ -83,7 +84,7 @@ local LogUniform = class("loguniform", function(d, rng)
 end, function(d) return string.format("loguniform(%g, %g)", d.low, d.high) end)
 function Dist.loguniform(low, high)
   check_bounds("loguniform", low, high)
-  if low <= 0 then error("loguniform: low must be positive", 2) end
+  if low <= 0 then raise("loguniform: low must be positive") end
   return setmetatable({low = low, high = high}, LogUniform)
 end
 
@@ -92,7 +93,7 @@ local RandInt = class("randint", function(d, rng) return d.low + math.floor(U(rn
 function Dist.randint(low, high)
   check_bounds("randint", low, high)
   if math.tointeger(low) == nil or math.tointeger(high) == nil then
-    error("randint: bounds must be integers", 2)
+    raise("randint: bounds must be integers")
   end
   return setmetatable({low = math.tointeger(low), high = math.tointeger(high)}, RandInt)
 end
@@ -105,7 +106,7 @@ local Choice = class("choice", function(d, rng) return d.values[math.floor(U(rng
   end)
 function Dist.choice(values)
   if type(values) ~= "table" or #values == 0 then
-    error("choice: expected a non-empty list of values", 2)
+    raise("choice: expected a non-empty list of values")
   end
   return setmetatable({values = values}, Choice)
 end

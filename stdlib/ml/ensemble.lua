@@ -6,20 +6,21 @@ local ml = require "ml"
 local base = require "ml.base"
 local tree = require "ml.tree"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 local H = tree._helpers
 
 local M = {}
 
 local function threads(n_jobs)
   if n_jobs == nil or n_jobs < 0 then return 0 end   -- 0: every engine thread
-  if n_jobs == 0 then error("n_jobs: 0 is not a valid number of jobs", 0) end
+  if n_jobs == 0 then raise("n_jobs: 0 is not a valid number of jobs") end
   return math.tointeger(n_jobs)
 end
 
 local function check_n_estimators(who, v)
   if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) or v < 1 then
-    error(string.format("%s: option 'n_estimators' must be an integer >= 1, got %s", who,
-      tostring(v)), 0)
+    raise(string.format("%s: option 'n_estimators' must be an integer >= 1, got %s", who,
+      tostring(v)))
   end
 end
 
@@ -73,27 +74,27 @@ function ForestBase:_fit(X, y, ids, n_classes, sample_weight)
   local ms = self.max_samples
   if ms ~= nil then
     if not self.bootstrap then
-      error(who .. ": max_samples requires bootstrap = true", 0)
+      raise(who .. ": max_samples requires bootstrap = true")
     end
     if math.type(ms) == "integer" then
       if ms < 1 or ms > n then
-        error(string.format("%s: option 'max_samples' must be in [1, %d], got %d", who, n, ms), 0)
+        raise(string.format("%s: option 'max_samples' must be in [1, %d], got %d", who, n, ms))
       end
       o.n_bootstrap = ms
     else
       if not (ms > 0 and ms <= 1) then
-        error(string.format("%s: option 'max_samples' as a fraction must be in (0, 1], got %s",
-          who, tostring(ms)), 0)
+        raise(string.format("%s: option 'max_samples' as a fraction must be in (0, 1], got %s",
+          who, tostring(ms)))
       end
       o.n_bootstrap = math.max(1, math.floor(n * ms + 0.5))
     end
   end
   if self.oob_score and not self.bootstrap then
-    error(who .. ": oob_score requires bootstrap = true", 0)
+    raise(who .. ": oob_score requires bootstrap = true")
   end
   o.oob = self.oob_score
   if self.class_weight == "balanced_subsample" then
-    error(who .. ': class_weight "balanced_subsample" is not supported; use "balanced"', 0)
+    raise(who .. ': class_weight "balanced_subsample" is not supported; use "balanced"')
   end
   o.sample_weight = H.sample_weights(who, self.class_weight, self.classes_, ids or y, sample_weight)
   local ens, oob, oob_count = core.estim_tree.forest_fit(X, ids or y, o)
@@ -178,7 +179,7 @@ function GradientBoostingClassifier:fit(X, y)
   X, y = base.check_Xy_labels(who, X, y)
   check_n_estimators(who, self.n_estimators)
   local function bad(opt, what)
-    error(string.format("%s: option '%s' %s, got %s", who, opt, what, tostring(self[opt])), 0)
+    raise(string.format("%s: option '%s' %s, got %s", who, opt, what, tostring(self[opt])))
   end
   if not (self.learning_rate > 0) then bad("learning_rate", "must be > 0") end
   if not (self.subsample > 0 and self.subsample <= 1) then bad("subsample", "must be in (0, 1]") end
@@ -188,7 +189,7 @@ function GradientBoostingClassifier:fit(X, y)
   if self.max_bins < 2 or self.max_bins > 255 then bad("max_bins", "must be in [2, 255]") end
   local classes, ids = base.encode_classes(y)
   if base.n_classes(classes) < 2 then
-    error(who .. ": y has a single class; a classifier needs at least 2", 0)
+    raise(who .. ": y has a single class; a classifier needs at least 2")
   end
   self.classes_ = classes
   self.n_classes_ = base.n_classes(classes)
@@ -272,31 +273,31 @@ function IsolationForest:fit(X)
   local who = self.__name .. ":fit"
   X = base.check_X(who, X)
   local n = X.shape[1]
-  if n < 1 then error(who .. ": X is empty", 0) end
+  if n < 1 then raise(who .. ": X is empty") end
   check_n_estimators(who, self.n_estimators)
   local ms = self.max_samples
   if ms == "auto" then ms = math.min(256, n)
   elseif math.type(ms) == "integer" then
-    if ms < 1 then error(string.format("%s: option 'max_samples' must be >= 1, got %d", who, ms), 0) end
+    if ms < 1 then raise(string.format("%s: option 'max_samples' must be >= 1, got %d", who, ms)) end
     ms = math.min(ms, n)
   elseif type(ms) == "number" then
     if not (ms > 0 and ms <= 1) then
-      error(string.format("%s: option 'max_samples' as a fraction must be in (0, 1], got %s", who,
-        tostring(ms)), 0)
+      raise(string.format("%s: option 'max_samples' as a fraction must be in (0, 1], got %s", who,
+        tostring(ms)))
     end
     ms = math.max(1, math.floor(ms * n))
   else
-    error(string.format('%s: option \'max_samples\' expected "auto", an integer or a float, got %q',
-      who, tostring(ms)), 0)
+    raise(string.format('%s: option \'max_samples\' expected "auto", an integer or a float, got %q',
+      who, tostring(ms)))
   end
   local c = self.contamination
   if c ~= "auto" and not (type(c) == "number" and c > 0 and c <= 0.5) then
-    error(string.format('%s: option \'contamination\' must be "auto" or a number in (0, 0.5], got %s',
-      who, tostring(c)), 0)
+    raise(string.format('%s: option \'contamination\' must be "auto" or a number in (0, 0.5], got %s',
+      who, tostring(c)))
   end
   if not (self.max_features > 0 and self.max_features <= 1) then
-    error(string.format("%s: option 'max_features' must be in (0, 1], got %s", who,
-      tostring(self.max_features)), 0)
+    raise(string.format("%s: option 'max_features' must be in (0, 1], got %s", who,
+      tostring(self.max_features)))
   end
   self._ens = core.estim_tree.iforest_fit(X, {who = who, n_estimators = math.tointeger(self.n_estimators),
     max_samples = math.tointeger(ms), max_features = self.max_features,

@@ -6,6 +6,7 @@
 local ml = require "ml"
 local core = require "ml.core"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local F = {}
 local is_tensor = ml.is_tensor
@@ -144,7 +145,7 @@ local function tensors(s, p) return ml.tensor(s), ml.tensor(p), s, p end
 --- (double precision). X must be non-negative (counts, frequencies, 0/1).
 function F.chi2(X, y)
   X, y = base.check_Xy_labels("chi2", X, y)
-  if X:min() < 0 then error("chi2: X must be non-negative (counts or frequencies)", 2) end
+  if X:min() < 0 then raise("chi2: X must be non-negative (counts or frequencies)") end
   local ids, K = classes_of(y)
   local n = #ids
   local cprob = {}
@@ -247,8 +248,8 @@ function SelectKBest:fit(X, y)
   if type(fn) == "string" then
     fn = score_funcs[fn]
     if not fn then
-      error(string.format("SelectKBest: unknown score_func '%s' (expected chi2, f_classif, "
-        .. "f_regression or a function)", self.score_func), 2)
+      raise(string.format("SelectKBest: unknown score_func '%s' (expected chi2, f_classif, "
+        .. "f_regression or a function)", self.score_func))
     end
   end
   X = base.check_Xy_labels("SelectKBest:fit", X, y)   -- y goes on as given (labels keep their kind)
@@ -256,10 +257,10 @@ function SelectKBest:fit(X, y)
   local nf = X.shape[2]
   local k = self.k
   if k == "all" then k = nf
-  elseif type(k) == "string" then error("SelectKBest: k must be an integer or \"all\"", 2) end
+  elseif type(k) == "string" then raise("SelectKBest: k must be an integer or \"all\"") end
   if k < 0 or k > nf then
-    error(string.format("SelectKBest: k = %d must be between 0 and the number of features (%d)",
-      k, nf), 2)
+    raise(string.format("SelectKBest: k = %d must be between 0 and the number of features (%d)",
+      k, nf))
   end
   local s, p, slist = fn(X, y)
   if not is_tensor(s) then s = ml.tensor(s) end
@@ -334,9 +335,9 @@ local function importances(est, who)
   end
   local fi = est.feature_importances_
   if fi ~= nil then return (is_tensor(fi) and fi or ml.tensor(fi)):totable() end
-  error(string.format("%s: %s has neither coef_ nor feature_importances_ after fit; use an "
+  raise(string.format("%s: %s has neither coef_ nor feature_importances_ after fit; use an "
     .. "estimator that has one (a linear model or a tree ensemble)", who,
-    tostring(est.__name or "the estimator")), 0)
+    tostring(est.__name or "the estimator")))
 end
 
 local RFE = base.class("RFE")
@@ -347,7 +348,7 @@ RFE._module = "ml.feature_selection"
 --- support_ (0/1 tensor), estimator_ (fitted on the kept features).
 function RFE:init(est, opts)
   if type(est) ~= "table" or type(est.fit) ~= "function" then
-    error("RFE: expected an estimator, got " .. type(est), 3)
+    raise("RFE: expected an estimator, got " .. type(est))
   end
   local o = base.options("RFE", opts, {{"n_features_to_select", nil, "number|nil"},
     {"step", 1, "number"}, {"verbose", 0, "integer"}})
@@ -364,11 +365,11 @@ function RFE:fit(X, y)
   elseif want > 0 and want < 1 then want = math.floor(want * nf) end
   want = math.tointeger(want) or math.floor(want)
   if want < 1 or want > nf then
-    error(string.format("RFE: n_features_to_select = %s must be in 1..%d", tostring(want), nf), 2)
+    raise(string.format("RFE: n_features_to_select = %s must be in 1..%d", tostring(want), nf))
   end
   local step = self.step
   if step > 0 and step < 1 then step = math.max(1, math.floor(step * nf))
-  elseif step <= 0 then error("RFE: step must be positive", 2) end
+  elseif step <= 0 then raise("RFE: step must be positive") end
   step = math.floor(step)
   local support, ranking = {}, {}
   for j = 1, nf do support[j], ranking[j] = true, 1 end
@@ -405,7 +406,7 @@ function RFE:fit(X, y)
 end
 
 local function support_idx(self, who)
-  if not self.support_ then error(string.format("%s:%s: call fit first", self.__name, who), 3) end
+  if not self.support_ then raise(string.format("%s:%s: call fit first", self.__name, who)) end
   local idx = {}
   for j, m in ipairs(self.support_:totable()) do if m == 1 then idx[#idx + 1] = j end end
   return #idx > 0 and ml.tensor(idx, "int64") or ml.zeros(0):long()
@@ -437,7 +438,7 @@ SFS._module = "ml.feature_selection"
 --- (or removes) the feature whose cross-validated score is best. support_.
 function SFS:init(est, opts)
   if type(est) ~= "table" or type(est.fit) ~= "function" then
-    error("SequentialFeatureSelector: expected an estimator, got " .. type(est), 3)
+    raise("SequentialFeatureSelector: expected an estimator, got " .. type(est))
   end
   local o = base.options("SequentialFeatureSelector", opts,
     {{"n_features_to_select", nil, "number|string|nil"},
@@ -457,12 +458,12 @@ function SFS:fit(X, y)
   if want == nil or auto then want = nf // 2
   elseif type(want) == "number" and want > 0 and want < 1 then want = math.floor(want * nf) end
   if type(want) ~= "number" then
-    error("SequentialFeatureSelector: n_features_to_select must be a number or \"auto\"", 2)
+    raise("SequentialFeatureSelector: n_features_to_select must be a number or \"auto\"")
   end
   want = math.floor(want)
   if want < 1 or want >= nf then
-    error(string.format("SequentialFeatureSelector: n_features_to_select = %d must be in 1..%d",
-      want, nf - 1), 2)
+    raise(string.format("SequentialFeatureSelector: n_features_to_select = %d must be in 1..%d",
+      want, nf - 1))
   end
   local forward = self.direction == "forward"
   local n_iter = forward and want or nf - want

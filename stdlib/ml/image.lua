@@ -8,6 +8,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
 local mio = require "ml.io"
+local raise = require("ml.errors").raise
 local call = mio._call
 
 local M = {}
@@ -15,11 +16,11 @@ local M = {}
 local is_tensor = ml.is_tensor
 
 local function check_image(who, img)
-  if not is_tensor(img) then error(who .. ": expected an image tensor, got " .. type(img), 3) end
+  if not is_tensor(img) then raise(who .. ": expected an image tensor, got " .. type(img)) end
   local d = img:dim()
   if d < 2 or d > 4 then
-    error(string.format("%s: expected an H x W, H x W x C or N x H x W x C image, got shape %s",
-      who, table.concat(img.shape, "x")), 3)
+    raise(string.format("%s: expected an H x W, H x W x C or N x H x W x C image, got shape %s",
+      who, table.concat(img.shape, "x")))
   end
   if img.dtype ~= "float32" then img = ml.tensor(img, "float32") end
   return img
@@ -29,14 +30,14 @@ local check_opts = base.check_options   -- {name = kind}, checked
 
 local function check_param(who, name, v)
   if type(v) == "number" or is_tensor(v) or type(v) == "table" then return v end
-  error(string.format("%s: %s must be a number or one value per image, got %s", who, name, type(v)), 3)
+  raise(string.format("%s: %s must be a number or one value per image, got %s", who, name, type(v)))
 end
 
 --- ml.image.load(path) -> H x W x C float32 in [0, 1]. PNG (C = 1 gray, 2
 --- gray + alpha, 3 RGB, 4 RGBA; palettes expand to RGB/RGBA; 16-bit keeps
 --- precision) or JPEG (C = 1 or 3), told apart by the file's first bytes.
 function M.load(path)
-  if type(path) ~= "string" then error("image.load: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then raise("image.load: expected a file path, got " .. type(path)) end
   return call(core.image.load, path)
 end
 
@@ -48,15 +49,15 @@ local function format_of(path, given)
   if given then
     if given == "jpg" then given = "jpeg" end
     if given ~= "png" and given ~= "jpeg" then
-      error("image.save: format must be \"png\" or \"jpeg\", got \"" .. given .. "\"", 3)
+      raise("image.save: format must be \"png\" or \"jpeg\", got \"" .. given .. "\"")
     end
     return given
   end
   local ext = (path:match("%.([^./]+)$") or ""):lower()
   if ext == "jpg" or ext == "jpeg" then return "jpeg" end
   if OTHER_FORMATS[ext] then
-    error("image.save: cannot write ." .. ext .. " files ('" .. path .. "'); use a .png, .jpg " ..
-      "or .jpeg name or {format = \"png\"|\"jpeg\"}", 3)
+    raise("image.save: cannot write ." .. ext .. " files ('" .. path .. "'); use a .png, .jpg " ..
+      "or .jpeg name or {format = \"png\"|\"jpeg\"}")
   end
   return "png"   -- .png, or a name without an image extension (a device, a pipe)
 end
@@ -68,15 +69,15 @@ end
 --- bits (8 or 16) is PNG's, quality (1..100, PIL's default 75) JPEG's.
 --- Written atomically.
 function M.save(path, img, opts)
-  if type(path) ~= "string" then error("image.save: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then raise("image.save: expected a file path, got " .. type(path)) end
   img = check_image("image.save", img)
   opts = check_opts("image.save", opts, {bits = "integer", quality = "integer", format = "string"})
   local fmt = format_of(path, opts.format)
   if fmt == "png" and opts.quality then
-    error("image.save: quality applies to JPEG; PNG is lossless (bits = 8 or 16)", 2)
+    raise("image.save: quality applies to JPEG; PNG is lossless (bits = 8 or 16)")
   end
   if fmt == "jpeg" and opts.bits then
-    error("image.save: bits applies to PNG; JPEG is 8-bit (set quality = 1..100)", 2)
+    raise("image.save: bits applies to PNG; JPEG is 8-bit (set quality = 1..100)")
   end
   call(core.image.save, path, img, fmt, fmt == "png" and (opts.bits or 8) or (opts.quality or 75))
 end
@@ -101,7 +102,7 @@ function M.resize(img, h, w)
   img = check_image("image.resize", img)
   if math.type(h) ~= "integer" and not (type(h) == "number" and h == math.floor(h)) or
      math.type(w) ~= "integer" and not (type(w) == "number" and w == math.floor(w)) then
-    error("image.resize: expected integer height and width", 2)
+    raise("image.resize: expected integer height and width")
   end
   return call(core.image.resize, img, math.tointeger(h), math.tointeger(w))
 end
@@ -115,8 +116,8 @@ function M.flip(img, direction, mask)
   img = check_image("image.flip", img)
   local d = directions[direction or "horizontal"]
   if not d then
-    error("image.flip: direction must be \"horizontal\", \"vertical\" or \"both\", got " ..
-      tostring(direction), 2)
+    raise("image.flip: direction must be \"horizontal\", \"vertical\" or \"both\", got " ..
+      tostring(direction))
   end
   if mask ~= nil then check_param("image.flip", "mask", mask) end
   return call(core.image.flip, img, d[1], d[2], mask)
@@ -127,8 +128,8 @@ local fill_modes = {constant = true, nearest = true, reflect = true, wrap = true
 local function fill_mode(who, m)
   m = m or "constant"
   if not fill_modes[m] then
-    error(who .. ": fill_mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" ..
-      tostring(m) .. "\"", 3)
+    raise(who .. ": fill_mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" ..
+      tostring(m) .. "\"")
   end
   return m
 end
@@ -198,7 +199,7 @@ local AFFINE = {rotate = "number|list", shear = "number|list", scale = "number|l
 function M.affine(img, a, dx, dy, opts)
   img = check_image("image.affine", img)
   if type(a) == "table" and not is_tensor(a) and a[1] == nil then
-    if dx ~= nil then error("image.affine: expected (img, options), got more arguments", 2) end
+    if dx ~= nil then raise("image.affine: expected (img, options), got more arguments") end
     local o = check_opts("image.affine", a, AFFINE)
     for _, k in ipairs{"rotate", "shear", "dx", "dy"} do
       if o[k] ~= nil then check_param("image.affine", k, o[k]) end
@@ -208,7 +209,7 @@ function M.affine(img, a, dx, dy, opts)
       sx, sy = o.scale[1], o.scale[2]
     end
     if o.scale ~= nil and (o.scale_x ~= nil or o.scale_y ~= nil) then
-      error("image.affine: give scale, or scale_x and scale_y, not both", 2)
+      raise("image.affine: give scale, or scale_x and scale_y, not both")
     end
     if o.scale_x ~= nil then sx = o.scale_x end
     if o.scale_y ~= nil then sy = o.scale_y end
@@ -228,13 +229,13 @@ local function filter(who, img, kernel, opts, flip)
   img = check_image(who, img)
   if type(kernel) == "table" and not is_tensor(kernel) then kernel = ml.tensor(kernel) end
   if not is_tensor(kernel) or kernel:dim() ~= 2 then
-    error(who .. ": expected a 2-D kernel (tensor or nested table)", 3)
+    raise(who .. ": expected a 2-D kernel (tensor or nested table)")
   end
   opts = check_opts(who, opts, {mode = "string"})
   local mode = opts.mode or "constant"
   if not modes[mode] then
-    error(who .. ": mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" .. mode ..
-      "\"", 3)
+    raise(who .. ": mode must be \"constant\", \"nearest\", \"reflect\" or \"wrap\", got \"" .. mode ..
+      "\"")
   end
   return call(core.image.filter, img, kernel, flip, mode)
 end
@@ -264,7 +265,7 @@ end
 --- engine's generator (ml.seed), clipped to [0, 1] unless clip = false.
 function M.add_noise(img, sd, opts)
   img = check_image("image.add_noise", img)
-  if type(sd) ~= "number" or sd < 0 then error("image.add_noise: sd must be a number >= 0", 2) end
+  if type(sd) ~= "number" or sd < 0 then raise("image.add_noise: sd must be a number >= 0") end
   opts = check_opts("image.add_noise", opts, {clip = "boolean"})
   local out = img + ml.randn(img.shape) * sd
   if opts.clip ~= false then out = out:clamp(0, 1) end
@@ -278,14 +279,14 @@ end
 --- ("3_0012.png" -> 3): an int64 tensor when every prefix is an integer,
 --- else a list of strings. names lists the files.
 function M.load_folder(dir, opts)
-  if type(dir) ~= "string" then error("image.load_folder: expected a folder path, got " .. type(dir), 2) end
+  if type(dir) ~= "string" then raise("image.load_folder: expected a folder path, got " .. type(dir)) end
   opts = check_opts("image.load_folder", opts, {gray = "boolean"})
   local names = {}
   for _, n in ipairs(mio.listdir(dir)) do
     local l = n:lower()
     if l:match("%.png$") or l:match("%.jpe?g$") then names[#names + 1] = n end
   end
-  if #names == 0 then error("image.load_folder: no .png, .jpg or .jpeg files in '" .. dir .. "'", 2) end
+  if #names == 0 then raise("image.load_folder: no .png, .jpg or .jpeg files in '" .. dir .. "'") end
   local imgs, labels, numeric = {}, {}, true
   local shape
   for i, n in ipairs(names) do
@@ -293,7 +294,7 @@ function M.load_folder(dir, opts)
     if opts.gray then img = call(core.image.rgb2gray, img) end
     local s = table.concat(img.shape, "x")
     if shape and s ~= shape then
-      error(string.format("image.load_folder: %s is %s, earlier images are %s", n, s, shape), 2)
+      raise(string.format("image.load_folder: %s is %s, earlier images are %s", n, s, shape))
     end
     shape = s
     imgs[i] = img

@@ -16,34 +16,20 @@
 local ml = require "ml"
 local core = require "ml.core"
 local registry = require "ml.registry"
+local raise = require("ml.errors").raise
 
 local M = {}
 
--- Errors from C (and from the checks below) name the user's line, not a
--- line inside the stdlib wrapper that made the call.
-local function user_where()
-  for level = 3, 40 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then break end
-    if info.currentline and info.currentline > 0 and not info.source:find("stdlib/ml/", 1, true) then
-      return info.short_src .. ":" .. info.currentline .. ": "
-    end
-  end
-  return ""
-end
-
---- Calls f(...); an error is re-raised without the stdlib position and with
---- the position of the first caller outside the stdlib.
+--- Calls f(...) (a C function, or a helper below); an error is raised again
+--- at the user's line (base.raise) without any stdlib position it carried.
 local function call(f, ...)
   local r = table.pack(pcall(f, ...))
   if r[1] then return table.unpack(r, 2, r.n) end
   local e = r[2]
   if type(e) ~= "string" then error(e, 0) end
-  e = e:gsub("^[^\n]-stdlib/ml/[%w_/]+%.lua:%d+: ", "")
-  error(user_where() .. e, 0)
+  raise((e:gsub("^[^\n]-stdlib/ml/[%w_/]+%.lua:%d+: ", "")))
 end
 M._call = call
-
 
 local function where(path)
   return path == "" and "the value" or path
@@ -52,15 +38,15 @@ end
 local function check_opts(who, opts, allowed)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
-    error(string.format("%s: expected an options table, got %s", who, type(opts)), 3)
+    raise(string.format("%s: expected an options table, got %s", who, type(opts)))
   end
   for k in pairs(opts) do
     if not allowed[k] then
       local names = {}
       for n in pairs(allowed) do names[#names + 1] = n end
       table.sort(names)
-      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
-        table.concat(names, ", ")), 3)
+      raise(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")))
     end
   end
   return opts
@@ -69,7 +55,7 @@ end
 -- Converts objects to their {__class, __module, state} form (a plain tree).
 local function to_tree(who, v, seen, path)
   if type(v) ~= "table" then return v end
-  if seen[v] then error(string.format("%s: cycle at %s", who, where(path)), 0) end
+  if seen[v] then raise(string.format("%s: cycle at %s", who, where(path))) end
   local mt = getmetatable(v)
   local out
   seen[v] = true
@@ -81,14 +67,14 @@ local function to_tree(who, v, seen, path)
       if type(name) ~= "string" then missing[#missing + 1] = "__name" end
       if type(module) ~= "string" then missing[#missing + 1] = "_module" end
       if type(state) ~= "function" then missing[#missing + 1] = "state()" end
-      error(string.format("%s: cannot save %s: %s is not a saveable class (it lacks %s)", who,
+      raise(string.format("%s: cannot save %s: %s is not a saveable class (it lacks %s)", who,
         where(path), type(name) == "string" and name or "a table with a metatable",
-        table.concat(missing, ", ")), 0)
+        table.concat(missing, ", ")))
     end
     if not registry.entry_of(mt) then
-      error(string.format("%s: cannot save %s: class %s (module %s) is not one mlrun ships "
+      raise(string.format("%s: cannot save %s: class %s (module %s) is not one mlrun ships "
         .. "nor registered with ml.io.register, so ml.load could not rebuild it", who,
-        where(path), name, module), 0)
+        where(path), name, module))
     end
     out = {__class = name, __module = module,
            state = to_tree(who, v:state(), seen, path .. ".state")}
@@ -142,7 +128,7 @@ local function from_tree(who, v)
     local okr, obj2 = pcall(cls.from_state, cls, raw)
     if okr then return obj2 end
   end
-  error(string.format("%s: %s.from_state failed: %s", who, cname, tostring(obj)), 0)
+  raise(string.format("%s: %s.from_state failed: %s", who, cname, tostring(obj)))
 end
 
 local function meta_of(x)
@@ -162,9 +148,9 @@ local level_opts = {level = true}
 --- atomically; level is zlib's 0 (store) .. 9 (smallest), default 1 (fast).
 function M.save(path, x, opts)
   if type(path) ~= "string" then
-    error("save: expected a file path as argument 1, got " .. type(path), 2)
+    raise("save: expected a file path as argument 1, got " .. type(path))
   end
-  if x == nil then error("save: expected a value to save as argument 2, got nil", 2) end
+  if x == nil then raise("save: expected a value to save as argument 2, got nil") end
   opts = check_opts("save", opts, level_opts)
   local tree = call(to_tree, "save", x, {}, "")
   call(core.io.save, path, tree, meta_of(x), opts.level)
@@ -173,7 +159,7 @@ end
 --- ml.load(path) -> the saved value (objects rebuilt through from_state).
 function M.load(path)
   if type(path) ~= "string" then
-    error("load: expected a file path, got " .. type(path), 2)
+    raise("load: expected a file path, got " .. type(path))
   end
   local v = call(core.io.load, path)
   return call(from_tree, "load", v)
@@ -195,23 +181,23 @@ end
 --- ml.io.serialize(x [, {level = 1}]) -> string: the same encoding in memory.
 function M.serialize(x, opts)
   opts = check_opts("serialize", opts, level_opts)
-  if x == nil then error("serialize: expected a value, got nil", 2) end
+  if x == nil then raise("serialize: expected a value, got nil") end
   return call(core.io.serialize, call(to_tree, "serialize", x, {}, ""), meta_of(x), opts.level)
 end
 
 --- ml.io.deserialize(s) -> value
 function M.deserialize(s)
   if type(s) ~= "string" then
-    error("deserialize: expected a string, got " .. type(s), 2)
+    raise("deserialize: expected a string, got " .. type(s))
   end
   return call(from_tree, "deserialize", (call(core.io.deserialize, s)))
 end
 
 --- ml.save_npy(path, x): NumPy .npy (version 1.0, '<f4' or '<i8', C order), atomic.
 function M.save_npy(path, x)
-  if type(path) ~= "string" then error("save_npy: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then raise("save_npy: expected a file path, got " .. type(path)) end
   if not ml.is_tensor(x) then
-    error("save_npy: expected a tensor as argument 2, got " .. type(x), 2)
+    raise("save_npy: expected a tensor as argument 2, got " .. type(x))
   end
   call(core.io.save_npy, path, x)
 end
@@ -220,7 +206,7 @@ end
 --- integer and bool dtypes (i1..i8, u1..u8, b1) as int64. Both byte orders
 --- and Fortran order are read.
 function M.load_npy(path)
-  if type(path) ~= "string" then error("load_npy: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then raise("load_npy: expected a file path, got " .. type(path)) end
   return call(core.io.load_npy, path)
 end
 
@@ -229,18 +215,18 @@ end
 --- any IDX type convert to dtype ("float32", the default, or "int64");
 --- float results are multiplied by scale (1/255 maps ubyte pixels to [0, 1]).
 function M.read_idx(path, opts)
-  if type(path) ~= "string" then error("read_idx: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then raise("read_idx: expected a file path, got " .. type(path)) end
   opts = check_opts("read_idx", opts, {dtype = true, scale = true})
   if opts.scale ~= nil and type(opts.scale) ~= "number" then
-    error("read_idx: option 'scale' must be a number, got " .. type(opts.scale), 2)
+    raise("read_idx: option 'scale' must be a number, got " .. type(opts.scale))
   end
   return call(core.io.read_idx, path, opts.dtype, opts.scale)
 end
 
 --- ml.io.write_atomic(path, text): temp file, flush, fsync, rename.
 function M.write_atomic(path, s)
-  if type(path) ~= "string" then error("write_atomic: expected a path, got " .. type(path), 2) end
-  if type(s) ~= "string" then error("write_atomic: expected a string, got " .. type(s), 2) end
+  if type(path) ~= "string" then raise("write_atomic: expected a path, got " .. type(path)) end
+  if type(s) ~= "string" then raise("write_atomic: expected a string, got " .. type(s)) end
   call(core.io.write_atomic, path, s)
 end
 

@@ -3,6 +3,7 @@
 -- null decodes to ml.json.null. Numbers that are integral in the text and
 -- fit decode as Lua integers. NaN, Infinity and -Infinity (as Python's json
 -- module writes them) are accepted on input.
+local raise = require("ml.errors").raise
 local json = {}
 
 json.null = setmetatable({}, {__tostring = function() return "null" end})
@@ -46,7 +47,7 @@ local function encode_value(v, out, seen, allow_nan)
     end
   elseif tv == "string" then out[#out + 1] = encode_string(v)
   elseif tv == "table" then
-    if seen[v] then error("json.encode: cannot encode a table that contains itself", 0) end
+    if seen[v] then raise("json.encode: cannot encode a table that contains itself") end
     seen[v] = true
     if next(v) ~= nil and is_array(v) then
       out[#out + 1] = "["
@@ -59,7 +60,7 @@ local function encode_value(v, out, seen, allow_nan)
       local keys = {}
       for k in pairs(v) do
         if type(k) ~= "string" and type(k) ~= "number" then
-          error("json.encode: object keys must be strings or numbers, got " .. type(k), 0)
+          raise("json.encode: object keys must be strings or numbers, got " .. type(k))
         end
         keys[#keys + 1] = k
       end
@@ -77,7 +78,7 @@ local function encode_value(v, out, seen, allow_nan)
   elseif getmetatable(v) and getmetatable(v).__name == "ml.Tensor" then
     encode_value(v:totable(), out, seen, allow_nan)
   else
-    error("json.encode: cannot encode a " .. tv, 0)
+    raise("json.encode: cannot encode a " .. tv)
   end
 end
 
@@ -87,9 +88,9 @@ end
 function encode(v, opts)
   local allow_nan = false
   if opts ~= nil then
-    if type(opts) ~= "table" then error("json.encode: expected an options table, got " .. type(opts), 2) end
+    if type(opts) ~= "table" then raise("json.encode: expected an options table, got " .. type(opts)) end
     for k in pairs(opts) do
-      if k ~= "allow_nan" then error("json.encode: unknown option '" .. tostring(k) .. "' (expected allow_nan)", 2) end
+      if k ~= "allow_nan" then raise("json.encode: unknown option '" .. tostring(k) .. "' (expected allow_nan)") end
     end
     allow_nan = opts.allow_nan == true
   end
@@ -101,7 +102,7 @@ json.encode = encode
 
 local function decode_error(s, i, what)
   local line = select(2, s:sub(1, i):gsub("\n", "")) + 1
-  error(string.format("json.decode: %s at line %d (position %d)", what, line, i), 0)
+  raise(string.format("json.decode: %s at line %d (position %d)", what, line, i))
 end
 
 local function skip(s, i)
@@ -202,7 +203,7 @@ end
 --- Reads and decodes a JSON file.
 function json.load(path)
   local f, err = io.open(path, "rb")
-  if not f then error("json.load: " .. tostring(err), 2) end
+  if not f then raise("json.load: " .. tostring(err)) end
   local text = f:read("a")
   f:close()
   return json.decode(text)
@@ -210,7 +211,7 @@ end
 
 --- Decodes one JSON value; trailing text other than white space is an error.
 function json.decode(s, opts)
-  if type(s) ~= "string" then error("json.decode: expected a string, got " .. type(s), 2) end
+  if type(s) ~= "string" then raise("json.decode: expected a string, got " .. type(s)) end
   if opts ~= nil then require("ml.base").no_options("json.decode", opts) end
   local v, i = decode_value(s, 1, 0)
   i = skip(s, i)

@@ -6,6 +6,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 local MOD = "ml.linear_model"
@@ -14,17 +15,17 @@ local MOD = "ml.linear_model"
 local function check_reg(who, X, y)
   X = base.check_X(who, X)
   if not ml.is_tensor(y) then
-    if type(y) ~= "table" then error(who .. ": y expected a tensor, got " .. type(y), 0) end
+    if type(y) ~= "table" then raise(who .. ": y expected a tensor, got " .. type(y)) end
     y = ml.tensor(y)
   end
   if y:dim() ~= 1 and y:dim() ~= 2 then
-    error(string.format("%s: y must be 1- or 2-dimensional, got shape %s", who,
-      table.concat(y.shape, "x")), 0)
+    raise(string.format("%s: y must be 1- or 2-dimensional, got shape %s", who,
+      table.concat(y.shape, "x")))
   end
   if y.shape[1] ~= X.shape[1] then
-    error(string.format("%s: X has %d rows but y has %d", who, X.shape[1], y.shape[1]), 0)
+    raise(string.format("%s: X has %d rows but y has %d", who, X.shape[1], y.shape[1]))
   end
-  if X.shape[1] == 0 then error(who .. ": X and y are empty", 0) end
+  if X.shape[1] == 0 then raise(who .. ": X and y are empty") end
   return X, y:float()
 end
 
@@ -75,7 +76,7 @@ M.Ridge = Ridge
 
 function Ridge:fit(X, y)
   if not (self.alpha >= 0) then
-    error("Ridge:fit: alpha must be >= 0, got " .. tostring(self.alpha), 0)
+    raise("Ridge:fit: alpha must be >= 0, got " .. tostring(self.alpha))
   end
   X, y = check_reg("Ridge:fit", X, y)
   local coef, b = core.estim_linear.ridge_fit(X, y, self.alpha, self.fit_intercept)
@@ -95,8 +96,8 @@ function M._check_classes(who, X, y)
   X, y = base.check_Xy_labels(who, X, y)
   local classes, ids = base.encode_classes(y)
   if base.n_classes(classes) < 2 then
-    error(string.format("%s: y has a single class (%s); a classifier needs at least 2",
-      who, tostring(base.class_list(classes)[1])), 0)
+    raise(string.format("%s: y has a single class (%s); a classifier needs at least 2",
+      who, tostring(base.class_list(classes)[1])))
   end
   return X, classes, ids
 end
@@ -116,18 +117,18 @@ function M._class_weights(who, cw, classes, ids)
     return w
   end
   if type(cw) ~= "table" then
-    error(who .. ": class_weight must be nil, \"balanced\" or a table {[class] = weight}", 0)
+    raise(who .. ": class_weight must be nil, \"balanced\" or a table {[class] = weight}")
   end
   local pos = {}
   for k, v in ipairs(base.class_list(classes)) do pos[v] = k end
   for c, v in pairs(cw) do
     if type(v) ~= "number" or not (v > 0) then
-      error(string.format("%s: class_weight[%s] must be a positive number", who, tostring(c)), 0)
+      raise(string.format("%s: class_weight[%s] must be a positive number", who, tostring(c)))
     end
     local k = pos[c] or pos[tonumber(c)]
     if not k then
-      error(string.format("%s: class_weight names class %s, which is not in y", who,
-        tostring(c)), 0)
+      raise(string.format("%s: class_weight names class %s, which is not in y", who,
+        tostring(c)))
     end
     w[k] = v
   end
@@ -165,10 +166,10 @@ M.LogisticRegression = LogisticRegression
 function LogisticRegression:fit(X, y, sample_weight)
   local who = "LogisticRegression:fit"
   if self.penalty == "l2" and not (self.C > 0) then
-    error(who .. ": C must be positive, got " .. tostring(self.C), 0)
+    raise(who .. ": C must be positive, got " .. tostring(self.C))
   end
-  if self.max_iter < 1 then error(who .. ": max_iter must be >= 1", 0) end
-  if not (self.tol >= 0) then error(who .. ": tol must be >= 0", 0) end
+  if self.max_iter < 1 then raise(who .. ": max_iter must be >= 1") end
+  if not (self.tol >= 0) then raise(who .. ": tol must be >= 0") end
   local classes, ids
   X, classes, ids = M._check_classes(who, X, y)
   local K, n = base.n_classes(classes), X.shape[1]
@@ -181,11 +182,11 @@ function LogisticRegression:fit(X, y, sample_weight)
     if not ml.is_tensor(sw_user) then sw_user = ml.tensor(sw_user) end
     sw_user = sw_user:float():reshape(-1)
     if sw_user:numel() ~= n then
-      error(string.format("%s: sample_weight has %d entries, X has %d rows", who,
-        sw_user:numel(), n), 0)
+      raise(string.format("%s: sample_weight has %d entries, X has %d rows", who,
+        sw_user:numel(), n))
     end
     if sw_user:lt(0):sum() > 0 or sw_user:ne(sw_user):sum() > 0 then
-      error(who .. ": sample_weight must be non-negative numbers", 0)
+      raise(who .. ": sample_weight must be non-negative numbers")
     end
   end
   local function sample_weights(w, idv)

@@ -6,6 +6,7 @@
 local ml = require "ml"
 local core = require "ml.core"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local M = {}
 local is_tensor = ml.is_tensor
@@ -20,14 +21,14 @@ local function labels(who, y, what)
   if is_tensor(y) then
     if y:dim() == 2 and y.shape[2] == 1 then y = y:reshape(-1) end
     if y:dim() ~= 1 then
-      error(string.format("%s: %s must be 1-dimensional, got shape %s", who, what or "y",
-        table.concat(y.shape, "x")), 3)
+      raise(string.format("%s: %s must be 1-dimensional, got shape %s", who, what or "y",
+        table.concat(y.shape, "x")))
     end
     return y:totable()
   end
   if type(y) ~= "table" then
-    error(string.format("%s: %s expected a tensor or a list, got %s", who, what or "y",
-      typename(y)), 3)
+    raise(string.format("%s: %s expected a tensor or a list, got %s", who, what or "y",
+      typename(y)))
   end
   return y
 end
@@ -77,9 +78,9 @@ end
 local function pair(who, a, b, classes)
   a, b = labels(who, a, "y_true"), labels(who, b, "y_pred")
   if #a ~= #b then
-    error(string.format("%s: y_true has %d entries but y_pred has %d", who, #a, #b), 3)
+    raise(string.format("%s: y_true has %d entries but y_pred has %d", who, #a, #b))
   end
-  if #a == 0 then error(who .. ": empty input", 3) end
+  if #a == 0 then raise(who .. ": empty input") end
   if classes then check_shift(who, a, b) end
   return a, b
 end
@@ -166,16 +167,16 @@ local function prf(who, y_true, y_pred, opts, kind)
   local average = o.average
   if average == "binary" then
     if #present > 2 then
-      error(string.format("%s: the target is multiclass (%d labels) but average = \"binary\"; "
-        .. "choose average = \"macro\", \"micro\", \"weighted\" or \"none\"", who, #present), 3)
+      raise(string.format("%s: the target is multiclass (%d labels) but average = \"binary\"; "
+        .. "choose average = \"macro\", \"micro\", \"weighted\" or \"none\"", who, #present))
     end
     local found = false
     for _, v in ipairs(present) do if v == o.pos_label then found = true end end
     if not found and #present == 2 then
       local ls = {}
       for i, v in ipairs(present) do ls[i] = label_str(v) end
-      error(string.format("%s: pos_label = %s is not a label (labels: %s); pass pos_label",
-        who, label_str(o.pos_label), table.concat(ls, ", ")), 3)
+      raise(string.format("%s: pos_label = %s is not a label (labels: %s); pass pos_label",
+        who, label_str(o.pos_label), table.concat(ls, ", ")))
     end
     labs = {o.pos_label}
   end
@@ -292,13 +293,13 @@ end
 local function binary_truth(who, a, pos_label)
   local present = M.unique_labels(a)
   if #present > 2 then
-    error(string.format("%s: y_true has %d labels; a binary target is needed", who, #present), 3)
+    raise(string.format("%s: y_true has %d labels; a binary target is needed", who, #present))
   end
   if pos_label == nil then
     -- scikit-learn: {0, 1}, {-1, 1}, {1} or {0}, {-1}: pos_label = 1; otherwise required
     for _, v in ipairs(present) do
       if v ~= 0 and v ~= 1 and v ~= -1 then
-        error(string.format("%s: labels are not {0, 1} or {-1, 1}; pass pos_label", who), 3)
+        raise(string.format("%s: labels are not {0, 1} or {-1, 1}; pass pos_label", who))
       end
     end
     pos_label = 1
@@ -314,8 +315,8 @@ local function scores(who, s)
     if s:dim() == 2 and s.shape[2] == 2 then s = s:select(2, 2) end
     if s:dim() == 2 and s.shape[2] == 1 then s = s:reshape(-1) end
     if s:dim() ~= 1 then
-      error(string.format("%s: y_score must be 1-dimensional, got shape %s", who,
-        table.concat(s.shape, "x")), 3)
+      raise(string.format("%s: y_score must be 1-dimensional, got shape %s", who,
+        table.concat(s.shape, "x")))
     end
     return s, s.shape[1]
   end
@@ -337,9 +338,9 @@ function M.roc_curve(y_true, y_score, opts)
   local a = labels("roc_curve", y_true, "y_true")
   local s, ns = scores("roc_curve", y_score)
   if #a ~= ns then
-    error(string.format("roc_curve: y_true has %d entries but y_score has %d", #a, ns), 2)
+    raise(string.format("roc_curve: y_true has %d entries but y_score has %d", #a, ns))
   end
-  if #a == 0 then error("roc_curve: empty input", 2) end
+  if #a == 0 then raise("roc_curve: empty input") end
   local t = binary_truth("roc_curve", a, opts.pos_label)
   local fps, tps, thr = clf_curve(t, s)
   if opts.drop_intermediate and #fps > 2 then
@@ -370,7 +371,7 @@ local function auc_binary(t, s)
   local fps, tps = clf_curve(t, s)
   local P, N = tps[#tps], fps[#fps]
   if P == 0 or N == 0 then
-    error("roc_auc_score: only one class present in y_true; ROC AUC is not defined", 4)
+    raise("roc_auc_score: only one class present in y_true; ROC AUC is not defined")
   end
   local area, pf, pt = 0, 0, 0
   for i = 1, #fps do
@@ -391,12 +392,12 @@ function M.roc_auc_score(y_true, y_score, opts)
     local labs = M.unique_labels(a)
     local K = y_score.shape[2]
     if #labs ~= K then
-      error(string.format("roc_auc_score: y_score has %d columns but y_true has %d labels", K,
-        #labs), 2)
+      raise(string.format("roc_auc_score: y_score has %d columns but y_true has %d labels", K,
+        #labs))
     end
     if y_score.shape[1] ~= #a then
-      error(string.format("roc_auc_score: y_true has %d entries but y_score has %d rows", #a,
-        y_score.shape[1]), 2)
+      raise(string.format("roc_auc_score: y_true has %d entries but y_score has %d rows", #a,
+        y_score.shape[1]))
     end
     local total, wsum = 0, 0
     for k, lab in ipairs(labs) do
@@ -410,7 +411,7 @@ function M.roc_auc_score(y_true, y_score, opts)
   end
   local s, ns = scores("roc_auc_score", y_score)
   if #a ~= ns then
-    error(string.format("roc_auc_score: y_true has %d entries but y_score has %d", #a, ns), 2)
+    raise(string.format("roc_auc_score: y_true has %d entries but y_score has %d", #a, ns))
   end
   return auc_binary(binary_truth("roc_auc_score", a, opts.pos_label), s)
 end
@@ -422,7 +423,7 @@ local function reg_pair(who, y, p)
   local a, b = pair(who, y, p)
   for i = 1, #a do
     if type(a[i]) ~= "number" or type(b[i]) ~= "number" then
-      error(who .. ": expected numbers", 3)
+      raise(who .. ": expected numbers")
     end
   end
   return a, b
@@ -468,7 +469,7 @@ function M.log_loss(y_true, y_prob, opts)
   local labs = opts.labels and M.unique_labels(labels("log_loss", opts.labels, "labels"))
     or M.unique_labels(a)
   if #labs < 2 then
-    error("log_loss: y_true contains only one label; pass labels = {...}", 2)
+    raise("log_loss: y_true contains only one label; pass labels = {...}")
   end
   local P
   if is_tensor(y_prob) then
@@ -478,10 +479,10 @@ function M.log_loss(y_true, y_prob, opts)
     P = {}
     for i, r in ipairs(y_prob) do P[i] = type(r) == "table" and r or {r} end
   else
-    error("log_loss: y_prob expected a tensor or a list, got " .. typename(y_prob), 2)
+    raise("log_loss: y_prob expected a tensor or a list, got " .. typename(y_prob))
   end
   if #P ~= #a then
-    error(string.format("log_loss: y_true has %d entries but y_prob has %d rows", #a, #P), 2)
+    raise(string.format("log_loss: y_true has %d entries but y_prob has %d rows", #a, #P))
   end
   local eps = opts.eps
   local id = {}
@@ -491,7 +492,7 @@ function M.log_loss(y_true, y_prob, opts)
     local r = row
     if #r == 1 then r = {1 - row[1], row[1]} end
     if #r ~= #labs then
-      error(string.format("log_loss: y_prob has %d columns but there are %d labels", #r, #labs), 2)
+      raise(string.format("log_loss: y_prob has %d columns but there are %d labels", #r, #labs))
     end
     local c, sum = {}, 0
     for k = 1, #r do
@@ -500,7 +501,7 @@ function M.log_loss(y_true, y_prob, opts)
     end
     local k = id[a[i]]
     if not k then
-      error(string.format("log_loss: y_true holds label %s not in labels", label_str(a[i])), 2)
+      raise(string.format("log_loss: y_true holds label %s not in labels", label_str(a[i])))
     end
     total = total - math.log(c[k] / sum)
   end

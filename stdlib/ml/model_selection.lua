@@ -10,6 +10,7 @@ local ml = require "ml"
 local core = require "ml.core"
 local base = require "ml.base"
 local Dist = require "ml.distributions"
+local raise = require("ml.errors").raise
 
 local S = {}
 local is_tensor = ml.is_tensor
@@ -19,13 +20,13 @@ local function typename(v) return is_tensor(v) and "tensor" or (mt_name(v) or ty
 --- Number of rows of a tensor, DataFrame, Series or Lua list.
 local function nrows(who, A)
   if is_tensor(A) then
-    if A:dim() == 0 then error(who .. ": expected an array with rows, got a scalar tensor", 3) end
+    if A:dim() == 0 then raise(who .. ": expected an array with rows, got a scalar tensor") end
     return A.shape[1]
   end
   local m = mt_name(A)
   if m == "DataFrame" or m == "Series" then return #A end
   if type(A) == "table" then return #A end
-  error(string.format("%s: expected a tensor, a DataFrame or a list, got %s", who, typename(A)), 3)
+  raise(string.format("%s: expected a tensor, a DataFrame or a list, got %s", who, typename(A)))
 end
 
 --- Rows idx (an int64 tensor of 1-based positions) of A.
@@ -62,10 +63,10 @@ function KFold:init(opts)
   local o = base.options("KFold", opts, {{"n_splits", 5, "integer"}, {"shuffle", false, "boolean"},
     {"random_state", nil, "integer|nil"}})
   if o.n_splits < 2 then
-    error(string.format("KFold: n_splits must be at least 2, got %d", o.n_splits), 2)
+    raise(string.format("KFold: n_splits must be at least 2, got %d", o.n_splits))
   end
   if not o.shuffle and o.random_state ~= nil then
-    error("KFold: random_state has no effect without shuffle = true", 2)
+    raise("KFold: random_state has no effect without shuffle = true")
   end
   self.n_splits, self.shuffle, self.random_state = o.n_splits, o.shuffle, o.random_state
 end
@@ -76,8 +77,8 @@ function KFold:get_n_splits() return self.n_splits end
 -- returns indices in ascending order even after shuffling).
 function KFold:_folds(n)
   if self.n_splits > n then
-    error(string.format("KFold: cannot have n_splits = %d greater than the number of samples %d",
-      self.n_splits, n), 3)
+    raise(string.format("KFold: cannot have n_splits = %d greater than the number of samples %d",
+      self.n_splits, n))
   end
   local order = {}
   for i = 1, n do order[i] = i end
@@ -134,7 +135,7 @@ end
 function StratifiedKFold:_folds(n, y)
   local ys = label_list(y)
   if #ys ~= n then
-    error(string.format("StratifiedKFold: X has %d rows but y has %d", n, #ys), 3)
+    raise(string.format("StratifiedKFold: X has %d rows but y has %d", n, #ys))
   end
   local code, first, counts = {}, {}, {}
   local enc = {}
@@ -147,8 +148,8 @@ function StratifiedKFold:_folds(n, y)
   local all_small = true
   for c = 1, k do if counts[c] >= K then all_small = false end end
   if all_small then
-    error(string.format("StratifiedKFold: n_splits = %d cannot be greater than the number of "
-      .. "members in each class", K), 3)
+    raise(string.format("StratifiedKFold: n_splits = %d cannot be greater than the number of "
+      .. "members in each class", K))
   end
   local sorted = {}
   for i = 1, n do sorted[i] = enc[i] end
@@ -178,7 +179,7 @@ function StratifiedKFold:_folds(n, y)
 end
 
 function StratifiedKFold:split(X, y)
-  if y == nil then error("StratifiedKFold:split: y is required", 2) end
+  if y == nil then raise("StratifiedKFold:split: y is required") end
   local n = nrows("StratifiedKFold:split", X)
   return iterate(self:_folds(n, y), n)
 end
@@ -226,8 +227,8 @@ local function split_sizes(n, test_size, train_size)
     if v == nil then return end
     if v <= 0 or (v >= 1 and math.type(v) ~= "integer" and v ~= math.floor(v)) or
        (v >= 1 and v >= n) then
-      error(string.format("train_test_split: %s = %s is not a fraction in (0, 1) or a count below %d",
-        name, tostring(v), n), 4)
+      raise(string.format("train_test_split: %s = %s is not a fraction in (0, 1) or a count below %d",
+        name, tostring(v), n))
     end
   end
   check("test_size", test_size)
@@ -239,12 +240,12 @@ local function split_sizes(n, test_size, train_size)
   n_test = n_test or n - n_train
   n_train = n_train or n - n_test
   if n_train + n_test > n then
-    error(string.format("train_test_split: train (%d) and test (%d) sizes exceed the %d samples",
-      n_train, n_test, n), 4)
+    raise(string.format("train_test_split: train (%d) and test (%d) sizes exceed the %d samples",
+      n_train, n_test, n))
   end
   if n_train == 0 then
-    error(string.format("train_test_split: with %d samples and test_size = %s the training set "
-      .. "would be empty", n, tostring(test_size)), 4)
+    raise(string.format("train_test_split: with %d samples and test_size = %s the training set "
+      .. "would be empty", n, tostring(test_size)))
   end
   return n_train, n_test
 end
@@ -262,19 +263,19 @@ function S.train_test_split(...)
     args.n = args.n - 1
   end
   local o = base.options("train_test_split", opts, split_spec)
-  if args.n == 0 then error("train_test_split: expected at least one array", 2) end
+  if args.n == 0 then raise("train_test_split: expected at least one array") end
   local n = nrows("train_test_split", args[1])
   for i = 2, args.n do
     local m = nrows("train_test_split", args[i])
     if m ~= n then
-      error(string.format("train_test_split: array 1 has %d rows but array %d has %d", n, i, m), 2)
+      raise(string.format("train_test_split: array 1 has %d rows but array %d has %d", n, i, m))
     end
   end
   local n_train, n_test = split_sizes(n, o.test_size, o.train_size)
   local train, test = {}, {}
   if not o.shuffle then
     if o.stratify ~= nil then
-      error("train_test_split: stratify needs shuffle = true", 2)
+      raise("train_test_split: stratify needs shuffle = true")
     end
     for i = 1, n_train do train[i] = i end
     for i = 1, n_test do test[i] = n_train + i end
@@ -282,8 +283,8 @@ function S.train_test_split(...)
     local rng = Dist.rng(o.random_state)
     local ys = label_list(o.stratify)
     if #ys ~= n then
-      error(string.format("train_test_split: stratify has %d entries, the arrays have %d rows",
-        #ys, n), 2)
+      raise(string.format("train_test_split: stratify has %d entries, the arrays have %d rows",
+        #ys, n))
     end
     local classes, members = {}, {}
     for i, v in ipairs(ys) do
@@ -299,13 +300,13 @@ function S.train_test_split(...)
     for c, v in ipairs(classes) do
       counts[c] = #members[v]
       if counts[c] < 2 then
-        error(string.format("train_test_split: the least populated class in stratify (%s) has "
-          .. "only 1 member; at least 2 are needed", tostring(v)), 2)
+        raise(string.format("train_test_split: the least populated class in stratify (%s) has "
+          .. "only 1 member; at least 2 are needed", tostring(v)))
       end
     end
     if n_train < #classes or n_test < #classes then
-      error(string.format("train_test_split: the train (%d) and test (%d) sizes must each be at "
-        .. "least the number of classes (%d) to stratify", n_train, n_test, #classes), 2)
+      raise(string.format("train_test_split: the train (%d) and test (%d) sizes must each be at "
+        .. "least the number of classes (%d) to stratify", n_train, n_test, #classes))
     end
     local n_i = approximate_mode(counts, n_train, rng)
     local rest = {}
@@ -343,14 +344,14 @@ local function positive_scores(est, X)
   if est.predict_proba then
     local p = est:predict_proba(X)
     if p:dim() == 2 then
-      if p.shape[2] ~= 2 then error("roc_auc scoring: needs a binary problem", 0) end
+      if p.shape[2] ~= 2 then raise("roc_auc scoring: needs a binary problem") end
       return p:select(2, 2)
     end
     return p
   end
   if est.decision_function then return est:decision_function(X) end
-  error("roc_auc scoring: " .. tostring(est.__name) .. " has neither predict_proba nor "
-    .. "decision_function", 0)
+  raise("roc_auc scoring: " .. tostring(est.__name) .. " has neither predict_proba nor "
+    .. "decision_function")
 end
 
 scorers.accuracy = function(est, X, y) return ml.metrics.accuracy_score(y, est:predict(X)) end
@@ -390,8 +391,8 @@ function S.get_scorer(scoring)
     local names = {}
     for k in pairs(scorers) do names[#names + 1] = k end
     table.sort(names)
-    error(string.format("unknown scoring '%s' (expected a function or one of: %s)",
-      tostring(scoring), table.concat(names, ", ")), 2)
+    raise(string.format("unknown scoring '%s' (expected a function or one of: %s)",
+      tostring(scoring), table.concat(names, ", ")))
   end
   return f
 end
@@ -407,8 +408,8 @@ local function check_cv(cv, est)
     return KFold{n_splits = math.tointeger(cv) or cv}
   end
   if type(cv) == "table" and type(cv.split) == "function" then return cv end
-  error("cv: expected a number of folds or a splitter (KFold, StratifiedKFold), got " ..
-    typename(cv), 3)
+  raise("cv: expected a number of folds or a splitter (KFold, StratifiedKFold), got " ..
+    typename(cv))
 end
 S.check_cv = check_cv
 
@@ -435,7 +436,7 @@ end
 --- cross_val_score(est, X, y, {cv = 5, scoring = "accuracy", n_jobs = 1}).
 function S.cross_val_score(est, X, y, opts)
   if type(est) ~= "table" or type(est.fit) ~= "function" then
-    error("cross_val_score: expected an estimator, got " .. typename(est), 2)
+    raise("cross_val_score: expected an estimator, got " .. typename(est))
   end
   local o = base.options("cross_val_score", opts, {{"cv", nil, "any"}, {"scoring", nil, "any"},
     {"n_jobs", 1, "integer"}})
@@ -454,7 +455,7 @@ end
 local function sorted_keys(t)
   local ks = {}
   for k in pairs(t) do
-    if type(k) ~= "string" then error("parameter grid keys must be parameter names", 4) end
+    if type(k) ~= "string" then raise("parameter grid keys must be parameter names") end
     ks[#ks + 1] = k
   end
   table.sort(ks)
@@ -464,14 +465,14 @@ end
 --- The candidates of a grid ({p = {...}} or a list of such), in scikit-learn's
 --- ParameterGrid order (names sorted, the last varying fastest).
 function S.parameter_grid(grid)
-  if type(grid) ~= "table" then error("GridSearchCV: param_grid must be a table", 3) end
+  if type(grid) ~= "table" then raise("GridSearchCV: param_grid must be a table") end
   local grids = grid[1] and grid or {grid}
   local out = {}
   for _, g in ipairs(grids) do
     local keys = sorted_keys(g)
     for _, k in ipairs(keys) do
       if type(g[k]) ~= "table" or #g[k] == 0 then
-        error(string.format("GridSearchCV: values of '%s' must be a non-empty list", k), 3)
+        raise(string.format("GridSearchCV: values of '%s' must be a non-empty list", k))
       end
     end
     local function rec(i, cur)
@@ -499,8 +500,8 @@ function S.parameter_sampler(space, n_iter, random_state)
     local v = space[k]
     if Dist.is_distribution(v) then all_lists = false
     elseif type(v) ~= "table" or #v == 0 then
-      error(string.format("RandomizedSearchCV: '%s' must be a distribution (ml.uniform, "
-        .. "ml.loguniform, ml.randint, ml.choice) or a non-empty list", k), 3)
+      raise(string.format("RandomizedSearchCV: '%s' must be a distribution (ml.uniform, "
+        .. "ml.loguniform, ml.randint, ml.choice) or a non-empty list", k))
     end
   end
   local out = {}
@@ -609,7 +610,7 @@ end
 
 local function need_refit(self, who)
   if not self.best_estimator_ then
-    error(string.format("%s:%s: not fitted with refit = true; call fit first", self.__name, who), 3)
+    raise(string.format("%s:%s: not fitted with refit = true; call fit first", self.__name, who))
   end
   return self.best_estimator_
 end
@@ -624,7 +625,7 @@ function SearchCV:score(X, y) return self.scorer_(need_refit(self, "score"), X, 
 --- The candidates as rows "rank  mean  std  params", best first.
 function SearchCV:report(top)
   local r = self.cv_results_
-  if not r then error(self.__name .. ":report: call fit first", 2) end
+  if not r then raise(self.__name .. ":report: call fit first") end
   local order = {}
   for c = 1, #r.params do order[c] = c end
   table.sort(order, function(a, b)
@@ -649,7 +650,7 @@ GridSearchCV._module = "ml.model_selection"
 --- GridSearchCV(est, {param = {values...}} | {{...}, {...}}, {cv, scoring, n_jobs, refit})
 function GridSearchCV:init(est, grid, opts)
   if type(est) ~= "table" or type(est.fit) ~= "function" then
-    error("GridSearchCV: expected an estimator, got " .. typename(est), 3)
+    raise("GridSearchCV: expected an estimator, got " .. typename(est))
   end
   local o = base.options("GridSearchCV", opts, search_spec)
   self.estimator, self.param_grid = est, grid
@@ -668,12 +669,12 @@ RandomizedSearchCV._module = "ml.model_selection"
 --- random_state, cv, scoring, n_jobs, refit})
 function RandomizedSearchCV:init(est, space, opts)
   if type(est) ~= "table" or type(est.fit) ~= "function" then
-    error("RandomizedSearchCV: expected an estimator, got " .. typename(est), 3)
+    raise("RandomizedSearchCV: expected an estimator, got " .. typename(est))
   end
   local spec = {{"n_iter", 10, "integer"}, {"random_state", nil, "integer|nil"}}
   for _, s in ipairs(search_spec) do spec[#spec + 1] = s end
   local o = base.options("RandomizedSearchCV", opts, spec)
-  if o.n_iter < 1 then error("RandomizedSearchCV: n_iter must be at least 1", 3) end
+  if o.n_iter < 1 then raise("RandomizedSearchCV: n_iter must be at least 1") end
   self.estimator, self.param_distributions = est, space
   for k, v in pairs(o) do self[k] = v end
   self._candidates = S.parameter_sampler(space, o.n_iter, o.random_state)

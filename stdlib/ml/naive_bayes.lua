@@ -4,6 +4,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local NB = {}
 
@@ -17,7 +18,7 @@ function GaussianNB:fit(X, y)
   local who = "GaussianNB:fit"
   X, y = base.check_Xy_labels(who, X, y)
   if self.var_smoothing < 0 then
-    error(who .. ": var_smoothing must be >= 0, got " .. self.var_smoothing, 0)
+    raise(who .. ": var_smoothing must be >= 0, got " .. self.var_smoothing)
   end
   local classes, ids = base.encode_classes(y)
   local K = base.n_classes(classes)
@@ -28,13 +29,13 @@ function GaussianNB:fit(X, y)
       or ml.tensor(self.priors)
     prior = prior:reshape(-1)
     if prior.shape[1] ~= K then
-      error(string.format("%s: number of priors (%d) must match the number of classes (%d)",
-        who, prior.shape[1], K), 0)
+      raise(string.format("%s: number of priors (%d) must match the number of classes (%d)",
+        who, prior.shape[1], K))
     end
     if math.abs(prior:sum() - 1) > 1e-8 * K + 1e-6 then
-      error(who .. ": the sum of the priors should be 1, got " .. prior:sum(), 0)
+      raise(who .. ": the sum of the priors should be 1, got " .. prior:sum())
     end
-    if prior:lt(0):sum() > 0 then error(who .. ": priors must be non-negative", 0) end
+    if prior:lt(0):sum() > 0 then raise(who .. ": priors must be non-negative") end
   else
     prior = counts / counts:sum()
   end

@@ -7,6 +7,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local N = {}
 
@@ -35,7 +36,7 @@ local function with_threads(n_jobs, f, ...)
   ml.set_num_threads(math.max(1, n))
   local res = table.pack(pcall(f, ...))
   ml.set_num_threads(old)
-  if not res[1] then error(res[2], 0) end
+  if not res[1] then error(res[2], 0) end   -- the error of the function run, unchanged
   return table.unpack(res, 2, res.n)
 end
 N._with_threads = with_threads
@@ -46,8 +47,8 @@ local function metric_of(self)
   if m == "l1" or m == "cityblock" then return "manhattan", 1 end
   if m == "minkowski" then
     if not (p > 0) then
-      error(string.format("%s: p must be > 0 for the minkowski metric, got %s", self.__name,
-        tostring(p)), 0)
+      raise(string.format("%s: p must be > 0 for the minkowski metric, got %s", self.__name,
+        tostring(p)))
     end
     if p == math.huge then return "chebyshev", p end
     return "minkowski", p
@@ -57,8 +58,8 @@ end
 
 local function check_params(self, who)
   if self.n_neighbors < 1 then
-    error(string.format("%s:%s: n_neighbors must be >= 1, got %d", self.__name, who,
-      self.n_neighbors), 0)
+    raise(string.format("%s:%s: n_neighbors must be >= 1, got %d", self.__name, who,
+      self.n_neighbors))
   end
   metric_of(self)
 end
@@ -81,17 +82,17 @@ local function kneighbors(self, X, n_neighbors, return_distance)
   self:check_fitted("kneighbors", "n_features_in_")
   local k = n_neighbors or self.n_neighbors
   if math.type(k) ~= "integer" and not (type(k) == "number" and k == math.floor(k)) then
-    error(who .. ": n_neighbors must be an integer", 0)
+    raise(who .. ": n_neighbors must be an integer")
   end
   k = math.tointeger(k)
   local self_query = X == nil
   if self_query then X = self._fit_X; k = k + 1
   else X = base.check_X(who, X, self.n_features_in_) end
   if k < 1 or k > self.n_samples_fit_ then
-    error(string.format("%s: expected n_neighbors <= n_samples_fit (%d), got %d", who,
-      self.n_samples_fit_, self_query and k - 1 or k), 0)
+    raise(string.format("%s: expected n_neighbors <= n_samples_fit (%d), got %d", who,
+      self.n_samples_fit_, self_query and k - 1 or k))
   end
-  if X:ne(X):sum() > 0 then error(who .. ": X contains NaN", 0) end
+  if X:ne(X):sum() > 0 then raise(who .. ": X contains NaN") end
   local metric, p = metric_of(self)
   local dist, idx = with_threads(self.n_jobs, core.estim_cluster.knn_kneighbors, self._fit_X, X, k, metric, p)
   if self_query then
@@ -125,8 +126,8 @@ local function raw_neighbors(self, who, X)
   self:check_fitted(who, "n_features_in_")
   X = base.check_X(self.__name .. ":" .. who, X, self.n_features_in_)
   if self.n_neighbors > self.n_samples_fit_ then
-    error(string.format("%s:%s: n_neighbors=%d is larger than the %d training rows",
-      self.__name, who, self.n_neighbors, self.n_samples_fit_), 0)
+    raise(string.format("%s:%s: n_neighbors=%d is larger than the %d training rows",
+      self.__name, who, self.n_neighbors, self.n_samples_fit_))
   end
   base.check_finite(self.__name .. ":" .. who, X)
   local metric, p = metric_of(self)

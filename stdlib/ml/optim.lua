@@ -11,6 +11,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local optim = {}
 
@@ -28,15 +29,15 @@ local function check_params(who, params)
   local list = {}
   for i, p in ipairs(params) do
     if not ml.is_tensor(p) then
-      error(string.format("%s: params entry %d is a %s, expected a tensor", who, i, type(p)), 0)
+      raise(string.format("%s: params entry %d is a %s, expected a tensor", who, i, type(p)))
     end
     if not p.is_leaf then
-      error(string.format("%s: params entry %d is computed from other tensors; an optimizer "
-        .. "steps leaf tensors (created with requires_grad = true)", who, i), 0)
+      raise(string.format("%s: params entry %d is computed from other tensors; an optimizer "
+        .. "steps leaf tensors (created with requires_grad = true)", who, i))
     end
     list[i] = p
   end
-  if #list == 0 then error(who .. ": params expected a non-empty list of tensors", 0) end
+  if #list == 0 then raise(who .. ": params expected a non-empty list of tensors") end
   return list
 end
 
@@ -53,17 +54,17 @@ local function common_init(self, who, opts, spec)
   if o.learning_rate then o.lr = o.learning_rate end
   o.learning_rate = nil
   for k, v in pairs(o) do self[k] = v end
-  if not (self.lr > 0) then error(who .. ": lr must be > 0, got " .. tostring(self.lr), 0) end
+  if not (self.lr > 0) then raise(who .. ": lr must be > 0, got " .. tostring(self.lr)) end
   if not (self.weight_decay >= 0) then
-    error(who .. ": weight_decay must be >= 0, got " .. tostring(self.weight_decay), 0)
+    raise(who .. ": weight_decay must be >= 0, got " .. tostring(self.weight_decay))
   end
   for _, k in ipairs{"clipnorm", "global_clipnorm"} do
     if self[k] ~= nil and not (self[k] > 0) then
-      error(string.format("%s: %s must be > 0, got %s", who, k, tostring(self[k])), 0)
+      raise(string.format("%s: %s must be > 0, got %s", who, k, tostring(self[k])))
     end
   end
   if self.clipnorm and self.global_clipnorm then
-    error(who .. ": give clipnorm or global_clipnorm, not both", 0)
+    raise(who .. ": give clipnorm or global_clipnorm, not both")
   end
   local cfg = {}
   for i, k in ipairs(self._config) do cfg[i] = k end
@@ -97,8 +98,8 @@ end
 function Optimizer:step(params, grads)
   if params == nil and grads == nil then
     if not self.params then
-      error(self.__name .. ":step: no parameters (pass params = {...} when creating the "
-        .. "optimizer, or call step(params, grads))", 0)
+      raise(self.__name .. ":step: no parameters (pass params = {...} when creating the "
+        .. "optimizer, or call step(params, grads))")
     end
     params, grads = {}, {}
     for _, p in ipairs(self.params) do
@@ -107,11 +108,11 @@ function Optimizer:step(params, grads)
     end
   else
     if type(params) ~= "table" or type(grads) ~= "table" then
-      error(self.__name .. ":step: expected lists of parameters and gradients", 0)
+      raise(self.__name .. ":step: expected lists of parameters and gradients")
     end
     if #params ~= #grads then
-      error(string.format("%s:step: %d parameters but %d gradients", self.__name, #params,
-        #grads), 0)
+      raise(string.format("%s:step: %d parameters but %d gradients", self.__name, #params,
+        #grads))
     end
   end
   self.iterations = self.iterations + 1
@@ -140,12 +141,12 @@ end
 --- a copy); {set_to_none = false} zeroes them in place instead.
 function Optimizer:zero_grad(opts)
   if not self.params then
-    error(self.__name .. ":zero_grad: no parameters (pass params = {...} when creating the "
-      .. "optimizer)", 0)
+    raise(self.__name .. ":zero_grad: no parameters (pass params = {...} when creating the "
+      .. "optimizer)")
   end
   if opts ~= nil and (type(opts) ~= "table" or next(opts, next(opts)) ~= nil
       or (next(opts) ~= nil and next(opts) ~= "set_to_none")) then
-    error(self.__name .. ":zero_grad: expected nothing or {set_to_none = true|false}", 0)
+    raise(self.__name .. ":zero_grad: expected nothing or {set_to_none = true|false}")
   end
   local none = not (type(opts) == "table" and opts.set_to_none == false)
   for _, p in ipairs(self.params) do
@@ -190,8 +191,8 @@ function Optimizer:set_slots(params, slots)
       for k, v in pairs(s) do
         if type(v) ~= "number" then
           if v:numel() ~= p:numel() then
-            error(string.format("%s: saved state '%s' of parameter %d has %d values, the "
-              .. "parameter %d", self.__name, k, i, v:numel(), p:numel()), 0)
+            raise(string.format("%s: saved state '%s' of parameter %d has %d values, the "
+              .. "parameter %d", self.__name, k, i, v:numel(), p:numel()))
           end
           v = v:clone()
         end
@@ -239,12 +240,12 @@ function SGD:init(opts)
   common_init(self, "SGD", opts, {{"lr", 0.01, "number"}, {"momentum", 0, "number"},
     {"nesterov", false, "boolean"}, {"weight_decay", 0, "number"}})
   if self.momentum < 0 or self.momentum >= 1 then
-    error("SGD: momentum must be in [0, 1), got " .. self.momentum, 0)
+    raise("SGD: momentum must be in [0, 1), got " .. self.momentum)
   end
   if self.nesterov and self.momentum == 0 then
-    error("SGD: nesterov needs momentum > 0", 0)
+    raise("SGD: nesterov needs momentum > 0")
   end
-  if self.weight_decay < 0 then error("SGD: weight_decay must be >= 0", 0) end
+  if self.weight_decay < 0 then raise("SGD: weight_decay must be >= 0") end
 end
 local SGD_SLOTS = {"velocity"}
 function SGD:_update(p, g)
@@ -266,10 +267,10 @@ function Adam:init(opts)
     {"beta_2", 0.999, "number"}, {"epsilon", 1e-7, "number"}, {"amsgrad", false, "boolean"}})
   for _, k in ipairs{"beta_1", "beta_2"} do
     if not (self[k] >= 0 and self[k] < 1) then
-      error(string.format("Adam: %s must be in [0, 1), got %s", k, self[k]), 0)
+      raise(string.format("Adam: %s must be in [0, 1), got %s", k, self[k]))
     end
   end
-  if not (self.epsilon > 0) then error("Adam: epsilon must be > 0", 0) end
+  if not (self.epsilon > 0) then raise("Adam: epsilon must be > 0") end
 end
 local ADAM_SLOTS, AMS_SLOTS = {"m", "v"}, {"m", "v", "vmax"}
 function Adam:_update(p, g)
@@ -284,11 +285,11 @@ RMSprop._config = {"lr", "rho", "momentum", "epsilon", "centered"}
 function RMSprop:init(opts)
   common_init(self, "RMSprop", opts, {{"lr", 1e-3, "number"}, {"rho", 0.9, "number"},
     {"momentum", 0, "number"}, {"epsilon", 1e-7, "number"}, {"centered", false, "boolean"}})
-  if not (self.rho >= 0 and self.rho < 1) then error("RMSprop: rho must be in [0, 1)", 0) end
+  if not (self.rho >= 0 and self.rho < 1) then raise("RMSprop: rho must be in [0, 1)") end
   if self.momentum < 0 or self.momentum >= 1 then
-    error("RMSprop: momentum must be in [0, 1)", 0)
+    raise("RMSprop: momentum must be in [0, 1)")
   end
-  if not (self.epsilon > 0) then error("RMSprop: epsilon must be > 0", 0) end
+  if not (self.epsilon > 0) then raise("RMSprop: epsilon must be > 0") end
   local names = {"sq"}
   if self.centered then names[#names + 1] = "avg" end
   if self.momentum > 0 then names[#names + 1] = "mom" end
@@ -307,9 +308,9 @@ function Adagrad:init(opts)
   common_init(self, "Adagrad", opts, {{"lr", 1e-3, "number"},
     {"initial_accumulator_value", 0.1, "number"}, {"epsilon", 1e-7, "number"}})
   if self.initial_accumulator_value < 0 then
-    error("Adagrad: initial_accumulator_value must be >= 0", 0)
+    raise("Adagrad: initial_accumulator_value must be >= 0")
   end
-  if not (self.epsilon > 0) then error("Adagrad: epsilon must be > 0", 0) end
+  if not (self.epsilon > 0) then raise("Adagrad: epsilon must be > 0") end
 end
 local ADAGRAD_SLOTS = {"acc"}
 function Adagrad:_update(p, g)
@@ -338,13 +339,13 @@ function optim.get(o)
   if type(o) == "string" then
     local c = by_name[o:lower()]
     if not c then
-      error(string.format("unknown optimizer '%s' (expected adam, adamw, sgd, rmsprop or adagrad)",
-        o), 0)
+      raise(string.format("unknown optimizer '%s' (expected adam, adamw, sgd, rmsprop or adagrad)",
+        o))
     end
     return c{}
   end
   if type(o) == "table" and o.step and o._update then return o end
-  error("expected an optimizer name or an ml.optim optimizer, got " .. type(o), 0)
+  raise("expected an optimizer name or an ml.optim optimizer, got " .. type(o))
 end
 
 return optim

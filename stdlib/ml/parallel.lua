@@ -16,6 +16,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local parallel = {}
 
@@ -90,7 +91,7 @@ function parallel.map(fn, items, opts)
     for i = 1, n do
       local ok, res = pcall(fn, items[i], i)
       if not ok then
-        error(string.format("parallel.map: %s failed: %s", item_name(items, i), tostring(res)), 2)
+        raise(string.format("parallel.map: %s failed: %s", item_name(items, i), tostring(res)))
       end
       results[i] = res
     end
@@ -155,14 +156,14 @@ function parallel.map(fn, items, opts)
       if msg == nil then
         local how, code = core.sys.wait(w.pid)
         w.reaped = true
-        error(string.format("parallel.map: the worker running %s died (%s)",
+        raise(string.format("parallel.map: the worker running %s died (%s)",
           item_name(items, w.item), how == "signaled" and ("signal " .. code) or
-          ("exit status " .. tostring(code))), 0)
+          ("exit status " .. tostring(code))))
       end
       local i, pos = string.unpack("<j", msg)
       local kind = msg:sub(pos, pos)
       if kind == "E" then
-        error(string.format("parallel.map: %s failed: %s", item_name(items, i), msg:sub(pos + 1)), 0)
+        raise(string.format("parallel.map: %s failed: %s", item_name(items, i), msg:sub(pos + 1)))
       end
       results[i] = parallel.deserialize(msg:sub(pos + 1))
       done = done + 1

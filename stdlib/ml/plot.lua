@@ -6,6 +6,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local mio = require "ml.io"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -28,12 +29,12 @@ local function numbers(who, name, v)
   if is_tensor(v) then
     v = v:reshape(-1):totable()
   elseif type(v) ~= "table" then
-    error(string.format("%s: %s must be a list of numbers or a tensor, got %s", who, name, type(v)), 3)
+    raise(string.format("%s: %s must be a list of numbers or a tensor, got %s", who, name, type(v)))
   end
   local out = {}
   for i = 1, #v do
     if type(v[i]) ~= "number" then
-      error(string.format("%s: %s[%d] is not a number", who, name, i), 3)
+      raise(string.format("%s: %s[%d] is not a number", who, name, i))
     end
     out[i] = v[i]
   end
@@ -104,7 +105,7 @@ function Svg:finish() return table.concat(self.out, "\n") .. "\n</svg>\n" end
 -- Writes svg text to path; ".png" paths are rendered by rsvg-convert.
 local function write_plot(who, path, svg)
   if type(path) ~= "string" or path == "" then
-    error(who .. ": expected an output path (.svg or .png)", 3)
+    raise(who .. ": expected an output path (.svg or .png)")
   end
   if path:lower():match("%.png$") then
     -- render in a private temporary place, then write the bytes through the
@@ -119,12 +120,12 @@ local function write_plot(who, path, svg)
     os.remove(tmp)
     if not ok then
       os.remove(out)
-      error(who .. ": rendering PNG needs rsvg-convert (Debian package librsvg2-bin); " ..
-        "write .svg instead", 3)
+      raise(who .. ": rendering PNG needs rsvg-convert (Debian package librsvg2-bin); " ..
+        "write .svg instead")
     end
     local okr, bytes = pcall(mio.read_file, out)
     os.remove(out)
-    if not okr then error(who .. ": " .. tostring(bytes), 3) end
+    if not okr then raise(who .. ": " .. tostring(bytes)) end
     mio.write_atomic(path, bytes)
   else
     mio.write_atomic(path, svg)
@@ -247,7 +248,7 @@ local PRETTY = {loss = "Loss", accuracy = "Accuracy", acc = "Accuracy", mae = "M
 --- val_loss, accuracy, ...; a Keras-like .history field works too).
 function M.history(history, path, opts)
   local who = "plot.history"
-  if type(history) ~= "table" then error(who .. ": expected a history table, got " .. type(history), 2) end
+  if type(history) ~= "table" then raise(who .. ": expected a history table, got " .. type(history)) end
   opts = check_opts(who, opts, {title = "string", metrics = "table", width = "number", height = "number"})
   local h = type(history.history) == "table" and history.history or history
   local metrics = opts.metrics
@@ -267,7 +268,7 @@ function M.history(history, path, opts)
     table.sort(extra)
     for _, k in ipairs(extra) do metrics[#metrics + 1] = k end
   end
-  if #metrics == 0 then error(who .. ": the history has no per-epoch lists (loss, accuracy, ...)", 2) end
+  if #metrics == 0 then raise(who .. ": the history has no per-epoch lists (loss, accuracy, ...)") end
   local pw, ph = opts.width or 420, opts.height or 300
   local ml_, mt, gap = 70, opts.title and 64 or 40, 40
   local W = ml_ + #metrics * pw + (#metrics - 1) * (gap + ml_ - 20) + 20
@@ -331,13 +332,13 @@ local function collect_series(who, o)
   local series = {}
   if o.series then
     for i, s in ipairs(o.series) do
-      if type(s) ~= "table" then error(string.format("%s: series[%d] must be a table", who, i), 3) end
+      if type(s) ~= "table" then raise(string.format("%s: series[%d] must be a table", who, i)) end
       local y = numbers(who, "series[" .. i .. "].y", s.y)
       local x = s.x and numbers(who, "series[" .. i .. "].x", s.x) or nil
       series[#series + 1] = {x = x, y = y, label = s.label, color = s.color, dash = s.dash}
     end
   else
-    if o.y == nil then error(who .. ": expected y = values (or series = {...})", 3) end
+    if o.y == nil then raise(who .. ": expected y = values (or series = {...})") end
     local ys = o.y
     local multi = type(ys) == "table" and not is_tensor(ys) and (type(ys[1]) == "table" or is_tensor(ys[1]))
     if is_tensor(ys) and ys:dim() == 2 then
@@ -359,7 +360,7 @@ local function collect_series(who, o)
       for k = 1, #s.y do s.x[k] = k end
     end
     if #s.x ~= #s.y then
-      error(string.format("%s: series %d has %d x values and %d y values", who, i, #s.x, #s.y), 3)
+      raise(string.format("%s: series %d has %d x values and %d y values", who, i, #s.x, #s.y))
     end
     s.color = s.color or PALETTE[(i - 1) % #PALETTE + 1]
   end
@@ -410,7 +411,7 @@ end
 --- labels, title, xlabel, ylabel, width, height, markers, xlim, ylim,
 --- legend ("top" or "bottom").
 function M.line(o)
-  if type(o) ~= "table" then error("plot.line: expected a table of options", 2) end
+  if type(o) ~= "table" then raise("plot.line: expected a table of options") end
   check_opts("plot.line", o, LINE_OPTS)
   return line_plot("plot.line", o)
 end
@@ -439,23 +440,23 @@ end
 --- height, names (class value -> legend text), size.
 function M.scatter(o)
   local who = "plot.scatter"
-  if type(o) ~= "table" then error(who .. ": expected a table of options", 2) end
+  if type(o) ~= "table" then raise(who .. ": expected a table of options") end
   check_opts(who, o, {x = "list", y = "list", c = "list", labels = "list", path = "string",
     centers = "list", title = "string", xlabel = "string", ylabel = "string", width = "number",
     height = "number", names = "table", size = "number"})
   local xs, ys
   if is_tensor(o.x) and o.x:dim() == 2 then
-    if o.x.shape[2] < 2 then error(who .. ": x must have 2 columns", 2) end
+    if o.x.shape[2] < 2 then raise(who .. ": x must have 2 columns") end
     xs = numbers(who, "x", o.x:select(2, 1))
     ys = numbers(who, "x", o.x:select(2, 2))
   else
     xs, ys = numbers(who, "x", o.x), numbers(who, "y", o.y)
   end
-  if #xs ~= #ys then error(string.format("%s: %d x values and %d y values", who, #xs, #ys), 2) end
+  if #xs ~= #ys then raise(string.format("%s: %d x values and %d y values", who, #xs, #ys)) end
   local cls = o.c or o.labels
   if cls ~= nil then
     cls = is_tensor(cls) and cls:reshape(-1):totable() or cls
-    if #cls ~= #xs then error(string.format("%s: %d labels for %d points", who, #cls, #xs), 2) end
+    if #cls ~= #xs then raise(string.format("%s: %d labels for %d points", who, #cls, #xs)) end
   end
   local centers
   if o.centers then
@@ -541,18 +542,18 @@ function M.confusion_matrix(cm, path, opts)
                                 size = "number"})
   local rows = is_tensor(cm) and cm:totable() or cm
   if type(rows) ~= "table" or type(rows[1]) ~= "table" then
-    error(who .. ": expected a K x K matrix (tensor or nested table)", 2)
+    raise(who .. ": expected a K x K matrix (tensor or nested table)")
   end
   local k = #rows
   for i = 1, k do
     if type(rows[i]) ~= "table" or #rows[i] ~= k then
-      error(string.format("%s: expected a square matrix, row %d has %s entries", who, i,
-        type(rows[i]) == "table" and #rows[i] or "no"), 2)
+      raise(string.format("%s: expected a square matrix, row %d has %s entries", who, i,
+        type(rows[i]) == "table" and #rows[i] or "no"))
     end
   end
   local labels = opts.labels or {}
   if opts.labels and #labels ~= k then
-    error(string.format("%s: %d labels for a %dx%d matrix", who, #labels, k, k), 2)
+    raise(string.format("%s: %d labels for a %dx%d matrix", who, #labels, k, k))
   end
   local rowsum, maxv = {}, 0
   for i = 1, k do
@@ -643,7 +644,7 @@ function M.boxplot(groups, path, opts)
   local who = "plot.boxplot"
   opts = check_opts(who, opts, {title = "string", ylabel = "string", order = "table",
                                 width = "number", height = "number", points = "boolean"})
-  if type(groups) ~= "table" then error(who .. ": expected a table of name -> scores", 2) end
+  if type(groups) ~= "table" then raise(who .. ": expected a table of name -> scores") end
   local names, data = {}, {}
   if #groups > 0 and type(groups[1]) == "table" and not is_tensor(groups[1]) and groups[1][2] ~= nil then
     for i, g in ipairs(groups) do names[i] = tostring(g[1]); data[names[i]] = numbers(who, names[i], g[2]) end
@@ -652,12 +653,12 @@ function M.boxplot(groups, path, opts)
     table.sort(names)
   end
   if opts.order then names = opts.order end
-  if #names == 0 then error(who .. ": no groups to plot", 2) end
+  if #names == 0 then raise(who .. ": no groups to plot") end
   local stats, all = {}, {}
   for i, n in ipairs(names) do
-    if not data[n] then error(who .. ": no scores for '" .. tostring(n) .. "'", 2) end
+    if not data[n] then raise(who .. ": no scores for '" .. tostring(n) .. "'") end
     stats[i] = M.box_stats(data[n])
-    if not stats[i] then error(who .. ": '" .. n .. "' has no finite scores", 2) end
+    if not stats[i] then raise(who .. ": '" .. n .. "' has no finite scores") end
     all[i] = data[n]
   end
   local lo, hi = range(all)
@@ -750,17 +751,17 @@ function M.images(t, path, opts)
   opts = check_opts(who, opts, {cols = "number", normalize = "string", pad = "number",
                                 scale = "number", filters = "boolean", background = "number|table",
                                 labels = "table", label_colors = "table", title = "string"})
-  if not is_tensor(t) then error(who .. ": expected a tensor of images, got " .. type(t), 2) end
+  if not is_tensor(t) then raise(who .. ": expected a tensor of images, got " .. type(t)) end
   if type(path) ~= "string" or not (path:lower():match("%.png$") or path:lower():match("%.svg$")) then
-    error(who .. ": expected a .png or .svg output path", 2)
+    raise(who .. ": expected a .png or .svg output path")
   end
   local is_svg = path:lower():match("%.svg$") ~= nil
   if opts.labels and not is_svg then
-    error(who .. ": labels need an .svg output path (PNG grids carry no text)", 2)
+    raise(who .. ": labels need an .svg output path (PNG grids carry no text)")
   end
   t = t.dtype == "float32" and t or ml.tensor(t, "float32")
   if opts.filters then
-    if t:dim() ~= 4 then error(who .. ": filters = true expects a kh x kw x cin x cout kernel", 2) end
+    if t:dim() ~= 4 then raise(who .. ": filters = true expects a kh x kw x cin x cout kernel") end
     local kh, kw, cin, cout = t.shape[1], t.shape[2], t.shape[3], t.shape[4]
     t = t:permute(4, 1, 2, 3):contiguous()                  -- cout x kh x kw x cin
     if cin ~= 1 and cin ~= 3 then
@@ -770,16 +771,16 @@ function M.images(t, path, opts)
   if t:dim() == 2 then t = t:reshape(1, t.shape[1], t.shape[2], 1)
   elseif t:dim() == 3 then t = t:reshape(t.shape[1], t.shape[2], t.shape[3], 1)
   elseif t:dim() ~= 4 then
-    error(who .. ": expected N x H x W or N x H x W x C images, got shape " .. table.concat(t.shape, "x"), 2)
+    raise(who .. ": expected N x H x W or N x H x W x C images, got shape " .. table.concat(t.shape, "x"))
   end
   local n, h, w, c = t.shape[1], t.shape[2], t.shape[3], t.shape[4]
-  if n == 0 then error(who .. ": no images to draw", 2) end
+  if n == 0 then raise(who .. ": no images to draw") end
   if c ~= 1 and c ~= 3 and c ~= 4 then
-    error(who .. ": images must have 1, 3 or 4 channels, got " .. c, 2)
+    raise(who .. ": images must have 1, 3 or 4 channels, got " .. c)
   end
   local mode = opts.normalize or "each"
   if mode ~= "each" and mode ~= "all" and mode ~= "none" then
-    error(who .. ": normalize must be \"each\", \"all\" or \"none\", got \"" .. mode .. "\"", 2)
+    raise(who .. ": normalize must be \"each\", \"all\" or \"none\", got \"" .. mode .. "\"")
   end
   if mode == "all" then
     local lo, hi = t:min(), t:max()
@@ -801,7 +802,7 @@ function M.images(t, path, opts)
     h, w = h * scale, w * scale
   end
   local cols = math.tointeger(math.floor(math.min(opts.cols or 8, n)))
-  if not cols or cols < 1 then error(who .. ": cols must be >= 1", 2) end
+  if not cols or cols < 1 then raise(who .. ": cols must be >= 1") end
   local rows = (n + cols - 1) // cols
   local pad = math.tointeger(math.floor(opts.pad or math.max(1, scale))) or 1
   -- separators: white between images; blue between filters, whose tiles

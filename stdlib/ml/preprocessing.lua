@@ -3,6 +3,7 @@
 local ml = require "ml"
 local core = require "ml.core"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local P = {}
 local MOD = "ml.preprocessing"
@@ -33,7 +34,7 @@ function StandardScaler:fit(X)
   X = as_X("StandardScaler:fit", X)
   base.check_finite("StandardScaler:fit", X)
   local n = X.shape[1]
-  if n == 0 then error("StandardScaler:fit: X has no rows", 2) end
+  if n == 0 then raise("StandardScaler:fit: X has no rows") end
   local mean = X:mean(1)
   local scale, var
   if X:numel() > 0 and X:abs():max() > HUGE then
@@ -93,11 +94,11 @@ P.MinMaxScaler = MinMaxScaler
 function MinMaxScaler:fit(X)
   local lo, hi = self.feature_range[1], self.feature_range[2]
   if type(lo) ~= "number" or type(hi) ~= "number" or lo >= hi then
-    error("MinMaxScaler: feature_range must be {min, max} with min < max", 2)
+    raise("MinMaxScaler: feature_range must be {min, max} with min < max")
   end
   X = as_X("MinMaxScaler:fit", X)
   base.check_finite("MinMaxScaler:fit", X)
-  if X.shape[1] == 0 then error("MinMaxScaler:fit: X has no rows", 2) end
+  if X.shape[1] == 0 then raise("MinMaxScaler:fit: X has no rows") end
   local dmin, dmax = X:min(1), X:max(1)
   local range = dmax - dmin
   local safe = ml.where(range:eq(0), ml.ones(range.shape), range)
@@ -134,19 +135,19 @@ local function label_list(who, y)
   if is_series(y) then
     local t = y:totable()
     for i = 1, #y do
-      if t[i] == nil then error(string.format("%s: y has a missing value at row %d", who, i), 3) end
+      if t[i] == nil then raise(string.format("%s: y has a missing value at row %d", who, i)) end
     end
     return t, #y
   end
   if is_tensor(y) then
     if y:dim() == 2 and y.shape[2] == 1 then y = y:reshape(-1) end
     if y:dim() ~= 1 then
-      error(string.format("%s: y must be 1-dimensional, got shape %s", who,
-        table.concat(y.shape, "x")), 3)
+      raise(string.format("%s: y must be 1-dimensional, got shape %s", who,
+        table.concat(y.shape, "x")))
     end
     return y:totable(), y.shape[1]
   end
-  if type(y) ~= "table" then error(who .. ": expected a tensor, a list or a column", 3) end
+  if type(y) ~= "table" then raise(who .. ": expected a tensor, a list or a column") end
   return y, #y
 end
 
@@ -186,8 +187,8 @@ function LabelEncoder:transform(y)
     if self._strings then v = tostring(v) end
     local k = id[v]
     if k == nil then
-      error(string.format("LabelEncoder:transform: y contains the unseen label %s",
-        type(v) == "string" and string.format("%q", v) or tostring(v)), 2)
+      raise(string.format("LabelEncoder:transform: y contains the unseen label %s",
+        type(v) == "string" and string.format("%q", v) or tostring(v)))
     end
     out[i] = k
   end
@@ -207,8 +208,8 @@ function LabelEncoder:inverse_transform(ids)
   for i, v in ipairs(t) do
     local c = cls[math.tointeger(v) and math.tointeger(v) + 1 or -1]
     if c == nil then
-      error(string.format("LabelEncoder:inverse_transform: id %s is not in 0..%d", tostring(v),
-        #cls - 1), 2)
+      raise(string.format("LabelEncoder:inverse_transform: id %s is not in 0..%d", tostring(v),
+        #cls - 1))
     end
     out[i] = c
   end
@@ -260,7 +261,7 @@ end
 --- categories_: per input column, its sorted categories (float32 tensor or
 --- list of strings); fitted on a tensor (numbers) or a DataFrame (any columns).
 function OneHotEncoder:fit(X)
-  if self.sparse_output then error("OneHotEncoder: sparse_output = true is not supported", 2) end
+  if self.sparse_output then raise("OneHotEncoder: sparse_output = true is not supported") end
   local cols = columns_of("OneHotEncoder:fit", X)
   self.categories_, self.feature_names_in_ = {}, {}
   self._kinds = {}
@@ -312,8 +313,8 @@ function OneHotEncoder:transform(X)
   self:check_fitted("transform", "categories_")
   local cols, n = columns_of("OneHotEncoder:transform", X)
   if #cols ~= self.n_features_in_ then
-    error(string.format("OneHotEncoder:transform: X has %d columns, the encoder was fitted with %d",
-      #cols, self.n_features_in_), 2)
+    raise(string.format("OneHotEncoder:transform: X has %d columns, the encoder was fitted with %d",
+      #cols, self.n_features_in_))
   end
   local parts = {}
   for j, c in ipairs(cols) do
@@ -331,8 +332,8 @@ function OneHotEncoder:transform(X)
     if self.handle_unknown == "error" and n > 0 and known:min() == 0 then
       local row = math.tointeger(known:argmin()) or known:argmin()
       local v = c.series and c.series[row] or c.tensor[row]
-      error(string.format("OneHotEncoder:transform: column %s row %d holds the unknown category "
-        .. "%s (pass handle_unknown = \"ignore\" for all-zero rows)", c.name, row, tostring(v)), 2)
+      raise(string.format("OneHotEncoder:transform: column %s row %d holds the unknown category "
+        .. "%s (pass handle_unknown = \"ignore\" for all-zero rows)", c.name, row, tostring(v)))
     end
     for _, b in ipairs(blocks) do parts[#parts + 1] = b end
   end
@@ -361,30 +362,30 @@ P.Pipeline = Pipeline
 
 local function check_est(who, name, est)
   if type(est) ~= "table" or type(est.fit) ~= "function" or type(est.get_params) ~= "function" then
-    error(string.format("%s: step '%s' is not an estimator (needs fit and get_params)", who,
-      tostring(name)), 4)
+    raise(string.format("%s: step '%s' is not an estimator (needs fit and get_params)", who,
+      tostring(name)))
   end
 end
 
 --- Pipeline{{"scale", ml.StandardScaler()}, {"clf", ml.SVC()}}. Also takes
 --- the table get_params() returns (used by ml.clone).
 function Pipeline:init(steps, opts)
-  if type(steps) ~= "table" then error("Pipeline: expected a list of {name, estimator} steps", 2) end
+  if type(steps) ~= "table" then raise("Pipeline: expected a list of {name, estimator} steps") end
   base.no_options("Pipeline", opts)
   local list = steps.steps or steps
-  if #list == 0 then error("Pipeline: expected at least one step", 2) end
+  if #list == 0 then raise("Pipeline: expected at least one step") end
   self.steps, self.named_steps = {}, {}
   for i, st in ipairs(list) do
     if type(st) ~= "table" or type(st[1]) ~= "string" then
-      error(string.format("Pipeline: step %d must be {\"name\", estimator}", i), 2)
+      raise(string.format("Pipeline: step %d must be {\"name\", estimator}", i))
     end
     local name, est = st[1], st[2]
     if steps.steps and type(steps[name]) == "table" and steps[name].get_params then
       est = steps[name]            -- a cloned step (ml.clone passes these)
     end
     check_est("Pipeline", name, est)
-    if self.named_steps[name] then error("Pipeline: duplicate step name '" .. name .. "'", 2) end
-    if name:find("__", 1, true) then error("Pipeline: step names may not contain '__'", 2) end
+    if self.named_steps[name] then raise("Pipeline: duplicate step name '" .. name .. "'") end
+    if name:find("__", 1, true) then raise("Pipeline: step names may not contain '__'") end
     self.steps[i] = {name, est}
     self.named_steps[name] = est
   end
@@ -410,7 +411,7 @@ function Pipeline:set_params(opts)
     local step, param = tostring(k):match("^(.-)__(.+)$")
     if step then
       if not self.named_steps[step] then
-        error(string.format("Pipeline:set_params: no step '%s' (for '%s')", step, k), 2)
+        raise(string.format("Pipeline:set_params: no step '%s' (for '%s')", step, k))
       end
       per[step] = per[step] or {}
       per[step][param] = v
@@ -419,8 +420,8 @@ function Pipeline:set_params(opts)
       for _, st in ipairs(self.steps) do if st[1] == k then st[2] = v end end
       self.named_steps[k] = v
     else
-      error(string.format("Pipeline:set_params: unknown parameter '%s' (use step__param)",
-        tostring(k)), 2)
+      raise(string.format("Pipeline:set_params: unknown parameter '%s' (use step__param)",
+        tostring(k)))
     end
   end
   for step, p in pairs(per) do self.named_steps[step]:set_params(p) end
@@ -432,7 +433,7 @@ local function through(self, X, who)
   for i = 1, #self.steps - 1 do
     local st = self.steps[i]
     if not st[2].transform then
-      error(string.format("Pipeline:%s: step '%s' has no transform", who, st[1]), 3)
+      raise(string.format("Pipeline:%s: step '%s' has no transform", who, st[1]))
     end
     X = st[2]:transform(X)
   end
@@ -443,7 +444,7 @@ function Pipeline:fit(X, y)
   for i = 1, #self.steps - 1 do
     local st = self.steps[i]
     if not st[2].transform then
-      error(string.format("Pipeline:fit: step '%s' has no transform", st[1]), 2)
+      raise(string.format("Pipeline:fit: step '%s' has no transform", st[1]))
     end
     X = st[2].fit_transform and st[2]:fit_transform(X, y) or st[2]:fit(X, y):transform(X)
   end
@@ -458,8 +459,8 @@ local function final_method(name)
   return function(self, X, ...)
     local f = self:_final()
     if not f[name] then
-      error(string.format("Pipeline:%s: the final step '%s' (%s) has no %s", name,
-        self.steps[#self.steps][1], f.__name or "?", name), 2)
+      raise(string.format("Pipeline:%s: the final step '%s' (%s) has no %s", name,
+        self.steps[#self.steps][1], f.__name or "?", name))
     end
     return f[name](f, through(self, X, name), ...)
   end
@@ -500,7 +501,7 @@ function Pipeline.from_state(cls, state)
     if getmetatable(obj) ~= nil then
       -- already rebuilt by ml.load (its class came from the registry)
       if not registry.entry_of(getmetatable(obj)) then
-        error(string.format("Pipeline state: step %d is not a loadable estimator", i), 0)
+        raise(string.format("Pipeline state: step %d is not a loadable estimator", i))
       end
       steps[i] = {st[1], obj}
     else

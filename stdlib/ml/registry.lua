@@ -15,6 +15,7 @@
 -- (a compiled model's optimizer). A layer or optimizer may also be saved on
 -- its own, so "object" lookups accept every kind; a layer lookup accepts
 -- only layers and an optimizer lookup only optimizers.
+local raise = require("ml.errors").raise
 local R = {}
 
 -- module -> {kind, class names}: every class mlrun ships that can appear in
@@ -77,33 +78,33 @@ local kind_words = {object = "class", layer = "layer class", optimizer = "optimi
 --- are whatever the file held: they are only ever used as table keys.
 function R.resolve(who, kind, module, name)
   if type(module) ~= "string" or type(name) ~= "string" then
-    error(string.format("%s: malformed saved object: class %s, module %s (both must be "
-      .. "strings)", who, show(name), show(module)), 0)
+    raise(string.format("%s: malformed saved object: class %s, module %s (both must be "
+      .. "strings)", who, show(name), show(module)))
   end
   local e = entries[key(module, name)]
   if not e then
-    error(string.format("%s: refusing to load class %s from module %s: not a %s that mlrun "
+    raise(string.format("%s: refusing to load class %s from module %s: not a %s that mlrun "
       .. "ships or that the program registered (ml.io.register); loading never runs code "
-      .. "named by a file", who, show(name), show(module), kind_words[kind] or "class"), 0)
+      .. "named by a file", who, show(name), show(module), kind_words[kind] or "class"))
   end
   if not kind_ok(e.kind, kind) then
-    error(string.format("%s: refusing to load class %s from module %s here: it is a %s, "
-      .. "expected a %s", who, show(name), show(module), e.kind, kind), 0)
+    raise(string.format("%s: refusing to load class %s from module %s here: it is a %s, "
+      .. "expected a %s", who, show(name), show(module), e.kind, kind))
   end
   if e.cls then return e.cls, e end
   -- shipped: the module's name is the literal above, never the file's string
   local mod = package.loaded[e.module]
   if mod == nil then
     if loaders[e.module] == nil or package.preload[e.module] ~= loaders[e.module] then
-      error(string.format("%s: cannot load class %s: mlrun's module %s is not the one "
-        .. "shipped in the binary", who, name, e.module), 0)
+      raise(string.format("%s: cannot load class %s: mlrun's module %s is not the one "
+        .. "shipped in the binary", who, name, e.module))
     end
     mod = require(e.module)
   end
   local cls = type(mod) == "table" and rawget(mod, e.name) or nil
   if type(cls) ~= "table" or type(cls.from_state) ~= "function" then
-    error(string.format("%s: mlrun's module %s has no loadable class %s", who, e.module,
-      e.name), 0)
+    raise(string.format("%s: mlrun's module %s has no loadable class %s", who, e.module,
+      e.name))
   end
   return cls, e
 end
@@ -146,15 +147,15 @@ end
 --- registered class is an error.
 function R.register(cls, kind)
   if type(cls) ~= "table" then
-    error("register: expected a class table, got " .. type(cls), 2)
+    raise("register: expected a class table, got " .. type(cls))
   end
   local name = rawget(cls, "__name")
   if type(name) ~= "string" or name == "" then
-    error("register: the class needs a string __name (base.class(name) sets it)", 2)
+    raise("register: the class needs a string __name (base.class(name) sets it)")
   end
   if kind ~= nil and kind ~= "object" and kind ~= "layer" and kind ~= "optimizer" then
-    error(string.format("register: kind must be \"object\", \"layer\" or \"optimizer\", got %s",
-      show(kind)), 2)
+    raise(string.format("register: kind must be \"object\", \"layer\" or \"optimizer\", got %s",
+      show(kind)))
   end
   if kind == nil then
     kind = "object"
@@ -168,27 +169,27 @@ function R.register(cls, kind)
     -- a model saves its layers as config + weights and rebuilds them with
     -- from_config(cls, config) or cls(config)
     if type(cls.get_config) ~= "function" or type(cls.get_weights) ~= "function" then
-      error(string.format("register: layer class %s needs get_config() and get_weights() "
-        .. "methods", name), 2)
+      raise(string.format("register: layer class %s needs get_config() and get_weights() "
+        .. "methods", name))
     end
   elseif type(cls.state) ~= "function" or type(cls.from_state) ~= "function" then
-    error(string.format("register: class %s needs state() and from_state(cls, state) "
-      .. "methods", name), 2)
+    raise(string.format("register: class %s needs state() and from_state(cls, state) "
+      .. "methods", name))
   end
   local module = rawget(cls, "_module")
   if module == nil then module = "user"; rawset(cls, "_module", module) end
   if type(module) ~= "string" or module == "" then
-    error(string.format("register: class %s has a _module that is not a string", name), 2)
+    raise(string.format("register: class %s has a _module that is not a string", name))
   end
   local k = key(module, name)
   local e = entries[k]
   if e and e.shipped then
-    error(string.format("register: %s from module %s is a class mlrun ships; give yours "
-      .. "another __name or _module", name, module), 2)
+    raise(string.format("register: %s from module %s is a class mlrun ships; give yours "
+      .. "another __name or _module", name, module))
   end
   if e and e.cls ~= cls then
-    error(string.format("register: another class is already registered as %s from module %s",
-      name, module), 2)
+    raise(string.format("register: another class is already registered as %s from module %s",
+      name, module))
   end
   entries[k] = {module = module, name = name, kind = kind, cls = cls}
   return cls

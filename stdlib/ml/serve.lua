@@ -6,6 +6,7 @@
 local core = require "ml.core"
 local base = require "ml.base"
 local json = require "ml.json"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -20,7 +21,7 @@ local option_spec = {
   {"on_listen", nil, "function|nil"}, {"quiet", false, "boolean"},
 }
 
-local function fail(msg) error("serve: " .. msg, 0) end
+local function fail(msg) raise("serve: " .. msg) end
 
 local function cores()
   local n = core.nproc and core.nproc() or nil
@@ -209,7 +210,7 @@ function M._raw_handler(fn)
     elseif type(r) == "string" then
       return status or 200, r
     end
-    error("the predict function returned " .. type(r) .. ", expected a table or a string", 0)
+    raise("the predict function returned " .. type(r) .. ", expected a table or a string")
   end
 end
 
@@ -307,9 +308,9 @@ function M.cli(argv)
   local model = argv[1]
   if not model or model == "--help" or model == "-h" then
     if model then print(usage) return end
-    error(usage, 0)
+    raise(usage)
   end
-  if model:sub(1, 1) == "-" then error("mlrun serve: the model file comes first\n" .. usage, 0) end
+  if model:sub(1, 1) == "-" then raise("mlrun serve: the model file comes first\n" .. usage) end
   local ints = {port = true, workers = true, threads = true, max_batch = true,
     batch_timeout_ms = true, max_body = true, max_pixels = true, topk = true}
   local nums = {timeout = true, image_scale = true}
@@ -322,18 +323,18 @@ function M.cli(argv)
     key = key and key:gsub("%-", "_")
     local v = argv[i + 1]
     if not key or not (ints[key] or nums[key] or strs[key] or key == "image_shape") then
-      error(("mlrun serve: unknown option '%s'\n%s"):format(a, usage), 0)
+      raise(("mlrun serve: unknown option '%s'\n%s"):format(a, usage))
     end
-    if v == nil then error(("mlrun serve: %s needs a value\n%s"):format(a, usage), 0) end
+    if v == nil then raise(("mlrun serve: %s needs a value\n%s"):format(a, usage)) end
     if ints[key] then
       opts[key] = math.tointeger(tonumber(v))
-      if not opts[key] then error(("mlrun serve: %s expects an integer, got '%s'"):format(a, v), 0) end
+      if not opts[key] then raise(("mlrun serve: %s expects an integer, got '%s'"):format(a, v)) end
     elseif nums[key] then
       opts[key] = tonumber(v)
-      if not opts[key] then error(("mlrun serve: %s expects a number, got '%s'"):format(a, v), 0) end
+      if not opts[key] then raise(("mlrun serve: %s expects a number, got '%s'"):format(a, v)) end
     elseif key == "image_shape" then
       local h, w, c = v:match("^(%d+)x(%d+)x(%d+)$")
-      if not h then error(("mlrun serve: --image-shape expects HxWxC, got '%s'"):format(v), 0) end
+      if not h then raise(("mlrun serve: --image-shape expects HxWxC, got '%s'"):format(v)) end
       opts.image_shape = {tonumber(h), tonumber(w), tonumber(c)}
     else
       opts[key] = v

@@ -5,6 +5,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local lm = require "ml.linear_model"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 local MOD = "ml.svm"
@@ -36,12 +37,12 @@ end
 
 function SVC:fit(X, y)
   local who = "SVC:fit"
-  if not (self.C > 0) then error(who .. ": C must be positive, got " .. tostring(self.C), 0) end
-  if not (self.tol > 0) then error(who .. ": tol must be positive", 0) end
-  if not (self.cache_size > 0) then error(who .. ": cache_size must be positive", 0) end
-  if self.degree < 0 then error(who .. ": degree must be >= 0", 0) end
+  if not (self.C > 0) then raise(who .. ": C must be positive, got " .. tostring(self.C)) end
+  if not (self.tol > 0) then raise(who .. ": tol must be positive") end
+  if not (self.cache_size > 0) then raise(who .. ": cache_size must be positive") end
+  if self.degree < 0 then raise(who .. ": degree must be >= 0") end
   if self.max_iter == 0 or self.max_iter < -1 then
-    error(who .. ": max_iter must be -1 (no limit) or positive", 0)
+    raise(who .. ": max_iter must be -1 (no limit) or positive")
   end
   local classes, ids
   X, classes, ids = lm._check_classes(who, X, y)
@@ -49,15 +50,15 @@ function SVC:fit(X, y)
   local g = self.gamma
   if g == "scale" then
     local var = ((X - X:mean()) ^ 2):mean()
-    if var ~= var or var == math.huge then error(who .. ": X contains NaN or infinity", 0) end
+    if var ~= var or var == math.huge then raise(who .. ": X contains NaN or infinity") end
     g = var ~= 0 and 1.0 / (F * var) or 1.0
   elseif g == "auto" then
     g = 1.0 / F
   elseif type(g) ~= "number" then
-    error(who .. ": gamma must be \"scale\", \"auto\" or a positive number, got \"" ..
-      tostring(g) .. "\"", 0)
+    raise(who .. ": gamma must be \"scale\", \"auto\" or a positive number, got \"" ..
+      tostring(g) .. "\"")
   elseif not (g > 0) then
-    error(who .. ": gamma must be positive, got " .. tostring(g), 0)
+    raise(who .. ": gamma must be positive, got " .. tostring(g))
   end
   self._gamma = g
   local K = base.n_classes(classes)
@@ -175,11 +176,11 @@ end
 
 function SVC:predict_proba(X)
   if not self.probability then
-    error("SVC:predict_proba: not available when probability = false; " ..
-      "fit with SVC{probability = true}", 0)
+    raise("SVC:predict_proba: not available when probability = false; " ..
+      "fit with SVC{probability = true}")
   end
   local d = self:_ovo(X, "predict_proba")
-  if not self.probA_ then error("SVC:predict_proba: the model has no probability state", 0) end
+  if not self.probA_ then raise("SVC:predict_proba: the model has no probability state") end
   return core.estim_svm.svc_proba(d, base.n_classes(self.classes_), self.probA_, self.probB_)
 end
 
@@ -204,13 +205,13 @@ M.LinearSVC = LinearSVC
 function LinearSVC:fit(X, y)
   local who = "LinearSVC:fit"
   if not self.dual then
-    error(who .. ": only dual = true (liblinear's dual coordinate descent) is implemented", 0)
+    raise(who .. ": only dual = true (liblinear's dual coordinate descent) is implemented")
   end
-  if not (self.C > 0) then error(who .. ": C must be positive, got " .. tostring(self.C), 0) end
-  if not (self.tol > 0) then error(who .. ": tol must be positive", 0) end
-  if self.max_iter < 1 then error(who .. ": max_iter must be >= 1", 0) end
+  if not (self.C > 0) then raise(who .. ": C must be positive, got " .. tostring(self.C)) end
+  if not (self.tol > 0) then raise(who .. ": tol must be positive") end
+  if self.max_iter < 1 then raise(who .. ": max_iter must be >= 1") end
   if self.fit_intercept and not (self.intercept_scaling > 0) then
-    error(who .. ": intercept_scaling must be positive", 0)
+    raise(who .. ": intercept_scaling must be positive")
   end
   local classes, ids
   X, classes, ids = lm._check_classes(who, X, y)

@@ -9,6 +9,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local json = require "ml.json"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local sweep = {}
 
@@ -45,7 +46,7 @@ end
 
 local function sample(name, spec, u)
   if type(spec) == "table" and getmetatable(spec) == nil then
-    if #spec == 0 then error(("sweep: space entry '%s' is an empty list"):format(name), 0) end
+    if #spec == 0 then raise(("sweep: space entry '%s' is an empty list"):format(name)) end
     return spec[math.floor(u() * #spec) + 1]
   end
   if type(spec) == "table" and spec.sample then return spec:sample(u) end
@@ -53,14 +54,14 @@ local function sample(name, spec, u)
   if type(spec) == "number" or type(spec) == "string" or type(spec) == "boolean" then
     return spec
   end
-  error(("sweep: space entry '%s' must be a list of values or a distribution " ..
-    "(ml.uniform, ml.loguniform, ml.randint, ml.choice), got %s"):format(name, type(spec)), 0)
+  raise(("sweep: space entry '%s' must be a list of values or a distribution " ..
+    "(ml.uniform, ml.loguniform, ml.randint, ml.choice), got %s"):format(name, type(spec)))
 end
 
 local function sorted_keys(t)
   local keys = {}
   for k in pairs(t) do
-    if type(k) ~= "string" then error("sweep: parameter names must be strings", 0) end
+    if type(k) ~= "string" then raise("sweep: parameter names must be strings") end
     keys[#keys + 1] = k
   end
   table.sort(keys)
@@ -75,7 +76,7 @@ function sweep.configs(spec)
     for _, k in ipairs(keys) do
       local v = spec.grid[k]
       if type(v) ~= "table" or #v == 0 then
-        error(("sweep: grid entry '%s' must be a non-empty list of values"):format(k), 0)
+        raise(("sweep: grid entry '%s' must be a non-empty list of values"):format(k))
       end
     end
     local idx = {}
@@ -97,9 +98,9 @@ function sweep.configs(spec)
     local r = spec.random
     local n, space = r.n, r.space
     if math.type(n) ~= "integer" or n < 1 then
-      error("sweep: random.n must be a positive integer", 0)
+      raise("sweep: random.n must be a positive integer")
     end
-    if type(space) ~= "table" then error("sweep: random.space must be a table", 0) end
+    if type(space) ~= "table" then raise("sweep: random.space must be a table") end
     local u = make_rng(spec.seed or 0)
     local keys = sorted_keys(space)
     for _ = 1, n do
@@ -300,16 +301,16 @@ local SPEC = {
 local function check_metrics(m, metric)
   if type(m) == "number" then return {[metric or "score"] = m} end
   if type(m) ~= "table" then
-    error("run(cfg) must return a table of metrics, got " .. type(m), 0)
+    raise("run(cfg) must return a table of metrics, got " .. type(m))
   end
   for k, v in pairs(m) do
     if type(k) ~= "string" or (type(v) ~= "number" and type(v) ~= "string" and
                                type(v) ~= "boolean") then
-      error("run(cfg) must return a table of named numbers, strings or booleans", 0)
+      raise("run(cfg) must return a table of named numbers, strings or booleans")
     end
   end
   if metric and type(m[metric]) ~= "number" then
-    error(("run(cfg) returned no number for the metric '%s'"):format(metric), 0)
+    raise(("run(cfg) returned no number for the metric '%s'"):format(metric))
   end
   return m
 end
@@ -434,18 +435,18 @@ end
 --- ml.sweep{grid | random | trials, run, metric, mode, workers, log, seed, timeout, verbose}
 function sweep.sweep(opts)
   local o = base.options("sweep", opts, SPEC)
-  if not o.run then error("sweep: option 'run' (a function of the config) is required", 2) end
+  if not o.run then raise("sweep: option 'run' (a function of the config) is required") end
   if not (o.grid or o.random or o.trials) then
-    error("sweep: give a search space: grid = {...}, random = {n = , space = {...}} " ..
-      "or trials = {...}", 2)
+    raise("sweep: give a search space: grid = {...}, random = {n = , space = {...}} " ..
+      "or trials = {...}")
   end
-  if o.workers < 0 then error("sweep: workers must be >= 0, got " .. o.workers, 2) end
+  if o.workers < 0 then raise("sweep: workers must be >= 0, got " .. o.workers) end
   if o.timeout ~= nil and not (o.timeout > 0 and o.timeout < math.huge) then
-    error("sweep: timeout must be a positive number of seconds, got " .. fmt_value(o.timeout), 2)
+    raise("sweep: timeout must be a positive number of seconds, got " .. fmt_value(o.timeout))
   end
-  if o.verbose < 0 then error("sweep: verbose must be >= 0, got " .. o.verbose, 2) end
-  if o.log == "" then error("sweep: log must be a file path, got an empty string", 2) end
-  if o.metric == "" then error("sweep: metric must be a name, got an empty string", 2) end
+  if o.verbose < 0 then raise("sweep: verbose must be >= 0, got " .. o.verbose) end
+  if o.log == "" then raise("sweep: log must be a file path, got an empty string") end
+  if o.metric == "" then raise("sweep: metric must be a name, got an empty string") end
   local rank, size = ml.dist.rank(), ml.dist.size()
   local root = rank == 0
   local all = {}
@@ -482,8 +483,8 @@ function sweep.sweep(opts)
     if not o.metric and t.status == "ok" then
       local keys = sorted_keys(t.metrics)
       if #keys ~= 1 then
-        error("sweep: run returned several metrics (" .. table.concat(keys, ", ") ..
-          "); say which one ranks the trials with metric = '...'", 0)
+        raise("sweep: run returned several metrics (" .. table.concat(keys, ", ") ..
+          "); say which one ranks the trials with metric = '...'")
       end
       o.metric = keys[1]
     end
@@ -611,39 +612,39 @@ function sweep.cli(argv)
   local usage = "usage: mlrun sweep script.lua --set name=v1,v2 [--set ...] [--workers N] " ..
     "[--log FILE] [--metric NAME] [--mode max|min] [--timeout SECONDS] [--seed N] [-- args]"
   local script = argv[1]
-  if not script or script:sub(1, 1) == "-" then error(usage, 0) end
+  if not script or script:sub(1, 1) == "-" then raise(usage) end
   local grid, opts, args = {}, {}, {}
   local i = 2
   while i <= #argv do
     local a = argv[i]
     local function value()
       i = i + 1
-      if argv[i] == nil then error(("mlrun sweep: %s needs a value\n%s"):format(a, usage), 0) end
+      if argv[i] == nil then raise(("mlrun sweep: %s needs a value\n%s"):format(a, usage)) end
       return argv[i]
     end
     if a == "--set" then
       local name, list = value():match("^([%w_]+)=(.+)$")
-      if not name then error("mlrun sweep: --set expects name=v1,v2,..., got " .. argv[i], 0) end
+      if not name then raise("mlrun sweep: --set expects name=v1,v2,..., got " .. argv[i]) end
       local vals = {}
       for v in list:gmatch("[^,]+") do vals[#vals + 1] = parse_value(v) end
       grid[name] = vals
     elseif a == "--workers" or a == "--seed" then
       local v = math.tointeger(tonumber(value()))
-      if not v then error(("mlrun sweep: %s expects an integer, got %s"):format(a, argv[i]), 0) end
+      if not v then raise(("mlrun sweep: %s expects an integer, got %s"):format(a, argv[i])) end
       opts[a:sub(3)] = v
     elseif a == "--timeout" then
-      opts.timeout = tonumber(value()) or error("mlrun sweep: --timeout expects seconds", 0)
+      opts.timeout = tonumber(value()) or raise("mlrun sweep: --timeout expects seconds")
     elseif a == "--log" or a == "--metric" or a == "--mode" then
       opts[a:sub(3)] = value()
     elseif a == "--" then
       table.move(argv, i + 1, #argv, 1, args)
       break
     else
-      error(("mlrun sweep: unknown option '%s'\n%s"):format(a, usage), 0)
+      raise(("mlrun sweep: unknown option '%s'\n%s"):format(a, usage))
     end
     i = i + 1
   end
-  if next(grid) == nil then error("mlrun sweep: give at least one --set name=values\n" .. usage, 0) end
+  if next(grid) == nil then raise("mlrun sweep: give at least one --set name=values\n" .. usage) end
   local chunk, err = loadfile(script)
   if not chunk then error(err, 0) end
   opts.grid = grid

@@ -1,6 +1,7 @@
 -- ml.tensor: printing tensors (PyTorch-like layout, with the shape) and
 -- tensor methods that are simplest in Lua.
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 local T = core.tensor.Tensor
 local mt = core.tensor.mt
 
@@ -121,7 +122,7 @@ end
 local function opts_check(who, opts, kinds)
   if opts == nil then return {} end
   if type(opts) ~= "table" or getmetatable(opts) == mt then
-    error(string.format("%s: expected an options table, got %s", who, typename(opts)), 3)
+    raise(string.format("%s: expected an options table, got %s", who, typename(opts)))
   end
   for k, v in pairs(opts) do
     local kind = kinds[k]
@@ -129,12 +130,12 @@ local function opts_check(who, opts, kinds)
       local names = {}
       for n in pairs(kinds) do names[#names + 1] = n end
       table.sort(names)
-      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
-        table.concat(names, ", ")), 3)
+      raise(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")))
     end
     local ok = kind == "any" or type(v) == kind or (kind == "integer" and math.type(v) == "integer")
     if not ok then
-      error(string.format("%s: option '%s' expected %s, got %s", who, k, kind, typename(v)), 3)
+      raise(string.format("%s: option '%s' expected %s, got %s", who, k, kind, typename(v)))
     end
   end
   return opts
@@ -149,7 +150,7 @@ local function arg_reduce(name, cfn)
     local o = opts_check(name, opts, {base = "integer", keepdim = "boolean"})
     local b = o.base or 1
     if b ~= 0 and b ~= 1 then
-      error(string.format("%s: option 'base' must be 0 or 1, got %s", name, tostring(b)), 2)
+      raise(string.format("%s: option 'base' must be 0 or 1, got %s", name, tostring(b)))
     end
     if o.keepdim ~= nil then keepdim = o.keepdim end
     local r = cfn(x, dim, keepdim)
@@ -171,8 +172,8 @@ local function spread(name, cfn)
     local o = opts_check(name, opts, {ddof = "integer", keepdim = "boolean"})
     if o.keepdim ~= nil then keepdim = o.keepdim end
     local ddof = o.ddof or 1
-    if ddof < 0 then error(string.format("%s: ddof must be >= 0, got %d", name, ddof), 2) end
-    if dim == nil and keepdim then error(name .. ": keepdim needs a dimension", 2) end
+    if ddof < 0 then raise(string.format("%s: ddof must be >= 0, got %d", name, ddof)) end
+    if dim == nil and keepdim then raise(name .. ": keepdim needs a dimension") end
     return cfn(x, dim, keepdim, ddof)   -- the engine's (x, dim, keepdim, ddof), autograd-aware
   end
 end
@@ -188,18 +189,18 @@ function T.topk(x, k, dim, opts)
   if type(dim) == "table" then dim, opts = nil, dim end
   local o = opts_check("topk", opts, {largest = "boolean", sorted = "boolean"})
   if math.type(k) ~= "integer" then
-    error("topk: k must be an integer, got " .. typename(k), 2)
+    raise("topk: k must be an integer, got " .. typename(k))
   end
-  if x:dim() == 0 then error("topk: expected at least a 1-dimensional tensor", 2) end
+  if x:dim() == 0 then raise("topk: expected at least a 1-dimensional tensor") end
   dim = dim or x:dim()
   if dim < 0 then dim = x:dim() + 1 + dim end
   if dim < 1 or dim > x:dim() then
-    error(string.format("topk: dimension %s out of range for a %d-dimensional tensor",
-      tostring(dim), x:dim()), 2)
+    raise(string.format("topk: dimension %s out of range for a %d-dimensional tensor",
+      tostring(dim), x:dim()))
   end
   local n = x.shape[dim]
   if k < 0 or k > n then
-    error(string.format("topk: k = %d out of range 0..%d (the size of dimension %d)", k, n, dim), 2)
+    raise(string.format("topk: k = %d out of range 0..%d (the size of dimension %d)", k, n, dim))
   end
   local v, i = x:sort(dim, {descending = o.largest ~= false})
   return v:narrow(dim, 1, k), i:narrow(dim, 1, k)
@@ -236,11 +237,11 @@ end
 --- number, summed in double precision), else the matrix product.
 function T.dot(a, b)
   if getmetatable(a) ~= mt or getmetatable(b) ~= mt then
-    error(string.format("dot: expected two tensors, got %s and %s", typename(a), typename(b)), 2)
+    raise(string.format("dot: expected two tensors, got %s and %s", typename(a), typename(b)))
   end
   if a:dim() == 1 and b:dim() == 1 then
     if a.shape[1] ~= b.shape[1] then
-      error(string.format("dot: shapes %d and %d do not match", a.shape[1], b.shape[1]), 2)
+      raise(string.format("dot: shapes %d and %d do not match", a.shape[1], b.shape[1]))
     end
     return (a:float() * b:float()):sum()
   end
@@ -254,16 +255,16 @@ end
 --- float32); header: a string or a list of column names, written after
 --- `comments` (NumPy's np.savetxt; its default delimiter is a space).
 local function savetxt(path, x, opts)
-  if type(path) ~= "string" then error("savetxt: expected a file path, got " .. typename(path), 2) end
+  if type(path) ~= "string" then raise("savetxt: expected a file path, got " .. typename(path)) end
   if getmetatable(x) ~= mt then
     if type(x) == "table" and type(x.to_tensor) == "function" then x = x:to_tensor()
-    else error("savetxt: expected a tensor, got " .. typename(x), 2) end
+    else raise("savetxt: expected a tensor, got " .. typename(x)) end
   end
   local o = opts_check("savetxt", opts, {delimiter = "string", fmt = "string", header = "any",
     comments = "string"})
   if x:dim() == 1 then x = x:reshape(-1, 1) end
   if x:dim() ~= 2 then
-    error(string.format("savetxt: expected a 1-D or 2-D tensor, got shape %s", shape_str(x.shape)), 2)
+    raise(string.format("savetxt: expected a 1-D or 2-D tensor, got shape %s", shape_str(x.shape)))
   end
   local sep = o.delimiter or ","
   local rows, cols = x.shape[1], x.shape[2]
@@ -272,18 +273,18 @@ local function savetxt(path, x, opts)
     local h = o.header
     if type(h) == "table" then
       if #h ~= cols then
-        error(string.format("savetxt: header names %d columns, the tensor has %d", #h, cols), 2)
+        raise(string.format("savetxt: header names %d columns, the tensor has %d", #h, cols))
       end
       h = table.concat(h, sep)
     elseif type(h) ~= "string" then
-      error("savetxt: option 'header' expected a string or a list of names, got " .. typename(h), 2)
+      raise("savetxt: option 'header' expected a string or a list of names, got " .. typename(h))
     end
     head = (o.comments or "# ") .. h:gsub("\n", "\n" .. (o.comments or "# ")) .. "\n"
   end
   local text
   if o.fmt then
     local ok = pcall(string.format, o.fmt, 1.5)
-    if not ok then error("savetxt: fmt '" .. o.fmt .. "' is not a format for one number", 2) end
+    if not ok then raise("savetxt: fmt '" .. o.fmt .. "' is not a format for one number") end
     local lines, t = {}, x:totable()
     for i = 1, rows do
       local r = t[i]
@@ -299,7 +300,7 @@ local function savetxt(path, x, opts)
     else text = core.data.csv_format(colv, rows, ","):gsub(",", sep) end
   end
   local ok, err = pcall(core.io.write_atomic, path, head .. text)
-  if not ok then error("savetxt: " .. tostring(err), 2) end
+  if not ok then raise("savetxt: " .. tostring(err)) end
 end
 
 --- ml.tensor(data [, dtype]): also takes a DataFrame (its number columns,
@@ -310,8 +311,8 @@ local function tensor(data, dtype)
   local name = g and rawget(g, "__name")
   if name == "Series" or name == "DataFrame" then
     if name == "Series" and data.kind == "string" then
-      error(string.format("tensor: column '%s' holds strings; encode it first " ..
-        "(ml.LabelEncoder():fit_transform(s) or df:get_dummies())", data.name), 2)
+      raise(string.format("tensor: column '%s' holds strings; encode it first " ..
+        "(ml.LabelEncoder():fit_transform(s) or df:get_dummies())", data.name))
     end
     local t = data:to_tensor()
     if dtype ~= nil then t = t:to(dtype) end
@@ -350,19 +351,19 @@ local function as_mask(who, v)
   if type(v) == "boolean" then return v and 1 or 0 end
   if type(v) == "number" then
     if v ~= 0 and v ~= 1 then
-      error(string.format("%s: expected 0/1 masks, got the number %s", who, tostring(v)), 3)
+      raise(string.format("%s: expected 0/1 masks, got the number %s", who, tostring(v)))
     end
     return v
   end
   local g = getmetatable(v)
   if g ~= mt and type(v) == "table" and type(v.to_tensor) == "function" then v = v:to_tensor() end
   if getmetatable(v) ~= mt then
-    error(string.format("%s: expected 0/1 mask tensors, got %s", who, typename(v)), 3)
+    raise(string.format("%s: expected 0/1 mask tensors, got %s", who, typename(v)))
   end
   local b = v:ne(0)
   if v:numel() > 0 and b:ne(v):max() ~= 0 then
-    error(string.format("%s: expected 0/1 masks (from comparisons such as x:gt(0)), got a " ..
-      "tensor holding other values; for bitwise integer operations use Lua numbers", who), 3)
+    raise(string.format("%s: expected 0/1 masks (from comparisons such as x:gt(0)), got a " ..
+      "tensor holding other values; for bitwise integer operations use Lua numbers", who))
   end
   return b
 end

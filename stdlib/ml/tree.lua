@@ -6,6 +6,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 local H = {}   -- helpers shared with ml.ensemble
@@ -20,18 +21,18 @@ function H.max_features(who, mf, d)
   elseif mf == "log2" then k = math.max(1, math.floor(math.log(d, 2)))
   elseif math.type(mf) == "integer" then
     if mf < 1 or mf > d then
-      error(string.format("%s: max_features must be in [1, %d] (n_features), got %d", who, d, mf), 0)
+      raise(string.format("%s: max_features must be in [1, %d] (n_features), got %d", who, d, mf))
     end
     k = mf
   elseif type(mf) == "number" then
     if not (mf > 0 and mf <= 1) then
-      error(string.format("%s: max_features as a fraction must be in (0, 1], got %s", who,
-        tostring(mf)), 0)
+      raise(string.format("%s: max_features as a fraction must be in (0, 1], got %s", who,
+        tostring(mf)))
     end
     k = math.max(1, math.floor(mf * d))
   else
-    error(string.format('%s: max_features expected nil, "sqrt", "log2", an integer or a float, got %s',
-      who, tostring(mf)), 0)
+    raise(string.format('%s: max_features expected nil, "sqrt", "log2", an integer or a float, got %s',
+      who, tostring(mf)))
   end
   return k
 end
@@ -41,34 +42,34 @@ function H.check_tree_options(who, o, regression)
   local crit = o.criterion
   if regression then
     if crit ~= "squared_error" then
-      error(string.format('%s: option \'criterion\' expected "squared_error", got %q', who,
-        tostring(crit)), 0)
+      raise(string.format('%s: option \'criterion\' expected "squared_error", got %q', who,
+        tostring(crit)))
     end
   elseif crit ~= "gini" and crit ~= "entropy" and crit ~= "log_loss" then
-    error(string.format('%s: option \'criterion\' expected "gini", "entropy" or "log_loss", got %q',
-      who, tostring(crit)), 0)
+    raise(string.format('%s: option \'criterion\' expected "gini", "entropy" or "log_loss", got %q',
+      who, tostring(crit)))
   end
   if o.max_depth ~= nil and o.max_depth < 1 then
-    error(string.format("%s: option 'max_depth' must be nil or >= 1, got %s", who, o.max_depth), 0)
+    raise(string.format("%s: option 'max_depth' must be nil or >= 1, got %s", who, o.max_depth))
   end
   local mss = o.min_samples_split
   if not ((math.type(mss) == "integer" and mss >= 2) or (math.type(mss) == "float" and mss > 0 and mss <= 1)) then
-    error(string.format("%s: option 'min_samples_split' must be an integer >= 2 or a float in (0, 1], got %s",
-      who, tostring(mss)), 0)
+    raise(string.format("%s: option 'min_samples_split' must be an integer >= 2 or a float in (0, 1], got %s",
+      who, tostring(mss)))
   end
   local msl = o.min_samples_leaf
   if not ((math.type(msl) == "integer" and msl >= 1) or (math.type(msl) == "float" and msl > 0 and msl < 1)) then
-    error(string.format("%s: option 'min_samples_leaf' must be an integer >= 1 or a float in (0, 1), got %s",
-      who, tostring(msl)), 0)
+    raise(string.format("%s: option 'min_samples_leaf' must be an integer >= 1 or a float in (0, 1), got %s",
+      who, tostring(msl)))
   end
   if (o.min_impurity_decrease or 0) < 0 then
-    error(string.format("%s: option 'min_impurity_decrease' must be >= 0, got %s", who,
-      tostring(o.min_impurity_decrease)), 0)
+    raise(string.format("%s: option 'min_impurity_decrease' must be >= 0, got %s", who,
+      tostring(o.min_impurity_decrease)))
   end
   local rs = o.random_state
   if rs ~= nil and (rs < 0 or rs > 4294967295) then
-    error(string.format("%s: option 'random_state' must be nil or an integer in [0, 2^32 - 1], got %s",
-      who, tostring(rs)), 0)
+    raise(string.format("%s: option 'random_state' must be nil or an integer in [0, 2^32 - 1], got %s",
+      who, tostring(rs)))
   end
 end
 
@@ -103,7 +104,7 @@ function H.sample_weights(who, class_weight, classes, ids, sample_weight)
   if sw then
     if not ml.is_tensor(sw) then sw = ml.tensor(sw) end
     if sw:numel() ~= n then
-      error(string.format("%s: sample_weight has %d entries but X has %d rows", who, sw:numel(), n), 0)
+      raise(string.format("%s: sample_weight has %d entries but X has %d rows", who, sw:numel(), n))
     end
     sw = sw:reshape(-1):totable()
   end
@@ -122,17 +123,17 @@ function H.sample_weights(who, class_weight, classes, ids, sample_weight)
       for k = 1, K do pos[cls[k]] = k; cw[k] = 1.0 end
       for c, v in pairs(class_weight) do
         if not pos[c] then
-          error(string.format("%s: class_weight names class %s, which is not in y (classes: %s)",
-            who, tostring(c), table.concat(cls, ", ")), 0)
+          raise(string.format("%s: class_weight names class %s, which is not in y (classes: %s)",
+            who, tostring(c), table.concat(cls, ", ")))
         end
         if type(v) ~= "number" or v < 0 then
-          error(string.format("%s: class_weight[%s] must be a number >= 0", who, tostring(c)), 0)
+          raise(string.format("%s: class_weight[%s] must be a number >= 0", who, tostring(c)))
         end
         cw[pos[c]] = v
       end
     else
-      error(string.format('%s: option \'class_weight\' expected nil, "balanced" or a table, got %s',
-        who, tostring(class_weight)), 0)
+      raise(string.format('%s: option \'class_weight\' expected nil, "balanced" or a table, got %s',
+        who, tostring(class_weight)))
     end
     for i = 1, n do w[i] = cw[idt[i] + 1] * (sw and sw[i] or 1) end
   else

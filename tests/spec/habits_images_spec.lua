@@ -141,7 +141,10 @@ describe("ml.datasets.cifar10", function()
   it("says which files it expected and where to get them; refuses bad files", function()
     local ok, err = pcall(ml.datasets.cifar10, dir)
     assert.is_false(ok)
-    assert.equal("cifar10: expected data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, " ..
+    -- the position is this file's line (ml.errors.raise), then the message
+    local line = debug.getinfo(1, "l").currentline - 3
+    assert.equal("tests/spec/habits_images_spec.lua:" .. line .. ": " ..
+      "cifar10: expected data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, " ..
       "data_batch_4.bin, data_batch_5.bin, test_batch.bin in '" .. dir .. "'; download the " ..
       "\"CIFAR-10 binary version\" (cifar-10-binary.tar.gz) from " ..
       "https://www.cs.toronto.edu/~kriz/cifar.html and unpack it (missing data_batch_1.bin)", err)

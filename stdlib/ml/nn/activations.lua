@@ -6,6 +6,7 @@
 -- M.needs_input[name].
 local ml = require "ml"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -23,8 +24,8 @@ M.default_alpha = {leaky_relu = 0.3, elu = 1.0}
 function M.check(name, who)
   if name == nil then return nil end
   if type(name) == "string" and known[name] then return name end
-  error(string.format("%s: unknown activation %s (expected one of: %s)", who or "activation",
-    type(name) == "string" and ("'" .. name .. "'") or type(name), table.concat(M.names, ", ")), 0)
+  raise(string.format("%s: unknown activation %s (expected one of: %s)", who or "activation",
+    type(name) == "string" and ("'" .. name .. "'") or type(name), table.concat(M.names, ", ")))
 end
 
 --- y = f(x) (a new tensor).

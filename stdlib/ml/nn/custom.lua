@@ -18,6 +18,7 @@ local layers = require "ml.nn.layers"
 local initializers = require "ml.nn.initializers"
 local autograd = require "ml.autograd"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 local Layer = layers.Layer
@@ -48,13 +49,13 @@ local COMMON = {name = true, input_shape = true, trainable = true}
 
 function Custom:init(opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(string.format("%s: expected an options table, got %s", self.__name, type(opts)), 3)
+    raise(string.format("%s: expected an options table, got %s", self.__name, type(opts)))
   end
   local common, config = {}, {}
   for k, v in pairs(opts or {}) do
     if COMMON[k] then common[k] = v
     elseif type(k) ~= "string" then
-      error(string.format("%s: option names must be strings, got %s", self.__name, type(k)), 3)
+      raise(string.format("%s: option names must be strings, got %s", self.__name, type(k)))
     else config[k] = v end
   end
   self:_setup(snake(self.__name), common)
@@ -80,11 +81,11 @@ function Custom:add_weight(opts)
   local o = base.options(who, opts, {{"shape", nil, "table"},
     {"initializer", "glorot_uniform", "string|function"}, {"trainable", true, "boolean"},
     {"name", nil, "string|nil"}})
-  if not o.shape then error(who .. ": option 'shape' is required", 2) end
+  if not o.shape then raise(who .. ": option 'shape' is required") end
   for i, d in ipairs(o.shape) do
     if math.type(d) ~= "integer" or d < 1 then
-      error(string.format("%s: shape entry %d expected a positive integer, got %s", who, i,
-        tostring(d)), 2)
+      raise(string.format("%s: shape entry %d expected a positive integer, got %s", who, i,
+        tostring(d)))
     end
   end
   local w = initializers.get(o.initializer, self.name)(copy(o.shape))
@@ -106,7 +107,7 @@ function Custom:weights()
 end
 
 function Custom:call()
-  error(self.name .. ": a layer made with extend must define call(self, x)", 0)
+  raise(self.name .. ": a layer made with extend must define call(self, x)")
 end
 
 -- One forward through call() on a dummy batch gives the output shape.
@@ -116,7 +117,7 @@ function Custom:output_shape(input_shape)
   for i, v in ipairs(input_shape) do s[i + 1] = v end
   local y = ml.no_grad(self.call, self, ml.zeros(s), false)
   if not is_tensor(y) then
-    error(string.format("%s: call must return a tensor, got %s", self.name, type(y)), 0)
+    raise(string.format("%s: call must return a tensor, got %s", self.name, type(y)))
   end
   return tail(y.shape)
 end
@@ -134,7 +135,7 @@ function Custom:forward(x, training)
   set_record(xa, xrec)
   local y = ml.enable_grad(self.call, self, xa, true)
   if not is_tensor(y) then
-    error(string.format("%s: call must return a tensor, got %s", self.name, type(y)), 0)
+    raise(string.format("%s: call must return a tensor, got %s", self.name, type(y)))
   end
   self._y, self._xrec = y, xrec
   return alias(y)
@@ -145,7 +146,7 @@ end
 --- layer's gradient buffers (parameters()).
 function Custom:backward(x, gy, _, skip_input_grad)
   local y = self._y
-  if not y then error(self.name .. ": backward called before a training forward", 0) end
+  if not y then raise(self.name .. ": backward called before a training forward") end
   self._y = nil
   local capture = {[self._xrec] = false}
   for _, w in ipairs(self._params) do capture[record(w)] = false end
@@ -193,12 +194,12 @@ end
 --- Layer:extend(name) -> a new layer class (see the header).
 function M.extend(parent, name)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-    error("extend: expected a class name such as \"Scale\", got " .. tostring(name), 3)
+    raise("extend: expected a class name such as \"Scale\", got " .. tostring(name))
   end
   if parent ~= Layer and parent ~= Custom then
     if not M.is_custom(parent) then
-      error("extend: only ml.nn.Layer and layers made with extend can be extended (the "
-        .. "built-in layers run fused kernels)", 3)
+      raise("extend: only ml.nn.Layer and layers made with extend can be extended (the "
+        .. "built-in layers run fused kernels)")
     end
   end
   if parent == Layer then parent = Custom end

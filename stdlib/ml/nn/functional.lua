@@ -12,6 +12,7 @@ local ml = require "ml"
 local base = require "ml.base"
 local autograd = require "ml.autograd"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local F = {}
 
@@ -23,7 +24,7 @@ local is_tensor = ml.is_tensor
 local function check_tensor(who, what, v, optional)
   if v == nil and optional then return end
   if not is_tensor(v) then
-    error(string.format("%s: %s expected a tensor, got %s", who, what, type(v)), 3)
+    raise(string.format("%s: %s expected a tensor, got %s", who, what, type(v)))
   end
 end
 
@@ -45,8 +46,8 @@ local function pair(who, what, v, default)
   if type(v) == "number" then v = {v, v} end
   if type(v) ~= "table" or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
       or v[1] < 1 or v[2] < 1 then
-    error(string.format("%s: %s expected a positive integer or a pair {h, w}, got %s", who, what,
-      tostring(v)), 3)
+    raise(string.format("%s: %s expected a positive integer or a pair {h, w}, got %s", who, what,
+      tostring(v)))
   end
   return v
 end
@@ -134,7 +135,7 @@ end
 function F.dropout(x, rate, training)
   check_tensor("dropout", "x", x)
   if type(rate) ~= "number" or rate < 0 or rate >= 1 then
-    error("dropout: rate expected a number in [0, 1), got " .. tostring(rate), 2)
+    raise("dropout: rate expected a number in [0, 1), got " .. tostring(rate))
   end
   if training == false or rate == 0 then return x end
   local cache = {}
@@ -154,7 +155,7 @@ function F.cross_entropy(logits, target)
   check_tensor("cross_entropy", "logits", logits)
   check_tensor("cross_entropy", "target", target)
   if logits:dim() ~= 2 then
-    error(string.format("cross_entropy: expected N x K logits, got %d dimensions", logits:dim()), 2)
+    raise(string.format("cross_entropy: expected N x K logits, got %d dimensions", logits:dim()))
   end
   local p = core.tensor.raw.softmax(logits, 2)
   local v, g = core.nn.softmax_xent(p, target, true)

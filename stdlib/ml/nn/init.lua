@@ -1,6 +1,7 @@
 -- ml.nn: layers (ml.nn.layers), losses, activations, initializers, and the
 -- containers Sequential / Model / Input (ml.nn.model, which inherits compile /
 -- fit / evaluate / predict from ml.nn.trainer). Names load lazily.
+local raise = require("ml.errors").raise
 local nn = {}
 
 local where = {
@@ -26,8 +27,8 @@ local submodules = {
 --- (ml.registry, the one list of classes a file may name).
 function nn.register(cls)
   if not require("ml.nn.custom").is_custom(cls) then
-    error("register: expected a layer class made with ml.nn.Layer:extend, got "
-      .. (type(cls) == "table" and tostring(rawget(cls, "__name") or "a table") or type(cls)), 2)
+    raise("register: expected a layer class made with ml.nn.Layer:extend, got "
+      .. (type(cls) == "table" and tostring(rawget(cls, "__name") or "a table") or type(cls)))
   end
   return require("ml.registry").register(cls, "layer")
 end

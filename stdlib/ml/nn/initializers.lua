@@ -2,6 +2,7 @@
 -- All draw from the engine RNG, so ml.seed(n) fixes the weights.
 local ml = require "ml"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -42,14 +43,14 @@ function M.get(spec, who)
     return function(shape)
       local t = spec(shape)
       if not ml.is_tensor(t) then
-        error(string.format("%s: initializer function must return a tensor, got %s",
-          who or "initializer", type(t)), 0)
+        raise(string.format("%s: initializer function must return a tensor, got %s",
+          who or "initializer", type(t)))
       end
       local ok = #t.shape == #shape
       for i = 1, #shape do ok = ok and t.shape[i] == shape[i] end
       if not ok then
-        error(string.format("%s: initializer returned shape %s, expected %s", who or "initializer",
-          table.concat(t.shape, "x"), table.concat(shape, "x")), 0)
+        raise(string.format("%s: initializer returned shape %s, expected %s", who or "initializer",
+          table.concat(t.shape, "x"), table.concat(shape, "x")))
       end
       return t:float():contiguous()
     end
@@ -61,9 +62,9 @@ function M.get(spec, who)
   local names = {}
   for i, n in ipairs(M.names) do names[i] = n end
   table.sort(names)
-  error(string.format("%s: unknown initializer %s (expected one of: %s, or a function)",
+  raise(string.format("%s: unknown initializer %s (expected one of: %s, or a function)",
     who or "initializer", type(spec) == "string" and ("'" .. spec .. "'") or type(spec),
-    table.concat(names, ", ")), 0)
+    table.concat(names, ", ")))
 end
 
 return M

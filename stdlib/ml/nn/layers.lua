@@ -20,6 +20,7 @@ local activations = require "ml.nn.activations"
 local initializers = require "ml.nn.initializers"
 local regularizers = require "ml.nn.regularizers"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -75,8 +76,8 @@ local function pair(who, what, v)
       for i, x in ipairs(v) do parts[i] = tostring(x) end
       shown = "{" .. table.concat(parts, ", ") .. "}"
     end
-    error(string.format("%s: %s expected a positive integer (at most %d) or a pair {h, w}, got %s",
-      who, what, WINDOW_MAX, shown), 0)
+    raise(string.format("%s: %s expected a positive integer (at most %d) or a pair {h, w}, got %s",
+      who, what, WINDOW_MAX, shown))
   end
   return {math.tointeger(v[1]), math.tointeger(v[2])}
 end
@@ -85,8 +86,8 @@ local function check_input_shape(who, s)
   if s == nil then return nil end
   for i, v in ipairs(s) do
     if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) or v < 1 then
-      error(string.format("%s: input_shape entry %d expected a positive integer, got %s", who, i,
-        tostring(v)), 0)
+      raise(string.format("%s: input_shape entry %d expected a positive integer, got %s", who, i,
+        tostring(v)))
     end
   end
   return copy(s)
@@ -96,8 +97,8 @@ end
 local function window_out(who, n, k, s, padding, what)
   if padding == "same" then return n > 0 and (n - 1) // s + 1 or 0 end
   if n < k then
-    error(string.format("%s: input %s %d is smaller than the window %d (padding \"valid\")",
-      who, what, n, k), 0)
+    raise(string.format("%s: input %s %d is smaller than the window %d (padding \"valid\")",
+      who, what, n, k))
   end
   return (n - k) // s + 1
 end
@@ -174,15 +175,15 @@ end
 function Layer:set_weights(list)
   local ws = self:weights()
   if type(list) ~= "table" or #list ~= #ws then
-    error(string.format("%s: set_weights expected a list of %d tensors, got %s", self.name, #ws,
-      type(list) == "table" and tostring(#list) or type(list)), 0)
+    raise(string.format("%s: set_weights expected a list of %d tensors, got %s", self.name, #ws,
+      type(list) == "table" and tostring(#list) or type(list)))
   end
   for i, w in ipairs(ws) do
     local v = list[i]
     if not is_tensor(v) then v = ml.tensor(v) end
     if shape_str(v.shape) ~= shape_str(w.shape) then
-      error(string.format("%s: weight %d expected shape %s, got %s", self.name, i,
-        shape_str(w.shape), shape_str(v.shape)), 0)
+      raise(string.format("%s: weight %d expected shape %s, got %s", self.name, i,
+        shape_str(w.shape), shape_str(v.shape)))
     end
     ml.no_grad(w.copy_, w, v)   -- weights of custom layers collect gradients
   end
@@ -219,14 +220,14 @@ end
 --- (check(self, shape) returns an error message or nil).
 function Layer:_prepare(x)
   if not is_tensor(x) then
-    error(string.format("%s: expected a tensor input, got %s", self.name, type(x)), 0)
+    raise(string.format("%s: expected a tensor input, got %s", self.name, type(x)))
   end
   if x:dim() < 1 then
-    error(string.format("%s: expected a batch of inputs, got a scalar", self.name), 0)
+    raise(string.format("%s: expected a batch of inputs, got a scalar", self.name))
   end
   if not self.built then self:build(tail(x.shape)) end
   local msg = self:_check_input(tail(x.shape))
-  if msg then error(self.name .. ": " .. msg, 0) end
+  if msg then raise(self.name .. ": " .. msg) end
 end
 
 function Layer:_check_input(shape)
@@ -238,7 +239,7 @@ end
 
 function Layer:_need_forward()
   if not self._y and not self._did_forward then
-    error(self.name .. ": backward called before forward", 0)
+    raise(self.name .. ": backward called before forward")
   end
 end
 
@@ -322,15 +323,15 @@ local dense_opts = {{"activation", nil, "string|nil"}, {"use_bias", true, "boole
 function Dense:init(units, opts)
   if math.type(units) ~= "integer" and not (type(units) == "number" and units == math.floor(units))
       or units < 1 then
-    error(string.format("Dense: units expected a positive integer, got %s", tostring(units)), 0)
+    raise(string.format("Dense: units expected a positive integer, got %s", tostring(units)))
   end
   local o = self:_setup("dense", opts, dense_opts)
   if o.input_dim then   -- Keras's Dense(n, input_dim = d): input_shape = {d}
     if o.input_shape then
-      error(self.name .. ": give input_dim or input_shape, not both", 0)
+      raise(self.name .. ": give input_dim or input_shape, not both")
     end
     if o.input_dim < 1 then
-      error(string.format("%s: input_dim must be >= 1, got %d", self.name, o.input_dim), 0)
+      raise(string.format("%s: input_dim must be >= 1, got %d", self.name, o.input_dim))
     end
     self.input_shape = {math.tointeger(o.input_dim)}
   end
@@ -357,7 +358,7 @@ function Dense:get_config()
 end
 
 function Dense:build(input_shape)
-  if #input_shape < 1 then error(self.name .. ": expected at least 1-D inputs", 0) end
+  if #input_shape < 1 then raise(self.name .. ": expected at least 1-D inputs") end
   local d = input_shape[#input_shape]
   self.kernel, self.kernel_grad = weight(self, self._kinit, {d, self.units})
   self._params, self._grads = {self.kernel}, {self.kernel_grad}
@@ -421,7 +422,7 @@ local conv_opts = {{"strides", 1, "integer|table"}, {"padding", "valid", {"valid
 function Conv2D:init(filters, kernel_size, opts)
   if math.type(filters) ~= "integer" and not (type(filters) == "number" and
       filters == math.floor(filters)) or filters < 1 then
-    error(string.format("Conv2D: filters expected a positive integer, got %s", tostring(filters)), 0)
+    raise(string.format("Conv2D: filters expected a positive integer, got %s", tostring(filters)))
   end
   local o = self:_setup("conv2d", opts, conv_opts)
   self.filters = math.tointeger(filters)
@@ -463,7 +464,7 @@ end
 
 function Conv2D:build(input_shape)
   local msg = check_image(self, input_shape)
-  if msg then error(self.name .. ": " .. msg, 0) end
+  if msg then raise(self.name .. ": " .. msg) end
   self:output_shape(input_shape)   -- checks the window fits
   local kh, kw = self.kernel_size[1], self.kernel_size[2]
   self.kernel, self.kernel_grad = weight(self, self._kinit, {kh, kw, input_shape[3], self.filters})
@@ -477,7 +478,7 @@ end
 
 function Conv2D:output_shape(s)
   local msg = check_image(self, s)
-  if msg then error(self.name .. ": " .. msg, 0) end
+  if msg then raise(self.name .. ": " .. msg) end
   return {window_out(self.name, s[1], self.kernel_size[1], self.strides[1], self.padding, "height"),
           window_out(self.name, s[2], self.kernel_size[2], self.strides[2], self.padding, "width"),
           self.filters}
@@ -531,7 +532,7 @@ local function pool_class(name, prefix, kind)
   end
   function P:output_shape(s)
     local msg = check_image(self, s)
-    if msg then error(self.name .. ": " .. msg, 0) end
+    if msg then raise(self.name .. ": " .. msg) end
     return {window_out(self.name, s[1], self.pool_size[1], self.strides[1], self.padding, "height"),
             window_out(self.name, s[2], self.pool_size[2], self.strides[2], self.padding, "width"),
             s[3]}
@@ -567,7 +568,7 @@ function GAP.from_config(cls, c)
 end
 function GAP:output_shape(s)
   local msg = check_image(self, s)
-  if msg then error(self.name .. ": " .. msg, 0) end
+  if msg then raise(self.name .. ": " .. msg) end
   return {s[3]}
 end
 function GAP:_check_input(shape) return check_image(self, shape, self.built_input_shape[3]) end
@@ -598,18 +599,18 @@ function Flatten:backward(x, gy) return gy:reshape(x.shape) end
 local Reshape = class("Reshape")
 function Reshape:init(target_shape, opts)
   if type(target_shape) ~= "table" or #target_shape == 0 then
-    error("Reshape: target_shape expected a list of dimensions, got " .. tostring(target_shape), 0)
+    raise("Reshape: target_shape expected a list of dimensions, got " .. tostring(target_shape))
   end
   local o = self:_setup("reshape", opts)
   local unknown = 0
   for i, v in ipairs(target_shape) do
     if v == -1 then unknown = unknown + 1
     elseif math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) or v < 1 then
-      error(string.format("%s: target_shape entry %d expected a positive integer or -1, got %s",
-        self.name, i, tostring(v)), 0)
+      raise(string.format("%s: target_shape entry %d expected a positive integer or -1, got %s",
+        self.name, i, tostring(v)))
     end
   end
-  if unknown > 1 then error(self.name .. ": target_shape may contain at most one -1", 0) end
+  if unknown > 1 then raise(self.name .. ": target_shape may contain at most one -1") end
   self.target_shape = copy(target_shape)
   return o
 end
@@ -627,13 +628,13 @@ function Reshape:output_shape(s)
   for i, v in ipairs(out) do if v == -1 then hole = i else known = known * v end end
   if hole then
     if n % known ~= 0 then
-      error(string.format("%s: cannot reshape input %s into %s", self.name, shape_str(s),
-        shape_str(self.target_shape)), 0)
+      raise(string.format("%s: cannot reshape input %s into %s", self.name, shape_str(s),
+        shape_str(self.target_shape)))
     end
     out[hole] = n // known
   elseif known ~= n then
-    error(string.format("%s: cannot reshape input %s (%d values) into %s (%d values)", self.name,
-      shape_str(s), n, shape_str(out), known), 0)
+    raise(string.format("%s: cannot reshape input %s (%d values) into %s (%d values)", self.name,
+      shape_str(s), n, shape_str(out), known))
   end
   return out
 end
@@ -651,7 +652,7 @@ function Reshape:backward(x, gy) return gy:reshape(x.shape) end
 local Dropout = class("Dropout")
 function Dropout:init(rate, opts)
   if type(rate) ~= "number" or not (rate >= 0 and rate < 1) then
-    error(string.format("Dropout: rate expected a number in [0, 1), got %s", tostring(rate)), 0)
+    raise(string.format("Dropout: rate expected a number in [0, 1), got %s", tostring(rate)))
   end
   self:_setup("dropout", opts)
   self.rate = rate
@@ -689,10 +690,10 @@ local bn_opts = {{"axis", -1, "integer"}, {"momentum", 0.99, "number"}, {"epsilo
 function BN:init(opts)
   local o = self:_setup("batch_normalization", opts, bn_opts)
   if o.axis ~= -1 then
-    error(self.name .. ": only axis = -1 (the channels, last) is supported", 0)
+    raise(self.name .. ": only axis = -1 (the channels, last) is supported")
   end
-  if o.epsilon <= 0 then error(self.name .. ": epsilon must be positive", 0) end
-  if o.momentum < 0 or o.momentum > 1 then error(self.name .. ": momentum must be in [0, 1]", 0) end
+  if o.epsilon <= 0 then raise(self.name .. ": epsilon must be positive") end
+  if o.momentum < 0 or o.momentum > 1 then raise(self.name .. ": momentum must be in [0, 1]") end
   self.axis, self.momentum, self.epsilon = -1, o.momentum, o.epsilon
   self.center, self.scale = o.center, o.scale
   self._inits = {}
@@ -714,7 +715,7 @@ function BN:get_config()
 end
 
 function BN:build(input_shape)
-  if #input_shape < 1 then error(self.name .. ": expected at least 1-D inputs", 0) end
+  if #input_shape < 1 then raise(self.name .. ": expected at least 1-D inputs") end
   local c = input_shape[#input_shape]
   self._params, self._grads = {}, {}
   if self.scale then

@@ -8,6 +8,7 @@
 -- logits from the activation's output, (p - y) / N.
 local ml = require "ml"
 local core = require "ml.core"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -70,8 +71,8 @@ function M.get(spec, who)
   if type(spec) == "string" and M[spec] and type(M[spec]) == "table" and M[spec].forward then
     return M[spec]
   end
-  error(string.format("%s: unknown loss %s (expected one of: %s)", who or "loss",
-    type(spec) == "string" and ("'" .. spec .. "'") or type(spec), table.concat(M.names, ", ")), 0)
+  raise(string.format("%s: unknown loss %s (expected one of: %s)", who or "loss",
+    type(spec) == "string" and ("'" .. spec .. "'") or type(spec), table.concat(M.names, ", ")))
 end
 
 return M

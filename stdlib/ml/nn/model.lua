@@ -13,6 +13,7 @@
 local ml = require "ml"
 local base = require "ml.base"
 local trainer = require "ml.nn.trainer"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -33,12 +34,12 @@ end
 
 local function check_shape(who, shape)
   if type(shape) ~= "table" or #shape == 0 then
-    error(who .. ": expected a shape table such as {28, 28, 1}", 0)
+    raise(who .. ": expected a shape table such as {28, 28, 1}")
   end
   for i, d in ipairs(shape) do
     if math.type(d) ~= "integer" and not (type(d) == "number" and d == math.floor(d)) or d < 1 then
-      error(string.format("%s: dimension %d of the shape must be a positive integer, got %s",
-        who, i, tostring(d)), 0)
+      raise(string.format("%s: dimension %d of the shape must be a positive integer, got %s",
+        who, i, tostring(d)))
     end
   end
   local s = {}
@@ -49,7 +50,7 @@ end
 --- nn.Input{28, 28, 1} or nn.Input{shape = {...}, name = "pixels"}: the input
 --- of a model, as a graph node. The shape leaves out the batch dimension.
 function M.Input(spec, opts)
-  if type(spec) ~= "table" then error("Input: expected a shape table such as {784}", 0) end
+  if type(spec) ~= "table" then raise("Input: expected a shape table such as {784}") end
   local shape, name = spec, nil
   if spec.shape then
     shape, name = spec.shape, spec.name
@@ -79,10 +80,10 @@ function M.call_layer(layer, arg, ...)
     return layer:forward(arg, false)
   end
   if not is_node(arg) then
-    error(string.format("%s: a layer is called on a graph node (nn.Input or another layer's "
-      .. "output) or on a tensor, got %s", layer.name or "layer", type(arg)), 2)
+    raise(string.format("%s: a layer is called on a graph node (nn.Input or another layer's "
+      .. "output) or on a tensor, got %s", layer.name or "layer", type(arg)))
   end
-  if select("#", ...) > 0 then error((layer.name or "layer") .. ": takes one input", 2) end
+  if select("#", ...) > 0 then raise((layer.name or "layer") .. ": takes one input") end
   if not layer.built then layer:build(copy_list(arg.shape)) end
   local n = Node()
   n.layer, n.inbound = layer, arg
@@ -123,7 +124,7 @@ end
 
 local function check_layer(who, l, i)
   if type(l) ~= "table" or type(l.forward) ~= "function" or type(l.backward) ~= "function" then
-    error(string.format("%s: item %d is not a layer", who, i), 0)
+    raise(string.format("%s: item %d is not a layer", who, i))
   end
 end
 
@@ -151,13 +152,13 @@ Sequential.__call = function(...) return M.call_model(...) end
 
 function Sequential:init(list, opts)
   list = list or {}
-  if type(list) ~= "table" then error("Sequential: expected a list of layers", 0) end
+  if type(list) ~= "table" then raise("Sequential: expected a list of layers") end
   local o = base.options("Sequential", opts, {{"name", nil, "string|nil"}})
   local layers, input_shape = {}, nil
   for i, l in ipairs(list) do
     if is_node(l) then
       if i ~= 1 or not l.is_input then
-        error("Sequential: only an nn.Input may be given, and only first", 0)
+        raise("Sequential: only an nn.Input may be given, and only first")
       end
       input_shape = l.shape
     else
@@ -170,7 +171,7 @@ end
 --- Appends a layer (or sets the input with an nn.Input node).
 function Sequential:add(layer)
   if is_node(layer) and layer.is_input then
-    if #self.layers > 0 then error("Sequential:add: an Input must come first", 0) end
+    if #self.layers > 0 then raise("Sequential:add: an Input must come first") end
     self.input_shape = layer.shape
     return self
   end
@@ -205,16 +206,16 @@ function FModel:init(opts)
   if not is_node(inp) and type(inp) == "table" and #inp == 1 then inp = inp[1] end
   if not is_node(out) and type(out) == "table" and #out == 1 then out = out[1] end
   if not is_node(inp) or not inp.is_input then
-    error("Model: inputs must be one nn.Input node (several inputs are not supported)", 0)
+    raise("Model: inputs must be one nn.Input node (several inputs are not supported)")
   end
   if not is_node(out) then
-    error("Model: outputs must be one graph node (several outputs are not supported)", 0)
+    raise("Model: outputs must be one graph node (several outputs are not supported)")
   end
   local chain, seen, n = {}, {}, out
   while n ~= inp do
-    if n.is_input then error("Model: outputs do not depend on the given input", 0) end
+    if n.is_input then raise("Model: outputs do not depend on the given input") end
     if seen[n.layer] then
-      error("Model: layer '" .. tostring(n.layer.name) .. "' is used twice (not supported)", 0)
+      raise("Model: layer '" .. tostring(n.layer.name) .. "' is used twice (not supported)")
     end
     seen[n.layer] = true
     table.insert(chain, 1, n.layer)
@@ -237,8 +238,8 @@ function Model:build(input_shape)
       s = l:output_shape(copy_list(s))
     end)
     if not ok then
-      error(string.format("%s: layer %d ('%s') cannot take inputs of shape (None, %s): %s",
-        self.name, i, tostring(l.name), table.concat(s, ", "), tostring(err)), 0)
+      raise(string.format("%s: layer %d ('%s') cannot take inputs of shape (None, %s): %s",
+        self.name, i, tostring(l.name), table.concat(s, ", "), tostring(err)))
     end
     self.output_shapes[i] = s
   end
@@ -262,7 +263,7 @@ function Model:get_layer(key)
   if type(key) == "number" then
     local l = self.layers[key]
     if not l then
-      error(string.format("get_layer: index %s out of range 1..%d", tostring(key), #self.layers), 2)
+      raise(string.format("get_layer: index %s out of range 1..%d", tostring(key), #self.layers))
     end
     return l
   end
@@ -271,8 +272,8 @@ function Model:get_layer(key)
     if l.name == key then return l end
     names[#names + 1] = tostring(l.name)
   end
-  error(string.format("get_layer: no layer named '%s' (layers: %s)", tostring(key),
-    table.concat(names, ", ")), 2)
+  raise(string.format("get_layer: no layer named '%s' (layers: %s)", tostring(key),
+    table.concat(names, ", ")))
 end
 
 --- model(node): a model used as a layer of a functional graph (Keras's
@@ -282,14 +283,14 @@ end
 function M.call_model(model, arg, ...)
   if is_tensor(arg) then return model:predict(arg) end
   if not is_node(arg) then
-    error(string.format("%s: a model is called on a graph node (nn.Input or a layer's output) " ..
-      "or on a tensor, got %s", model.name, type(arg)), 2)
+    raise(string.format("%s: a model is called on a graph node (nn.Input or a layer's output) " ..
+      "or on a tensor, got %s", model.name, type(arg)))
   end
-  if select("#", ...) > 0 then error(model.name .. ": takes one input", 2) end
+  if select("#", ...) > 0 then raise(model.name .. ": takes one input") end
   if model.built and model.input_shape and
       table.concat(model.input_shape, "x") ~= table.concat(arg.shape, "x") then
-    error(string.format("%s: expected inputs of shape (None, %s), got (None, %s)", model.name,
-      table.concat(model.input_shape, ", "), table.concat(arg.shape, ", ")), 2)
+    raise(string.format("%s: expected inputs of shape (None, %s), got (None, %s)", model.name,
+      table.concat(model.input_shape, ", "), table.concat(arg.shape, ", ")))
   end
   local n = arg
   for _, l in ipairs(model.layers) do
@@ -303,8 +304,8 @@ end
 function Model:_ensure_built(x, who)
   if not self.built then
     if not x then
-      error(string.format("%s: the model is not built yet: give it an nn.Input or call "
-        .. "build{...}, fit or predict first", who), 0)
+      raise(string.format("%s: the model is not built yet: give it an nn.Input or call "
+        .. "build{...}, fit or predict first", who))
     end
     self:build({table.unpack(x.shape, 2)})
   end
@@ -322,7 +323,7 @@ function Model:forward(x, training)
     if tr and l.trainable == false and l.__name == "BatchNormalization" then tr = false end
     local ok, y = pcall(l.forward, l, x, tr)
     if not ok then
-      error(string.format("%s: layer %d ('%s') forward: %s", self.name, i, tostring(l.name), y), 0)
+      raise(string.format("%s: layer %d ('%s') forward: %s", self.name, i, tostring(l.name), y))
     end
     x = y
   end
@@ -334,14 +335,14 @@ end
 --- lowest trainable layer are skipped (their input gradient is not needed).
 function Model:backward(gy, pre_activation)
   local acts, layers = self._acts, self.layers
-  if not acts or not acts[1] then error("backward: call forward first", 0) end
+  if not acts or not acts[1] then raise("backward: call forward first") end
   local low = self:_sync().low
   for i = #layers, low, -1 do
     local l = layers[i]
     -- the lowest layer's input gradient is never used: layers may skip it
     local ok, g = pcall(l.backward, l, acts[i], gy, pre_activation and i == #layers, i == low)
     if not ok then
-      error(string.format("%s: layer %d ('%s') backward: %s", self.name, i, tostring(l.name), g), 0)
+      raise(string.format("%s: layer %d ('%s') backward: %s", self.name, i, tostring(l.name), g))
     end
     gy = g
   end
@@ -412,14 +413,14 @@ function Model:set_weights(list)
     for i = 1, n do part[i] = list[k + i] end
     if n > 0 then
       if #part ~= n then
-        error(string.format("set_weights: %d tensors given, the model has more", #list), 0)
+        raise(string.format("set_weights: %d tensors given, the model has more", #list))
       end
       l:set_weights(part)
     end
     k = k + n
   end
   if k ~= #list then
-    error(string.format("set_weights: %d tensors given, the model has %d", #list, k), 0)
+    raise(string.format("set_weights: %d tensors given, the model has %d", #list, k))
   end
 end
 
@@ -514,7 +515,7 @@ end
 
 local function layer_from_state(s, i)
   if type(s) ~= "table" or type(s.class) ~= "string" or type(s.module) ~= "string" then
-    error(string.format("load: layer %d of the saved model is malformed", i), 0)
+    raise(string.format("load: layer %d of the saved model is malformed", i))
   end
   local cls = require("ml.registry").resolve("load: layer " .. i, "layer", s.module, s.class)
   local l
@@ -542,7 +543,7 @@ end
 
 function Model.from_state(cls, st)
   if type(st) ~= "table" or type(st.layers) ~= "table" then
-    error("load: not a saved model", 0)
+    raise("load: not a saved model")
   end
   local layers = {}
   for i, s in ipairs(st.layers) do layers[i] = layer_from_state(s, i) end

@@ -5,6 +5,7 @@
 -- gradient (l1 * sign(w) + 2 * l2 * w) to the weight's gradient after
 -- each backward pass, as Keras does.
 local ml = require "ml"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -19,7 +20,7 @@ end
 local function factor(who, v)
   if v == nil then return 0 end
   if type(v) ~= "number" or v < 0 or v ~= v then
-    error(string.format("%s: expected a factor >= 0, got %s", who, tostring(v)), 3)
+    raise(string.format("%s: expected a factor >= 0, got %s", who, tostring(v)))
   end
   return v
 end
@@ -58,8 +59,8 @@ function M.get(v, who)
   if type(v) == "table" and type(v.loss) == "function" and type(v.add_grad) == "function" then
     return v   -- a user-made regularizer with the same two methods
   end
-  error(string.format("%s: expected a regularizer (ml.nn.l2(1e-4), ml.nn.l1(...), " ..
-    "ml.nn.l1_l2{...}), got %s", who, type(v)), 0)
+  raise(string.format("%s: expected a regularizer (ml.nn.l2(1e-4), ml.nn.l1(...), " ..
+    "ml.nn.l1_l2{...}), got %s", who, type(v)))
 end
 
 --- Saved form: {l1 =, l2 =} (nil for none or a user-made one). Recognised

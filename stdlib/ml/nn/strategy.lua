@@ -11,6 +11,7 @@
 -- mpirun with two or more ranks): each rank takes its shard of every batch.
 local ml = require "ml"
 local base = require "ml.base"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -48,11 +49,11 @@ end
 
 function DataParallel:check(model, o)
   if o.class_weight or o.sample_weight then
-    error("fit: class_weight and sample_weight are not supported with distributed = true", 0)
+    raise("fit: class_weight and sample_weight are not supported with distributed = true")
   end
   if #model._metric_specs > 0 then
-    error("fit: with distributed = true only the accuracy metric is computed; compile " ..
-      "without " .. model._metric_specs[1].name, 0)
+    raise("fit: with distributed = true only the accuracy metric is computed; compile " ..
+      "without " .. model._metric_specs[1].name)
   end
 end
 

@@ -10,6 +10,7 @@ local base = require "ml.base"
 local core = require "ml.core"
 local callbacks = require "ml.callbacks"
 local strategy = require "ml.nn.strategy"
+local raise = require("ml.errors").raise
 
 local M = {}
 
@@ -42,7 +43,7 @@ local METRIC_KINDS = {accuracy = "accuracy", acc = "accuracy", mae = "mae",
 function Trainer:compile(opts)
   local o = base.options("compile", opts, {{"optimizer", "rmsprop", "string|table"},
     {"loss", nil, "string|function"}, {"metrics", {}, "table"}})
-  if not o.loss then error("compile: option 'loss' is required (e.g. \"mse\")", 0) end
+  if not o.loss then raise("compile: option 'loss' is required (e.g. \"mse\")") end
   self.optimizer = require("ml.optim").get(o.optimizer)
   local loss = LOSS_ALIASES[o.loss] or o.loss
   if type(loss) ~= "function" then M.losses.check(loss) end
@@ -52,14 +53,14 @@ function Trainer:compile(opts)
   for i, m in ipairs(o.metrics) do
     local kind = METRIC_KINDS[m]
     if not kind then
-      error(string.format("compile: unknown metric '%s' (expected one of: accuracy, acc, mae, " ..
-        "mse, AUC, precision, recall)", tostring(m)), 0)
+      raise(string.format("compile: unknown metric '%s' (expected one of: accuracy, acc, mae, " ..
+        "mse, AUC, precision, recall)", tostring(m)))
     end
-    if seen[m] then error(string.format("compile: metric '%s' given twice", m), 0) end
+    if seen[m] then raise(string.format("compile: metric '%s' given twice", m)) end
     seen[m] = true
     self.metrics[i] = m
     if kind == "accuracy" then
-      if self._acc_name then error("compile: give accuracy once (\"accuracy\" or \"acc\")", 0) end
+      if self._acc_name then raise("compile: give accuracy once (\"accuracy\" or \"acc\")") end
       self._acc_name = m
     else
       self._metric_specs[#self._metric_specs + 1] = {name = m, kind = kind}
@@ -83,8 +84,8 @@ local function eval_function(fn, p, y, want_grad)
   local v = ml.no_grad(fn, p, y)
   if type(v) ~= "number" then
     if not is_tensor(v) or v:numel() ~= 1 then
-      error("loss function: expected a one-element tensor or a number, got "
-        .. (is_tensor(v) and "shape " .. shape_str(v.shape) or type(v)), 0)
+      raise("loss function: expected a one-element tensor or a number, got "
+        .. (is_tensor(v) and "shape " .. shape_str(v.shape) or type(v)))
     end
     v = v:item()
   end
@@ -103,9 +104,9 @@ local KNOWN = {mse = true, mae = true, binary_crossentropy = true,
   hinge = true, kl_divergence = true}
 function M.losses.check(name)
   if not KNOWN[name] then
-    error(string.format("compile: unknown loss '%s' (expected mse, mae, huber, hinge, " ..
+    raise(string.format("compile: unknown loss '%s' (expected mse, mae, huber, hinge, " ..
       "kl_divergence, binary_crossentropy, categorical_crossentropy or " ..
-      "sparse_categorical_crossentropy)", tostring(name)), 0)
+      "sparse_categorical_crossentropy)", tostring(name)))
   end
 end
 
@@ -169,9 +170,9 @@ function Metrics:update(p, y)
   if #self.specs == 0 then return end
   local yf = y.dtype == "float32" and y or y:float()
   if yf:numel() ~= p:numel() then
-    error(string.format("metric '%s' needs targets shaped like the outputs (outputs %s, " ..
+    raise(string.format("metric '%s' needs targets shaped like the outputs (outputs %s, " ..
       "targets %s); one-hot encode class ids with ml.utils.to_categorical", self.specs[1].name,
-      shape_str(p.shape), shape_str(y.shape)), 0)
+      shape_str(p.shape), shape_str(y.shape)))
   end
   yf = yf:reshape(p.shape)
   for i, s in ipairs(self.specs) do
@@ -248,7 +249,7 @@ end
 --- batch loss, the number of correct rows (nil without accuracy) and the
 --- predictions (valid until the next step).
 function Trainer:train_on_batch(x, y, w)
-  if not self.compiled then error("train_on_batch: compile the model first", 0) end
+  if not self.compiled then raise("train_on_batch: compile the model first") end
   local p = self:forward(x, true)
   local v, g, correct, pre = self:_loss(p, y, true)
   if w then v = self:_weigh(p, y, w, g) end
@@ -282,8 +283,8 @@ local function check_xy(who, x, y)
   x, y = as_input(who, x), frame_tensor(y)
   base.check_arg(who, 2, y, "tensor")
   if y:dim() < 1 or y.shape[1] ~= x.shape[1] then
-    error(string.format("%s: x has %d samples but y has shape %s", who, x.shape[1],
-      shape_str(y.shape)), 0)
+    raise(string.format("%s: x has %d samples but y has shape %s", who, x.shape[1],
+      shape_str(y.shape)))
   end
   return x, y:contiguous()
 end
@@ -312,10 +313,10 @@ local function fit_inputs(o, x, y)
   end
   local loader = x                        -- fit(loader, nil, opts): its batches as given
   if y ~= nil or not loader.y then
-    error("fit: with a DataLoader, pass nil for y and give the loader targets", 0)
+    raise("fit: with a DataLoader, pass nil for y and give the loader targets")
   end
   if o.validation_split > 0 then
-    error("fit: validation_split needs tensors, not a DataLoader", 0)
+    raise("fit: validation_split needs tensors, not a DataLoader")
   end
   return loader.X, loader.y, loader
 end
@@ -331,8 +332,8 @@ local function split_validation(o, x, y)
   local n = x.shape[1]
   local split = math.floor(n * (1 - o.validation_split))
   if split < 1 or split >= n then
-    error(string.format("fit: validation_split %g leaves no training or validation rows "
-      .. "(%d samples)", o.validation_split, n), 0)
+    raise(string.format("fit: validation_split %g leaves no training or validation rows "
+      .. "(%d samples)", o.validation_split, n))
   end
   return x:narrow(1, 1, split), y:narrow(1, 1, split),
     x:narrow(1, split + 1, n - split), y:narrow(1, split + 1, n - split)
@@ -353,7 +354,7 @@ end
 local function fit_callbacks(self, list, strat, history)
   local cbs, nan_ok = {}, false
   for _, cb in ipairs(list) do
-    if type(cb) ~= "table" then error("fit: callbacks must be ml.callbacks objects", 0) end
+    if type(cb) ~= "table" then raise("fit: callbacks must be ml.callbacks objects") end
     if strat.chief or not cb.rank0_only then cbs[#cbs + 1] = cb end
     if cb.handles_nan then nan_ok = true end
   end
@@ -390,9 +391,9 @@ local function run_epoch(self, run, epoch)
     local v, correct, p = run.strategy:train_step(self, xb, yb, wb)
     if p and is_finite(v) then mstate:update(p, yb) end
     if not is_finite(v) and not run.nan_ok then
-      error(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
+      raise(string.format("fit: the loss became %s at epoch %d, batch %d (lower the "
         .. "learning rate, check the data for NaN, or pass ml.callbacks.TerminateOnNaN())",
-        tostring(v), epoch, i), 0)
+        tostring(v), epoch, i))
     end
     sum_loss = sum_loss + v * n
     seen = seen + n
@@ -423,10 +424,10 @@ end
 --- checked once for NaN/Inf (an error names the row); allow_nan = true skips it.
 function Trainer:fit(x, y, opts)
   local o = base.options("fit", opts, FIT_OPTIONS)
-  if not self.compiled then error("fit: compile the model first (model:compile{...})", 0) end
+  if not self.compiled then raise("fit: compile the model first (model:compile{...})") end
   if not (o.validation_split >= 0 and o.validation_split < 1) then
-    error(string.format("fit: validation_split must be in [0, 1), got %s",
-      o.validation_split ~= o.validation_split and "nan" or tostring(o.validation_split)), 0)
+    raise(string.format("fit: validation_split must be in [0, 1), got %s",
+      o.validation_split ~= o.validation_split and "nan" or tostring(o.validation_split)))
   end
   local strat = strategy.get(o.distributed)
   if not strat.chief then o.verbose = 0 end
@@ -434,8 +435,8 @@ function Trainer:fit(x, y, opts)
   x, y, loader = fit_inputs(o, x, y)
   local weights = self:_sample_weights(o, x, y, loader ~= nil)
   strat:check(self, o)
-  if o.batch_size < 1 then error("fit: batch_size must be >= 1", 0) end
-  if o.epochs < 0 then error("fit: epochs must be >= 0", 0) end
+  if o.batch_size < 1 then raise("fit: batch_size must be >= 1") end
+  if o.epochs < 0 then raise("fit: epochs must be >= 0") end
   local xv, yv
   x, y, xv, yv = split_validation(o, x, y)
   if not o.allow_nan then check_finite_data(x, y, xv, yv) end
@@ -474,7 +475,7 @@ end
 -- a float32 tensor of per-row weights, or nil.
 function Trainer:_sample_weights(o, x, y, has_loader)
   if not o.class_weight and not o.sample_weight then return nil end
-  if has_loader then error("fit: class_weight and sample_weight need tensors, not a DataLoader", 0) end
+  if has_loader then raise("fit: class_weight and sample_weight need tensors, not a DataLoader") end
   local n = x.shape[1]
   local w = ml.ones(n)
   if o.sample_weight then
@@ -482,28 +483,28 @@ function Trainer:_sample_weights(o, x, y, has_loader)
     if not is_tensor(sw) then sw = ml.tensor(sw) end
     sw = sw:float():reshape(-1)
     if sw:numel() ~= n then
-      error(string.format("fit: sample_weight has %d values for %d samples", sw:numel(), n), 0)
+      raise(string.format("fit: sample_weight has %d values for %d samples", sw:numel(), n))
     end
-    if sw:min() < 0 then error("fit: sample_weight must be >= 0", 0) end
+    if sw:min() < 0 then raise("fit: sample_weight must be >= 0") end
     w = w * sw
   end
   if o.class_weight then
     local ids = y
     if y:dim() == 2 and y.shape[2] > 1 then ids = y:argmax(2, {base = 0})   -- one-hot rows
     else ids = y:reshape(-1) end
-    if ids:numel() ~= n then error("fit: class_weight needs one class id per sample", 0) end
+    if ids:numel() ~= n then raise("fit: class_weight needs one class id per sample") end
     local cw, list = o.class_weight, ids:totable()
     local t = {}
     for i, c in ipairs(list) do
       local k = math.tointeger(c) or c
       local v = cw[k]
       if v == nil then
-        error(string.format("fit: class_weight has no weight for class %s (sample %d)",
-          tostring(k), i), 0)
+        raise(string.format("fit: class_weight has no weight for class %s (sample %d)",
+          tostring(k), i))
       end
       if type(v) ~= "number" or v < 0 then
-        error(string.format("fit: class_weight[%s] must be a number >= 0, got %s", tostring(k),
-          tostring(v)), 0)
+        raise(string.format("fit: class_weight[%s] must be a number >= 0, got %s", tostring(k),
+          tostring(v)))
       end
       t[i] = v
     end
@@ -542,19 +543,19 @@ function Trainer:_resume(path, history, initial_epoch)
   f:close()
   local st = ml.load(path)
   if type(st) ~= "table" or st.training_state ~= 1 or type(st.model) ~= "table" then
-    error(("fit: resume: '%s' is not a training state (save it with "
-      .. "ModelCheckpoint{save_training_state = true})"):format(path), 0)
+    raise(("fit: resume: '%s' is not a training state (save it with "
+      .. "ModelCheckpoint{save_training_state = true})"):format(path))
   end
   local saved = st.model
   local mine, theirs = self:parameters(true), saved:parameters(true)
   if #mine ~= #theirs then
-    error(("fit: resume: '%s' holds a model with %d parameter tensors, this one has %d")
-      :format(path, #theirs, #mine), 0)
+    raise(("fit: resume: '%s' holds a model with %d parameter tensors, this one has %d")
+      :format(path, #theirs, #mine))
   end
   for i, p in ipairs(mine) do
     if p:numel() ~= theirs[i]:numel() then
-      error(("fit: resume: parameter %d has %d values in '%s', %d here"):format(i,
-        theirs[i]:numel(), path, p:numel()), 0)
+      raise(("fit: resume: parameter %d has %d values in '%s', %d here"):format(i,
+        theirs[i]:numel(), path, p:numel()))
     end
     p:copy_(theirs[i]:reshape(p.shape))
   end
@@ -590,10 +591,10 @@ end
 function Trainer:evaluate(x, y, opts)
   local o = base.options("evaluate", opts, {{"batch_size", 32, "integer"},
     {"verbose", 0, {0, 1, 2}}})
-  if not self.compiled then error("evaluate: compile the model first", 0) end
-  if o.batch_size < 1 then error("evaluate: batch_size must be >= 1", 0) end
+  if not self.compiled then raise("evaluate: compile the model first") end
+  if o.batch_size < 1 then raise("evaluate: batch_size must be >= 1") end
   x, y = check_xy("evaluate", x, y)
-  if x.shape[1] == 0 then error("evaluate: x has no rows (a mean over 0 samples is undefined)", 0) end
+  if x.shape[1] == 0 then raise("evaluate: x has no rows (a mean over 0 samples is undefined)") end
   self:_ensure_built(x, "evaluate")
   local total, correct = 0, 0
   local fused = self:_fused()
@@ -627,7 +628,7 @@ end
 function Trainer:predict(x, opts)
   local o = base.options("predict", opts, {{"batch_size", 32, "integer"},
     {"verbose", 0, {0, 1, 2}}})
-  if o.batch_size < 1 then error("predict: batch_size must be >= 1", 0) end
+  if o.batch_size < 1 then raise("predict: batch_size must be >= 1") end
   x = as_input("predict", x)
   self:_ensure_built(x, "predict")
   local n = x.shape[1]

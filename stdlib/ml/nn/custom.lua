@@ -19,6 +19,7 @@ local initializers = require "ml.nn.initializers"
 local autograd = require "ml.autograd"
 local core = require "ml.core"
 local raise = require("ml.errors").raise
+local shapes = require "ml.nn.shapes"
 
 local M = {}
 local Layer = layers.Layer
@@ -26,17 +27,7 @@ local alias, set_record, record = core.autograd.grad_alias, core.autograd.grad_s
 
 local is_tensor = ml.is_tensor
 
-local function copy(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  return c
-end
-
-local function tail(shape)
-  local s = {}
-  for i = 2, #shape do s[i - 1] = shape[i] end
-  return s
-end
+local copy, tail = shapes.copy, shapes.tail
 
 -- CamelCase -> snake_case for automatic names (Scale -> scale_1).
 local function snake(name)
@@ -82,17 +73,12 @@ function Custom:add_weight(opts)
     {"initializer", "glorot_uniform", "string|function"}, {"trainable", true, "boolean"},
     {"name", nil, "string|nil"}})
   if not o.shape then raise(who .. ": option 'shape' is required") end
-  for i, d in ipairs(o.shape) do
-    if math.type(d) ~= "integer" or d < 1 then
-      raise(string.format("%s: shape entry %d expected a positive integer, got %s", who, i,
-        tostring(d)))
-    end
-  end
-  local w = initializers.get(o.initializer, self.name)(copy(o.shape))
+  local shape = shapes.check(who, "shape", o.shape, true)
+  local w = initializers.get(o.initializer, self.name)(copy(shape))
   if o.trainable then
     w:requires_grad_()
     self._params[#self._params + 1] = w
-    self._grads[#self._grads + 1] = ml.zeros(o.shape)
+    self._grads[#self._grads + 1] = ml.zeros(shape)
   else
     self._fixed[#self._fixed + 1] = w
   end

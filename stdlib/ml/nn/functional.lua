@@ -13,6 +13,7 @@ local base = require "ml.base"
 local autograd = require "ml.autograd"
 local core = require "ml.core"
 local raise = require("ml.errors").raise
+local shapes = require "ml.nn.shapes"
 
 local F = {}
 
@@ -41,15 +42,10 @@ local function record(out, name, inputs, bw)
   return out
 end
 
+-- A kernel size or stride (shapes.pair), `default` when nil.
 local function pair(who, what, v, default)
   if v == nil then v = default end
-  if type(v) == "number" then v = {v, v} end
-  if type(v) ~= "table" or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
-      or v[1] < 1 or v[2] < 1 then
-    raise(string.format("%s: %s expected a positive integer or a pair {h, w}, got %s", who, what,
-      tostring(v)))
-  end
-  return v
+  return shapes.pair(who, what, v)
 end
 
 --- F.dense(x, w [, b [, activation]]) -> activation(x w + b); x: N x in,

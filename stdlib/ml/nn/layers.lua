@@ -21,31 +21,11 @@ local initializers = require "ml.nn.initializers"
 local regularizers = require "ml.nn.regularizers"
 local core = require "ml.core"
 local raise = require("ml.errors").raise
+local shapes = require "ml.nn.shapes"
 
 local M = {}
 
-local function shape_str(s)
-  if #s == 0 then return "scalar" end
-  return table.concat(s, "x")
-end
-
-local function copy(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  return c
-end
-
-local function tail(shape)   -- shape without the batch dimension
-  local s = {}
-  for i = 2, #shape do s[i - 1] = shape[i] end
-  return s
-end
-
-local function prod(s)
-  local p = 1
-  for _, v in ipairs(s) do p = p * v end
-  return p
-end
+local shape_str, copy, tail, prod = shapes.str, shapes.copy, shapes.tail, shapes.prod
 
 local is_tensor = ml.is_tensor
 
@@ -58,39 +38,11 @@ end
 --- Restarts the automatic names (Keras's clear_session for names).
 function M.reset_names() counters = {} end
 
--- Windows and strides are at most 2^20, as images (ML_WINDOW_MAX in
--- runtime/nn/nn.h): larger ones mean nothing and would overflow offsets.
-local WINDOW_MAX = 1 << 20
-
-local function pair(who, what, v)
-  if type(v) == "number" then v = {v, v} end
-  local ok = type(v) == "table" and #v == 2
-  for i = 1, 2 do
-    local k = ok and type(v[i]) == "number" and math.tointeger(v[i])
-    ok = ok and k and k >= 1 and k <= WINDOW_MAX
-  end
-  if not ok then
-    local shown = tostring(v)
-    if type(v) == "table" then
-      local parts = {}
-      for i, x in ipairs(v) do parts[i] = tostring(x) end
-      shown = "{" .. table.concat(parts, ", ") .. "}"
-    end
-    raise(string.format("%s: %s expected a positive integer (at most %d) or a pair {h, w}, got %s",
-      who, what, WINDOW_MAX, shown))
-  end
-  return {math.tointeger(v[1]), math.tointeger(v[2])}
-end
+local pair = shapes.pair
 
 local function check_input_shape(who, s)
   if s == nil then return nil end
-  for i, v in ipairs(s) do
-    if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) or v < 1 then
-      raise(string.format("%s: input_shape entry %d expected a positive integer, got %s", who, i,
-        tostring(v)))
-    end
-  end
-  return copy(s)
+  return shapes.check(who, "input_shape", s)
 end
 
 -- Window output size (as runtime/nn/conv2d.c computes it).

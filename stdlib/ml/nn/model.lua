@@ -13,12 +13,13 @@
 local ml = require "ml"
 local base = require "ml.base"
 local trainer = require "ml.nn.trainer"
+local shapes = require "ml.nn.shapes"
 local raise = require("ml.errors").raise
 
 local M = {}
 
 local is_tensor = ml.is_tensor
-local function copy_list(t) local c = {} for i, v in ipairs(t) do c[i] = v end return c end
+local copy_list = shapes.copy
 
 ---------------------------------------------------------------------------
 -- graph nodes
@@ -32,21 +33,6 @@ local function is_node(v)
   return type(v) == "table" and rawget(v, "shape") ~= nil and v._ml_node == true
 end
 
-local function check_shape(who, shape)
-  if type(shape) ~= "table" or #shape == 0 then
-    raise(who .. ": expected a shape table such as {28, 28, 1}")
-  end
-  for i, d in ipairs(shape) do
-    if math.type(d) ~= "integer" and not (type(d) == "number" and d == math.floor(d)) or d < 1 then
-      raise(string.format("%s: dimension %d of the shape must be a positive integer, got %s",
-        who, i, tostring(d)))
-    end
-  end
-  local s = {}
-  for i, d in ipairs(shape) do s[i] = math.tointeger(d) end
-  return s
-end
-
 --- nn.Input{28, 28, 1} or nn.Input{shape = {...}, name = "pixels"}: the input
 --- of a model, as a graph node. The shape leaves out the batch dimension.
 function M.Input(spec, opts)
@@ -58,7 +44,7 @@ function M.Input(spec, opts)
     name = base.options("Input", opts, {{"name", nil, "string|nil"}}).name
   end
   local n = Node()
-  n.shape = check_shape("Input", shape)
+  n.shape = shapes.check("Input", "shape", shape)
   n.name = name or "input"
   n.is_input = true
   return n
@@ -228,7 +214,7 @@ end
 
 --- Builds every layer for inputs of `input_shape` (no batch dimension).
 function Model:build(input_shape)
-  input_shape = check_shape(self.__name .. ":build", input_shape)
+  input_shape = shapes.check(self.__name .. ":build", "input_shape", input_shape)
   self.input_shape = input_shape
   self.output_shapes = {}
   local s = input_shape

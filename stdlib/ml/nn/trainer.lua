@@ -15,7 +15,7 @@ local raise = require("ml.errors").raise
 local M = {}
 
 local is_tensor = ml.is_tensor
-local function shape_str(s) return table.concat(s, "x") end
+local shape_str = require("ml.nn.shapes").str
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
 local Trainer = base.class("Trainer")

@@ -182,6 +182,13 @@ function M.extend(parent, name)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
     raise("extend: expected a class name such as \"Scale\", got " .. tostring(name))
   end
+  -- ml.nn.Layer may come from another copy of ml.nn.layers (busted reloads
+  -- modules per spec file, while ml.nn keeps the first copy's Layer): the
+  -- base class is recognised by its name and module, not its identity.
+  if type(parent) == "table" and rawget(parent, "__name") == "Layer"
+      and rawget(parent, "_module") == "ml.nn.layers" then
+    parent = Layer
+  end
   if parent ~= Layer and parent ~= Custom then
     if not M.is_custom(parent) then
       raise("extend: only ml.nn.Layer and layers made with extend can be extended (the "

@@ -199,8 +199,17 @@ function Result:__repr()
   return table.concat(lines, "\n")
 end
 
---- Draws the metric against one parameter (SVG through ml.plot).
+--- res:plot(what, path): "history" (each trial's metric and the best so
+--- far), "importance" (fANOVA-lite, see res:importance()), "parallel"
+--- (parallel coordinates), or a parameter name: the metric against it.
+--- SVG, or PNG for a ".png" path (stdlib/ml/sweep/plots.lua).
 function Result:plot(param, path)
+  local kind = require("ml.sweep.plots").kinds[param]
+  if kind then return kind(self, path) end
+  if type(param) ~= "string" then
+    error("sweep plot: expected \"history\", \"importance\", \"parallel\" or a parameter name, got "
+      .. type(param), 2)
+  end
   local xs, ys = {}, {}
   for _, t in ipairs(self.trials) do
     if t.status == "ok" and type(t.config[param]) == "number" then
@@ -211,6 +220,10 @@ function Result:plot(param, path)
                          xlabel = param, ylabel = self.metric,
                          title = self.metric .. " against " .. param}
 end
+
+--- Each parameter's share of the metric's variance (fANOVA-lite main
+--- effects): a list of {name =, value =}, largest first.
+function Result:importance() return require("ml.sweep.plots").importance(self) end
 
 -- ---------------------------------------------------------------------------
 -- Running
@@ -250,10 +263,11 @@ local function adaptive_plan(o)
   end
   local kind = kinds[1]
   local s = base.options("sweep: " .. kind, o[kind], SUB_SPEC[kind])
-  if math.type(s.n) ~= "integer" or s.n < 1 then
-    error(("sweep: %s.n must be a positive integer, got %s"):format(kind, tostring(s.n)), 0)
+  if math.type(s.n) ~= "integer" or s.n < 0 or (s.n == 0 and not (o.trials and #o.trials > 0)) then
+    error(("sweep: %s.n must be a positive integer (or 0 with trials = {...}), got %s")
+      :format(kind, tostring(s.n)), 0)
   end
-  local plan = {kind = kind, n = s.n}
+  local plan = {kind = kind, n = s.n, space = s.space}
   if kind == "custom" then
     if not s.sample then error("sweep: custom.sample (a function of history, rng) is required", 0) end
     plan.sample = function(history, u)
@@ -717,7 +731,9 @@ function sweep._run(o, plan, rank, size, root)
   end
   if size > 1 then
     -- every rank returns the same result table
-    local text = ml.dist.broadcast_string(root and json.encode(results, NAN) or nil, 0)
+    local list = {}
+    for _, t in pairs(results) do list[#list + 1] = t end
+    local text = ml.dist.broadcast_string(root and json.encode(list, NAN) or nil, 0)
     local shared = json.decode(text)
     results = {}
     for _, rec in pairs(shared) do
@@ -742,6 +758,14 @@ function sweep._run(o, plan, rank, size, root)
     res.trials[#res.trials + 1] = {id = t.id, config = t.config, seed = t.seed, status = t.status,
       metrics = t.metrics, error = t.error, seconds = t.seconds, resumed = t.resumed,
       attempts = t.attempts}
+  end
+  -- which numeric parameters are drawn on a log scale (for the plots)
+  local sp = plan and plan.space or o.random and o.random.space
+  if type(sp) == "table" then
+    res.log_scale = {}
+    for k, v in pairs(sp) do
+      if type(v) ~= "function" then res.log_scale[k] = space.kind(v) == "loguniform" end
+    end
   end
   local ranked = res:ranked()
   if ranked[1] and ranked[1].status == "ok" then res.best = ranked[1] end

@@ -13,16 +13,19 @@ local prune = require "ml.sweep.prune"
 
 local trial = {}
 
--- Set by ml.sweep around each trial it runs (in the worker process).
--- ctx: {id, attempt, config, log, pruner, mode, reports = {}, pruned = false}
-local ctx = nil
+-- Set by ml.sweep around each trial it runs (in the worker process):
+-- {id, attempt, config, log, pruner, mode, metric, reports = {}, pruned}.
+-- Kept in the registry, not in this module, so that every copy of the
+-- module (a test runner that resets package.loaded makes new ones) sees
+-- the trial that is running.
+local REG, KEY = debug.getregistry(), "ml.trial.context"
 
-function trial._begin(c) ctx = c; c.reports = {}; c.pruned = false end
-function trial._end() local c = ctx; ctx = nil; return c end
+function trial._begin(c) c.reports = {}; c.pruned = false; REG[KEY] = c end
+function trial._end() local c = REG[KEY]; REG[KEY] = nil; return c end
 
-function trial.id() return ctx and ctx.id end
-function trial.config() return ctx and ctx.config end
-function trial._metric() return ctx and ctx.metric end
+function trial.id() local ctx = REG[KEY]; return ctx and ctx.id end
+function trial.config() local ctx = REG[KEY]; return ctx and ctx.config end
+function trial._metric() local ctx = REG[KEY]; return ctx and ctx.metric end
 
 --- Records an intermediate value; returns nothing.
 function trial.report(step, value)
@@ -32,6 +35,7 @@ function trial.report(step, value)
   if type(value) ~= "number" then
     error("trial.report: value must be a number, got " .. type(value), 2)
   end
+  local ctx = REG[KEY]
   if not ctx then return end
   local last = ctx.reports[#ctx.reports]
   if last and step <= last.step then
@@ -46,6 +50,7 @@ end
 
 --- True when this trial should stop (decided once per rung, from the log).
 function trial.should_prune()
+  local ctx = REG[KEY]
   if not ctx or not ctx.pruner then return false end
   if ctx.pruned then return true end
   local r = prune.crossing(ctx.pruner, ctx.id, ctx.reports)

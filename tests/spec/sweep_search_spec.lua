@@ -146,7 +146,7 @@ describe("sweep options of the searches", function()
     assert.has_error(function() ml.sweep{tpe = {n = 3, space = SPACE}, grid = {a = {1}}, run = run} end,
       "sweep: give one search (grid and/or random, or one of tpe, custom, asha, hyperband), got grid and tpe")
     assert.has_error(function() ml.sweep{tpe = {space = SPACE}, run = run} end,
-      "sweep: tpe.n must be a positive integer, got nil")
+      "sweep: tpe.n must be a positive integer (or 0 with trials = {...}), got nil")
     assert.has_error(function() ml.sweep{tpe = {n = 3, space = {a = {}}}, run = run} end,
       "sweep: space entry 'a' is an empty list")
     assert.has_error(function() ml.sweep{tpe = {n = 3, space = {a = io.stdout}}, run = run} end)
@@ -367,5 +367,51 @@ describe("adaptive searches under mpirun -np 2", function()
     end
     assert.equal(12, kinds.running)
     assert.equal(12, (kinds.ok or 0) + (kinds.pruned or 0))
+  end)
+end)
+
+describe("pictures of a sweep", function()
+  local r = ml.sweep{tpe = {n = 30, space = SPACE, n_startup = 8}, run = run_bowl, mode = "min",
+                     workers = 0, verbose = 0, seed = 1}
+  it("draws the history: every trial and the best so far", function()
+    local path = dir .. "/h.svg"
+    r:plot("history", path)
+    local svg = slurp(path)
+    assert.matches("^<svg", svg)
+    assert.matches("Best loss over trials", svg)
+    local dots = 0
+    for _ in svg:gmatch("<circle") do dots = dots + 1 end
+    assert.equal(30, dots)
+    assert.matches('class="best"', svg)
+  end)
+  it("estimates importance: the parameter that matters most comes first", function()
+    -- y depends on a alone; b is noise
+    local rr = ml.sweep{random = {n = 60, space = {a = ml.uniform(0, 1), b = ml.uniform(0, 1)}},
+      run = function(c) return {y = c.a * 10 + 0.01 * c.b} end, workers = 0, verbose = 0, seed = 3}
+    local imp = rr:importance()
+    assert.equal("a", imp[1].name)
+    assert.is_true(imp[1].value > 0.8, tostring(imp[1].value))
+    assert.is_true(imp[2].value < 0.1, tostring(imp[2].value))
+    local path = dir .. "/i.svg"
+    rr:plot("importance", path)
+    assert.matches("fANOVA%-lite", slurp(path))
+  end)
+  it("draws parallel coordinates with a log axis for loguniform entries, as PNG too", function()
+    local path = dir .. "/p.svg"
+    r:plot("parallel", path)
+    local svg = slurp(path)
+    local lines_ = 0
+    for _ in svg:gmatch('class="trial"') do lines_ = lines_ + 1 end
+    assert.equal(30, lines_)
+    assert.matches(">log<", svg)
+    if os.execute("command -v rsvg-convert >/dev/null 2>&1") then
+      r:plot("parallel", dir .. "/p.png")
+      assert.equal("\137PNG", slurp(dir .. "/p.png"):sub(1, 4))
+    end
+  end)
+  it("refuses a picture without finished trials", function()
+    local bad = ml.sweep{grid = {x = {1}}, run = function() error("no") end, workers = 0, verbose = 0}
+    assert.has_error(function() bad:plot("history", dir .. "/x.svg") end,
+      "sweep plot history: needs at least 1 finished trials with a finite metric, got 0")
   end)
 end)

@@ -152,9 +152,9 @@ if want.mnist then
       :format(seed, E, b, t_full, a, 100 * (b - a) / b, n_pruned, epochs, 27 * E,
         100 * epochs / (27 * E), t_asha))
     if figdir and seed == 1 then
-      asha:plot("parallel", figdir .. "/sweep_mnist_asha_parallel.svg")
+      full:plot("parallel", figdir .. "/sweep_mnist_parallel.svg")
       full:plot("importance", figdir .. "/sweep_mnist_importance.svg")
-      print("  figures: " .. figdir .. "/sweep_mnist_asha_parallel.svg, sweep_mnist_importance.svg")
+      print("  figures: " .. figdir .. "/sweep_mnist_parallel.svg, sweep_mnist_importance.svg")
     end
   end
   -- TPE against random on the MLP, 1 epoch per trial

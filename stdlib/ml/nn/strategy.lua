@@ -9,10 +9,56 @@
 --   strategy:validate(model, x, y, batch_size, logs)  sets logs.val_*
 -- Default: this process alone. DataParallel (fit{distributed = true} under
 -- mpirun with two or more ranks): each rank takes its shard of every batch.
+-- Either runs a batch as `accumulate` micro-batches when fit asks for it.
 local ml = require "ml"
 local base = require "ml.base"
 
 local M = {}
+
+local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+---------------------------------------------------------------------------
+-- gradient accumulation (fit{accumulate = k})
+
+-- Rows first..first+m-1 of a batch as k micro-batches: forward, loss and
+-- backward on each, the loss gradient scaled by rows / total first so the
+-- summed gradients are those of the mean loss over all `total` rows (total
+-- is the global batch under data parallelism). Leaves the sum in the
+-- model's gradients; returns the rows' summed loss, the count of correct
+-- rows (or nil) and the predictions (or nil), or a non-finite loss early.
+-- The accumulators are allocated once per model and reused.
+local function accumulate(model, k, x, y, w, total)
+  local n = x.shape[1]
+  local c = model:_sync()
+  local acc = model._accum
+  if not acc or acc.params ~= c.params then
+    acc = {params = c.params}
+    for i, g in ipairs(c.grads) do acc[i] = ml.zeros(g.shape) end
+    model._accum = acc
+  end
+  for i = 1, #c.grads do acc[i]:zero_() end
+  local sum, correct, preds = 0, nil, (#model._metric_specs > 0) and {} or nil
+  local first = 1
+  for j = 1, k do
+    local m = n // k + (j <= n % k and 1 or 0)
+    if m > 0 then
+      local xb, yb = x:narrow(1, first, m), y:narrow(1, first, m)
+      local p = model:forward(xb, true)
+      local v, g, cor, pre = model:_loss(p, yb, true)
+      if w then v = model:_weigh(p, yb, w:narrow(1, first, m), g) end
+      if not is_finite(v) then return v * m, cor, nil end
+      g:mul_(m / total)
+      model:backward(g, pre)
+      for i, gr in ipairs(c.grads) do acc[i]:add_(gr) end
+      sum = sum + v * m
+      if cor then correct = (correct or 0) + cor end
+      if preds then preds[#preds + 1] = p:clone() end
+      first = first + m
+    end
+  end
+  for i, gr in ipairs(c.grads) do gr:copy_(acc[i]) end
+  return sum, correct, preds and ml.cat(preds, 1) or nil
+end
 
 ---------------------------------------------------------------------------
 -- one process
@@ -26,7 +72,15 @@ function Default:begin() end
 function Default:batches(loader) return loader:batches() end
 
 function Default:train_step(model, xb, yb, wb)
-  return model:train_on_batch(xb, yb, wb)
+  local k = self.accumulate or 1
+  if k == 1 then return model:train_on_batch(xb, yb, wb) end
+  local n = xb.shape[1]
+  local sum, correct, p = accumulate(model, k, xb, yb, wb, n)
+  if not is_finite(sum) then return sum / n, correct, nil end
+  local v = sum / n + model:_regularize()
+  local c = model:_sync()
+  model.optimizer:step(c.params, c.grads)
+  return v, correct, p
 end
 
 function Default:validate(model, x, y, batch_size, logs)
@@ -81,7 +135,13 @@ function DataParallel:train_step(model, xb, yb)
   local c = model:_sync()
   local ps, gs = c.params, c.grads
   local v, correct = 0, 0
-  if m > 0 then
+  local k = self.accumulate or 1
+  if m > 0 and k > 1 then
+    -- micro-batches of the shard; gradients already of the mean over m rows
+    local sum
+    sum, correct = accumulate(model, k, xb:narrow(1, first, m), yb:narrow(1, first, m), nil, m)
+    v = sum / m + model:_regularize()
+  elseif m > 0 then
     local p = model:forward(xb:narrow(1, first, m), true)
     local g, pre
     v, g, correct, pre = model:_loss(p, yb:narrow(1, first, m), true)
@@ -113,9 +173,11 @@ end
 
 --- The strategy for fit{distributed = ...}: DataParallel when asked for and
 --- the job has two or more ranks, Default otherwise.
-function M.get(distributed)
-  if distributed and ml.dist.size() > 1 then return DataParallel() end
-  return Default()
+--- accumulate: each (local) batch runs as that many micro-batches.
+function M.get(distributed, accumulate)
+  local s = (distributed and ml.dist.size() > 1) and DataParallel() or Default()
+  s.accumulate = accumulate or 1
+  return s
 end
 
 return M

@@ -95,6 +95,19 @@ end
 local DataParallel = base.class("DataParallel", Default)
 M.DataParallel = DataParallel
 
+-- Overlap (as PyTorch DDP): gradients go in buckets in reverse layer order,
+-- the first up to FIRST_CAP bytes, the others up to CAP; a bucket's
+-- non-blocking allreduce starts as soon as backward has passed its lowest
+-- layer, and MPI is given a chance to progress it after every layer. Set
+-- DataParallel.overlap = false for one packed blocking allreduce per step.
+-- model._dp_stats counts steps and the seconds spent waiting for (overlap)
+-- or in (blocking) the allreduce after backward.
+DataParallel.overlap = true
+DataParallel.FIRST_CAP = 1 * 2^20
+DataParallel.CAP = 25 * 2^20
+local core = require "ml.core"
+local clock = core.term.clock
+
 function DataParallel:init()
   self.rank = ml.dist.rank()
   self.chief = self.rank == 0
@@ -124,6 +137,31 @@ function DataParallel:batches(loader)
   return batches
 end
 
+-- The buckets of a model (remade when its trainable layers change):
+-- bk.at[i] = the bucket to start after layer i's backward; bk.list in order.
+function DataParallel:_buckets(model, c)
+  local bk = self._bk
+  if bk and bk.c == c then return bk end
+  bk = {c = c, at = {}, list = {}}
+  local cur, bytes, cap = {}, 0, self.FIRST_CAP
+  local layers = model.layers
+  for i = #layers, c.low, -1 do
+    local l = layers[i]
+    if l.trainable ~= false then
+      local _, gs = l:parameters()
+      for j = #gs, 1, -1 do cur[#cur + 1] = gs[j]; bytes = bytes + 4 * gs[j]:numel() end
+    end
+    if #cur > 0 and (bytes >= cap or i == c.low) then
+      local b = core.dist.bucket(cur)
+      bk.at[i] = b
+      bk.list[#bk.list + 1] = b
+      cur, bytes, cap = {}, 0, self.CAP
+    end
+  end
+  self._bk = bk
+  return bk
+end
+
 --- One step on this rank's shard of a global batch: gradients are averaged
 --- over every rank's rows (one packed allreduce), so all ranks apply the same
 --- update and hold identical weights. Returns the global mean loss and the
@@ -136,6 +174,33 @@ function DataParallel:train_step(model, xb, yb)
   local ps, gs = c.params, c.grads
   local v, correct = 0, 0
   local k = self.accumulate or 1
+  local stats = model._dp_stats or {steps = 0, wait = 0, buckets = 0}
+  model._dp_stats = stats
+  if self.overlap and k == 1 and not self:_regularized(model) then
+    local bk = self:_buckets(model, c)
+    local started, scale = 0, m / n
+    local function start_after(i)
+      local b = bk.at[i]
+      if b then core.dist.bucket_start(b, scale); started = started + 1 end
+      for j = 1, started - (b and 1 or 0) do core.dist.bucket_test(bk.list[j]) end
+    end
+    if m > 0 then
+      local p = model:forward(xb:narrow(1, first, m), true)
+      local g, pre
+      v, g, correct, pre = model:_loss(p, yb:narrow(1, first, m), true)
+      model:backward(g, pre, start_after)
+    else
+      for _, gr in ipairs(gs) do gr:zero_() end   -- a short last batch: nothing here
+      for i = #model.layers, c.low, -1 do start_after(i) end
+    end
+    local t0 = clock()
+    for _, b in ipairs(bk.list) do core.dist.bucket_wait(b) end
+    stats.wait = stats.wait + (clock() - t0)
+    stats.steps, stats.buckets = stats.steps + 1, #bk.list
+    local sums = ml.dist.allreduce_numbers({v * m, correct or 0})
+    model.optimizer:step(ps, gs)
+    return sums[1] / n, correct and sums[2] or nil
+  end
   if m > 0 and k > 1 then
     -- micro-batches of the shard; gradients already of the mean over m rows
     local sum
@@ -151,10 +216,22 @@ function DataParallel:train_step(model, xb, yb)
   else
     for _, g in ipairs(gs) do g:zero_() end   -- a short last batch: nothing here
   end
+  local t0 = clock()
   ml.dist.average_gradients(gs, m, n)
+  stats.wait = stats.wait + (clock() - t0)
+  stats.steps = stats.steps + 1
   local sums = ml.dist.allreduce_numbers({v * m, correct or 0})
   model.optimizer:step(ps, gs)
   return sums[1] / n, correct and sums[2] or nil
+end
+
+-- Weight penalties add gradients after backward: those steps reduce once,
+-- after them, without overlap.
+function DataParallel:_regularized(model)
+  for _, l in ipairs(model.layers) do
+    if l.trainable ~= false and (l.kernel_regularizer or l.bias_regularizer) then return true end
+  end
+  return false
 end
 
 --- Validation on this rank's shard, combined over ranks.

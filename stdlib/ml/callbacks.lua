@@ -3,8 +3,12 @@
 -- on_batch_end(batch, logs), on_epoch_end(epoch, logs), on_train_end(logs).
 -- Epochs and batches are numbered from 1 (Lua's convention; Keras counts from 0).
 -- A callback stops training by setting model.stop_training = true.
+-- fit always adds a History (last, so it sees the other callbacks' log
+-- entries) and draws its output with a Progbar (Keras's keras.utils.Progbar).
 local ml = require "ml"
 local base = require "ml.base"
+local core = require "ml.core"
+local clock = core.term.clock
 
 local M = {}
 
@@ -286,6 +290,106 @@ function LambdaCallback:init(opts)
     {"on_epoch_begin", nil, "function|nil"}, {"on_batch_end", nil, "function|nil"},
     {"on_epoch_end", nil, "function|nil"}, {"on_train_end", nil, "function|nil"}})
   for k, f in pairs(o) do self[k] = function(_, ...) return f(...) end end
+end
+
+---------------------------------------------------------------------------
+
+--- History: what model:fit returns. history.loss (also history.history.loss)
+--- lists the epochs' values; history.val_loss is nil without validation.
+--- It keeps no reference to the model, so it can be kept or saved alone.
+local History = class("History")
+function History:init()
+  self.history = {}
+  self.epoch = {}
+  self.params = {}
+end
+function History:set_model() end
+function History:on_epoch_end(epoch, logs)
+  self.epoch[#self.epoch + 1] = epoch
+  for k, v in pairs(logs) do
+    if type(v) == "number" then
+      local l = self.history[k]
+      if not l then
+        l = {}
+        self.history[k] = l
+        rawset(self, k, l)   -- history.loss is history.history.loss
+      end
+      l[#l + 1] = v
+    end
+  end
+end
+function History:__repr()
+  local keys = {}
+  for k in pairs(self.history) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return string.format("History(%d epochs: %s)", #self.epoch, table.concat(keys, ", "))
+end
+
+---------------------------------------------------------------------------
+-- fit's output: a bar updated in place on a terminal (verbose = 1), one line
+-- per epoch otherwise (verbose = 2, or 1 when stdout is not a terminal).
+
+local function fmt_time(s)
+  if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, (s % 3600) // 60, s % 60) end
+  if s >= 60 then return string.format("%d:%02d", s // 60, s % 60) end
+  return string.format("%ds", math.floor(s + 0.5))
+end
+
+local function fmt_metrics(logs, keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    if logs[k] then parts[#parts + 1] = string.format("%s: %.4f", k, logs[k]) end
+  end
+  return table.concat(parts, " - ")
+end
+
+--- Progbar(verbose, epochs, steps): epoch_begin(epoch); update(step, mean
+--- loss, mean accuracy or nil, accuracy's name); epoch_end(epoch, logs, keys)
+--- prints the logs named in keys, in that order.
+local Progbar = base.class("Progbar")
+M.Progbar = Progbar
+function Progbar:init(verbose, epochs, steps)
+  self.verbose, self.epochs, self.steps = verbose, epochs, steps
+  self.tty = verbose == 1 and core.term.isatty(1)
+  self.out = io.stdout
+end
+function Progbar:epoch_begin(epoch)
+  self.t0 = clock()
+  self.last = 0
+  if self.tty then self.out:write(string.format("Epoch %d/%d\n", epoch, self.epochs)) end
+end
+function Progbar:update(step, loss, acc, acc_name)
+  if not self.tty then return end
+  local now = clock()
+  if step < self.steps and now - self.last < 0.1 then return end
+  self.last = now
+  local el = now - self.t0
+  local w = 30
+  local done = math.floor(w * step / self.steps)
+  local bar = string.rep("=", done) .. (step < self.steps and ">" or "")
+    .. string.rep(".", w - done - (step < self.steps and 1 or 0))
+  local eta = step < self.steps and (el / step * (self.steps - step)) or 0
+  local s = string.format("\r%d/%d [%s] - %s%s - loss: %.4f", step, self.steps, bar,
+    fmt_time(el), step < self.steps and (" - ETA: " .. fmt_time(eta)) or "", loss)
+  if acc then s = s .. string.format(" - %s: %.4f", acc_name or "accuracy", acc) end
+  self.out:write(s .. "\27[K")
+  self.out:flush()
+end
+function Progbar:epoch_end(epoch, logs, keys)
+  if self.verbose == 0 then return end
+  local el = clock() - self.t0
+  local per = el / self.steps
+  local stepstr = per >= 1 and string.format("%.1fs/step", per) or
+    string.format("%.0fms/step", per * 1000)
+  local s = string.format("%d/%d - %.1fs - %s - %s", self.steps, self.steps, el, stepstr,
+    fmt_metrics(logs, keys))
+  if self.tty then
+    self.out:write(string.format("\r%d/%d [%s] - %s - %s - %s\27[K\n", self.steps, self.steps,
+      string.rep("=", 30), fmt_time(el), stepstr, fmt_metrics(logs, keys)))
+  else
+    self.out:write(string.format("Epoch %d/%d - ", epoch, self.epochs) .. s .. "\n")
+  end
+  self.out:flush()
 end
 
 return M

@@ -34,7 +34,7 @@ $(FUZZ_BUILD)/stdlib_embed.c: bindings/embed_stdlib.lua $(STDLIB_LUA)
 $(FUZZ_BUILD)/stdlib_embed.o: $(FUZZ_BUILD)/stdlib_embed.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ)
 	@echo "link $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -fopenmp=libgomp $< $(FUZZ_OBJ) -o $@ $(LIBS)
 

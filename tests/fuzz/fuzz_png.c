@@ -1,11 +1,3 @@
 /* PNG images through libpng, then the image kernels on what loads. */
 #define TARGET_EXT ".png"
-#define TARGET_CODE \
-  "return function(s, path)\n" \
-  "  local ok, img = pcall(ml.image.load, path)\n" \
-  "  if ok and img:numel() < 1e6 then\n" \
-  "    pcall(ml.image.rgb2gray, img); pcall(ml.image.resize, img, 7, 5)\n" \
-  "    pcall(ml.image.rotate, img, 30); pcall(ml.image.sobel_h, img)\n" \
-  "  end\n" \
-  "end"
-#include "fuzz_common.h"
+#include "fuzz_image.h"

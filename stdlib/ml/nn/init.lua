@@ -1,5 +1,6 @@
 -- ml.nn: layers (ml.nn.layers), losses, activations, initializers, and the
--- containers Sequential / Model / Input (ml.nn.model). Names load lazily.
+-- containers Sequential / Model / Input (ml.nn.model, which inherits compile /
+-- fit / evaluate / predict from ml.nn.trainer). Names load lazily.
 local nn = {}
 
 local where = {

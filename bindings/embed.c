@@ -367,9 +367,7 @@ static int p_number(lua_State *L) {
     if (!t || ml_numel(t) != 1)
       return luaL_error(L, "mlrun_get_number: global '%s' is a %s, expected a number",
                         a->name, t ? "tensor with more than one element" : luaL_typename(L, -1));
-    int64_t off = ml_offset_of(t, 0);
-    v = t->dtype == ML_F32 ? ((float *)t->storage->data)[off]
-                           : (double)((int64_t *)t->storage->data)[off];
+    v = ml_get(t, ml_offset_of(t, 0));
   }
   *a->number = v;
   return 0;

@@ -220,7 +220,7 @@ static double *number_list(lua_State *L, int idx, int64_t *n, const char *who, c
     *n = ml_numel(&c);
     double *v = lua_newuserdatauv(L, sizeof(double) * (size_t)(*n ? *n : 1), 0);
     for (int64_t i = 0; i < *n; i++)
-      v[i] = c.dtype == ML_F32 ? (double)ml_f32(&c)[i] : (double)ml_i64(&c)[i];
+      v[i] = ml_get(&c, c.offset + i);
     ml_tensor_release(&c);
     return v;
   }

@@ -105,6 +105,89 @@ static int l_allreduce_many(lua_State *L) {
   return 0;
 }
 
+/* Buckets for the overlapped allreduce: a userdata holding ml_dist_bucket
+ * and its buffer (so the collector sees the size); its user value is the
+ * list of tensors, which stays alive with it. */
+#define BUCKET "ml.dist.bucket"
+
+static ml_tensor **bucket_tensors(lua_State *L, int idx, int *n) {
+  lua_getiuservalue(L, idx, 1);
+  int k = (int)lua_rawlen(L, -1);
+  ml_tensor **ts = (ml_tensor **)lua_newuserdatauv(L, sizeof(ml_tensor *) * (k ? k : 1), 0);
+  for (int i = 0; i < k; i++) {
+    lua_rawgeti(L, -2, i + 1);
+    ts[i] = mlb_checktensor(L, -1);
+    lua_pop(L, 1);
+  }
+  *n = k;
+  return ts;   /* the list and the array stay on the stack until the caller returns */
+}
+
+static int bucket_gc(lua_State *L) {
+  ml_dist_bucket *b = (ml_dist_bucket *)luaL_checkudata(L, 1, BUCKET);
+  if (b->pending) {   /* MPI still writes the buffer: finish before it is freed */
+    ml_dist *d = get_dist(L);
+    d->ops->wait(b->req);
+    b->pending = false;
+  }
+  return 0;
+}
+
+/* dist_bucket({t1, t2, ...}) -> bucket for dist_bucket_start/test/wait. */
+static int l_bucket(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int k = (int)lua_rawlen(L, 1);
+  int64_t total = 0;
+  lua_createtable(L, k, 0);
+  for (int i = 0; i < k; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    ml_tensor *t = check_buffer(L, -1, "bucket");
+    total += ml_numel(t);
+    lua_rawseti(L, -2, i + 1);
+  }
+  if (total >= ((int64_t)1 << 30)) return luaL_error(L, "bucket: %lld floats is too large", (long long)total);
+  ml_dist_bucket *b = (ml_dist_bucket *)lua_newuserdatauv(L, sizeof *b + (size_t)total * sizeof(float), 1);
+  memset(b, 0, sizeof *b);
+  b->buf = (float *)(b + 1);
+  b->n = total;
+  if (luaL_newmetatable(L, BUCKET)) {
+    lua_pushcfunction(L, bucket_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
+/* dist_bucket_start(bucket, scale): packs scale * its tensors, starts the sum. */
+static int l_bucket_start(lua_State *L) {
+  ml_dist_bucket *b = (ml_dist_bucket *)luaL_checkudata(L, 1, BUCKET);
+  float scale = (float)luaL_optnumber(L, 2, 1.0);
+  int n;
+  ml_tensor **ts = bucket_tensors(L, 1, &n);
+  MLB_CHECK(L, ml_dist_bucket_start(mlb_ctx(L), get_dist(L), b, ts, n, scale));
+  return 0;
+}
+
+/* dist_bucket_test(bucket) -> done: lets MPI progress it. */
+static int l_bucket_test(lua_State *L) {
+  ml_dist_bucket *b = (ml_dist_bucket *)luaL_checkudata(L, 1, BUCKET);
+  bool done;
+  MLB_CHECK(L, ml_dist_bucket_test(mlb_ctx(L), get_dist(L), b, &done));
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+/* dist_bucket_wait(bucket): waits and writes the sums into its tensors. */
+static int l_bucket_wait(lua_State *L) {
+  ml_dist_bucket *b = (ml_dist_bucket *)luaL_checkudata(L, 1, BUCKET);
+  int n;
+  ml_tensor **ts = bucket_tensors(L, 1, &n);
+  MLB_CHECK(L, ml_dist_bucket_wait(mlb_ctx(L), get_dist(L), b, ts, n));
+  return 0;
+}
+
 static int l_broadcast(lua_State *L) {
   ml_tensor *t = mlb_checktensor(L, 1);
   if (!ml_is_contiguous(t)) return luaL_error(L, "broadcast: expected a contiguous tensor");
@@ -168,6 +251,8 @@ static const luaL_Reg functions[] = {
   {"allreduce", l_allreduce}, {"allreduce_numbers", l_allreduce_numbers},
   {"allreduce_many", l_allreduce_many}, {"broadcast", l_broadcast}, {"broadcast_string", l_broadcast_string},
   {"send", l_send}, {"recv", l_recv}, {"barrier", l_barrier},
+  {"bucket", l_bucket}, {"bucket_start", l_bucket_start}, {"bucket_test", l_bucket_test},
+  {"bucket_wait", l_bucket_wait},
   {NULL, NULL}};
 
 void mlb_open_dist(lua_State *L) { mlb_register(L, functions); }

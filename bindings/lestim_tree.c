@@ -48,9 +48,7 @@ static void *scratch(lua_State *L, size_t bytes) {
 }
 
 static float yval(const ml_tensor *y, int64_t i) {
-  int64_t off = ml_offset_of(y, i);
-  return y->dtype == ML_I64 ? (float)((int64_t *)y->storage->data)[off]
-                            : ((float *)y->storage->data)[off];
+  return (float)ml_get(y, ml_offset_of(y, i));
 }
 
 static const char *opt_who(lua_State *L, int idx, const char *def) {

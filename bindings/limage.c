@@ -56,9 +56,7 @@ static double param(lua_State *L, int idx, int64_t i) {
   if (lua_isnumber(L, idx)) return lua_tonumber(L, idx);
   ml_tensor *t = mlb_totensor(L, idx);
   if (t) {
-    int64_t off = ml_offset_of(t, i);
-    return t->dtype == ML_F32 ? ((float *)t->storage->data)[off]
-                              : (double)((int64_t *)t->storage->data)[off];
+    return ml_get(t, ml_offset_of(t, i));
   }
   lua_rawgeti(L, idx, (lua_Integer)i + 1);
   double v = lua_tonumber(L, -1);

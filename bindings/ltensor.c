@@ -126,14 +126,37 @@ int mlb_checkshape(lua_State *L, int first, int64_t *shape) {
   return n;
 }
 
-static ml_dtype checkdtype(lua_State *L, int idx, ml_dtype def) {
-  const char *s = luaL_optstring(L, idx, NULL);
-  if (!s) return def;
+int mlb_dtype_of(const char *s) {
   if (!strcmp(s, "float32") || !strcmp(s, "float")) return ML_F32;
+  if (!strcmp(s, "float64") || !strcmp(s, "double")) return ML_F64;
   if (!strcmp(s, "int64") || !strcmp(s, "int") || !strcmp(s, "long")) return ML_I64;
-  return luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (expected 'float32' or "
-                                               "'int64')", s)), ML_F32;
+  if (!strcmp(s, "uint8") || !strcmp(s, "byte")) return ML_U8;
+  return -1;
 }
+
+ml_dtype mlb_checkdtype(lua_State *L, int idx, ml_dtype def) {
+  idx = lua_absindex(L, idx);
+  if (lua_isnoneornil(L, idx)) return def;
+  if (lua_istable(L, idx) && !mlb_totensor(L, idx)) {
+    static const char *const allowed[] = {"dtype", NULL};
+    mlb_opts_check(L, idx, "dtype", allowed);
+    lua_getfield(L, idx, "dtype");
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
+    int d = lua_type(L, -1) == LUA_TSTRING ? mlb_dtype_of(lua_tostring(L, -1)) : -1;
+    if (d < 0)
+      luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (expected 'float32', "
+                    "'float64', 'int64' or 'uint8')", luaL_tolstring(L, -1, NULL)));
+    lua_pop(L, 1);
+    return (ml_dtype)d;
+  }
+  const char *s = luaL_checkstring(L, idx);
+  int d = mlb_dtype_of(s);
+  if (d < 0)
+    luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (expected 'float32', "
+                                          "'float64', 'int64' or 'uint8')", s));
+  return (ml_dtype)d;
+}
+#define checkdtype mlb_checkdtype
 
 /* ---- from nested tables ---- */
 
@@ -187,8 +210,18 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
         if (lua_isboolean(L, -1)) v = lua_toboolean(L, -1);
         else luaL_error(L, "tensor: expected numbers in the table, got %s", luaL_typename(L, -1));
       }
-      if (t->dtype == ML_F32) ml_f32(t)[(*pos)++] = (float)v;
-      else ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(L, v, "tensor");
+      switch (t->dtype) {
+        case ML_F32: ml_f32(t)[(*pos)++] = (float)v; break;
+        case ML_F64: ml_f64(t)[(*pos)++] = v; break;
+        case ML_I64:
+          ml_i64(t)[(*pos)++] = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : d2i(L, v, "tensor");
+          break;
+        default:
+          if (!(v > -1.0 && v < 256.0))
+            luaL_error(L, "tensor: cannot convert %s to uint8: outside 0..255",
+                       luaL_tolstring(L, -1, NULL));
+          ml_u8(t)[(*pos)++] = (uint8_t)v;
+      }
     }
     lua_pop(L, 1);
   }
@@ -250,13 +283,25 @@ static int l_tensor(lua_State *L) {
   ml_ctx *ctx = mlb_ctx(L);
   ml_dtype dt = checkdtype(L, 2, ML_F32);
   ml_tensor src, out;
-  if (lua_istable(L, 1) && !mlb_totensor(L, 1) && dt == ML_I64) {
+  if (lua_istable(L, 1) && !mlb_totensor(L, 1) && dt != ML_F32) {   /* exact: no float32 detour */
     int ndim;
     int64_t shape[ML_MAX_DIMS], pos = 0;
     table_shape(L, 1, &ndim, shape);
-    MLB_CHECK(L, ml_tensor_new(ctx, &out, ML_I64, ndim, shape, false));
+    MLB_CHECK(L, ml_tensor_new(ctx, &out, dt, ndim, shape, false));
     ml_tensor *u = mlb_pushtensor(L, &out);
     if (ml_numel(u) > 0) table_fill(L, 1, 0, ndim, shape, u, &pos);
+    return 1;
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER && dt != ML_F32) {   /* a scalar, exactly */
+    lua_Number v = lua_tonumber(L, 1);
+    if (dt == ML_U8 && !(v > -1.0 && v < 256.0))
+      return luaL_error(L, "tensor: cannot convert %s to uint8: outside 0..255",
+                        luaL_tolstring(L, 1, NULL));
+    int64_t iv = dt != ML_I64 ? 0 : lua_isinteger(L, 1) ? lua_tointeger(L, 1) : d2i(L, v, "tensor");
+    MLB_CHECK(L, ml_tensor_new(ctx, &out, dt, 0, NULL, false));
+    if (dt == ML_I64) ml_i64(&out)[0] = iv;
+    else ml_set(&out, 0, v);
+    mlb_pushtensor(L, &out);
     return 1;
   }
   mlb_astensor(L, 1, &src);
@@ -279,7 +324,7 @@ static int l_tensor(lua_State *L) {
 static int filled(lua_State *L, double v, int zero) {
   int64_t shape[ML_MAX_DIMS];
   int n = mlb_checkshape(L, 1, shape);
-  ml_dtype dt = checkdtype(L, lua_istable(L, 1) ? 2 : n + 1, ML_F32);
+  ml_dtype dt = checkdtype(L, lua_istable(L, 1) && !mlb_totensor(L, 1) ? 2 : n + 1, ML_F32);
   ml_tensor t;
   MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, dt, n, shape, zero));
   if (!zero) ml_fill(&t, v);
@@ -296,8 +341,12 @@ static int l_full(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = mlb_checkshape(L, 1, shape);
   double v = luaL_checknumber(L, 2);
+  ml_dtype dt = checkdtype(L, 3, ML_F32);
+  if ((dt == ML_U8 && !(v > -1.0 && v < 256.0)) ||
+      (dt == ML_I64 && !(v < 9223372036854775808.0 && v >= -9223372036854775808.0)))
+    return luaL_error(L, "full: cannot convert %f to %s: out of range", v, ml_dtype_name(dt));
   ml_tensor t;
-  MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, checkdtype(L, 3, ML_F32), n, shape, false));
+  MLB_CHECK(L, ml_tensor_new(mlb_ctx(L), &t, dt, n, shape, false));
   ml_fill(&t, v);
   mlb_pushtensor(L, &t);
   return 1;
@@ -307,8 +356,12 @@ static int random_fill(lua_State *L, int normal) {
   int64_t shape[ML_MAX_DIMS];
   int n = mlb_checkshape(L, 1, shape);
   ml_ctx *ctx = mlb_ctx(L);
+  ml_dtype dt = checkdtype(L, lua_istable(L, 1) ? 2 : n + 1, ML_F32);
+  if (!ml_dtype_is_float(dt))
+    return luaL_error(L, "%s: expected dtype float32 or float64, got %s",
+                      normal ? "randn" : "rand", ml_dtype_name(dt));
   ml_tensor t;
-  MLB_CHECK(L, ml_tensor_new(ctx, &t, ML_F32, n, shape, false));
+  MLB_CHECK(L, ml_tensor_new(ctx, &t, dt, n, shape, false));
   if (normal) ml_fill_normal(ctx, &t, 0, 1);
   else ml_fill_uniform(ctx, &t, 0, 1);
   mlb_pushtensor(L, &t);
@@ -318,11 +371,14 @@ static int l_rand(lua_State *L) { return random_fill(L, 0); }
 static int l_randn(lua_State *L) { return random_fill(L, 1); }
 
 static int l_eye(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1), m = luaL_optinteger(L, 2, n);
+  lua_Integer n = luaL_checkinteger(L, 1);
+  int di = lua_type(L, 2) == LUA_TNUMBER ? 3 : 2;   /* eye(n [, m] [, dtype]) */
+  lua_Integer m = di == 3 ? luaL_checkinteger(L, 2) : n;
+  ml_dtype dt = checkdtype(L, di, ML_F32);
   ml_tensor t;
   MLB_CHECK(L, n < 0 || m < 0 ? ml_error(mlb_ctx(L), "eye: expected sizes >= 0, got %d, %d",
                                          (int)n, (int)m)
-                              : ml_eye(mlb_ctx(L), &t, n, m));
+                              : ml_eye(mlb_ctx(L), &t, n, m, dt));
   mlb_pushtensor(L, &t);
   return 1;
 }
@@ -331,13 +387,16 @@ static int l_eye(lua_State *L) {
 static int l_arange(lua_State *L) {
   double a = 0, b, s = 1;
   int top = lua_gettop(L);
+  int has_dt = top > 1 && (lua_type(L, top) == LUA_TSTRING || lua_istable(L, top));
+  ml_dtype dt = has_dt ? checkdtype(L, top, ML_F32) : ML_F32;
+  if (has_dt) lua_settop(L, --top);
   if (top == 1) b = luaL_checknumber(L, 1);
   else { a = luaL_checknumber(L, 1); b = luaL_checknumber(L, 2); s = luaL_optnumber(L, 3, 1); }
   /* NumPy: integer arguments give integers (int64), any float gives float32 */
   bool ints = true;
   for (int i = 1; i <= (top < 3 ? top : 3); i++) ints = ints && lua_isinteger(L, i);
   ml_tensor t;
-  MLB_CHECK(L, ml_arange(mlb_ctx(L), &t, a, b, s, ints ? ML_I64 : ML_F32));
+  MLB_CHECK(L, ml_arange(mlb_ctx(L), &t, a, b, s, has_dt ? dt : ints ? ML_I64 : ML_F32));
   mlb_pushtensor(L, &t);
   return 1;
 }
@@ -345,7 +404,7 @@ static int l_arange(lua_State *L) {
 static int l_linspace(lua_State *L) {
   ml_tensor t;
   MLB_CHECK(L, ml_linspace(mlb_ctx(L), &t, luaL_checknumber(L, 1), luaL_checknumber(L, 2),
-                           luaL_optinteger(L, 3, 50)));
+                           luaL_optinteger(L, 3, 50), checkdtype(L, 4, ML_F32)));
   mlb_pushtensor(L, &t);
   return 1;
 }
@@ -407,8 +466,11 @@ static int l_memory_info(lua_State *L) {
 /* ---- to Lua ---- */
 
 static void push_elem(lua_State *L, const ml_tensor *t, int64_t off) {
-  if (t->dtype == ML_F32) lua_pushnumber(L, ((float *)t->storage->data)[off]);
-  else lua_pushinteger(L, ((int64_t *)t->storage->data)[off]);
+  switch (t->dtype) {
+    case ML_I64: lua_pushinteger(L, ((int64_t *)t->storage->data)[off]); break;
+    case ML_U8: lua_pushinteger(L, ((uint8_t *)t->storage->data)[off]); break;
+    default: lua_pushnumber(L, ml_get(t, off)); break;
+  }
 }
 
 static void totable_rec(lua_State *L, const ml_tensor *t, int d, int64_t off) {
@@ -531,9 +593,7 @@ static int row_mask(lua_State *L, const ml_tensor *t, const ml_tensor *mask) {
   ml_ctx *ctx = mlb_ctx(L);
   int64_t n = mask->shape[0], k = 0;
   for (int64_t i = 0; i < n; i++) {
-    int64_t o = ml_offset_of(mask, i);
-    double m = mask->dtype == ML_F32 ? ((float *)mask->storage->data)[o]
-                                     : (double)((int64_t *)mask->storage->data)[o];
+    double m = ml_get(mask, ml_offset_of(mask, i));
     if (m != 0 && m != 1)
       return luaL_error(L, "tensor index: a 1-D key of %d entries selects rows and must hold 0/1 "
                         "(a mask such as x[{{}, 1}]:gt(0)), got %f at position %d; for row "
@@ -545,10 +605,7 @@ static int row_mask(lua_State *L, const ml_tensor *t, const ml_tensor *mask) {
   ml_tensor *ip = mlb_pushtensor(L, &idx);   /* anchored: freed by the GC on error */
   int64_t *p = ml_i64(ip);
   for (int64_t i = 0, j = 0; i < n; i++) {
-    int64_t o = ml_offset_of(mask, i);
-    double m = mask->dtype == ML_F32 ? ((float *)mask->storage->data)[o]
-                                     : (double)((int64_t *)mask->storage->data)[o];
-    if (m != 0) p[j++] = i;
+    if (ml_get(mask, ml_offset_of(mask, i)) != 0) p[j++] = i;
   }
   MLB_CHECK(L, ml_index_select(ctx, &out, t, 0, ip));
   mlb_pushtensor(L, &out);
@@ -632,9 +689,21 @@ static void assign(lua_State *L, ml_tensor *dst, int vidx) {
   ml_tensor *src = mlb_totensor(L, vidx);
   if (src) MLB_CHECK(L, ml_copy(mlb_ctx(L), dst, src));
   else if (lua_type(L, vidx) == LUA_TNUMBER) {
-    if (dst->dtype == ML_I64 && !lua_isinteger(L, vidx))
-      d2i(L, lua_tonumber(L, vidx), "tensor assignment");
-    ml_fill(dst, lua_tonumber(L, vidx));
+    double v = lua_tonumber(L, vidx);
+    if (dst->dtype == ML_I64 && !lua_isinteger(L, vidx)) d2i(L, v, "tensor assignment");
+    if (dst->dtype == ML_U8 && !(v > -1.0 && v < 256.0))
+      luaL_error(L, "tensor assignment: cannot convert %s to uint8: outside 0..255",
+                 luaL_tolstring(L, vidx, NULL));
+    if (dst->dtype == ML_I64 && lua_isinteger(L, vidx)) {   /* exact beyond 2^53 */
+      ml_tensor one;
+      int64_t iv = lua_tointeger(L, vidx);
+      MLB_CHECK(L, ml_tensor_wrap(mlb_ctx(L), &one, &iv, ML_I64, 0, NULL, NULL, NULL));
+      int rc = ml_copy(mlb_ctx(L), dst, &one);
+      ml_tensor_release(&one);
+      if (rc) mlb_fail(L);
+    } else {
+      ml_fill(dst, v);
+    }
   }
   else if (lua_type(L, vidx) == LUA_TBOOLEAN) ml_fill(dst, lua_toboolean(L, vidx));
   else luaL_error(L, "tensor assignment: expected a number or a tensor, got %s",
@@ -675,14 +744,17 @@ static int tensor_newindex(lua_State *L) {
     ml_tensor *mask = mlb_totensor(L, 2), m;
     MLB_CHECK(L, ml_view_expand(ctx, &m, mask, t->ndim, t->shape));
     double val = luaL_checknumber(L, 3);
+    if (t->dtype == ML_U8 && !(val > -1.0 && val < 256.0))
+      return ml_tensor_release(&m), luaL_error(L, "tensor assignment: cannot convert %f to "
+                                               "uint8: outside 0..255", val);
+    if (t->dtype == ML_I64) d2i(L, val, "tensor assignment");
     int64_t n = ml_numel(t);
     for (int64_t i = 0; i < n; i++) {
-      int64_t mo = ml_offset_of(&m, i), o = ml_offset_of(t, i);
-      bool on = m.dtype == ML_F32 ? ((float *)m.storage->data)[mo] != 0
-                                  : ((int64_t *)m.storage->data)[mo] != 0;
-      if (!on) continue;
-      if (t->dtype == ML_F32) ((float *)t->storage->data)[o] = (float)val;
-      else ((int64_t *)t->storage->data)[o] = d2i(L, val, "tensor assignment");
+      if (ml_get(&m, ml_offset_of(&m, i)) == 0) continue;
+      int64_t o = ml_offset_of(t, i);
+      if (t->dtype == ML_I64 && lua_isinteger(L, 3))
+        ((int64_t *)t->storage->data)[o] = lua_tointeger(L, 3);
+      else ml_set(t, o, val);
     }
     ml_tensor_release(&m);
     return 0;

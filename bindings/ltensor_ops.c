@@ -70,6 +70,8 @@ static int m_fill(lua_State *L) {
   if (t->dtype == ML_I64 && !(v < 9223372036854775808.0 && v >= -9223372036854775808.0))
     return v != v ? luaL_error(L, "fill: cannot convert NaN to int64 (NaN has no integer value)")
                   : luaL_error(L, "fill: cannot convert %f to int64: out of range", v);
+  if (t->dtype == ML_U8 && !(v > -1.0 && v < 256.0))
+    return luaL_error(L, "fill: cannot convert %f to uint8: outside 0..255", v);
   mlb_touch(t);
   ml_fill(t, v);
   lua_settop(L, 1);
@@ -162,7 +164,7 @@ static int reduce(lua_State *L, ml_redop op) {
   if (lua_isnoneornil(L, 2)) {
     MLB_CHECK(L, ml_reduce(ctx, &out, NULL, t, -1, false, op, ddof));
     if (op == ML_ARGMAX || op == ML_ARGMIN) lua_pushinteger(L, ml_i64(&out)[0] + 1);
-    else lua_pushnumber(L, ml_f32(&out)[0]);
+    else lua_pushnumber(L, ml_get(&out, out.offset));
     ml_tensor_release(&out);
     return 1;
   }
@@ -364,12 +366,16 @@ static int to_dtype(lua_State *L, ml_dtype d) {
   return 1;
 }
 static int m_float(lua_State *L) { return to_dtype(L, ML_F32); }
+static int m_double(lua_State *L) { return to_dtype(L, ML_F64); }
 static int m_long(lua_State *L) { return to_dtype(L, ML_I64); }
+static int m_byte(lua_State *L) { return to_dtype(L, ML_U8); }
+/* x:to(dtype): a name or {dtype = name} (mlb_checkdtype) */
 static int m_to(lua_State *L) {
-  const char *s = luaL_checkstring(L, 2);
-  if (!strcmp(s, "float32") || !strcmp(s, "float")) return to_dtype(L, ML_F32);
-  if (!strcmp(s, "int64") || !strcmp(s, "int") || !strcmp(s, "long")) return to_dtype(L, ML_I64);
-  return luaL_error(L, "to: unknown dtype '%s' (expected 'float32' or 'int64')", s);
+  mlb_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) return luaL_argerror(L, 2, "expected a dtype name");
+  ml_dtype d = mlb_checkdtype(L, 2, ML_F32);
+  lua_settop(L, 1);
+  return to_dtype(L, d);
 }
 
 /* x:index_select(dim, idx) with 1-based positions */
@@ -521,7 +527,7 @@ static const luaL_Reg methods[] = {
   {"transpose", m_transpose}, {"permute", m_permute}, {"narrow", m_narrow},
   {"select", m_select}, {"squeeze", m_squeeze}, {"unsqueeze", m_unsqueeze},
   {"expand", m_expand}, {"clone", m_clone}, {"contiguous", m_contiguous},
-  {"float", m_float}, {"long", m_long}, {"to", m_to},
+  {"float", m_float}, {"double", m_double}, {"long", m_long}, {"byte", m_byte}, {"to", m_to},
   {"index_select", m_index_select}, {"masked_select", m_masked_select},
   {"gather", m_gather}, {"scatter_add_", m_scatter_add_},
   {NULL, NULL}};

@@ -38,6 +38,12 @@ void mlb_astensor(lua_State *L, int idx, ml_tensor *out);
  * shape S"); -1 takes any. mlb_optf32: nil (or none) gives NULL. */
 ml_tensor *mlb_checkf32(lua_State *L, int idx, int ndim, const char *who, const char *what);
 ml_tensor *mlb_optf32(lua_State *L, int idx);
+/* A dtype from argument idx: nil/none gives def; a name ("float32"/"float",
+ * "float64"/"double", "int64"/"long"/"int", "uint8"/"byte"); or an options
+ * table whose only key is dtype ({dtype = "float64"}). */
+ml_dtype mlb_checkdtype(lua_State *L, int idx, ml_dtype def);
+/* The dtype named s, or -1. */
+int mlb_dtype_of(const char *s);
 /* 1-based Lua dimension (negative counts from the end) to 0-based C. */
 int mlb_checkdim(lua_State *L, int idx, const ml_tensor *t, int extra);
 /* A shape from varargs (ml.zeros(2, 3)) or one table (ml.zeros{2, 3}). */

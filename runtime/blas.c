@@ -133,12 +133,13 @@ void ml_dgemv(ml_ctx *ctx, bool trans, int m, int n, double alpha, const double 
 
 /* ---- the tensor product ---- */
 
-/* A 2-D float32 operand as BLAS sees it: row-major, or transposed, or a copy. */
+/* A 2-D operand as BLAS sees it, in dtype d (float32 or float64):
+ * row-major, or transposed, or a copy. */
 typedef struct { ml_tensor t; bool trans; int ld; } gemm_operand;
 
-static int gemm_prepare(ml_ctx *ctx, gemm_operand *g, const ml_tensor *t) {
+static int gemm_prepare(ml_ctx *ctx, gemm_operand *g, const ml_tensor *t, ml_dtype d) {
   ml_tensor f;
-  if (ml_to_dtype(ctx, &f, t, ML_F32)) return ML_ERR;
+  if (ml_to_dtype(ctx, &f, t, d)) return ML_ERR;
   int64_t r = f.shape[0], c = f.shape[1];
   if ((f.stride[1] == 1 || c == 1) && f.stride[0] >= (c > 1 ? c : 1)) {
     g->t = f; g->trans = false; g->ld = (int)(r > 1 ? f.stride[0] : (c > 1 ? c : 1));
@@ -156,13 +157,21 @@ static int gemm_prepare(ml_ctx *ctx, gemm_operand *g, const ml_tensor *t) {
   return ML_OK;
 }
 
-static int matmul2d(ml_ctx *ctx, float *c, const ml_tensor *a, const ml_tensor *b) {
+/* c[m x n] (out's storage from element offset c0) = a @ b, SGEMM for a
+ * float32 out, DGEMM for float64. */
+static int matmul2d(ml_ctx *ctx, ml_tensor *out, int64_t c0, const ml_tensor *a,
+                    const ml_tensor *b) {
   gemm_operand ga, gb;
-  if (gemm_prepare(ctx, &ga, a)) return ML_ERR;
-  if (gemm_prepare(ctx, &gb, b)) { ml_tensor_release(&ga.t); return ML_ERR; }
+  ml_dtype d = out->dtype;
+  if (gemm_prepare(ctx, &ga, a, d)) return ML_ERR;
+  if (gemm_prepare(ctx, &gb, b, d)) { ml_tensor_release(&ga.t); return ML_ERR; }
   int m = (int)a->shape[0], k = (int)a->shape[1], n = (int)b->shape[1];
-  ml_sgemm(ctx, ga.trans, gb.trans, m, n, k, 1.0f, ml_f32(&ga.t), ga.ld, ml_f32(&gb.t), gb.ld,
-           0.0f, c, n > 0 ? n : 1);
+  if (d == ML_F64)
+    ml_dgemm(ctx, ga.trans, gb.trans, m, n, k, 1.0, ml_f64(&ga.t), ga.ld, ml_f64(&gb.t), gb.ld,
+             0.0, ml_f64(out) + c0, n > 0 ? n : 1);
+  else
+    ml_sgemm(ctx, ga.trans, gb.trans, m, n, k, 1.0f, ml_f32(&ga.t), ga.ld, ml_f32(&gb.t), gb.ld,
+             0.0f, ml_f32(out) + c0, n > 0 ? n : 1);
   ml_tensor_release(&ga.t);
   ml_tensor_release(&gb.t);
   return ML_OK;
@@ -172,6 +181,8 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   char b1[160], b2[160];
   ml_tensor a2, b2t;
   int an = a->ndim, bn = b->ndim;
+  /* float64 if either operand is; integers multiply as float32 */
+  ml_dtype d = a->dtype == ML_F64 || b->dtype == ML_F64 ? ML_F64 : ML_F32;
   if (an < 1 || bn < 1 || an > 3 || bn > 3) goto bad;
   for (int i = 0; i < an; i++) if (a->shape[i] > INT32_MAX) goto big;
   for (int i = 0; i < bn; i++) if (b->shape[i] > INT32_MAX) goto big;
@@ -182,13 +193,13 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
     int64_t kb = b->shape[bn - 2], n = b->shape[bn - 1];
     if (k != kb) goto bad;
     int64_t shape[3] = {B, m, n};
-    if (ml_tensor_new(ctx, out, ML_F32, 3, shape, false)) return ML_ERR;
+    if (ml_tensor_new(ctx, out, d, 3, shape, false)) return ML_ERR;
     for (int64_t i = 0; i < B; i++) {
       ml_tensor ai, bi;
       ml_view_select(ctx, &ai, a, 0, i);
       if (bn == 3) ml_view_select(ctx, &bi, b, 0, i);
       else { bi = *b; ml_tensor_retain(b); }
-      int rc = matmul2d(ctx, ml_f32(out) + i * m * n, &ai, &bi);
+      int rc = matmul2d(ctx, out, i * m * n, &ai, &bi);
       ml_tensor_release(&ai);
       ml_tensor_release(&bi);
       if (rc) { ml_tensor_release(out); return ML_ERR; }
@@ -205,9 +216,9 @@ int ml_matmul(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *
   int ond = 0;
   if (an == 2) oshape[ond++] = ash[0];
   if (bn == 2) oshape[ond++] = bsh[1];
-  int rc = ml_tensor_new(ctx, out, ML_F32, ond, oshape, false);
+  int rc = ml_tensor_new(ctx, out, d, ond, oshape, false);
   if (rc == ML_OK) {
-    rc = matmul2d(ctx, ml_f32(out), &a2, &b2t);
+    rc = matmul2d(ctx, out, 0, &a2, &b2t);
     if (rc) ml_tensor_release(out);
   }
   ml_tensor_release(&a2);

@@ -37,6 +37,17 @@ static inline int64_t ml_d2i(double v) {
   if (v <= -9223372036854775808.0) return INT64_MIN;
   return (int64_t)v;
 }
+/* v into element off of a buffer p of dtype d (ml_get's twin); integer
+ * targets truncate toward zero and uint8 keeps the low byte, so callers
+ * check ranges first (ml_check_range) where wrapping is not meant. */
+static inline void ml_set_d(void *p, ml_dtype d, int64_t off, double v) {
+  switch (d) {
+    case ML_F32: ((float *)p)[off] = (float)v; break;
+    case ML_I64: ((int64_t *)p)[off] = ml_d2i(v); break;
+    case ML_F64: ((double *)p)[off] = v; break;
+    default: ((uint8_t *)p)[off] = (uint8_t)ml_d2i(v); break;
+  }
+}
 /* Whether a loop over n elements is worth splitting across threads. */
 #define ML_PAR_MIN 32768
 #endif

@@ -12,7 +12,9 @@
  *    contiguous tensor cost nothing;
  *  - dimensions are numbered from 0 in C (the Lua bindings add 1);
  *  - images are N x H x W x C (channels last, as Keras), everywhere;
- *  - float32 is the working type; int64 holds labels and indices.
+ *  - float32 is the working type; int64 holds labels and indices; float64
+ *    holds exact table data and gradient checks; uint8 holds image bytes.
+ *    Mixed operands promote by one table (ml_promote, docs/tensor.md).
  */
 #ifndef ML_H
 #define ML_H
@@ -28,7 +30,9 @@
 #define ML_ERR_SIZE 512
 #define ML_VERSION "0.2.0"   /* the one place: binary, SONAME, .pc, rockspec */
 
-typedef enum { ML_F32 = 0, ML_I64 = 1 } ml_dtype;
+/* The numbers are part of the .mlt file format: never renumber. */
+typedef enum { ML_F32 = 0, ML_I64 = 1, ML_F64 = 2, ML_U8 = 3 } ml_dtype;
+#define ML_DTYPE_COUNT 4
 
 /* xoshiro256** seeded through splitmix64: fast, documented, reproducible. */
 typedef struct ml_rng {
@@ -151,6 +155,12 @@ void ml_rng_shuffle_i64(ml_rng *r, int64_t *v, int64_t n);
 /* ---- tensors (tensor.c) ---- */
 size_t ml_dtype_size(ml_dtype d);
 const char *ml_dtype_name(ml_dtype d);
+bool ml_dtype_is_float(ml_dtype d);
+/* The dtype of a binary op's operands meeting (docs/tensor.md, "dtypes"):
+ * float64 wins; then float32 (float32 with int64 stays float32, as PyTorch:
+ * the one departure from NumPy, which would give float64); then int64; two
+ * uint8 stay uint8 (arithmetic wraps modulo 256, as NumPy). */
+ml_dtype ml_promote(ml_dtype a, ml_dtype b);
 int64_t ml_numel(const ml_tensor *t);
 bool ml_is_contiguous(const ml_tensor *t);
 /* New contiguous tensor; contents uninitialised unless zero is true. */
@@ -167,8 +177,25 @@ void ml_tensor_release(ml_tensor *t);      /* drops the reference; t becomes emp
 /* Pointers to the first element (offset applied). */
 float *ml_f32(const ml_tensor *t);
 int64_t *ml_i64(const ml_tensor *t);
+double *ml_f64(const ml_tensor *t);
+uint8_t *ml_u8(const ml_tensor *t);
+/* Element at storage offset off (offset already applied) as a double, for
+ * code that reads any dtype; int64 beyond 2^53 rounds. */
+static inline double ml_get(const ml_tensor *t, int64_t off) {
+  const void *p = t->storage->data;
+  switch (t->dtype) {
+    case ML_F32: return ((const float *)p)[off];
+    case ML_I64: return (double)((const int64_t *)p)[off];
+    case ML_F64: return ((const double *)p)[off];
+    default: return ((const uint8_t *)p)[off];
+  }
+}
 /* Element access by flat row-major index over a (possibly strided) tensor. */
 int64_t ml_offset_of(const ml_tensor *t, int64_t flat);
+
+/* ml_get's twin: v into element off (integer dtypes truncate toward zero and
+ * uint8 keeps the low byte: check ranges first). */
+void ml_set(ml_tensor *t, int64_t off, double v);
 
 /* Views: out shares storage with t (and holds a reference). */
 int ml_view_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, int64_t index);
@@ -186,6 +213,7 @@ int ml_clone(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t);
 /* Contiguous version: a new reference to t itself if already contiguous. */
 int ml_contiguous(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t);
 int ml_to_dtype(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, ml_dtype d);
+/* Integer dtypes truncate v (uint8 keeps the low byte): check ranges first. */
 void ml_fill(ml_tensor *t, double v);
 
 /* ---- overlap and checked conversion (overlap.c) ---- */
@@ -195,8 +223,10 @@ bool ml_internal_overlap(const ml_tensor *t);
 bool ml_partial_overlap(const ml_tensor *a, const ml_tensor *b);
 /* Error (naming who) when t cannot be written in place: internal overlap. */
 int ml_check_writable(ml_ctx *ctx, const ml_tensor *t, const char *who);
-/* Error when a float32 src holds NaN or a value outside int64's range. */
-int ml_check_int64_range(ml_ctx *ctx, const ml_tensor *src, const char *who);
+/* Error (naming who, the value and its 1-based element) when src would not
+ * convert to dtype d exactly up to truncation: NaN or a value outside d's
+ * range going into int64 or uint8 (uint8: 0..255). ML_OK for float targets. */
+int ml_check_range(ml_ctx *ctx, const ml_tensor *src, ml_dtype d, const char *who);
 
 /* ---- elementwise (ops_elementwise.c) ---- */
 typedef enum {
@@ -213,7 +243,8 @@ const char *ml_unop_name(ml_unop op);
 /* Broadcast two shapes (NumPy rules); fails naming both shapes. */
 int ml_broadcast_shape(ml_ctx *ctx, const char *who, int *ndim, int64_t *shape,
                        const ml_tensor *a, const ml_tensor *b);
-/* out = a op b with broadcasting; out is created. Comparisons give 0/1 float32. */
+/* out = a op b with broadcasting; out is created in ml_promote's dtype, except
+ * that comparisons give 0/1 float32 masks and integer div/pow give float32. */
 int ml_binary(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_binop op);
 /* a = a op b in place; b must broadcast to a's shape. */
 int ml_binary_(ml_ctx *ctx, ml_tensor *a, const ml_tensor *b, ml_binop op);
@@ -221,6 +252,8 @@ int ml_binary_(ml_ctx *ctx, ml_tensor *a, const ml_tensor *b, ml_binop op);
 int ml_binary_scalar(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double s,
                      ml_binop op, bool scalar_left);
 int ml_binary_scalar_(ml_ctx *ctx, ml_tensor *a, double s, ml_binop op);
+/* float64 stays float64; float32, int64 and uint8 give float32 (in place:
+ * float32 or float64 only). */
 int ml_unary(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, ml_unop op);
 int ml_unary_(ml_ctx *ctx, ml_tensor *a, ml_unop op);
 int ml_clamp(ml_ctx *ctx, ml_tensor *out, const ml_tensor *a, double lo, double hi);
@@ -237,9 +270,11 @@ typedef enum { ML_SUM, ML_MEAN, ML_PROD, ML_MAX, ML_MIN, ML_VAR, ML_STD, ML_NORM
  * For ML_MAX/ML_MIN with pos != NULL, pos gets int64 positions (0-based).
  * ddof applies to VAR/STD (1 = sample, as Torch's default). Sums use a fixed
  * blocked order, so results do not depend on the thread count. */
+/* Values come out float64 for a float64 t, else float32 (accumulated in
+ * double); argmax/argmin give int64. */
 int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t,
               int dim, bool keepdim, ml_redop op, int ddof);
-/* The first NaN or infinity of a float32 tensor of any strides: its flat
+/* The first NaN or infinity of a float32 or float64 tensor of any strides: its flat
  * row-major position (0-based), or -1 when every value is finite (and for
  * integer dtypes). The one finiteness scan of the engine. */
 int64_t ml_find_nonfinite(const ml_tensor *t);
@@ -275,14 +310,15 @@ int ml_masked_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_t
  * same ndim as t, every other dimension no larger than t's) and
  * out[..i..] = t[..idx[..i..]..] with the index replacing dimension dim. */
 int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml_tensor *idx);
-/* The adjoint of ml_gather: t[..idx[..i..]..] += src[..i..] (float32 t and
- * src, src shaped like idx). Repeated positions accumulate. */
+/* The adjoint of ml_gather: t[..idx[..i..]..] += src[..i..] (t and src both
+ * float32 or both float64, src shaped like idx). Repeated positions accumulate. */
 int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx, const ml_tensor *src);
-/* start, start + step, ... before stop, as float32 or int64 (dtype). */
+/* start, start + step, ... before stop, in any dtype (uint8: every value in
+ * 0..255, else an error). linspace: float32 or float64. */
 int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double step,
               ml_dtype dtype);
-int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n);
-int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m);
+int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n, ml_dtype dtype);
+int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m, ml_dtype dtype);
 int ml_randperm(ml_ctx *ctx, ml_tensor *out, int64_t n);   /* int64, 0-based */
 void ml_fill_uniform(ml_ctx *ctx, ml_tensor *t, double lo, double hi);
 void ml_fill_normal(ml_ctx *ctx, ml_tensor *t, double mean, double sd);

@@ -23,7 +23,7 @@ int ml_cat(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
       return ml_error(ctx, "cat: tensor %d has shape %s, expected %s except in dimension %d",
                       i + 1, ml_shape_str(b1, sizeof b1, t->ndim, t->shape),
                       ml_shape_str(b2, sizeof b2, f->ndim, f->shape), dim + 1);
-    if (t->dtype != dt) dt = ML_F32;
+    dt = ml_promote(dt, t->dtype);
     shape[dim] += t->shape[dim];
   }
   if (ml_tensor_new(ctx, out, dt, f->ndim, shape, false)) return ML_ERR;
@@ -54,7 +54,7 @@ int ml_stack(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
       return ml_error(ctx, "stack: tensor %d has shape %s, expected %s", i + 1,
                       ml_shape_str(b1, sizeof b1, ts[i].ndim, ts[i].shape),
                       ml_shape_str(b2, sizeof b2, f->ndim, f->shape));
-    if (ts[i].dtype != dt) dt = ML_F32;
+    dt = ml_promote(dt, ts[i].dtype);
   }
   for (int d = 0, k = 0; d <= f->ndim; d++) shape[d] = d == dim ? n : f->shape[k++];
   if (ml_tensor_new(ctx, out, dt, f->ndim + 1, shape, false)) return ML_ERR;
@@ -69,8 +69,7 @@ int ml_stack(ml_ctx *ctx, ml_tensor *out, const ml_tensor *ts, int n, int dim) {
 
 static int64_t index_at(const ml_tensor *idx, int64_t i) {
   int64_t off = ml_offset_of(idx, i);
-  return idx->dtype == ML_I64 ? ((int64_t *)idx->storage->data)[off]
-                              : ml_d2i(((float *)idx->storage->data)[off]);
+  return idx->dtype == ML_I64 ? ((int64_t *)idx->storage->data)[off] : ml_d2i(ml_get(idx, off));
 }
 
 int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
@@ -83,17 +82,15 @@ int ml_index_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim,
                     idx->ndim);
   int64_t k = idx->shape[0];
   for (int64_t i = 0; i < k; i++) {
-    if (idx->dtype == ML_F32) {
-      float f = ((float *)idx->storage->data)[ml_offset_of(idx, i)];
-      if (!isfinite(f) || f != floorf(f))
-        return ml_error(ctx, "index_select: expected integer positions, got %g at %lld", f + 1,
-                        (long long)i + 1);
-    }
+    double f = ml_get(idx, ml_offset_of(idx, i));
+    if (ml_dtype_is_float(idx->dtype) && (!isfinite(f) || f != floor(f)))
+      return ml_error(ctx, "index_select: expected integer positions, got %g at %lld", f + 1,
+                      (long long)i + 1);
     int64_t j = index_at(idx, i);
     if (j < 0 || j >= t->shape[dim])   /* shown 1-based, in double: j may be INT64_MAX */
       return ml_error(ctx, "index_select: index %.17g out of range for dimension %d of size %lld",
-                      idx->dtype == ML_F32 ? (double)((float *)idx->storage->data)[ml_offset_of(idx, i)] + 1
-                                           : (double)j + 1, dim + 1, (long long)t->shape[dim]);
+                      idx->dtype == ML_I64 ? (double)j + 1 : f + 1, dim + 1,
+                      (long long)t->shape[dim]);
   }
   int64_t shape[ML_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);
@@ -119,18 +116,15 @@ int ml_masked_select(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_t
                     ml_shape_str(b2, sizeof b2, t->ndim, t->shape));
   }
   int64_t n = ml_numel(t), cnt = 0;
-  for (int64_t i = 0; i < n; i++) cnt += index_at(&m, i) != 0 || (m.dtype == ML_F32 &&
-      ((float *)m.storage->data)[ml_offset_of(&m, i)] != 0);
+  for (int64_t i = 0; i < n; i++) cnt += ml_get(&m, ml_offset_of(&m, i)) != 0;
   if (ml_tensor_new(ctx, out, t->dtype, 1, &cnt, false)) { ml_tensor_release(&m); return ML_ERR; }
   int64_t w = 0;
+  size_t es = ml_dtype_size(t->dtype);
+  char *dst = (char *)out->storage->data;
+  const char *src = (const char *)t->storage->data;
   for (int64_t i = 0; i < n; i++) {
-    int64_t mo = ml_offset_of(&m, i);
-    bool on = m.dtype == ML_F32 ? ((float *)m.storage->data)[mo] != 0
-                                : ((int64_t *)m.storage->data)[mo] != 0;
-    if (!on) continue;
-    int64_t so = ml_offset_of(t, i);
-    if (t->dtype == ML_F32) ml_f32(out)[w++] = ((float *)t->storage->data)[so];
-    else ml_i64(out)[w++] = ((int64_t *)t->storage->data)[so];
+    if (ml_get(&m, ml_offset_of(&m, i)) == 0) continue;
+    memcpy(dst + (size_t)w++ * es, src + (size_t)ml_offset_of(t, i) * es, es);
   }
   ml_tensor_release(&m);
   return ML_OK;
@@ -151,24 +145,33 @@ int ml_arange(ml_ctx *ctx, ml_tensor *out, double start, double stop, double ste
     for (int64_t i = 0; i < n; i++) q[i] = (int64_t)(start + (double)i * step);
     return ML_OK;
   }
-  float *p = ml_f32(out);
-  for (int64_t i = 0; i < n; i++) p[i] = (float)(start + (double)i * step);
+  if (dtype == ML_U8 && n > 0) {
+    double last = start + (double)(n - 1) * step;
+    if (start < 0 || start > 255 || last < 0 || last > 255) {
+      ml_tensor_release(out);
+      return ml_error(ctx, "arange: values %g..%g do not fit uint8 (0..255)", start, last);
+    }
+  }
+  for (int64_t i = 0; i < n; i++) ml_set_d(out->storage->data, dtype, i, start + (double)i * step);
   return ML_OK;
 }
 
-int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n) {
+int ml_linspace(ml_ctx *ctx, ml_tensor *out, double a, double b, int64_t n, ml_dtype dtype) {
   if (n < 0) return ml_error(ctx, "linspace: expected a count >= 0, got %lld", (long long)n);
-  if (ml_tensor_new(ctx, out, ML_F32, 1, &n, false)) return ML_ERR;
-  float *p = ml_f32(out);
+  if (!ml_dtype_is_float(dtype))
+    return ml_error(ctx, "linspace: expected dtype float32 or float64, got %s",
+                    ml_dtype_name(dtype));
+  if (ml_tensor_new(ctx, out, dtype, 1, &n, false)) return ML_ERR;
   for (int64_t i = 0; i < n; i++)
-    p[i] = (float)(n == 1 ? a : a + (b - a) * (double)i / (double)(n - 1));
+    ml_set_d(out->storage->data, dtype, i,
+             n == 1 ? a : a + (b - a) * (double)i / (double)(n - 1));
   return ML_OK;
 }
 
-int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m) {
+int ml_eye(ml_ctx *ctx, ml_tensor *out, int64_t n, int64_t m, ml_dtype dtype) {
   int64_t shape[2] = {n, m};
-  if (ml_tensor_new(ctx, out, ML_F32, 2, shape, true)) return ML_ERR;
-  for (int64_t i = 0; i < n && i < m; i++) ml_f32(out)[i * m + i] = 1;
+  if (ml_tensor_new(ctx, out, dtype, 2, shape, true)) return ML_ERR;
+  for (int64_t i = 0; i < n && i < m; i++) ml_set_d(out->storage->data, dtype, i * m + i, 1);
   return ML_OK;
 }
 
@@ -182,15 +185,26 @@ int ml_randperm(ml_ctx *ctx, ml_tensor *out, int64_t n) {
 }
 
 /* Random fills run on one thread in row-major order: the stream, and so the
- * numbers, never depend on the thread count. t must be contiguous float32. */
+ * numbers, never depend on the thread count. t must be contiguous float32
+ * or float64 (the same draws, rounded to float32 or kept). */
 void ml_fill_uniform(ml_ctx *ctx, ml_tensor *t, double lo, double hi) {
   int64_t n = ml_numel(t);
+  if (t->dtype == ML_F64) {
+    double *q = ml_f64(t);
+    for (int64_t i = 0; i < n; i++) q[i] = lo + (hi - lo) * ml_rng_uniform(&ctx->rng);
+    return;
+  }
   float *p = ml_f32(t);
   for (int64_t i = 0; i < n; i++) p[i] = (float)(lo + (hi - lo) * ml_rng_uniform(&ctx->rng));
 }
 
 void ml_fill_normal(ml_ctx *ctx, ml_tensor *t, double mean, double sd) {
   int64_t n = ml_numel(t);
+  if (t->dtype == ML_F64) {
+    double *q = ml_f64(t);
+    for (int64_t i = 0; i < n; i++) q[i] = mean + sd * ml_rng_normal(&ctx->rng);
+    return;
+  }
   float *p = ml_f32(t);
   for (int64_t i = 0; i < n; i++) p[i] = (float)(mean + sd * ml_rng_normal(&ctx->rng));
 }
@@ -269,8 +283,8 @@ int ml_gather(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, const ml
 int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx,
                     const ml_tensor *src) {
   char b1[160], b2[160];
-  if (t->dtype != ML_F32 || src->dtype != ML_F32)
-    return ml_error(ctx, "scatter_add_: expected float32 tensors, got %s and %s",
+  if (!ml_dtype_is_float(t->dtype) || src->dtype != t->dtype)
+    return ml_error(ctx, "scatter_add_: expected two float32 or two float64 tensors, got %s and %s",
                     ml_dtype_name(t->dtype), ml_dtype_name(src->dtype));
   bool same = src->ndim == idx->ndim;
   for (int d = 0; same && d < idx->ndim; d++) same = src->shape[d] == idx->shape[d];
@@ -280,9 +294,14 @@ int ml_scatter_add_(ml_ctx *ctx, ml_tensor *t, int dim, const ml_tensor *idx,
                     ml_shape_str(b2, sizeof b2, idx->ndim, idx->shape));
   int64_t *pos, n = ml_numel(idx);
   if (gather_positions(ctx, "scatter_add_", &pos, t, dim, idx)) return ML_ERR;
-  float *tv = (float *)t->storage->data;
-  const float *sv = (const float *)src->storage->data;
-  for (int64_t i = 0; i < n; i++) tv[pos[i]] += sv[ml_offset_of(src, i)];
+  if (t->dtype == ML_F64) {
+    double *tv = (double *)t->storage->data;
+    for (int64_t i = 0; i < n; i++) tv[pos[i]] += ml_get(src, ml_offset_of(src, i));
+  } else {
+    float *tv = (float *)t->storage->data;
+    const float *sv = (const float *)src->storage->data;
+    for (int64_t i = 0; i < n; i++) tv[pos[i]] += sv[ml_offset_of(src, i)];
+  }
   ml_free(ctx, pos);
   return ML_OK;
 }

@@ -22,18 +22,23 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
   if (c.dtype == ML_I64) {
     const int64_t *p = ml_i64(&c);
     for (int64_t i = 0; i < n; i++) total += (double)p[i];
-  } else if (nb <= 1) {
-    const float *p = ml_f32(&c);
+  } else if (c.dtype == ML_U8) {
+    const uint8_t *p = ml_u8(&c);
     for (int64_t i = 0; i < n; i++) total += p[i];
+  } else if (nb <= 1) {
+    if (c.dtype == ML_F64) for (int64_t i = 0; i < n; i++) total += ml_f64(&c)[i];
+    else for (int64_t i = 0; i < n; i++) total += ml_f32(&c)[i];
   } else {
     double *part = ml_calloc(ctx, (size_t)nb, sizeof *part, "sum");
-    const float *p = ml_f32(&c);
+    const float *p = c.dtype == ML_F32 ? ml_f32(&c) : NULL;
+    const double *q = c.dtype == ML_F64 ? ml_f64(&c) : NULL;
     if (!part) { ml_tensor_release(&c); return NAN; }
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
       int64_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
       double s = 0;
-      for (int64_t i = lo; i < hi; i++) s += p[i];
+      if (p) for (int64_t i = lo; i < hi; i++) s += p[i];
+      else for (int64_t i = lo; i < hi; i++) s += q[i];
       part[b] = s;
     }
     for (int64_t b = 0; b < nb; b++) total += part[b];
@@ -43,9 +48,8 @@ double ml_sum_all(ml_ctx *ctx, const ml_tensor *t) {
   return total;
 }
 
-static inline double at(const ml_tensor *c, int64_t i) {
-  return c->dtype == ML_F32 ? (double)ml_f32(c)[i] : (double)ml_i64(c)[i];
-}
+/* Element i of the contiguous c. */
+static inline double at(const ml_tensor *c, int64_t i) { return ml_get(c, c->offset + i); }
 
 /* Reduce R values starting at index base with stride `inner`. */
 static double reduce_one(const ml_tensor *c, int64_t base, int64_t R, int64_t inner,
@@ -98,6 +102,7 @@ static void reduce_out(const ml_tensor *c, ml_tensor *out, ml_tensor *pos, int64
   int64_t o = k / inner, i = k % inner, p = 0;
   double v = reduce_one(c, o * R * inner + i, R, inner, op, ddof, &p);
   if (arg) ml_i64(out)[k] = p;
+  else if (out->dtype == ML_F64) ml_f64(out)[k] = v;
   else ml_f32(out)[k] = (float)v;
   if (pos && !arg) ml_i64(pos)[k] = p;
 }
@@ -145,7 +150,9 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
   bool arg = op == ML_ARGMAX || op == ML_ARGMIN;
   ml_tensor c;
   if (ml_contiguous(ctx, &c, t)) return ML_ERR;
-  if (ml_tensor_new(ctx, out, arg ? ML_I64 : ML_F32, ond, oshape, false)) {
+  /* float64 reduces to float64; the other dtypes to float32 (in double) */
+  ml_dtype od = arg ? ML_I64 : t->dtype == ML_F64 ? ML_F64 : ML_F32;
+  if (ml_tensor_new(ctx, out, od, ond, oshape, false)) {
     ml_tensor_release(&c);
     return ML_ERR;
   }
@@ -156,7 +163,9 @@ int ml_reduce(ml_ctx *ctx, ml_tensor *out, ml_tensor *pos, const ml_tensor *t, i
   }
   if (dim < 0 && (op == ML_SUM || op == ML_MEAN)) {
     double s = ml_sum_all(ctx, &c);
-    ml_f32(out)[0] = (float)(op == ML_MEAN ? (n ? s / (double)n : NAN) : s);
+    s = op == ML_MEAN ? (n ? s / (double)n : NAN) : s;
+    if (od == ML_F64) ml_f64(out)[0] = s;
+    else ml_f32(out)[0] = (float)s;
     ml_tensor_release(&c);
     return ML_OK;
   }
@@ -209,17 +218,38 @@ static void softmax_one(const float *x, float *y, int64_t k, int64_t R, int64_t 
   }
 }
 
+/* softmax_one in double, for float64 tensors. */
+static void softmax_one_d(const double *x, double *y, int64_t k, int64_t R, int64_t inner,
+                          bool log_) {
+  int64_t base = (k / inner) * R * inner + k % inner;
+  double mx = -INFINITY, s = 0;
+  for (int64_t r = 0; r < R; r++) if (x[base + r * inner] > mx) mx = x[base + r * inner];
+  if (!isfinite(mx)) mx = 0;
+  for (int64_t r = 0; r < R; r++) s += exp(x[base + r * inner] - mx);
+  double ls = log(s);
+  for (int64_t r = 0; r < R; r++)
+    y[base + r * inner] = log_ ? x[base + r * inner] - mx - ls : exp(x[base + r * inner] - mx) / s;
+}
+
+static void softmax_line(const ml_tensor *x, ml_tensor *y, int64_t k, int64_t R, int64_t inner,
+                         bool log_) {
+  if (y->dtype == ML_F64) softmax_one_d(ml_f64(x), ml_f64(y), k, R, inner, log_);
+  else softmax_one(ml_f32(x), ml_f32(y), k, R, inner, log_);
+}
+
+/* float64 stays float64; the other dtypes give float32. */
 int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool log_) {
   if (dim < 0 || dim >= t->ndim)
     return ml_error(ctx, "softmax: dimension %d out of range for a %d-dimensional tensor",
                     dim + 1, t->ndim);
+  ml_dtype d = t->dtype == ML_F64 ? ML_F64 : ML_F32;
   ml_tensor c;
-  if (ml_to_dtype(ctx, &c, t, ML_F32)) return ML_ERR;
+  if (ml_to_dtype(ctx, &c, t, d)) return ML_ERR;
   ml_tensor cc;
   int rc = ml_contiguous(ctx, &cc, &c);
   ml_tensor_release(&c);
   if (rc) return ML_ERR;
-  if (ml_tensor_new(ctx, out, ML_F32, t->ndim, t->shape, false)) {
+  if (ml_tensor_new(ctx, out, d, t->ndim, t->shape, false)) {
     ml_tensor_release(&cc);
     return ML_ERR;
   }
@@ -227,15 +257,13 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
   int64_t outer = 1, inner = 1, R = t->shape[dim];
   for (int i = 0; i < dim; i++) outer *= t->shape[i];
   for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];
-  const float *x = ml_f32(&cc);
-  float *y = ml_f32(out);
   int64_t nout = outer * inner;
   int nt = ml_numel(t) >= 32768 ? ctx->threads : 1;
   if (nt == 1) {   /* no OpenMP region for small tensors */
-    for (int64_t k = 0; k < nout; k++) softmax_one(x, y, k, R, inner, log_);
+    for (int64_t k = 0; k < nout; k++) softmax_line(&cc, out, k, R, inner, log_);
   } else {
     #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t k = 0; k < nout; k++) softmax_one(x, y, k, R, inner, log_);
+    for (int64_t k = 0; k < nout; k++) softmax_line(&cc, out, k, R, inner, log_);
   }
   ml_tensor_release(&cc);
   return ML_OK;
@@ -244,8 +272,12 @@ int ml_softmax(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim, bool lo
 /* ---- finiteness ---- */
 
 int64_t ml_find_nonfinite(const ml_tensor *t) {
-  if (t->dtype != ML_F32) return -1;
   int64_t n = ml_numel(t);
+  if (t->dtype == ML_F64) {
+    for (int64_t i = 0; i < n; i++) if (!isfinite(ml_get(t, ml_offset_of(t, i)))) return i;
+    return -1;
+  }
+  if (t->dtype != ML_F32) return -1;
   if (ml_is_contiguous(t)) {
     const float *p = ml_f32(t);
     for (int64_t i = 0; i < n; i++) if (!isfinite(p[i])) return i;

@@ -6,6 +6,7 @@
 #include "ml.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct { double v; int64_t i; } ml_keyed;
 
@@ -53,9 +54,9 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
   }
   int64_t nlines = n ? outer * inner : 0;   /* empty: no lines (and no NULL to qsort) */
   int nt = n >= 65536 && nlines > 1 ? ctx->threads : 1;
-  bool f32 = c.dtype == ML_F32;
-  const float *xf = f32 ? ml_f32(&c) : NULL;
-  const int64_t *xi = f32 ? NULL : ml_i64(&c);
+  size_t es = ml_dtype_size(c.dtype);
+  const char *xs = (const char *)c.storage->data + c.offset * (int64_t)es;
+  char *vs = (char *)values->storage->data;
   int64_t *ix = ml_i64(indices);
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t k = 0; k < nlines; k++) {
@@ -63,15 +64,14 @@ int ml_sort(ml_ctx *ctx, ml_tensor *values, ml_tensor *indices, const ml_tensor 
     ml_keyed *line = buf + k * R;
     for (int64_t r = 0; r < R; r++) {
       int64_t at = base + r * inner;
-      line[r].v = f32 ? (double)xf[at] : (double)xi[at];
+      line[r].v = ml_get(&c, c.offset + at);
       line[r].i = r;
     }
     qsort(line, (size_t)R, sizeof *line, descending ? cmp_desc : cmp_asc);
     for (int64_t r = 0; r < R; r++) {
       int64_t at = base + r * inner, from = base + line[r].i * inner;
       ix[at] = line[r].i;
-      if (f32) ml_f32(values)[at] = xf[from];
-      else ml_i64(values)[at] = xi[from];
+      memcpy(vs + at * (int64_t)es, xs + from * (int64_t)es, es);
     }
   }
   if (buf) ml_free(ctx, buf);
@@ -92,7 +92,9 @@ int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim) {
   lines_of(t, dim, &outer, &R, &inner);
   ml_tensor c;
   if (ml_contiguous(ctx, &c, t)) return ML_ERR;
-  if (ml_tensor_new(ctx, out, t->dtype, t->ndim, t->shape, false)) {
+  /* uint8 sums run in int64 (NumPy: a wider integer) */
+  ml_dtype od = t->dtype == ML_U8 ? ML_I64 : t->dtype;
+  if (ml_tensor_new(ctx, out, od, t->ndim, t->shape, false)) {
     ml_tensor_release(&c);
     return ML_ERR;
   }
@@ -107,6 +109,14 @@ int ml_cumsum(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int dim) {
       float *y = ml_f32(out);
       double s = 0;
       for (int64_t r = 0; r < R; r++) { s += x[base + r * inner]; y[base + r * inner] = (float)s; }
+    } else if (c.dtype == ML_F64) {
+      const double *x = ml_f64(&c);
+      double *y = ml_f64(out), s = 0;
+      for (int64_t r = 0; r < R; r++) { s += x[base + r * inner]; y[base + r * inner] = s; }
+    } else if (c.dtype == ML_U8) {
+      const uint8_t *x = ml_u8(&c);
+      int64_t *y = ml_i64(out), s = 0;
+      for (int64_t r = 0; r < R; r++) { s += x[base + r * inner]; y[base + r * inner] = s; }
     } else {
       const int64_t *x = ml_i64(&c);
       int64_t *y = ml_i64(out), s = 0;

@@ -66,19 +66,34 @@ int ml_check_writable(ml_ctx *ctx, const ml_tensor *t, const char *who) {
   return ML_OK;
 }
 
-int ml_check_int64_range(ml_ctx *ctx, const ml_tensor *src, const char *who) {
-  if (src->dtype != ML_F32) return ML_OK;
+int ml_check_range(ml_ctx *ctx, const ml_tensor *src, ml_dtype d, const char *who) {
+  if (ml_dtype_is_float(d) || src->dtype == d || (d == ML_I64 && src->dtype == ML_U8))
+    return ML_OK;
   int64_t n = ml_numel(src);
-  const float *base = (const float *)src->storage->data;
   bool contig = ml_is_contiguous(src);
   for (int64_t i = 0; i < n; i++) {
-    float v = contig ? base[src->offset + i] : base[ml_offset_of(src, i)];
-    /* 2^63 is the first float past INT64_MAX; -2^63 itself fits */
-    if (!(v < 9223372036854775808.0f && v >= -9223372036854775808.0f))
-      return v != v ? ml_error(ctx, "%s: cannot convert NaN (element %lld) to int64 (NaN has no "
-                               "integer value)", who, (long long)i + 1)
-                    : ml_error(ctx, "%s: cannot convert %g (element %lld) to int64: out of range",
-                               who, (double)v, (long long)i + 1);
+    int64_t off = contig ? src->offset + i : ml_offset_of(src, i);
+    if (src->dtype == ML_I64) {   /* only into uint8: compare as integers */
+      int64_t v = ((const int64_t *)src->storage->data)[off];
+      if (v < 0 || v > 255)
+        return ml_error(ctx, "%s: cannot convert %lld (element %lld) to uint8: outside 0..255",
+                        who, (long long)v, (long long)i + 1);
+      continue;
+    }
+    double v = ml_get(src, off);
+    /* truncation toward zero: (-1, 256) reaches 0..255; 2^63 is the first
+     * double past INT64_MAX, -2^63 itself fits */
+    bool ok = d == ML_U8 ? v > -1.0 && v < 256.0
+                         : v < 9223372036854775808.0 && v >= -9223372036854775808.0;
+    if (ok) continue;
+    if (v != v)
+      return ml_error(ctx, "%s: cannot convert NaN (element %lld) to %s (NaN has no integer "
+                      "value)", who, (long long)i + 1, ml_dtype_name(d));
+    return d == ML_U8
+      ? ml_error(ctx, "%s: cannot convert %.17g (element %lld) to uint8: outside 0..255", who, v,
+                 (long long)i + 1)
+      : ml_error(ctx, "%s: cannot convert %g (element %lld) to int64: out of range", who, v,
+                 (long long)i + 1);
   }
   return ML_OK;
 }

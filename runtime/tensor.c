@@ -5,8 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t ml_dtype_size(ml_dtype d) { return d == ML_I64 ? 8 : 4; }
-const char *ml_dtype_name(ml_dtype d) { return d == ML_I64 ? "int64" : "float32"; }
+static const size_t dtype_sizes[ML_DTYPE_COUNT] = {4, 8, 8, 1};
+static const char *const dtype_names[ML_DTYPE_COUNT] = {"float32", "int64", "float64", "uint8"};
+
+size_t ml_dtype_size(ml_dtype d) { return dtype_sizes[d]; }
+const char *ml_dtype_name(ml_dtype d) { return dtype_names[d]; }
+bool ml_dtype_is_float(ml_dtype d) { return d == ML_F32 || d == ML_F64; }
+
+/* Rank in the promotion order: the higher rank wins, except that two
+ * integer dtypes give the wider one (uint8 < int64) and float32 beats int64
+ * (see ml.h). */
+ml_dtype ml_promote(ml_dtype a, ml_dtype b) {
+  static const int rank[ML_DTYPE_COUNT] = {[ML_U8] = 0, [ML_I64] = 1, [ML_F32] = 2, [ML_F64] = 3};
+  return rank[a] >= rank[b] ? a : b;
+}
 
 int64_t ml_numel(const ml_tensor *t) {
   int64_t n = 1;
@@ -103,6 +115,10 @@ void ml_tensor_release(ml_tensor *t) {
 
 float *ml_f32(const ml_tensor *t) { return (float *)t->storage->data + t->offset; }
 int64_t *ml_i64(const ml_tensor *t) { return (int64_t *)t->storage->data + t->offset; }
+double *ml_f64(const ml_tensor *t) { return (double *)t->storage->data + t->offset; }
+uint8_t *ml_u8(const ml_tensor *t) { return (uint8_t *)t->storage->data + t->offset; }
+
+void ml_set(ml_tensor *t, int64_t off, double v) { ml_set_d(t->storage->data, t->dtype, off, v); }
 
 int64_t ml_offset_of(const ml_tensor *t, int64_t flat) {
   int64_t off = t->offset;
@@ -288,30 +304,50 @@ int ml_reshape(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, int ndim, const 
 
 /* ---- copies ---- */
 
-/* Row o of ml_copy's iteration (inner elements, strides ds and ss). */
+/* Row o of ml_copy's iteration (inner elements, strides ds and ss). Same
+ * dtypes copy bytes; the conversions the engine makes often (float32 <->
+ * float64, uint8 -> float32, int64 -> float32) have their own loops; the
+ * rest go through double, except int64 sources, read as integers. */
 static void copy_row(const ml_iter *it, int64_t o, ml_tensor *dst, const ml_tensor *src,
                      int64_t ds, int64_t ss) {
-  int64_t off[2];
+  int64_t off[2], n = it->inner;
   void *dd = dst->storage->data;
   const void *sd = src->storage->data;
+  ml_dtype dt = dst->dtype, st = src->dtype;
   ml_iter_offsets(it, o, off);
-  if (dst->dtype == ML_F32 && src->dtype == ML_F32) {
+  if (dt == st) {
+    size_t es = ml_dtype_size(dt);
+    char *d = (char *)dd + off[0] * (int64_t)es;
+    const char *s = (const char *)sd + off[1] * (int64_t)es;
+    if (ds == 1 && ss == 1) { memcpy(d, s, (size_t)n * es); return; }
+    switch (es) {
+      case 1: for (int64_t j = 0; j < n; j++) d[j * ds] = s[j * ss]; break;
+      case 4: for (int64_t j = 0; j < n; j++) ((float *)d)[j * ds] = ((const float *)s)[j * ss]; break;
+      default:
+        for (int64_t j = 0; j < n; j++) ((int64_t *)d)[j * ds] = ((const int64_t *)s)[j * ss];
+    }
+  } else if (dt == ML_F32 && st == ML_I64) {
     float *d = (float *)dd + off[0];
+    const int64_t *s = (const int64_t *)sd + off[1];
+    for (int64_t j = 0; j < n; j++) d[j * ds] = (float)s[j * ss];
+  } else if (dt == ML_F32 && st == ML_U8) {
+    float *d = (float *)dd + off[0];
+    const uint8_t *s = (const uint8_t *)sd + off[1];
+    for (int64_t j = 0; j < n; j++) d[j * ds] = (float)s[j * ss];
+  } else if (dt == ML_F32 && st == ML_F64) {
+    float *d = (float *)dd + off[0];
+    const double *s = (const double *)sd + off[1];
+    for (int64_t j = 0; j < n; j++) d[j * ds] = (float)s[j * ss];
+  } else if (dt == ML_F64 && st == ML_F32) {
+    double *d = (double *)dd + off[0];
     const float *s = (const float *)sd + off[1];
-    if (ds == 1 && ss == 1) memcpy(d, s, (size_t)it->inner * sizeof(float));
-    else for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
-  } else if (dst->dtype == ML_I64 && src->dtype == ML_I64) {
-    int64_t *d = (int64_t *)dd + off[0];
+    for (int64_t j = 0; j < n; j++) d[j * ds] = s[j * ss];
+  } else if (st == ML_I64) {   /* into float64 or uint8 */
     const int64_t *s = (const int64_t *)sd + off[1];
-    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = s[j * ss];
-  } else if (dst->dtype == ML_F32) {
-    float *d = (float *)dd + off[0];
-    const int64_t *s = (const int64_t *)sd + off[1];
-    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = (float)s[j * ss];
+    if (dt == ML_F64) for (int64_t j = 0; j < n; j++) ((double *)dd)[off[0] + j * ds] = (double)s[j * ss];
+    else for (int64_t j = 0; j < n; j++) ((uint8_t *)dd)[off[0] + j * ds] = (uint8_t)s[j * ss];
   } else {
-    int64_t *d = (int64_t *)dd + off[0];
-    const float *s = (const float *)sd + off[1];
-    for (int64_t j = 0; j < it->inner; j++) d[j * ds] = ml_d2i(s[j * ss]);
+    for (int64_t j = 0; j < n; j++) ml_set_d(dd, dt, off[0] + j * ds, ml_get(src, off[1] + j * ss));
   }
 }
 
@@ -328,7 +364,7 @@ int ml_copy(ml_ctx *ctx, ml_tensor *dst, const ml_tensor *src) {
   int64_t n = ml_numel(dst);
   if (n == 0) return ML_OK;
   if (ml_check_writable(ctx, dst, "copy")) return ML_ERR;
-  if (dst->dtype == ML_I64 && ml_check_int64_range(ctx, src, "copy")) return ML_ERR;
+  if (ml_check_range(ctx, src, dst->dtype, "copy")) return ML_ERR;
   if (ml_partial_overlap(dst, src)) {   /* read everything before writing */
     ml_tensor c;
     if (ml_clone(ctx, &c, src)) return ML_ERR;
@@ -372,20 +408,15 @@ int ml_to_dtype(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, ml_dtype d) {
 void ml_fill(ml_tensor *t, double v) {
   int64_t n = ml_numel(t);
   if (ml_is_contiguous(t)) {
-    if (t->dtype == ML_F32) {
-      float *p = ml_f32(t), f = (float)v;
-      for (int64_t i = 0; i < n; i++) p[i] = f;
-    } else {
-      int64_t *p = ml_i64(t), q = ml_d2i(v);
-      for (int64_t i = 0; i < n; i++) p[i] = q;
+    switch (t->dtype) {
+      case ML_F32: { float *p = ml_f32(t), f = (float)v; for (int64_t i = 0; i < n; i++) p[i] = f; break; }
+      case ML_I64: { int64_t *p = ml_i64(t), q = ml_d2i(v); for (int64_t i = 0; i < n; i++) p[i] = q; break; }
+      case ML_F64: { double *p = ml_f64(t); for (int64_t i = 0; i < n; i++) p[i] = v; break; }
+      default: memset(ml_u8(t), (uint8_t)ml_d2i(v), (size_t)n); break;
     }
     return;
   }
-  for (int64_t i = 0; i < n; i++) {
-    int64_t off = ml_offset_of(t, i);
-    if (t->dtype == ML_F32) ((float *)t->storage->data)[off] = (float)v;
-    else ((int64_t *)t->storage->data)[off] = ml_d2i(v);
-  }
+  for (int64_t i = 0; i < n; i++) ml_set_d(t->storage->data, t->dtype, ml_offset_of(t, i), v);
 }
 
 /* ---- iteration helper ---- */

@@ -53,11 +53,17 @@ int ml_csv_format(ml_ctx *ctx, char **out, size_t *len, const ml_csv_wcol *cols,
         }
         if (c >= 0 && put(&b, cols[j].cats[c], strlen(cols[j].cats[c]))) goto oom;
       } else {
-        double v = ((const float *)t->storage->data)[at];
+        double v = ml_get(t, at);
         int n = 0;
         if (isnan(v)) n = 0;
         else if (v == floor(v) && fabs(v) < 1e15) n = snprintf(num, sizeof num, "%lld", (long long)v);
         else if (isinf(v)) n = snprintf(num, sizeof num, v > 0 ? "inf" : "-inf");
+        else if (t->dtype == ML_F64) {   /* the shortest text that reads back the same double */
+          for (int p = 15; p <= 17; p++) {
+            n = snprintf(num, sizeof num, "%.*g", p, v);
+            if (strtod(num, NULL) == v) break;
+          }
+        }
         else n = snprintf(num, sizeof num, "%.9g", v);
         if (n && put(&b, num, (size_t)n)) goto oom;
       }

@@ -57,8 +57,7 @@ int ml_describe(ml_ctx *ctx, const ml_tensor *t, const double *q, int nq, double
   double *v = ml_calloc(ctx, (size_t)(n ? n : 1), sizeof(double), "describe");
   if (!v) return ML_ERR;
   for (int64_t i = 0; i < n; i++) {
-    double x = t->dtype == ML_F32 ? (double)((const float *)t->storage->data)[t->offset + i * st]
-                                  : (double)((const int64_t *)t->storage->data)[t->offset + i * st];
+    double x = ml_get(t, t->offset + i * st);
     if (!isnan(x)) v[c++] = x;
   }
   int total = 5 + nq;

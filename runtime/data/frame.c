@@ -44,9 +44,12 @@ int ml_frame_columns(ml_ctx *ctx, ml_tensor *out, const ml_tensor *cols, int n) 
     if (cols[j].dtype == ML_F32) {
       const float *p = (const float *)cols[j].storage->data + cols[j].offset;
       for (int64_t i = 0; i < rows; i++) o[i * n + j] = p[i * st];
-    } else {
+    } else if (cols[j].dtype == ML_I64) {
       const int64_t *p = (const int64_t *)cols[j].storage->data + cols[j].offset;
       for (int64_t i = 0; i < rows; i++) o[i * n + j] = (float)p[i * st];
+    } else {
+      for (int64_t i = 0; i < rows; i++)
+        o[i * n + j] = (float)ml_get(&cols[j], cols[j].offset + i * st);
     }
   }
   return ML_OK;
@@ -63,8 +66,7 @@ int ml_frame_take(ml_ctx *ctx, ml_tensor *out, const ml_tensor *t, const ml_tens
   int64_t *pos = ml_calloc(ctx, (size_t)(k ? k : 1), sizeof(int64_t), "take");
   if (!pos) return ML_ERR;
   for (int64_t i = 0; i < k; i++) {
-    double v = idx->dtype == ML_I64 ? (double)((const int64_t *)idx->storage->data)[idx->offset + i * st]
-                                    : (double)((const float *)idx->storage->data)[idx->offset + i * st];
+    double v = ml_get(idx, idx->offset + i * st);
     if (!(v == floor(v)) || v - (double)base < 0 || v - (double)base >= (double)n) {
       ml_free(ctx, pos);
       return ml_error(ctx, "take: position %g (entry %lld) is out of range for %lld rows", v,

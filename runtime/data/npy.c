@@ -139,18 +139,21 @@ static float half_to_float(uint16_t h) {
 static void convert(const hdr *h, void *dst, ml_dtype dt, const uint8_t *src, int64_t count) {
   bool big = h->order == '>';
   int sz = h->size;
-  if (!big && ((h->kind == 'f' && sz == 4 && dt == ML_F32) || (h->kind == 'i' && sz == 8 && dt == ML_I64))) {
+  if (((!big || sz == 1) && (size_t)sz == ml_dtype_size(dt)) &&
+      ((h->kind == 'f' && ml_dtype_is_float(dt)) || (h->kind == 'i' && dt == ML_I64) ||
+       (h->kind == 'u' && dt == ML_U8))) {
     memcpy(dst, src, (size_t)count * (size_t)sz);
     return;
   }
   float *f = dst;
+  double *g = dst;
   int64_t *q = dst;
   for (int64_t i = 0; i < count; i++, src += sz) {
     uint64_t u = load_uint(src, sz, big);
     if (h->kind == 'f') {
       if (sz == 2) f[i] = half_to_float((uint16_t)u);
       else if (sz == 4) { float v; uint32_t w = (uint32_t)u; memcpy(&v, &w, 4); f[i] = v; }
-      else { double v; memcpy(&v, &u, 8); f[i] = (float)v; }
+      else { double v; memcpy(&v, &u, 8); g[i] = v; }
     } else if (h->kind == 'i') {
       int64_t v = sz == 8 ? (int64_t)u : (int64_t)(u << (64 - 8 * sz)) >> (64 - 8 * sz);
       q[i] = v;
@@ -190,7 +193,10 @@ int ml_npy_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
                     "%zu present)", who, ml_shape_str(s, sizeof s, h.ndim, h.shape), h.size,
                     (unsigned long long)(count * (uint64_t)h.size), avail);
   }
-  ml_dtype dt = h.kind == 'f' ? ML_F32 : ML_I64;
+  /* float64 and uint8 keep their dtype; float16/32 read as float32, the
+   * other integers (and bool) as int64 */
+  ml_dtype dt = h.kind == 'f' ? (h.size == 8 ? ML_F64 : ML_F32)
+              : h.kind == 'u' && h.size == 1 ? ML_U8 : ML_I64;
   const uint8_t *src = data + start + hlen;
   if (h.kind == 'u' && h.size == 8)   /* uint64 past 2^63 has no int64 value */
     for (uint64_t i = 0; i < count; i++) {
@@ -223,7 +229,8 @@ int ml_npy_read(ml_ctx *ctx, ml_tensor *out, const uint8_t *data, size_t n, cons
 int ml_npy_encode_header(ml_ctx *ctx, const ml_tensor *t, char **buf, size_t *len) {
   char dict[512];
   int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                   t->dtype == ML_F32 ? "<f4" : "<i8");
+                   t->dtype == ML_F32 ? "<f4" : t->dtype == ML_F64 ? "<f8"
+                   : t->dtype == ML_U8 ? "|u1" : "<i8");
   for (int i = 0; i < t->ndim; i++)
     k += snprintf(dict + k, sizeof dict - k, t->ndim == 1 ? "%lld," : i ? ", %lld" : "%lld",
                   (long long)t->shape[i]);

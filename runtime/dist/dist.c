@@ -145,6 +145,69 @@ int ml_dist_allreduce_many(ml_ctx *ctx, ml_dist *d, ml_tensor *const *ts, int n,
   return ML_OK;
 }
 
+static int check_bucket(ml_ctx *ctx, ml_dist_bucket *b, ml_tensor *const *ts, int n) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    if (ts[i]->dtype != ML_F32 || !ml_is_contiguous(ts[i]))
+      return ml_error(ctx, "bucket: tensor %d is not a contiguous float32 tensor", i + 1);
+    total += ml_numel(ts[i]);
+  }
+  if (total != b->n)
+    return ml_error(ctx, "bucket: holds %lld floats, the tensors have %lld", (long long)b->n,
+                    (long long)total);
+  return ML_OK;
+}
+
+int ml_dist_bucket_start(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, ml_tensor *const *ts, int n,
+                         float scale) {
+  if (b->pending) return ml_error(ctx, "bucket: started twice without a wait");
+  if (check_bucket(ctx, b, ts, n)) return ML_ERR;
+  if (!d->ops || d->size == 1) {
+    for (int i = 0; i < n; i++) {
+      float *p = ml_f32(ts[i]);
+      int64_t m = ml_numel(ts[i]);
+      if (scale != 1.0f) for (int64_t j = 0; j < m; j++) p[j] *= scale;
+    }
+    return ML_OK;
+  }
+  int64_t at = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t m = ml_numel(ts[i]);
+    const float *p = ml_f32(ts[i]);
+    for (int64_t j = 0; j < m; j++) b->buf[at + j] = p[j] * scale;
+    at += m;
+  }
+  int rc = d->ops->iallreduce_f32(b->buf, b->n, b->req);
+  if (rc) return ml_error(ctx, "dist: iallreduce failed (MPI error %d)", rc);
+  b->pending = true;
+  return ML_OK;
+}
+
+int ml_dist_bucket_test(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, bool *done) {
+  *done = true;
+  if (!b->pending) return ML_OK;
+  int flag = 0;
+  int rc = d->ops->test(b->req, &flag);
+  if (rc) return ml_error(ctx, "dist: test failed (MPI error %d)", rc);
+  *done = flag != 0;
+  return ML_OK;
+}
+
+int ml_dist_bucket_wait(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, ml_tensor *const *ts, int n) {
+  if (!b->pending) return ML_OK;   /* one rank: already in place */
+  int rc = d->ops->wait(b->req);
+  b->pending = false;
+  if (rc) return ml_error(ctx, "dist: wait failed (MPI error %d)", rc);
+  if (check_bucket(ctx, b, ts, n)) return ML_ERR;
+  int64_t at = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t m = ml_numel(ts[i]);
+    memcpy(ml_f32(ts[i]), b->buf + at, (size_t)m * sizeof(float));
+    at += m;
+  }
+  return ML_OK;
+}
+
 int ml_dist_barrier(ml_ctx *ctx, ml_dist *d) {
   if (!d->ops || d->size == 1) return ML_OK;
   return check(ctx, "barrier", d->ops->barrier());

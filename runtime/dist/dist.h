@@ -26,7 +26,25 @@ typedef struct ml_dist_ops {
   int (*recv_bytes)(void *buf, int64_t cap, int source, int tag, int64_t *len_out);
   int (*barrier)(void);
   int (*finalize)(void);
+  /* Non-blocking sum of n floats in place (n < 2^31); req: caller storage of
+   * ML_DIST_REQ_BYTES for the request, completed by test or wait. */
+  int (*iallreduce_f32)(float *buf, int64_t n, void *req);
+  int (*test)(void *req, int *done);
+  int (*wait)(void *req);
 } ml_dist_ops;
+
+#define ML_DIST_REQ_BYTES 64
+
+/* A gradient bucket: tensors packed into buf (n floats, owned by the
+ * caller) and summed over ranks by one non-blocking allreduce, started as
+ * soon as the bucket's gradients are ready, so it runs while backward goes
+ * on (PyTorch DDP's buckets). */
+typedef struct ml_dist_bucket {
+  float *buf;
+  int64_t n;
+  bool pending;
+  unsigned char req[ML_DIST_REQ_BYTES];
+} ml_dist_bucket;
 
 typedef struct ml_dist {
   int rank, size;
@@ -55,6 +73,14 @@ int ml_dist_recv(ml_ctx *ctx, ml_dist *d, void *buf, int64_t cap, int source, in
  * global rows this averages gradients exactly.
  * Every tensor must be contiguous float32. */
 int ml_dist_allreduce_many(ml_ctx *ctx, ml_dist *d, ml_tensor *const *ts, int n, float scale);
+/* Packs scale * ts[i] into b->buf (b->n must equal their total size) and
+ * starts its allreduce; on one rank only scales. */
+int ml_dist_bucket_start(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, ml_tensor *const *ts, int n,
+                         float scale);
+/* Lets MPI progress a started bucket; *done tells whether it has finished. */
+int ml_dist_bucket_test(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, bool *done);
+/* Waits for a started bucket and unpacks the sums into ts. */
+int ml_dist_bucket_wait(ml_ctx *ctx, ml_dist *d, ml_dist_bucket *b, ml_tensor *const *ts, int n);
 int ml_dist_barrier(ml_ctx *ctx, ml_dist *d);
 void ml_dist_finalize(ml_dist *d);   /* also frees the pack buffer */
 #endif

@@ -100,7 +100,22 @@ static int p_finalize(void) {
   return fin ? 0 : MPI_Finalize();
 }
 
+_Static_assert(sizeof(MPI_Request) <= ML_DIST_REQ_BYTES, "ML_DIST_REQ_BYTES too small");
+
+static int p_iallreduce_f32(float *buf, int64_t n, void *req) {
+  if (n > CHUNK) return -1;
+  return MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                        (MPI_Request *)req);
+}
+
+static int p_test(void *req, int *done) {
+  return MPI_Test((MPI_Request *)req, done, MPI_STATUS_IGNORE);
+}
+
+static int p_wait(void *req) { return MPI_Wait((MPI_Request *)req, MPI_STATUS_IGNORE); }
+
 static const ml_dist_ops ops = {p_init, p_allreduce_f32, p_allreduce_f64, p_broadcast,
-                                p_send, p_probe, p_recv, p_barrier, p_finalize};
+                                p_send, p_probe, p_recv, p_barrier, p_finalize,
+                                p_iallreduce_f32, p_test, p_wait};
 
 const ml_dist_ops *ml_mpi_plugin(void) { return &ops; }

@@ -414,7 +414,7 @@ int ml_mlt_next(ml_mlt_reader *r, ml_mlt_item *it) {
   case ML_MLT_TENSOR: {
     uint8_t dn[2];
     if (rd(r, dn, 2)) return ML_ERR;
-    if (dn[0] > ML_I64) return ml_error(r->ctx, "%s: unknown tensor dtype %d", r->who, dn[0]);
+    if (dn[0] >= ML_DTYPE_COUNT) return ml_error(r->ctx, "%s: unknown tensor dtype %d", r->who, dn[0]);
     if (dn[1] > ML_MAX_DIMS)
       return ml_error(r->ctx, "%s: tensor with %d dimensions (at most %d)", r->who, dn[1],
                       ML_MAX_DIMS);

@@ -27,7 +27,7 @@ static int target_kind(ml_ctx *ctx, const char *who, const ml_tensor *p, const m
 
 /* Class id of row i of a class-id target, or -1 when it is not an integer in 0..k-1. */
 static int64_t label_of(const ml_tensor *y, int64_t i, int64_t k) {
-  double v = y->dtype == ML_I64 ? (double)ml_i64(y)[i] : (double)ml_f32(y)[i];
+  double v = ml_get(y, y->offset + i);
   if (!(v >= 0 && v < (double)k) || v != floor(v)) return -1;
   return (int64_t)v;
 }
@@ -59,8 +59,7 @@ int ml_train_xent(ml_ctx *ctx, ml_tensor *grad, const ml_tensor *p, const ml_ten
     for (int64_t i = 0; i < n; i++)
       if (label_of(y, i, k) < 0)
         return ml_error(ctx, "softmax_crossentropy: target %g in row %lld is not a class id "
-                        "in 0..%lld", y->dtype == ML_I64 ? (double)ml_i64(y)[i] :
-                        (double)ml_f32(y)[i], (long long)i + 1, (long long)k - 1);
+                        "in 0..%lld", ml_get(y, y->offset + i), (long long)i + 1, (long long)k - 1);
   const float *pp = ml_f32(p);
   float *g = grad ? ml_f32(grad) : NULL;
   const float inv = 1.0f / (float)n;
@@ -111,7 +110,7 @@ int ml_train_correct(ml_ctx *ctx, const ml_tensor *p, const ml_tensor *y, int64_
                       ml_shape_str(b, sizeof b, p->ndim, p->shape));
     const float *pp = ml_f32(p);
     for (int64_t i = 0; i < n; i++) {
-      double t = y->dtype == ML_I64 ? (double)ml_i64(y)[i] : (double)ml_f32(y)[i];
+      double t = ml_get(y, y->offset + i);
       ok += (pp[i] > 0.5f) == (t > 0.5);
     }
   } else {

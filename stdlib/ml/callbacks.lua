@@ -393,4 +393,26 @@ function Progbar:epoch_end(epoch, logs, keys)
   self.out:flush()
 end
 
+---------------------------------------------------------------------------
+
+--- SweepReporter{monitor = the sweep's metric}: inside an ml.sweep trial,
+--- reports logs[monitor] after every epoch (ml.trial.report(epoch, value))
+--- and stops training when the sweep's pruner says so
+--- (ml.trial.should_prune()); the trial is then logged "pruned". Outside a
+--- sweep it does nothing.
+local SweepReporter = class("SweepReporter")
+function SweepReporter:init(opts)
+  local o = base.options("SweepReporter", opts, {{"monitor", nil, "string|nil"}})
+  self.monitor = o.monitor
+end
+function SweepReporter:on_epoch_end(epoch, logs)
+  local trial = require "ml.trial"
+  if not trial.id() then return end
+  local monitor = self.monitor or trial._metric() or "val_loss"
+  local v = monitored("SweepReporter", logs, monitor)
+  if type(v) ~= "number" then return end
+  trial.report(epoch, v)
+  if trial.should_prune() then self.model.stop_training = true end
+end
+
 return M

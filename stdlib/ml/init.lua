@@ -44,7 +44,7 @@ local submodules = {
   metrics = "ml.metrics", model_selection = "ml.model_selection",
   feature_selection = "ml.feature_selection", preprocessing = "ml.preprocessing",
   dist = "ml.dist", io = "ml.io", base = "ml.base", json = "ml.json",
-  parallel = "ml.parallel", dataframe = "ml.dataframe", serve = "ml.serve",
+  parallel = "ml.parallel", dataframe = "ml.dataframe", serve = "ml.serve", trial = "ml.trial",
 }
 -- name -> module that defines it (the module returns a table holding the name)
 local exported = {}

@@ -706,6 +706,14 @@ function M.boxplot(groups, path, opts)
   return write_plot(who, path, svg:finish())
 end
 
+-- The drawing kit, for modules that draw their own kinds of plot
+-- (stdlib/ml/sweep/plots.lua): not part of the public ml.plot API.
+M._kit = {svg_new = function(w, h) return svg_new(w, h) end,
+          panel = function(svg, o) return panel(svg, o) end,
+          write = function(who, path, svg) return write_plot(who, path, svg) end,
+          nice_ticks = nice_ticks, tick_label = tick_label, esc = esc,
+          INK = INK, GRID = GRID, MUTED = MUTED}
+
 function M._sd(v)
   local n, s, ss = 0, 0, 0
   for _, x in ipairs(v) do if finite(x) then n = n + 1; s = s + x end end

@@ -9,11 +9,17 @@ local ml = require "ml"
 local base = require "ml.base"
 local json = require "ml.json"
 local core = require "ml.core"
+local space = require "ml.sweep.space"
+local slog = require "ml.sweep.log"
+local tpe = require "ml.sweep.tpe"
+local prune = require "ml.sweep.prune"
+local trial = require "ml.trial"
 local raise = require("ml.errors").raise
 
 local sweep = {}
 
-local TAG = 7301   -- MPI tag of trial results sent to rank 0
+local TAG = 7301        -- MPI tag of results (and requests for trials) sent to rank 0
+local TAG_GIVE = 7302   -- MPI tag of trials rank 0 hands out (adaptive searches)
 local NAN = {allow_nan = true}   -- logs and messages keep NaN/Inf metrics
 
 -- ---------------------------------------------------------------------------
@@ -42,20 +48,6 @@ local function make_rng(seed)
     z = z ~ (z >> 31)
     return (z >> 11) * 2.0^-53
   end
-end
-
-local function sample(name, spec, u)
-  if type(spec) == "table" and getmetatable(spec) == nil then
-    if #spec == 0 then raise(("sweep: space entry '%s' is an empty list"):format(name)) end
-    return spec[math.floor(u() * #spec) + 1]
-  end
-  if type(spec) == "table" and spec.sample then return spec:sample(u) end
-  if type(spec) == "table" and spec.rvs then return spec:rvs(u) end
-  if type(spec) == "number" or type(spec) == "string" or type(spec) == "boolean" then
-    return spec
-  end
-  raise(("sweep: space entry '%s' must be a list of values or a distribution " ..
-    "(ml.uniform, ml.loguniform, ml.randint, ml.choice), got %s"):format(name, type(spec)))
 end
 
 local function sorted_keys(t)
@@ -96,100 +88,27 @@ function sweep.configs(spec)
   end
   if spec.random then
     local r = spec.random
-    local n, space = r.n, r.space
+    local n, sp = r.n, r.space
     if math.type(n) ~= "integer" or n < 1 then
       raise("sweep: random.n must be a positive integer")
     end
-    if type(space) ~= "table" then raise("sweep: random.space must be a table") end
+    if type(sp) ~= "table" then raise("sweep: random.space must be a table") end
     local u = make_rng(spec.seed or 0)
-    local keys = sorted_keys(space)
-    for _ = 1, n do
-      local cfg = {}
-      for _, k in ipairs(keys) do cfg[k] = sample(k, space[k], u) end
-      out[#out + 1] = cfg
-    end
+    local pick = function(name, s) return space.sample(name, s, u) end
+    for _ = 1, n do out[#out + 1] = space.draw(sp, pick) end
   end
   for _, cfg in ipairs(spec.trials or {}) do out[#out + 1] = cfg end
   return out
 end
 
 -- ---------------------------------------------------------------------------
--- The log: CSV (path ends in .csv) or JSON lines. Every line is one finished
--- trial, written whole with fsync; a torn last line (a crash mid-write) is
--- ignored on reading.
-
-local function csv_field(s)
-  s = tostring(s)
-  if s:find('[,"\n\r]') then return '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
-local function csv_split(line)
-  local fields, i, n = {}, 1, #line
-  while i <= n + 1 do
-    if line:sub(i, i) == '"' then
-      local buf, j = {}, i + 1
-      while true do
-        local q = line:find('"', j, true)
-        if not q then return nil end
-        buf[#buf + 1] = line:sub(j, q - 1)
-        if line:sub(q + 1, q + 1) == '"' then buf[#buf + 1] = '"'; j = q + 2
-        else i = q + 1; break end
-      end
-      fields[#fields + 1] = table.concat(buf)
-      if line:sub(i, i) == "," then i = i + 1 elseif i <= n then return nil else break end
-    else
-      local c = line:find(",", i, true) or n + 1
-      fields[#fields + 1] = line:sub(i, c - 1)
-      i = c + 1
-      if c > n then break end
-    end
-  end
-  return fields
-end
-
-local CSV_COLUMNS = {"trial", "status", "seconds", "seed", "config", "metrics", "error"}
-
-local function log_format(path)
-  return path:match("%.csv$") and "csv" or "jsonl"
-end
-
-local function record_line(fmt, t)
-  if fmt == "jsonl" then
-    return json.encode({trial = t.id, status = t.status, seconds = t.seconds, seed = t.seed,
-                        config = t.config, metrics = t.metrics, error = t.error}, NAN) .. "\n"
-  end
-  local row = {t.id, t.status, string.format("%.3f", t.seconds or 0), t.seed,
-               json.encode(t.config), json.encode(t.metrics or {}, NAN), t.error or ""}
-  for i, v in ipairs(row) do row[i] = csv_field(v) end
-  return table.concat(row, ",") .. "\n"
-end
+-- The log (stdlib/ml/sweep/log.lua)
 
 --- Finished trials recorded in a log file, keyed by config key.
 function sweep.read_log(path)
-  if core.sys.log_kind(path) ~= "file" then return {} end   -- /dev/null, a pipe: nothing logged
-  local f = io.open(path, "rb")
-  if not f then return {} end
-  local text = f:read("a")
-  f:close()
-  local fmt, done = log_format(path), {}
-  local header = fmt == "csv"
-  for line in text:gmatch("([^\n]*)\n") do   -- complete lines only
-    if header then header = false
-    elseif line ~= "" then
-      local ok, rec = pcall(function()
-        if fmt == "jsonl" then return json.decode(line) end
-        local f2 = csv_split(line)
-        if not f2 or #f2 ~= #CSV_COLUMNS then return nil end
-        return {trial = tonumber(f2[1]), status = f2[2], seconds = tonumber(f2[3]),
-                seed = math.tointeger(tonumber(f2[4])), config = json.decode(f2[5]),
-                metrics = json.decode(f2[6]), error = f2[7] ~= "" and f2[7] or nil}
-      end)
-      if ok and rec and type(rec.config) == "table" then
-        if rec.error == json.null then rec.error = nil end
-        done[config_key(rec.config)] = rec
-      end
-    end
+  local done = {}
+  for _, rec in ipairs(slog.records(path)) do
+    if rec.status ~= "report" and rec.status ~= "running" then done[config_key(rec.config)] = rec end
   end
   return done
 end
@@ -218,24 +137,30 @@ local function settle(t, metric)
   return t
 end
 
---- Trials ordered best first: finished ones by metric, then the diverged
---- (NaN/Inf metric), then failures, each group by trial id.
+--- Trials ordered best first: finished ones by metric, then the pruned (by
+--- their last value), then the diverged (NaN/Inf metric), then failures.
 function Result:ranked()
-  local ok, diverged, bad = {}, {}, {}
+  local ok, pruned, diverged, bad = {}, {}, {}, {}
   for _, t in ipairs(self.trials) do
     if t.status == "ok" and finite(t.metrics and t.metrics[self.metric]) then ok[#ok + 1] = t
+    elseif t.status == "pruned" then pruned[#pruned + 1] = t
     elseif t.status == "ok" or t.status == "diverged" then diverged[#diverged + 1] = t
     else bad[#bad + 1] = t end
   end
   local m, sign = self.metric, self.mode == "min" and 1 or -1
-  table.sort(ok, function(a, b)
-    local x, y = a.metrics[m] * sign, b.metrics[m] * sign
+  local function by_metric(a, b)
+    local x, y = a.metrics[m], b.metrics[m]
+    x = finite(x) and x * sign or math.huge
+    y = finite(y) and y * sign or math.huge
     if x ~= y then return x < y end
     return a.id < b.id
-  end)
+  end
+  table.sort(ok, by_metric)
+  table.sort(pruned, by_metric)
   local by_id = function(a, b) return a.id < b.id end
   table.sort(diverged, by_id)
   table.sort(bad, by_id)
+  for _, t in ipairs(pruned) do ok[#ok + 1] = t end
   for _, t in ipairs(diverged) do ok[#ok + 1] = t end
   for _, t in ipairs(bad) do ok[#ok + 1] = t end
   return ok
@@ -275,8 +200,17 @@ function Result:__repr()
   return table.concat(lines, "\n")
 end
 
---- Draws the metric against one parameter (SVG through ml.plot).
+--- res:plot(what, path): "history" (each trial's metric and the best so
+--- far), "importance" (fANOVA-lite, see res:importance()), "parallel"
+--- (parallel coordinates), or a parameter name: the metric against it.
+--- SVG, or PNG for a ".png" path (stdlib/ml/sweep/plots.lua).
 function Result:plot(param, path)
+  local kind = require("ml.sweep.plots").kinds[param]
+  if kind then return kind(self, path) end
+  if type(param) ~= "string" then
+    raise("sweep plot: expected \"history\", \"importance\", \"parallel\" or a parameter name, got "
+      .. type(param))
+  end
   local xs, ys = {}, {}
   for _, t in ipairs(self.trials) do
     if t.status == "ok" and type(t.config[param]) == "number" then
@@ -288,15 +222,81 @@ function Result:plot(param, path)
                          title = self.metric .. " against " .. param}
 end
 
+--- Each parameter's share of the metric's variance (fANOVA-lite main
+--- effects): a list of {name =, value =}, largest first.
+function Result:importance() return require("ml.sweep.plots").importance(self) end
+
 -- ---------------------------------------------------------------------------
 -- Running
 
 local SPEC = {
   {"grid", nil, "table|nil"}, {"random", nil, "table|nil"}, {"trials", nil, "table|nil"},
+  {"tpe", nil, "table|nil"}, {"custom", nil, "table|nil"}, {"asha", nil, "table|nil"},
+  {"hyperband", nil, "table|nil"},
   {"run", nil, "function"}, {"metric", nil, "string|nil"}, {"mode", "max", {"max", "min"}},
   {"workers", 1, "integer"}, {"log", nil, "string|nil"}, {"seed", 0, "integer"},
-  {"timeout", nil, "number|nil"}, {"verbose", 1, "integer"},
+  {"timeout", nil, "number|nil"}, {"verbose", 1, "integer"}, {"retries", 0, "integer"},
 }
+
+local ADAPTIVE = {"tpe", "custom", "asha", "hyperband"}
+local SUB_SPEC = {
+  tpe = {{"n"}, {"space"}, {"n_startup", 10, "integer"}, {"n_candidates", 24, "integer"},
+         {"gamma", nil, "function|nil"}, {"prior_weight", 1, "number"}},
+  custom = {{"n"}, {"sample", nil, "function"}},
+  asha = {{"n"}, {"space"}, {"max_steps"}, {"min_steps"}, {"reduction_factor"},
+          {"sampler", "random", {"random", "tpe"}}},
+}
+SUB_SPEC.hyperband = SUB_SPEC.asha
+
+-- The adaptive search of a spec (tpe, custom, asha, hyperband) or nil:
+-- {kind, n, sample(history, u) -> config, pruner}.
+local function adaptive_plan(o)
+  local kinds = {}
+  for _, k in ipairs(ADAPTIVE) do if o[k] then kinds[#kinds + 1] = k end end
+  if #kinds == 0 then return nil end
+  if #kinds > 1 or o.grid or o.random then
+    local given = {}
+    for _, k in ipairs{"grid", "random", "tpe", "custom", "asha", "hyperband"} do
+      if o[k] then given[#given + 1] = k end
+    end
+    raise("sweep: give one search (grid and/or random, or one of tpe, custom, asha, " ..
+      "hyperband), got " .. table.concat(given, " and "))
+  end
+  local kind = kinds[1]
+  local s = base.options("sweep: " .. kind, o[kind], SUB_SPEC[kind])
+  if math.type(s.n) ~= "integer" or s.n < 0 or (s.n == 0 and not (o.trials and #o.trials > 0)) then
+    raise(("sweep: %s.n must be a positive integer (or 0 with trials = {...}), got %s")
+      :format(kind, tostring(s.n)))
+  end
+  local plan = {kind = kind, n = s.n, space = s.space}
+  if kind == "custom" then
+    if not s.sample then raise("sweep: custom.sample (a function of history, rng) is required") end
+    plan.sample = function(history, u)
+      local cfg = s.sample(history, u)
+      if type(cfg) ~= "table" then
+        raise("sweep: custom.sample must return a config table, got " .. type(cfg))
+      end
+      for k in pairs(cfg) do
+        if type(k) ~= "string" then raise("sweep: custom.sample returned a non-string parameter name") end
+      end
+      return cfg
+    end
+    return plan
+  end
+  space.check(kind, s.space)
+  if kind == "tpe" or s.sampler == "tpe" then
+    if kind == "tpe" and (s.n_startup < 1 or s.n_candidates < 1) then
+      raise("sweep: tpe.n_startup and tpe.n_candidates must be >= 1")
+    end
+    plan.sample = tpe.sampler(s.space, kind == "tpe" and s or {})
+  else
+    plan.sample = function(_, u)
+      return space.draw(s.space, function(name, e) return space.sample(name, e, u) end)
+    end
+  end
+  if kind == "asha" or kind == "hyperband" then plan.pruner = prune.new(kind, s) end
+  return plan
+end
 
 local function check_metrics(m, metric)
   if type(m) == "number" then return {[metric or "score"] = m} end
@@ -315,24 +315,34 @@ local function check_metrics(m, metric)
   return m
 end
 
--- The work of one trial, as run in a worker: seed, run, encode.
+-- The work of one trial, as run in a worker: seed, run, encode. A trial
+-- the pruner stopped is "pruned" whatever run returned, with its last
+-- reported value as the metric and that report's step.
 local function trial_body(o, t)
   return function()
     ml.seed(t.seed)
+    trial._begin{id = t.id, attempt = t.attempt or 1, config = t.config, log = o.log,
+                 pruner = o.pruner, mode = o.mode, metric = o.metric}
     local ok, m = xpcall(o.run, function(e)
       -- the user's frames only: cut where the sweep machinery begins
       local tb = debug.traceback(tostring(e), 2)
       return (tb:gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
     end, t.config)
+    local c = trial._end()
     if not ok then error(m, 0) end
-    return json.encode(check_metrics(m, o.metric), NAN)
+    if c.pruned then
+      local last = c.reports[#c.reports]
+      return json.encode({status = "pruned", metrics = {[o.metric] = last.value, step = last.step}}, NAN)
+    end
+    return json.encode({status = "ok", metrics = check_metrics(m, o.metric)}, NAN)
   end
 end
 
 local function finish(t, status, payload, t0)
   t.seconds = core.term.clock() - t0
   if status == "ok" then
-    t.status, t.metrics = "ok", json.decode(payload)
+    local r = json.decode(payload)
+    t.status, t.metrics, t.error = r.status, r.metrics, nil
   else
     t.status, t.error = "failed", payload
   end
@@ -340,7 +350,7 @@ local function finish(t, status, payload, t0)
 end
 
 -- Starts one trial in a forked worker (runtime/sys primitives, shared with
--- ml.parallel). The worker sends one message: "O" + metrics or "E" + error.
+-- ml.parallel). The worker sends one message: "O" + result or "E" + error.
 local function spawn(o, t)
   local r, w = core.sys.pipe()
   local pid = core.sys.fork()
@@ -361,25 +371,50 @@ local function reap(w)
   return how == "signaled" and ("signal " .. code) or ("exit " .. tostring(code))
 end
 
--- Runs trials on this process's workers. on_done(t) is called as each ends;
--- between events poll_extra() lets the MPI root collect remote results.
-local function run_local(o, todo, on_done, poll_extra)
+-- Runs trials on this process's workers, taking them from next_trial()
+-- until it returns nil. on_done(t) is called as each ends (a failed trial
+-- with retries left goes back to the queue first); between events
+-- poll_extra() lets the MPI root serve the other ranks.
+local function run_local(o, next_trial, on_done, poll_extra)
+  local again = {}
+  local function take()
+    if #again > 0 then return table.remove(again, 1) end
+    return next_trial()
+  end
+  local function done(t)
+    if t.status == "failed" and (t.attempt or 1) <= o.retries then
+      if o.verbose > 0 and ml.dist.rank() == 0 then
+        print(("[sweep] trial %d attempt %d failed (%s); retrying"):format(t.id, t.attempt or 1,
+          (t.error or ""):match("[^\n]*")))
+      end
+      t.attempt = (t.attempt or 1) + 1
+      t.status, t.error, t.metrics = nil, nil, nil
+      again[#again + 1] = t
+      return
+    end
+    t.attempts = t.attempt or 1
+    on_done(t)
+  end
   if o.workers == 0 then
-    for _, t in ipairs(todo) do
+    while true do
+      local t = take()
+      if not t then break end
       local t0 = core.term.clock()
       local ok, payload = pcall(trial_body(o, t))
-      on_done(finish(t, ok and "ok" or "failed", payload, t0))
+      done(finish(t, ok and "ok" or "failed", payload, t0))
       if poll_extra then poll_extra(0) end
     end
     return
   end
-  local running, next_i = {}, 1
+  local running = {}
   local ok, err = pcall(function()
-    while next_i <= #todo or #running > 0 do
-      while #running < o.workers and next_i <= #todo do
-        running[#running + 1] = spawn(o, todo[next_i])
-        next_i = next_i + 1
+    while true do
+      while #running < o.workers do
+        local t = take()
+        if not t then break end
+        running[#running + 1] = spawn(o, t)
       end
+      if #running == 0 then break end
       local fds, wait = {}, 0.5
       local now = core.term.clock()
       for i, w in ipairs(running) do
@@ -393,9 +428,9 @@ local function run_local(o, todo, on_done, poll_extra)
         local msg = core.sys.recv(w.fd)
         local how = reap(w)
         local tag, payload = msg and msg:sub(1, 1), msg and msg:sub(2)
-        if tag == "O" then on_done(finish(w.t, "ok", payload, w.t0))
-        elseif tag == "E" then on_done(finish(w.t, "failed", payload, w.t0))
-        else on_done(finish(w.t, "failed", "worker died without a result (" .. how .. ")", w.t0)) end
+        if tag == "O" then done(finish(w.t, "ok", payload, w.t0))
+        elseif tag == "E" then done(finish(w.t, "failed", payload, w.t0))
+        else done(finish(w.t, "failed", "worker died without a result (" .. how .. ")", w.t0)) end
       end
       if o.timeout then
         local still = {}
@@ -403,7 +438,7 @@ local function run_local(o, todo, on_done, poll_extra)
           if core.term.clock() - w.t0 > o.timeout then
             core.sys.kill(w.pid)
             reap(w)
-            on_done(finish(w.t, "failed", ("timeout after %g s"):format(o.timeout), w.t0))
+            done(finish(w.t, "failed", ("timeout after %g s"):format(o.timeout), w.t0))
           else
             still[#still + 1] = w
           end
@@ -428,19 +463,55 @@ local function progress_line(o, st)
     eta = (" ETA %ds"):format(math.floor(elapsed / st.done * (st.total - st.done) + 0.5))
   end
   local div = st.diverged > 0 and (", %d diverged"):format(st.diverged) or ""
-  return ("[sweep] %d/%d done, %d failed%s, %d running | %s | %ds%s"):format(st.done + st.skipped,
-    st.total + st.skipped, st.failed, div, st.running, best, math.floor(elapsed + 0.5), eta)
+  local pr = st.pruned > 0 and (", %d pruned"):format(st.pruned) or ""
+  return ("[sweep] %d/%d done, %d failed%s%s, %d running | %s | %ds%s"):format(st.done + st.skipped,
+    st.total + st.skipped, st.failed, div, pr, st.running, best, math.floor(elapsed + 0.5), eta)
 end
 
---- ml.sweep{grid | random | trials, run, metric, mode, workers, log, seed, timeout, verbose}
+local TERMINAL = {ok = true, failed = true, diverged = true, pruned = true}
+
+local function copy_result(t, rec)
+  t.status, t.metrics, t.error, t.seconds = rec.status, rec.metrics, rec.error, rec.seconds
+  t.attempts = math.tointeger(rec.attempts) or t.attempts
+  if t.error == json.null then t.error = nil end
+  if t.metrics == json.null then t.metrics = nil end
+  return t
+end
+
+-- The sampler's view of the trials so far, in id order: {id, config,
+-- status, metrics, value (the metric, or nil), loss (lower is better: the
+-- metric for mode "min", its negative for "max"; math.huge for pruned and
+-- diverged trials; nil for failed ones)}.
+local function history_of(results, o)
+  local ids = {}
+  for id in pairs(results) do ids[#ids + 1] = id end
+  table.sort(ids)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local t = results[id]
+    local v = o.metric and t.metrics and t.metrics[o.metric]
+    local loss
+    if t.status == "ok" and finite(v) then loss = o.mode == "min" and v or -v
+    elseif t.status == "pruned" or t.status == "diverged" or t.status == "ok" then loss = math.huge end
+    out[#out + 1] = {id = id, config = t.config, status = t.status, metrics = t.metrics,
+                     value = type(v) == "number" and v or nil, loss = loss}
+  end
+  return out
+end
+
+--- ml.sweep{grid | random | trials | tpe | custom | asha | hyperband, run, metric,
+--- mode, workers, log, seed, timeout, retries, verbose}
 function sweep.sweep(opts)
   local o = base.options("sweep", opts, SPEC)
   if not o.run then raise("sweep: option 'run' (a function of the config) is required") end
-  if not (o.grid or o.random or o.trials) then
-    raise("sweep: give a search space: grid = {...}, random = {n = , space = {...}} " ..
+  local plan = adaptive_plan(o)
+  if not (o.grid or o.random or o.trials or plan) then
+    raise("sweep: give a search space: grid = {...}, random = {n = , space = {...}}, " ..
+      "tpe = {n = , space = {...}}, asha = {...}, hyperband = {...}, custom = {...} " ..
       "or trials = {...}")
   end
   if o.workers < 0 then raise("sweep: workers must be >= 0, got " .. o.workers) end
+  if o.retries < 0 then raise("sweep: retries must be >= 0, got " .. o.retries) end
   if o.timeout ~= nil and not (o.timeout > 0 and o.timeout < math.huge) then
     raise("sweep: timeout must be a positive number of seconds, got " .. fmt_value(o.timeout))
   end
@@ -449,35 +520,98 @@ function sweep.sweep(opts)
   if o.metric == "" then raise("sweep: metric must be a name, got an empty string") end
   local rank, size = ml.dist.rank(), ml.dist.size()
   local root = rank == 0
-  local all = {}
-  for i, cfg in ipairs(sweep.configs(o)) do
+  local tmp_log
+  if plan and plan.pruner then
+    if not o.metric then raise("sweep: " .. plan.kind .. " needs metric = '...' (the value trials report)") end
+    if not o.log then
+      if size > 1 then
+        raise("sweep: " .. plan.kind .. " under MPI needs log = a path every rank can append to")
+      end
+      tmp_log = os.tmpname()
+      o.log = tmp_log .. ".jsonl"
+      os.remove(tmp_log)
+    end
+    o.pruner = plan.pruner
+  end
+  local ok, res = pcall(sweep._run, o, plan, rank, size, root)
+  if tmp_log then os.remove(o.log) end
+  if not ok then error(res, 0) end
+  return res
+end
+
+function sweep._run(o, plan, rank, size, root)
+  local all, results, queue = {}, {}, {}
+  local total_new, free_ids = 0, {}
+  local function new_trial(id, cfg, seed)
     local key = config_key(cfg)
-    all[i] = {id = i, config = cfg, key = key, seed = trial_seed(o.seed, key)}
+    local t = {id = id, config = cfg, key = key, seed = seed or trial_seed(o.seed, key), attempt = 1}
+    all[id] = t
+    return t
   end
-  -- what the log already holds (read by rank 0, shared with the others)
-  local done = {}
-  if o.log then
-    if size > 1 then
-      local text = ml.dist.broadcast_string(root and json.encode(sweep.read_log(o.log), NAN) or nil, 0)
-      done = json.decode(text)
-    else
-      done = sweep.read_log(o.log)
+  if not plan then
+    -- grid, random, trials: known in advance; a trial's identity is its config
+    for i, cfg in ipairs(sweep.configs(o)) do new_trial(i, cfg) end
+    local done = {}
+    if o.log then
+      if size > 1 then
+        local text = ml.dist.broadcast_string(root and json.encode(sweep.read_log(o.log), NAN) or nil, 0)
+        done = json.decode(text)
+      else
+        done = sweep.read_log(o.log)
+      end
     end
-  end
-  local results, todo = {}, {}
-  for _, t in ipairs(all) do
-    local rec = done[t.key]
-    if rec and (rec.status == "ok" or rec.status == "failed" or rec.status == "diverged") then
-      t.status, t.metrics, t.error, t.seconds = rec.status, rec.metrics, rec.error, rec.seconds
-      if t.metrics == json.null then t.metrics = nil end
-      t.resumed = true
-      results[t.id] = t
-    else
-      todo[#todo + 1] = t
+    for _, t in ipairs(all) do
+      local rec = done[t.key]
+      if rec and (rec.status == "ok" or rec.status == "failed" or rec.status == "diverged") then
+        copy_result(t, rec)
+        t.resumed = true
+        results[t.id] = t
+      else
+        queue[#queue + 1] = t
+      end
     end
+  elseif root then
+    -- adaptive: trials are made as workers free up; a trial's identity is
+    -- its id, and the log (finished trials, handed-out configs, reports) is
+    -- the sampler's and the pruner's whole state
+    local fixed = sweep.configs{trials = o.trials}
+    local n_all = #fixed + plan.n
+    local by_id, attempts = {}, {}
+    for _, rec in ipairs(o.log and slog.records(o.log) or {}) do
+      local id = rec.trial
+      if id and id >= 1 and id <= n_all then
+        local a = rec.status == "report" and rec.attempt
+          or rec.status == "running" and type(rec.metrics) == "table" and math.tointeger(rec.metrics.attempt)
+        if a then attempts[id] = math.max(attempts[id] or 0, a) end
+        if rec.status ~= "report" and not (TERMINAL[by_id[id] and by_id[id].status]
+            and rec.status == "running") then
+          by_id[id] = rec
+        end
+      end
+    end
+    for id = 1, n_all do
+      local rec = by_id[id]
+      if rec and TERMINAL[rec.status] then
+        local t = new_trial(id, rec.config, rec.seed)
+        copy_result(t, rec)
+        t.resumed = true
+        results[id] = t
+      elseif rec then   -- handed out, never finished: the same config again
+        local t = new_trial(id, rec.config, rec.seed)
+        t.attempt = (attempts[id] or 0) + 1
+        queue[#queue + 1] = t
+      elseif id <= #fixed then
+        queue[#queue + 1] = new_trial(id, fixed[id])
+      else
+        free_ids[#free_ids + 1] = id
+      end
+    end
+    total_new = #queue + #free_ids
   end
-  local st = {done = 0, failed = 0, diverged = 0, running = 0, total = #todo, skipped = #all - #todo,
+  local st = {done = 0, failed = 0, diverged = 0, pruned = 0, running = 0, skipped = 0,
               t0 = core.term.clock()}
+  for _ in pairs(results) do st.skipped = st.skipped + 1 end
+  st.total = plan and total_new or #queue
   local tty = core.term.isatty(1) and o.verbose > 0 and root
   local metric_of = function(t)
     if not o.metric and t.status == "ok" then
@@ -490,29 +624,63 @@ function sweep.sweep(opts)
     end
   end
   for _, t in pairs(results) do metric_of(t); settle(t, o.metric) end
-  local fmt = o.log and log_format(o.log)
   -- a torn last line (a crash mid-write) is cut, so the next record starts
   -- a line of its own instead of being glued to the fragment and lost
-  if root and o.log then core.sys.log_repair(o.log) end
-  if root and o.log and fmt == "csv" and core.sys.log_kind(o.log) ~= "other" then
-    local f = io.open(o.log, "rb")
-    local empty = not f or f:read(1) == nil
-    if f then f:close() end
-    if empty then core.sys.append_line(o.log, table.concat(CSV_COLUMNS, ",") .. "\n") end
+  if root and o.log then core.sys.log_repair(o.log); slog.header(o.log) end
+
+  -- the trials this process runs next
+  local next_trial
+  if not plan then
+    local mine, i = {}, 0
+    for j, t in ipairs(queue) do
+      if (j - 1) % size == rank then mine[#mine + 1] = t end
+    end
+    next_trial = function() i = i + 1; return mine[i] end
+  elseif root then
+    next_trial = function()
+      local t = table.remove(queue, 1)
+      if not t then
+        local id = table.remove(free_ids, 1)
+        if not id then return nil end
+        local u = make_rng(trial_seed(o.seed, "#" .. id))
+        t = new_trial(id, plan.sample(history_of(results, o), u))
+      end
+      if o.log then
+        slog.append(o.log, {id = t.id, status = "running", seed = t.seed, config = t.config,
+                            metrics = {attempt = t.attempt}})
+      end
+      return t
+    end
+  else
+    -- other ranks ask rank 0 for each trial
+    local over = false
+    next_trial = function()
+      if over then return nil end
+      ml.dist.send(json.encode({ask = true}), 0, TAG)
+      local msg = ml.dist.recv(0, TAG_GIVE, true)
+      local rec = json.decode(msg)
+      if rec.stop then over = true; return nil end
+      return {id = rec.id, config = rec.config, key = config_key(rec.config), seed = rec.seed,
+              attempt = rec.attempt}
+    end
   end
+
+  local fmt = o.log and slog.format(o.log)
   local function record(t)   -- rank 0: log, remember, report
     metric_of(t)
     settle(t, o.metric)
     results[t.id] = t
+    all[t.id] = all[t.id] or t
     st.done = st.done + 1
     if t.status == "diverged" then st.diverged = st.diverged + 1
+    elseif t.status == "pruned" then st.pruned = st.pruned + 1
     elseif t.status ~= "ok" then st.failed = st.failed + 1
     elseif o.metric and type(t.metrics[o.metric]) == "number" then
       local v = t.metrics[o.metric]
       if not st.best or (o.mode == "max" and v > st.best.metrics[o.metric]) or
          (o.mode == "min" and v < st.best.metrics[o.metric]) then st.best = t end
     end
-    if o.log then core.sys.append_line(o.log, record_line(fmt, t)) end
+    if o.log then core.sys.append_line(o.log, slog.line(fmt, t)) end
     if tty then
       io.stdout:write("\r", progress_line(o, st), "\27[K")
       io.stdout:flush()
@@ -521,6 +689,8 @@ function sweep.sweep(opts)
       for _, k in ipairs(sorted_keys(t.config)) do parts[#parts + 1] = k .. "=" .. fmt_value(t.config[k]) end
       local what = t.status == "ok" and o.metric and (o.metric .. "=" .. fmt_value(t.metrics[o.metric]))
         or t.status == "ok" and "ok"
+        or t.status == "pruned" and ("pruned at step " .. fmt_value(t.metrics.step) .. ": " ..
+          o.metric .. "=" .. fmt_value(t.metrics[o.metric]))
         or t.status == "diverged" and ("diverged: " .. tostring(o.metric) .. "=" ..
           fmt_value(t.metrics and t.metrics[o.metric]))
         or ("failed: " .. (t.error or ""):match("[^\n]*"))
@@ -529,61 +699,73 @@ function sweep.sweep(opts)
     end
   end
   if size == 1 then
-    run_local(o, todo, record)
-  else
-    -- ranks share the pending trials round-robin; results go to rank 0
-    local mine = {}
-    for i, t in ipairs(todo) do
-      if (i - 1) % size == rank then mine[#mine + 1] = t end
-    end
-    if root then
-      local finished_ranks = 0
-      local function collect(block)
-        while true do
-          local msg = ml.dist.recv(nil, TAG, block)
-          if not msg then return end
-          local rec = json.decode(msg)
-          if rec.done then finished_ranks = finished_ranks + 1
-          else
-            local t = all[rec.id]
-            t.status, t.metrics, t.error, t.seconds = rec.status, rec.metrics, rec.error, rec.seconds
-            if t.error == json.null then t.error = nil end
-            if t.metrics == json.null then t.metrics = nil end
-            record(t)
-          end
-          if block then return end
+    run_local(o, next_trial, record)
+  elseif root then
+    local finished_ranks = 0
+    local function collect(block)
+      while true do
+        local msg, src = ml.dist.recv(nil, TAG, block)
+        if not msg then return end
+        local rec = json.decode(msg)
+        if rec.done then finished_ranks = finished_ranks + 1
+        elseif rec.ask then
+          local t = next_trial()
+          ml.dist.send(json.encode(t and {id = t.id, config = t.config, seed = t.seed,
+                                          attempt = t.attempt} or {stop = true}), src, TAG_GIVE)
+        else
+          local t = all[rec.id]
+          copy_result(t, rec)
+          record(t)
         end
+        if block then return end
       end
-      run_local(o, mine, record, function() collect(false) end)
-      while finished_ranks < size - 1 do collect(true) end
-    else
-      run_local(o, mine, function(t)
-        ml.dist.send(json.encode({id = t.id, status = t.status, metrics = t.metrics,
-                                  error = t.error, seconds = t.seconds}, NAN), 0, TAG)
-      end)
-      ml.dist.send(json.encode({done = true}), 0, TAG)
     end
+    run_local(o, next_trial, record, function() collect(false) end)
+    while finished_ranks < size - 1 do collect(true) end
+  else
+    run_local(o, next_trial, function(t)
+      ml.dist.send(json.encode({id = t.id, status = t.status, metrics = t.metrics,
+                                error = t.error, seconds = t.seconds, attempts = t.attempts}, NAN),
+                   0, TAG)
+    end)
+    ml.dist.send(json.encode({done = true}), 0, TAG)
+  end
+  if size > 1 then
     -- every rank returns the same result table
-    local text = ml.dist.broadcast_string(root and json.encode(results, NAN) or nil, 0)
+    local list = {}
+    for _, t in pairs(results) do list[#list + 1] = t end
+    local text = ml.dist.broadcast_string(root and json.encode(list, NAN) or nil, 0)
     local shared = json.decode(text)
     results = {}
     for _, rec in pairs(shared) do
-      local t = all[rec.id]
-      t.status, t.metrics, t.error, t.seconds = rec.status, rec.metrics, rec.error, rec.seconds
-      if t.error == json.null then t.error = nil end
-      if t.metrics == json.null then t.metrics = nil end
+      local t = all[rec.id] or {id = rec.id, config = rec.config, key = config_key(rec.config),
+                                seed = rec.seed}
+      t.resumed = rec.resumed or nil
+      copy_result(t, rec)
+      all[t.id] = t
       results[t.id] = t
       metric_of(t)
       settle(t, o.metric)
     end
   end
   if tty then io.stdout:write("\r", progress_line(o, st), "\27[K\n") end
-  local res = setmetatable({trials = {}, metric = o.metric, mode = o.mode}, Result)
-  for i = 1, #all do
-    local t = results[i]
-    if t then
-      res.trials[#res.trials + 1] = {id = t.id, config = t.config, seed = t.seed, status = t.status,
-        metrics = t.metrics, error = t.error, seconds = t.seconds, resumed = t.resumed}
+  local res = setmetatable({trials = {}, metric = o.metric, mode = o.mode, search = plan and plan.kind
+                            or "grid"}, Result)
+  local ids = {}
+  for id in pairs(results) do ids[#ids + 1] = id end
+  table.sort(ids)
+  for _, id in ipairs(ids) do
+    local t = results[id]
+    res.trials[#res.trials + 1] = {id = t.id, config = t.config, seed = t.seed, status = t.status,
+      metrics = t.metrics, error = t.error, seconds = t.seconds, resumed = t.resumed,
+      attempts = t.attempts}
+  end
+  -- which numeric parameters are drawn on a log scale (for the plots)
+  local sp = plan and plan.space or o.random and o.random.space
+  if type(sp) == "table" then
+    res.log_scale = {}
+    for k, v in pairs(sp) do
+      if type(v) ~= "function" then res.log_scale[k] = space.kind(v) == "loguniform" end
     end
   end
   local ranked = res:ranked()

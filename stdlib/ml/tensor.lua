@@ -28,7 +28,18 @@ local function visible(x, shape, d, out, summarise)
   end
 end
 
-local function number_format(vals, is_int)
+-- The shortest text that reads back as the same double (as Python's repr):
+-- float64 tensors print exactly.
+local function shortest(v)
+  local s
+  for p = 15, 17 do
+    s = string.format("%." .. p .. "g", v)
+    if tonumber(s) == v then break end
+  end
+  return s:find("^%-?%d+$") and s .. "." or s
+end
+
+local function number_format(vals, is_int, exact)
   if is_int then
     local w = 1
     for _, v in ipairs(vals) do w = math.max(w, #string.format("%d", v)) end
@@ -44,7 +55,12 @@ local function number_format(vals, is_int)
     end
   end
   local fmt
-  if integral and maxabs < 1e8 then
+  if exact and not (integral and maxabs < 2^53) then
+    fmt = function(v)
+      if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
+      return shortest(v)
+    end
+  elseif integral and maxabs < (exact and 2^53 or 1e8) then
     fmt = function(v)
       if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
       return string.format("%d.", math.floor(v))
@@ -79,17 +95,19 @@ end
 
 function mt.__tostring(x)
   local shape = x.shape
+  local is_int = x.dtype == "int64" or x.dtype == "uint8"
+  local exact = x.dtype == "float64"
   local suffix = ", shape=" .. shape_str(shape) ..
     (x.dtype == "float32" and "" or ", dtype=" .. x.dtype) .. ")"
   if #shape == 0 then
     local v = x:item()
-    return "tensor(" .. number_format({v}, x.dtype == "int64")(v) .. suffix
+    return "tensor(" .. number_format({v}, is_int, exact)(v) .. suffix
   end
   if x:numel() == 0 then return "tensor([]" .. suffix end
   local summarise = x:numel() > SUMMARY
   local vals = {}
   visible(x, shape, 1, vals, summarise)
-  local fmt = number_format(vals, x.dtype == "int64")
+  local fmt = number_format(vals, is_int, exact)
   return "tensor(" .. render(x, shape, 1, fmt, "       ", summarise) .. suffix
 end
 

@@ -14,7 +14,7 @@ local public = {
   "memory_info",
   "nn", "optim", "callbacks", "data", "datasets", "utils", "image", "plot", "metrics",
   "model_selection", "feature_selection", "preprocessing", "dist", "io", "base", "json",
-  "parallel", "dataframe", "serve",
+  "parallel", "dataframe", "serve", "trial",
   "clone", "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
   "RandomForestRegressor", "GradientBoostingClassifier", "IsolationForest",
   "KNeighborsClassifier", "KNeighborsRegressor", "KMeans", "PCA", "NMF", "GaussianNB", "sweep",

@@ -319,7 +319,7 @@ end
 --- Backward pass from gy (gradient w.r.t. the output, or w.r.t. the last
 --- layer's pre-activation when pre_activation is true). Layers below the
 --- lowest trainable layer are skipped (their input gradient is not needed).
-function Model:backward(gy, pre_activation)
+function Model:backward(gy, pre_activation, after_layer)
   local acts, layers = self._acts, self.layers
   if not acts or not acts[1] then raise("backward: call forward first") end
   local low = self:_sync().low
@@ -331,6 +331,9 @@ function Model:backward(gy, pre_activation)
       raise(string.format("%s: layer %d ('%s') backward: %s", self.name, i, tostring(l.name), g))
     end
     gy = g
+    -- layer i's parameter gradients are final: data parallelism starts
+    -- their allreduce here (ml.nn.strategy)
+    if after_layer then after_layer(i) end
   end
   return gy
 end

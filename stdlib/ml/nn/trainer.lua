@@ -302,7 +302,7 @@ local FIT_OPTIONS = {{"epochs", 1, "integer"}, {"batch_size", 32, "integer"},
   {"callbacks", {}, "table"}, {"initial_epoch", 0, "integer"},
   {"distributed", false, "boolean"}, {"resume", nil, "string|nil"},
   {"class_weight", nil, "table|nil"}, {"sample_weight", nil, "tensor|table|nil"},
-  {"allow_nan", false, "boolean"}}
+  {"allow_nan", false, "boolean"}, {"accumulate", 1, "integer"}}
 
 -- fit's training rows: (x, y) tensors, or a DataLoader's X and y (returned third).
 local function fit_inputs(o, x, y)
@@ -417,7 +417,10 @@ end
 --- shuffle (true), validation_split (0: the last fraction of x/y, taken before
 --- shuffling, as Keras), validation_data ({x_val, y_val}), callbacks ({}),
 --- initial_epoch (0), class_weight, sample_weight, resume (a training state
---- file), distributed (data-parallel under mpirun: ml.nn.strategy).
+--- file), distributed (data-parallel under mpirun: ml.nn.strategy),
+--- accumulate (1: each batch runs as that many micro-batches whose
+--- gradients are summed before one update, the update of the whole batch
+--- with a micro-batch's activation memory).
 --- y: class ids (any dtype) or one-hot / target rows.
 --- x may be an ml.data.DataLoader (y nil): its batches, shuffling and
 --- augmentation are used as they are. x, y and the validation data are
@@ -429,7 +432,8 @@ function Trainer:fit(x, y, opts)
     raise(string.format("fit: validation_split must be in [0, 1), got %s",
       o.validation_split ~= o.validation_split and "nan" or tostring(o.validation_split)))
   end
-  local strat = strategy.get(o.distributed)
+  if o.accumulate < 1 then raise("fit: accumulate must be an integer >= 1, got " .. o.accumulate) end
+  local strat = strategy.get(o.distributed, o.accumulate)
   if not strat.chief then o.verbose = 0 end
   local loader
   x, y, loader = fit_inputs(o, x, y)
